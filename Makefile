@@ -62,7 +62,7 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name esper > $@.tmp && mv $@.tmp $@
 
 # --- the daemon -----------------------------------------------------------------------------
-$(BUILD)/obj/%.o: user/%.c include/esper_abi.h $(BPF_SKEL)
+$(BUILD)/obj/%.o: user/%.c | $(BPF_SKEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

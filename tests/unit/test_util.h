@@ -23,7 +23,7 @@ static inline size_t hex_decode(const char *hex, uint8_t *out, size_t cap)
 	int hi = -1;
 
 	for (const char *p = hex; *p; p++) {
-		int v;
+		int v = 0;
 
 		if (*p == ' ' || *p == '\n' || *p == '\t' || *p == ':')
 			continue;

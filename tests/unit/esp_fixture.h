@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * esp_fixture.h - SAs, policies and packets for the ESP tests, built without the command
+ * parser: an SA from (cipher, key, SPI, ESN, seq), a policy for it, and plaintext packets
+ * of every family with a given payload, in buffers with head- and tailroom.
+ */
+#ifndef ESP_FIXTURE_H
+#define ESP_FIXTURE_H
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "esp.h"
+#include "esper_wire.h"
+#include "test_util.h"
+
+#define FX_HEADROOM 128
+#define FX_BUF 4096
+
+struct fx_buf {
+	uint8_t mem[FX_BUF];
+	struct pbuf b;
+};
+
+static inline struct sa *fx_sa(enum esp_alg alg, const uint8_t *key, size_t key_len, uint32_t spi,
+			       bool esn, uint64_t seq, uint32_t tfc)
+{
+	struct cmd_add add = { .spi = spi, .uid = spi, .alg = alg, .esn = esn,
+			       .key_len = (uint8_t)key_len, .has_seq = seq != 0, .seq = seq,
+			       .has_tfc = tfc != 0, .tfc = tfc };
+	struct sa *sa;
+
+	assert_int_equal(aead_cipher_for(alg, key_len, &add.cipher), 0);
+	memcpy(add.key, key, key_len);
+	addr_parse("192.0.2.1", &add.src);
+	addr_parse("192.0.2.2", &add.dst);
+	sa = sa_new(&add, 1);
+	assert_non_null(sa);
+	return sa;
+}
+
+/* An SA keyed with a fixed pattern of the cipher's length. */
+static inline struct sa *fx_sa_cipher(enum aead_cipher c, uint32_t spi, bool esn, uint64_t seq,
+				      uint32_t tfc)
+{
+	static const enum esp_alg alg_of[AEAD_CIPHER_MAX] = {
+		[AEAD_AES128_GCM] = ESP_ALG_AES_GCM_16, [AEAD_AES256_GCM] = ESP_ALG_AES_GCM_16,
+		[AEAD_KUZNYECHIK_MGM] = ESP_ALG_GOST, [AEAD_MAGMA_MGM] = ESP_ALG_GOST,
+		[AEAD_KUZNYECHIK_MGM_MAC] = ESP_ALG_GOST_MAC, [AEAD_MAGMA_MGM_MAC] = ESP_ALG_GOST_MAC,
+	};
+	uint8_t key[ESP_KEYMAT_MAX];
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x11 * i + spi);
+	return fx_sa(alg_of[c], key, aead_keymat_len(c), spi, esn, seq, tfc);
+}
+
+/* A policy for sa; tunnel endpoints of family tun_family (0: transport mode). */
+static inline struct sp *fx_sp(struct sa *sa, int inner_family, int tun_family)
+{
+	struct cmd_spdadd c = { .proto = SP_PROTO_ANY, .dir = SP_DIR_OUT, .uid = sa->uid };
+
+	addr_parse(inner_family == AF_INET ? "198.51.100.0" : "2001:db8:1::", &c.src.addr);
+	addr_parse(inner_family == AF_INET ? "203.0.113.0" : "2001:db8:2::", &c.dst.addr);
+	c.src.plen = c.dst.plen = inner_family == AF_INET ? 24 : 48;
+	if (tun_family) {
+		c.mode = SP_MODE_TUNNEL;
+		addr_parse(tun_family == AF_INET ? "192.0.2.1" : "2001:db8::1", &c.tsrc);
+		addr_parse(tun_family == AF_INET ? "192.0.2.2" : "2001:db8::2", &c.tdst);
+	} else {
+		c.mode = SP_MODE_TRANSPORT;
+	}
+	return sp_new(&c, sa);
+}
+
+/* An IPv4 or IPv6 packet with protocol proto and payload (len bytes) at b's headroom. */
+static inline void fx_packet(struct fx_buf *fb, int family, uint8_t proto, const uint8_t *payload,
+			     size_t len)
+{
+	uint8_t *ip = fb->mem + FX_HEADROOM;
+	size_t hl = family == AF_INET ? 20 : 40;
+
+	memset(fb->mem, 0xee, sizeof(fb->mem));
+	memset(ip, 0, hl);
+	if (family == AF_INET) {
+		struct ipv4_hdr *h = (void *)ip;
+
+		h->ver_ihl = 0x45;
+		h->tos = 0x2a;	/* DSCP 10, ECN ECT(0) */
+		h->tot_len = htons((uint16_t)(hl + len));
+		h->id = htons(0x1234);
+		h->frag_off = htons(IPV4_DF);
+		h->ttl = 61;
+		h->proto = proto;
+		inet_pton(AF_INET, "198.51.100.7", h->saddr);
+		inet_pton(AF_INET, "203.0.113.9", h->daddr);
+		csum_ipv4_header(ip);
+	} else {
+		struct ipv6_hdr *h = (void *)ip;
+
+		h->ver_tc_flow = htonl(6u << 28 | 0x2au << 20 | 0x12345);
+		h->payload_len = htons((uint16_t)len);
+		h->nexthdr = proto;
+		h->hop_limit = 61;
+		inet_pton(AF_INET6, "2001:db8:1::7", h->saddr);
+		inet_pton(AF_INET6, "2001:db8:2::9", h->daddr);
+	}
+	memcpy(ip + hl, payload, len);
+	fb->b = (struct pbuf){ .head = fb->mem, .size = sizeof(fb->mem), .off = FX_HEADROOM,
+			       .len = (uint32_t)(hl + len) };
+}
+
+static inline int fx_in(struct sa *sa, struct pbuf *b)
+{
+	struct pkt_info pi;
+
+	assert_int_equal(pkt_parse(b->head + b->off, b->len, &pi), 0);
+	return esp_in(sa, b, &pi, 0);
+}
+
+#endif

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * cmd_dump.c - the listings on stdout: `dump` and `spddump` print every SA and SP as the
+ * very commands that would create them (setkey-like, so a dump fed back as input restores
+ * the state), each after '#' comment lines with its state and counters; `spigrp` prints SA
+ * groups in the SAID notation of ipsec_spigrp(5); `stats` prints counters as key=value.
+ * Called by cmd_exec.c only. Key material appears in `dump` (stdout), never in logs.
+ */
+#include <inttypes.h>
+#include <sys/socket.h>
+
+#include "cmd_exec.h"
+
+static const char *alg_name(enum esp_alg alg)
+{
+	switch (alg) {
+	case ESP_ALG_AES_GCM_16: return "aes-gcm-16";
+	case ESP_ALG_GOST: return "gost";
+	case ESP_ALG_GOST_MAC: return "gost-mac";
+	}
+	return "?";
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmp6";
+	}
+	return "any";
+}
+
+/* Where the SA would resume: the next number to send, and past every number received. */
+static bool sa_resume_seq(const struct sa *sa, uint64_t *seq)
+{
+	uint64_t next = atomic_load(&((struct sa *)sa)->seq_next);
+	uint64_t top = replay_top(&sa->replay);
+
+	if (next == 0 || top >= sa->seq_max)
+		return false;
+	*seq = next > top + 1 ? next : top + 1;
+	return true;
+}
+
+static void print_sa(const struct sa *sa, FILE *out)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	bool usable;
+	uint64_t seq = 1;
+
+	usable = sa_resume_seq(sa, &seq);
+	fprintf(out, "# SA UniqueID %u SPI 0x%08x: %s, ESN %s, replay window %u, tfc %u\n",
+		sa->uid, sa->spi, aead_cipher_name(sa->cipher), sa->esn ? "on" : "off",
+		sa->replay.window, sa->tfc);
+	fprintf(out, "#   out %" PRIu64 " packets %" PRIu64 " bytes, in %" PRIu64
+		     " packets %" PRIu64 " bytes, replay drops %" PRIu64 ", ICV failures %" PRIu64
+		     "\n",
+		sa_counter(sa, SA_C_out_packets), sa_counter(sa, SA_C_out_bytes),
+		sa_counter(sa, SA_C_in_packets), sa_counter(sa, SA_C_in_bytes),
+		sa_counter(sa, SA_C_replay), sa_counter(sa, SA_C_icv_fail));
+	fprintf(out, "%sadd %s %s esp 0x%x -u %u -E %s%s 0x", usable ? "" : "# exhausted: ",
+		addr_str(&sa->src, src), addr_str(&sa->dst, dst), sa->spi, sa->uid,
+		alg_name(sa->alg), sa->esn ? "-esn" : "");
+	for (unsigned i = 0; i < sa->key_len; i++)
+		fprintf(out, "%02x", sa->key[i]);
+	if (sa->tfc)
+		fprintf(out, " tfc:%u", sa->tfc);
+	if (seq != 1)
+		fprintf(out, sa->esn ? " seq:0x%016" PRIx64 : " seq:0x%08" PRIx64, seq);
+	if (sa->replay.window != REPLAY_DEFAULT_WINDOW)
+		fprintf(out, " replay:%u", sa->replay.window);
+	fprintf(out, " ;\n");
+}
+
+void cmd_dump_sad(const struct sad *sad, FILE *out)
+{
+	fprintf(out, "# %zu SAs\n", sad_count(sad));
+	for (const struct sa *sa = sad_first(sad); sa; sa = sa->next)
+		print_sa(sa, out);
+}
+
+static void print_sel(const struct cmd_sel *s, FILE *out)
+{
+	char a[ADDR_STRLEN];
+
+	fprintf(out, "%s/%u", addr_str(&s->addr, a), s->plen);
+	if (s->has_port)
+		fprintf(out, "[%u]", s->port);
+}
+
+static void print_sp(const struct sp *sp, FILE *out)
+{
+	const struct cmd_spdadd *c = &sp->conf;
+	char ts[ADDR_STRLEN], td[ADDR_STRLEN];
+
+	fprintf(out, "# SP %u: %s, %s, SA UniqueID %u (SPI 0x%08x)\n", sp->id,
+		c->dir == SP_DIR_OUT ? "out" : "in",
+		c->mode == SP_MODE_TUNNEL ? "tunnel" : "transport", c->uid, sp->sa->spi);
+	fprintf(out, "spdadd ");
+	print_sel(&c->src, out);
+	fputc(' ', out);
+	print_sel(&c->dst, out);
+	fprintf(out, " %s -P %s ipsec esp/", proto_name(c->proto),
+		c->dir == SP_DIR_OUT ? "out" : "in");
+	if (c->mode == SP_MODE_TUNNEL)
+		fprintf(out, "tunnel/%s-%s", addr_str(&c->tsrc, ts), addr_str(&c->tdst, td));
+	else
+		fprintf(out, "transport/");
+	fprintf(out, "/unique:%u ;\n", c->uid);
+}
+
+void cmd_dump_spd(const struct spd *spd, FILE *out)
+{
+	fprintf(out, "# %zu SPs\n", spd_count(spd));
+	for (const struct sp *sp = spd_first(spd); sp; sp = sp->next)
+		print_sp(sp, out);
+}
+
+/* ipsec_spigrp(5): <proto><af><spi>@<dst>, '.' for IPv4 and ':' for IPv6. */
+static void print_said(const char *proto, uint32_t spi, const struct ip_addr *dst, FILE *out)
+{
+	char d[ADDR_STRLEN];
+
+	fprintf(out, "%s%c%x@%s", proto, dst->family == AF_INET ? '.' : ':', spi,
+		addr_str(dst, d));
+}
+
+void cmd_dump_spigrp(const struct sad *sad, FILE *out)
+{
+	for (const struct sa *sa = sad_first(sad); sa; sa = sa->next) {
+		const struct sp *tun = NULL;
+
+		for (const struct sp *sp = sa->sps; sp && !tun; sp = sp->sa_next)
+			if (sp->conf.mode == SP_MODE_TUNNEL)
+				tun = sp;
+		if (tun) {
+			print_said("tun", sa->spi, &tun->conf.tdst, out);
+			fputc(' ', out);
+			print_said("esp", sa->spi, &tun->conf.tdst, out);
+			fputc('\n', out);
+		}
+		if (!tun || sa->n_transport_sps) {
+			print_said("esp", sa->spi, &sa->dst, out);
+			fputc('\n', out);
+		}
+	}
+}
+
+void cmd_dump_stats(const struct sad *sad, FILE *out)
+{
+	for (const struct sa *sa = sad_first(sad); sa; sa = sa->next) {
+		fprintf(out, "sa spi=0x%08x uid=%u alg=%s", sa->spi, sa->uid,
+			aead_cipher_name(sa->cipher));
+		for (int c = 0; c < SA_C_MAX; c++)
+			fprintf(out, " %s=%" PRIu64, sa_counter_names[c],
+				sa_counter(sa, (enum sa_counter)c));
+		fputc('\n', out);
+	}
+}

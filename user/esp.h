@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * esp.h - ESP (RFC 4303) by direction: esp_out.c encapsulates a plaintext IP packet for an
+ * outbound policy, esp_in.c decapsulates an ESP packet for an SA. Both work in place on a
+ * buffer with head- and tailroom and see crypto only through crypto.h. Every drop is
+ * counted in the SA's counters (sad.h) and returned as ESP_DROP(counter).
+ */
+#ifndef ESPER_ESP_H
+#define ESPER_ESP_H
+
+#include <stdint.h>
+
+#include "pkt.h"
+#include "sad.h"
+#include "spd.h"
+
+/* An IP packet at head + off, len bytes, in a buffer of size bytes. */
+struct pbuf {
+	uint8_t *head;
+	uint32_t size;
+	uint32_t off;
+	uint32_t len;
+};
+
+#define ESP_HDR_LEN	8	/* SPI, sequence number */
+#define ESP_OVERHEAD_MAX (40 + ESP_HDR_LEN + ESP_IV_LEN + 3 + 2 + ESP_ICV_MAX)
+#define ESP_HEADROOM	(40 + ESP_HDR_LEN + ESP_IV_LEN)	/* what tunnel mode prepends at most */
+
+#define ESP_DROP(counter) (-1 - (int)(counter))
+static inline enum sa_counter esp_drop_reason(int r)
+{
+	return (enum sa_counter)(-1 - r);
+}
+
+/* esp_out flags */
+#define ESP_OUT_FIX_CSUM 0x01	/* complete the inner L4 checksum first (partial or dummy) */
+
+/* Encapsulate the packet in b for policy sp (RFC 4303 3.1-3.3; tunnel: RFC 4301 5.1.2,
+ * ECN per RFC 6040 normal mode). mtu: the largest result allowed, 0 for no limit
+ * (ESP_DROP(SA_C_too_big) otherwise, for the caller's ICMP "packet too big"). */
+int esp_out(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu, unsigned flags);
+
+/* The same with the sequence number and IV given (known-answer tests, benchmarks). */
+int esp_out_seq_iv(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu,
+		   unsigned flags, uint64_t seq, const uint8_t iv[ESP_IV_LEN]);
+
+/* Decapsulate the ESP packet in b for sa (RFC 4303 3.4; tunnel decap with RFC 6040 ECN).
+ * On success b holds the inner packet (next header 4 or 41) or the transport-mode packet
+ * with ESP removed. pi is the parse of b's outer packet (pkt_parse). */
+int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread);
+
+/* The SPI of an ESP packet parsed in pi (host order); false if too short. */
+bool esp_spi(const uint8_t *l3, const struct pkt_info *pi, uint32_t *spi);
+
+/* The AAD of RFC 4303 2.2 / RFC 4106 5: SPI | SN, or SPI | SN-high | SN-low; its length. */
+size_t esp_aad(const struct sa *sa, uint64_t seq, uint8_t aad[12]);
+
+#endif

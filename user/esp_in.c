@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * esp_in.c - inbound ESP (RFC 4303 3.4): sequence number with the ESN high half inferred
+ * (Appendix A2), replay pre-check (3.4.3), AEAD open (3.4.4), replay update after the ICV
+ * verified (re-checked: ESN and concurrent workers), padding check (2.4), dummy packets
+ * dropped (2.6), then by the next header: an inner IPv4/IPv6 packet (tunnel mode, ECN
+ * combined per RFC 6040 4.2) or the transport-mode packet put back together.
+ * Called by the workers and pcap mode with the SA the SPI named.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "esp.h"
+#include "esper_wire.h"
+
+static inline int drop(struct sa *sa, enum sa_counter c)
+{
+	sa_count(sa, c, 1);
+	return ESP_DROP(c);
+}
+
+/* The decrypted payload: where it is and what the trailer says. */
+struct in_payload {
+	uint8_t *data;		/* payload data (after the IV) */
+	uint32_t len;		/* payload data length, without padding and trailer */
+	uint8_t next_hdr;
+};
+
+/* Sequence number, replay pre-check, open, replay update. */
+static int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_len, unsigned thread,
+		    uint32_t *enc_len)
+{
+	uint32_t seq_lo;
+	uint64_t seq;
+	uint8_t aad[12];
+	struct aead_req r;
+
+	if (esp_len < ESP_HDR_LEN + ESP_IV_LEN + 2u + sa->icv_len || memcmp(esp, sa->spi_be, 4))
+		return drop(sa, SA_C_malformed);
+	memcpy(&seq_lo, esp + 4, 4);
+	if (!replay_infer(&sa->replay, ntohl(seq_lo), sa->esn, &seq) ||
+	    replay_check(&sa->replay, seq) != REPLAY_OK)
+		return drop(sa, SA_C_replay);
+	*enc_len = esp_len - ESP_HDR_LEN - ESP_IV_LEN - sa->icv_len;
+	r = (struct aead_req){
+		.aad = aad,
+		.aad_len = esp_aad(sa, seq, aad),
+		.iv = esp + ESP_HDR_LEN,
+		.data = esp + ESP_HDR_LEN + ESP_IV_LEN,
+		.len = *enc_len,
+		.icv = esp + ESP_HDR_LEN + ESP_IV_LEN + *enc_len,
+	};
+	if (aead_open(sa->aead, thread, &r) < 0)
+		return drop(sa, SA_C_icv_fail);
+	if (replay_update(&sa->replay, seq) != REPLAY_OK)
+		return drop(sa, SA_C_replay);
+	return 0;
+}
+
+/* Pad length, next header and the padding bytes 1, 2, 3 ... (RFC 4303 2.4). */
+static int read_trailer(struct sa *sa, uint8_t *data, uint32_t enc_len, struct in_payload *pl)
+{
+	uint8_t pad_len = data[enc_len - 2];
+
+	if (pad_len + 2u > enc_len)
+		return drop(sa, SA_C_malformed);
+	for (unsigned i = 0; i < pad_len; i++)
+		if (data[enc_len - 2 - pad_len + i] != i + 1)
+			return drop(sa, SA_C_bad_pad);
+	pl->data = data;
+	pl->len = enc_len - 2 - pad_len;
+	pl->next_hdr = data[enc_len - 1];
+	if (pl->next_hdr == IPPROTO_NONE_)
+		return drop(sa, SA_C_dummy);
+	return 0;
+}
+
+/* --- tunnel mode ----------------------------------------------------------------------- */
+
+static uint8_t ecn_of(const uint8_t *ip)
+{
+	return ip[0] >> 4 == 4 ? ip[1] & 3 : (ip[1] >> 4) & 3;
+}
+
+static void set_ecn(uint8_t *ip, uint8_t ecn)
+{
+	if (ip[0] >> 4 == 4) {
+		ip[1] = (uint8_t)((ip[1] & ~3) | ecn);
+		csum_ipv4_header(ip);
+	} else {
+		ip[1] = (uint8_t)((ip[1] & ~0x30) | ecn << 4);
+	}
+}
+
+/* RFC 6040 Figure 4; false: drop (Not-ECT inner, CE outer). */
+static bool ecn_decap(uint8_t *inner, uint8_t outer_ecn)
+{
+	uint8_t in = ecn_of(inner), out = in;
+
+	if (in == 0)
+		return outer_ecn != 3;
+	if (outer_ecn == 3)
+		out = 3;
+	else if (in == 2 && outer_ecn == 1)
+		out = 1;
+	if (out != in)
+		set_ecn(inner, out);
+	return true;
+}
+
+static int in_tunnel(struct sa *sa, struct pbuf *b, const struct in_payload *pl,
+		     uint8_t outer_ecn)
+{
+	struct pkt_info inner;
+	uint8_t want = pl->next_hdr == 4 ? 4 : 6;
+
+	if (pl->len == 0 || pl->data[0] >> 4 != want || pkt_parse(pl->data, pl->len, &inner) < 0)
+		return drop(sa, SA_C_malformed);
+	if (!ecn_decap(pl->data, outer_ecn))
+		return drop(sa, SA_C_ecn_drop);
+	b->off = (uint32_t)(pl->data - b->head);
+	b->len = inner.ip_len;	/* TFC padding (RFC 4303 2.4) ends here */
+	return 0;
+}
+
+/* --- transport mode -------------------------------------------------------------------- */
+
+static void in_transport(struct pbuf *b, const struct pkt_info *pi, const struct in_payload *pl)
+{
+	uint32_t shift = ESP_HDR_LEN + ESP_IV_LEN;
+	uint8_t *ip = b->head + b->off;
+
+	memmove(ip + shift, ip, pi->l4_off);
+	ip += shift;
+	ip[pi->nh_off] = pl->next_hdr;
+	b->off += shift;
+	b->len = pi->l4_off + pl->len;
+	if (pi->family == AF_INET) {
+		((struct ipv4_hdr *)ip)->tot_len = htons((uint16_t)b->len);
+		csum_ipv4_header(ip);
+	} else {
+		((struct ipv6_hdr *)ip)->payload_len = htons((uint16_t)(b->len - 40));
+	}
+}
+
+int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread)
+{
+	uint8_t *ip = b->head + b->off;
+	uint8_t *esp = ip + pi->l4_off;
+	struct in_payload pl;
+	uint32_t enc_len;
+	int err;
+
+	if (pi->fragment || pi->proto != IPPROTO_ESP_)
+		return drop(sa, SA_C_malformed);
+	err = open_esp(sa, esp, pi->ip_len - pi->l4_off, thread, &enc_len);
+	if (err)
+		return err;
+	err = read_trailer(sa, esp + ESP_HDR_LEN + ESP_IV_LEN, enc_len, &pl);
+	if (err)
+		return err;
+	if (pl.next_hdr == 4 || pl.next_hdr == 41)
+		err = in_tunnel(sa, b, &pl, ecn_of(ip));
+	else
+		in_transport(b, pi, &pl);
+	if (err)
+		return err;
+	sa_count(sa, SA_C_in_packets, 1);
+	sa_count(sa, SA_C_in_bytes, b->len);
+	return 0;
+}

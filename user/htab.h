@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * htab.h - a chained hash table for one writer and lock-free readers (the SAD and SPD
+ * indexes). Readers call htab_find from anywhere inside an RCU read side (rcu.h); the writer
+ * (the command executor) inserts, removes and grows. Growing builds a new bucket array with
+ * new nodes and publishes it whole, so a reader never misses an entry that is in the table.
+ * Objects are the caller's; the table stores pointers and their 64-bit hashes.
+ */
+#ifndef ESPER_HTAB_H
+#define ESPER_HTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct htab;
+
+/* Does object obj have key key? */
+typedef bool (*htab_eq_fn)(const void *obj, const void *key);
+
+struct htab *htab_new(htab_eq_fn eq);
+void htab_free(struct htab *h);	/* frees the table, not the objects; NULL is a no-op */
+size_t htab_count(const struct htab *h);
+
+void *htab_find(const struct htab *h, uint64_t hash, const void *key);
+
+/* Writer side. */
+int htab_reserve(struct htab *h, size_t n);	/* room for n more: the next n inserts can't fail */
+int htab_insert(struct htab *h, uint64_t hash, void *obj);
+void *htab_remove(struct htab *h, uint64_t hash, const void *key);
+void htab_foreach(const struct htab *h, void (*fn)(void *obj, void *arg), void *arg);
+
+uint64_t hash_bytes(const void *p, size_t len);
+
+#endif

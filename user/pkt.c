@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * pkt.c - frame and IP parsing for the userspace datapath (the rules of pkt.h, the same as
+ * the XDP program's) and Internet checksums (RFC 1071; pseudo-headers of RFC 793/768/8200).
+ * Called by esp_in.c, esp_out.c, pcap_mode.c and the workers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/types.h>
+#include "esper_abi.h"
+#include "esper_wire.h"
+#include "pkt.h"
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *ethertype)
+{
+	size_t off = 12;
+	uint16_t type;
+
+	if (len < ETH_HLEN_)
+		return -EINVAL;
+	type = rd16(frame + off);
+	for (int tags = 0; tags < 2 && (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ); tags++) {
+		off += 4;
+		if (len < off + 2)
+			return -EINVAL;
+		type = rd16(frame + off);
+	}
+	*l3_off = (uint16_t)(off + 2);
+	*ethertype = type;
+	return 0;
+}
+
+static void l4_ports(const uint8_t *l3, struct pkt_info *pi)
+{
+	if ((pi->proto != 6 && pi->proto != 17) || pi->l4_off + 4u > pi->ip_len)
+		return;
+	memcpy(&pi->sport, l3 + pi->l4_off, 2);
+	memcpy(&pi->dport, l3 + pi->l4_off + 2, 2);
+	pi->has_ports = true;
+}
+
+static int parse_ipv4(const uint8_t *l3, size_t len, struct pkt_info *pi)
+{
+	const struct ipv4_hdr *ip = (const void *)l3;
+	unsigned ihl = (ip->ver_ihl & 15) * 4u;
+	uint16_t frag;
+
+	if (len < sizeof(*ip) || ihl < sizeof(*ip))
+		return -EINVAL;
+	pi->ip_len = ntohs(ip->tot_len);
+	if (pi->ip_len < ihl || pi->ip_len > len)
+		return -EINVAL;
+	pi->family = AF_INET;
+	pi->proto = ip->proto;
+	pi->l4_off = (uint16_t)ihl;
+	pi->nh_off = offsetof(struct ipv4_hdr, proto);
+	pi->src = ip->saddr;
+	pi->dst = ip->daddr;
+	frag = ntohs(ip->frag_off);
+	pi->fragment = frag & (IPV4_MF | IPV4_OFFSET);
+	if (!(frag & IPV4_OFFSET))
+		l4_ports(l3, pi);
+	return 0;
+}
+
+static bool is_ipv6_ext(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51;
+}
+
+/* Walk the extension headers; false if the chain is truncated or too long. */
+static bool walk_ipv6_ext(const uint8_t *l3, struct pkt_info *pi, bool *non_first)
+{
+	for (int i = 0; i < ESPER_MAX_IPV6_EXT; i++) {
+		const uint8_t *h = l3 + pi->l4_off;
+		unsigned hlen;
+
+		if (!is_ipv6_ext(pi->proto))
+			return true;
+		if (pi->l4_off + 8u > pi->ip_len)
+			return false;
+		if (pi->proto == 44) {
+			pi->fragment = true;
+			*non_first = rd16(h + 2) & 0xfff8;
+			hlen = 8;
+		} else if (pi->proto == 51) {
+			hlen = (h[1] + 2u) * 4;
+		} else {
+			hlen = (h[1] + 1u) * 8;
+		}
+		pi->nh_off = pi->l4_off;
+		pi->proto = h[0];
+		pi->l4_off = (uint16_t)(pi->l4_off + hlen);
+		if (pi->l4_off > pi->ip_len)
+			return false;
+		if (*non_first)
+			return true;
+	}
+	return !is_ipv6_ext(pi->proto);
+}
+
+static int parse_ipv6(const uint8_t *l3, size_t len, struct pkt_info *pi)
+{
+	const struct ipv6_hdr *ip = (const void *)l3;
+	bool non_first = false;
+
+	if (len < sizeof(*ip))
+		return -EINVAL;
+	pi->ip_len = (uint16_t)(sizeof(*ip) + ntohs(ip->payload_len));
+	if (pi->ip_len > len || sizeof(*ip) + ntohs(ip->payload_len) > 65535)
+		return -EINVAL;
+	pi->family = AF_INET6;
+	pi->proto = ip->nexthdr;
+	pi->l4_off = sizeof(*ip);
+	pi->nh_off = offsetof(struct ipv6_hdr, nexthdr);
+	pi->src = ip->saddr;
+	pi->dst = ip->daddr;
+	if (!walk_ipv6_ext(l3, pi, &non_first)) {
+		pi->proto = PKT_PROTO_UNKNOWN;
+		return 0;
+	}
+	if (!non_first)
+		l4_ports(l3, pi);
+	return 0;
+}
+
+int pkt_parse(const uint8_t *l3, size_t len, struct pkt_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	if (len < 1)
+		return -EINVAL;
+	switch (l3[0] >> 4) {
+	case 4:
+		return parse_ipv4(l3, len, pi);
+	case 6:
+		return parse_ipv6(l3, len, pi);
+	}
+	return -EINVAL;
+}
+
+/* --- checksums ------------------------------------------------------------------------- */
+
+uint32_t csum_add(uint32_t sum, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t acc = sum;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w;	/* end-around carry */
+	}
+	for (; len >= 2; len -= 2, p += 2) {
+		uint16_t w;
+
+		memcpy(&w, p, 2);
+		acc += w;
+	}
+	if (len) {
+		uint16_t w = 0;
+
+		memcpy(&w, p, 1);
+		acc += w;
+	}
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	acc = (acc & 0xffffffff) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+uint16_t csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void csum_ipv4_header(uint8_t *ip)
+{
+	struct ipv4_hdr *h = (void *)ip;
+
+	h->check = 0;
+	h->check = csum_fold(csum_add(0, ip, (h->ver_ihl & 15) * 4u));
+}
+
+static uint32_t pseudo_header(const uint8_t *l3, const struct pkt_info *pi, uint32_t l4_len)
+{
+	unsigned alen = pi->family == AF_INET ? 4 : 16;
+	uint32_t sum = csum_add(0, pi->src, alen);
+	uint8_t tail[8] = { 0 };
+
+	sum = csum_add(sum, pi->dst, alen);
+	(void)l3;
+	if (pi->family == AF_INET) {
+		tail[1] = pi->proto;
+		tail[2] = (uint8_t)(l4_len >> 8);
+		tail[3] = (uint8_t)l4_len;
+		return csum_add(sum, tail, 4);
+	}
+	tail[0] = (uint8_t)(l4_len >> 24);
+	tail[1] = (uint8_t)(l4_len >> 16);
+	tail[2] = (uint8_t)(l4_len >> 8);
+	tail[3] = (uint8_t)l4_len;
+	tail[7] = pi->proto;
+	return csum_add(sum, tail, 8);
+}
+
+int csum_l4(uint8_t *l3, const struct pkt_info *pi)
+{
+	uint32_t l4_len = pi->ip_len - pi->l4_off;
+	uint8_t *l4 = l3 + pi->l4_off;
+	unsigned at;
+	uint32_t sum;
+	uint16_t c;
+
+	if (pi->fragment)
+		return -EINVAL;	/* only the whole datagram has a checksum */
+	switch (pi->proto) {
+	case 6: at = 16; break;
+	case 17: at = 6; break;
+	case 1: at = 2; break;
+	case 58: at = 2; break;
+	default: return -EINVAL;
+	}
+	if (l4_len < at + 2)
+		return -EINVAL;
+	memset(l4 + at, 0, 2);
+	sum = pi->proto == 1 ? 0 : pseudo_header(l3, pi, l4_len);
+	c = csum_fold(csum_add(sum, l4, l4_len));
+	if (pi->proto == 17 && c == 0)
+		c = 0xffff;	/* RFC 768: a computed zero is sent as all ones */
+	memcpy(l4 + at, &c, 2);
+	return 0;
+}

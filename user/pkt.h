@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * pkt.h - parsing of frames and IP packets in userspace, with the same rules as the XDP
+ * program (bpf/parse.h), so that the userspace SPD lookup sees the selectors XDP sees:
+ * up to two VLAN tags; IPv4 with options (non-first fragments carry no ports); IPv6 with a
+ * walk over at most ESPER_MAX_IPV6_EXT extension headers (a chain that doesn't end within
+ * that, or is truncated, gives protocol PKT_PROTO_UNKNOWN and no ports). Also checksums.
+ */
+#ifndef ESPER_PKT_H
+#define ESPER_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_PROTO_UNKNOWN 255
+
+struct pkt_info {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t proto;		/* upper-layer protocol, or PKT_PROTO_UNKNOWN */
+	bool has_ports;
+	bool fragment;		/* any fragment (first or not) */
+	uint16_t sport, dport;	/* network order, valid if has_ports */
+	uint16_t ip_len;	/* the packet's length as its IP header says */
+	uint16_t l4_off;	/* offset of the upper-layer header (after options/ext headers) */
+	uint16_t nh_off;	/* offset of the byte that names the upper-layer protocol */
+	const uint8_t *src, *dst;
+};
+
+/* Parse the IP packet at l3 (len bytes available). 0, or -EINVAL if it isn't a sane IPv4
+ * or IPv6 packet (bad version/length, truncated fixed header). */
+int pkt_parse(const uint8_t *l3, size_t len, struct pkt_info *pi);
+
+/* Ethernet: offset of the IP header and its ethertype after up to two VLAN tags.
+ * -EINVAL if truncated. */
+int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *ethertype);
+
+/* Internet checksum (RFC 1071) helpers. */
+uint32_t csum_add(uint32_t sum, const void *data, size_t len);
+uint16_t csum_fold(uint32_t sum);
+void csum_ipv4_header(uint8_t *ip);
+/* Recompute the TCP/UDP/ICMP/ICMPv6 checksum of the parsed packet; 0 or -EINVAL. */
+int csum_l4(uint8_t *l3, const struct pkt_info *pi);
+
+#endif

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * replay.c - sliding anti-replay window (RFC 4303 3.4.3, Appendix A) as a ring of 64-bit
+ * words (the RFC 6479 layout): advancing the window clears whole words, no bit shifting.
+ * The ring has at least window/64 + 1 words, so a word is reused only for numbers that are
+ * already left of the window.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "replay.h"
+
+int replay_init(struct replay *r, uint32_t window, uint64_t top)
+{
+	uint32_t words = 2;
+
+	atomic_store(&r->top, top);
+	atomic_flag_clear(&r->lock);
+	r->window = window;
+	while (words < window / 64 + 1)
+		words *= 2;
+	r->mask = words - 1;
+	r->bits = calloc(words, sizeof(r->bits[0]));
+	return r->bits ? 0 : -ENOMEM;
+}
+
+void replay_fini(struct replay *r)
+{
+	free(r->bits);
+	r->bits = NULL;
+}
+
+uint64_t replay_top(const struct replay *r)
+{
+	return atomic_load_explicit(&((struct replay *)r)->top, memory_order_relaxed);
+}
+
+bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn, uint64_t *seq)
+{
+	uint64_t top = replay_top(r);
+	uint32_t th = (uint32_t)(top >> 32), tl = (uint32_t)top;
+	uint32_t w = r->window ? r->window : REPLAY_DEFAULT_WINDOW;
+	uint32_t bottom = tl - w + 1;
+
+	if (!esn) {
+		*seq = seq_lo;
+		return true;
+	}
+	if (tl >= w - 1) {
+		if (seq_lo < bottom)	/* case A: the window is in one subspace */
+			th++;
+	} else if (seq_lo >= bottom) {	/* case B: the window spans two subspaces */
+		if (th == 0)
+			return false;
+		th--;
+	}
+	*seq = (uint64_t)th << 32 | seq_lo;
+	return true;
+}
+
+static inline bool bit_is_set(const struct replay *r, uint64_t seq)
+{
+	uint64_t word = atomic_load_explicit(&r->bits[(seq >> 6) & r->mask], memory_order_relaxed);
+
+	return word >> (seq & 63) & 1;
+}
+
+enum replay_verdict replay_check(const struct replay *r, uint64_t seq)
+{
+	uint64_t top = replay_top(r);
+
+	if (seq == 0)
+		return REPLAY_INVALID;
+	if (!r->window || seq > top)
+		return REPLAY_OK;
+	if (top - seq >= r->window)
+		return REPLAY_OLD;
+	return bit_is_set(r, seq) ? REPLAY_DUP : REPLAY_OK;
+}
+
+/* Move the top to seq, clearing the words that now describe numbers beyond the old top. */
+static void advance(struct replay *r, uint64_t top, uint64_t seq)
+{
+	uint64_t from = (top >> 6) + 1, to = seq >> 6;
+
+	if (to >= from && to - from > r->mask)
+		from = to - r->mask;
+	for (uint64_t w = from; w <= to && w >= from; w++)
+		atomic_store_explicit(&r->bits[w & r->mask], 0, memory_order_relaxed);
+	atomic_store_explicit(&r->top, seq, memory_order_release);
+}
+
+enum replay_verdict replay_update(struct replay *r, uint64_t seq)
+{
+	enum replay_verdict v;
+	_Atomic uint64_t *word;
+
+	while (atomic_flag_test_and_set_explicit(&r->lock, memory_order_acquire))
+		;
+	v = replay_check(r, seq);
+	if (v == REPLAY_OK && r->window) {
+		uint64_t top = replay_top(r);
+
+		if (seq > top)
+			advance(r, top, seq);
+		word = &r->bits[(seq >> 6) & r->mask];
+		atomic_store_explicit(word, atomic_load_explicit(word, memory_order_relaxed) |
+						    1ULL << (seq & 63),
+				      memory_order_relaxed);
+	} else if (v == REPLAY_OK && seq > replay_top(r)) {
+		atomic_store_explicit(&r->top, seq, memory_order_release);
+	}
+	atomic_flag_clear_explicit(&r->lock, memory_order_release);
+	return v;
+}
