@@ -10,6 +10,15 @@
 
 #include "replay.h"
 
+/* A window positioned by seq: counts every number up to top as seen: after a restart
+ * nobody knows which of them arrived. Words other than top's hold older numbers. */
+static void mark_seen_up_to(struct replay *r, uint64_t top)
+{
+	for (uint32_t w = 0; w <= r->mask; w++)
+		atomic_store(&r->bits[w], ~0ULL);
+	atomic_store(&r->bits[(top >> 6) & r->mask], ~0ULL >> (63 - (top & 63)));
+}
+
 int replay_init(struct replay *r, uint32_t window, uint64_t top)
 {
 	uint32_t words = 2;
@@ -21,7 +30,11 @@ int replay_init(struct replay *r, uint32_t window, uint64_t top)
 		words *= 2;
 	r->mask = words - 1;
 	r->bits = calloc(words, sizeof(r->bits[0]));
-	return r->bits ? 0 : -ENOMEM;
+	if (!r->bits)
+		return -ENOMEM;
+	if (top)
+		mark_seen_up_to(r, top);
+	return 0;
 }
 
 void replay_fini(struct replay *r)

@@ -385,7 +385,10 @@ static void sa_link(struct sp *sp)
 {
 	struct sa *sa = sp->sa;
 
+	sp->sa_prev = NULL;
 	sp->sa_next = sa->sps;
+	if (sa->sps)
+		sa->sps->sa_prev = sp;
 	sa->sps = sp;
 	if (sp->conf.mode == SP_MODE_TUNNEL)
 		sa->n_tunnel_sps++;
@@ -396,12 +399,13 @@ static void sa_link(struct sp *sp)
 static void sa_unlink(struct sp *sp)
 {
 	struct sa *sa = sp->sa;
-	struct sp **pp = &sa->sps;
 
-	while (*pp && *pp != sp)
-		pp = &(*pp)->sa_next;
-	if (*pp)
-		*pp = sp->sa_next;
+	if (sp->sa_prev)
+		sp->sa_prev->sa_next = sp->sa_next;
+	else
+		sa->sps = sp->sa_next;
+	if (sp->sa_next)
+		sp->sa_next->sa_prev = sp->sa_prev;
 	if (sp->conf.mode == SP_MODE_TUNNEL)
 		sa->n_tunnel_sps--;
 	else

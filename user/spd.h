@@ -25,7 +25,7 @@ struct sp {
 	struct esper_spd_key key;	/* the tuple-space key of its selectors */
 	struct sa *sa;			/* the SA named by conf.uid; outlives the policy */
 	/* Control plane only. */
-	struct sp *sa_next;		/* the SA's policies */
+	struct sp *sa_next, *sa_prev;	/* the SA's policies */
 	struct sp *prev, *next;		/* insertion order, for spddump */
 };
 
