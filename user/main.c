@@ -1,6 +1,187 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* main.c - placeholder */
-int main(void)
+/*
+ * main.c - esper-xdp's command line, start-up and shutdown order; nothing else.
+ *
+ *   esper-xdp -i IFACE [-i IFACE ...] [-q QUEUES] [-m native|skb] [--tun NAME] [-f FILE]
+ *   esper-xdp --pcap-in IN.pcap --pcap-out OUT.pcap [-f FILE]
+ *
+ * Commands (the ESPER language) come from -f FILE, else from standard input.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_exec.h"
+#include "crypto.h"
+#include "live.h"
+#include "log.h"
+#include "pcap_mode.h"
+#include "rcu.h"
+
+struct opts {
+	struct live_opts live;
+	struct pcap_opts pcap;
+	const char *cmd_file;
+	enum crypto_backend backend;
+};
+
+static void usage(FILE *f)
 {
-	return 0;
+	fprintf(f,
+		"usage: esper-xdp -i IFACE [-i IFACE ...] [-q QUEUES] [-m native|skb] [--tun NAME]\n"
+		"                 [-f FILE] [options]\n"
+		"       esper-xdp --pcap-in IN.pcap --pcap-out OUT.pcap [-f FILE] [options]\n"
+		"\n"
+		"  -i, --interface IFACE   attach the XDP classifier to IFACE (repeatable)\n"
+		"  -q, --queues N          AF_XDP queues (and workers) per interface (default 1)\n"
+		"  -m, --mode native|skb   XDP attach mode (default native)\n"
+		"      --tun NAME          name of the host port TUN device (default esper0)\n"
+		"      --cpus LIST         pin workers to these CPUs, e.g. 0,1\n"
+		"  -f, --file FILE         read commands from FILE, not standard input\n"
+		"      --pcap-in FILE      offline mode: process this capture...\n"
+		"      --pcap-out FILE     ...into this one (no root, no NIC needed)\n"
+		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
+		"      --unknown-spi pass|drop          ESP with an unknown SPI (default pass)\n"
+		"      --fix-csum          complete L4 checksums of plaintext before encrypting\n"
+		"  -v, --verbose           more diagnostics (repeat for debug)\n"
+		"  -h, --help\n");
+}
+
+enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_UNKNOWN_SPI, OPT_FIX_CSUM,
+       OPT_CPUS };
+
+static const struct option long_opts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "queues", required_argument, NULL, 'q' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "tun", required_argument, NULL, OPT_TUN },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "pcap-in", required_argument, NULL, OPT_PCAP_IN },
+	{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
+	{ "crypto", required_argument, NULL, OPT_CRYPTO },
+	{ "unknown-spi", required_argument, NULL, OPT_UNKNOWN_SPI },
+	{ "fix-csum", no_argument, NULL, OPT_FIX_CSUM },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static unsigned parse_uint(const char *s, const char *what, unsigned max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v == 0 || v > max)
+		fatalx("bad %s '%s' (1 to %u)", what, s, max);
+	return (unsigned)v;
+}
+
+static int parse_choice(const char *s, const char *what, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	fatalx("bad %s '%s'", what, s);
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const char *const backends[] = { "auto", "ipsec-mb", "openssl" };
+	static const char *const modes[] = { "native", "skb" };
+	static const char *const spi[] = { "pass", "drop" };
+	int c, verbose = 0;
+
+	while ((c = getopt_long(argc, argv, "i:q:m:f:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (o->live.n_ifaces == LIVE_MAX_IFACES)
+				fatalx("at most %d interfaces", LIVE_MAX_IFACES);
+			o->live.ifaces[o->live.n_ifaces++] = optarg;
+			break;
+		case 'q': o->live.queues = parse_uint(optarg, "queue count", 64); break;
+		case 'm': o->live.skb_mode = parse_choice(optarg, "mode", modes, 2); break;
+		case 'f': o->cmd_file = optarg; break;
+		case OPT_TUN: o->live.tun_name = optarg; break;
+		case OPT_CPUS: o->live.cpus = optarg; break;
+		case OPT_PCAP_IN: o->pcap.in = optarg; break;
+		case OPT_PCAP_OUT: o->pcap.out = optarg; break;
+		case OPT_CRYPTO: o->backend = parse_choice(optarg, "crypto backend", backends, 3); break;
+		case OPT_UNKNOWN_SPI:
+			o->pcap.unknown_spi_drop = o->live.unknown_spi_drop =
+				parse_choice(optarg, "--unknown-spi", spi, 2);
+			break;
+		case OPT_FIX_CSUM: o->pcap.fix_csum = o->live.fix_csum = true; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc || (!o->pcap.in != !o->pcap.out) ||
+	    (o->pcap.in && o->live.n_ifaces) || (!o->pcap.in && !o->live.n_ifaces)) {
+		usage(stderr);
+		exit(2);
+	}
+	log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	o->live.verbose = verbose;
+}
+
+static FILE *open_commands(const char *file)
+{
+	FILE *f;
+
+	if (!file)
+		return stdin;
+	f = fopen(file, "r");
+	if (!f)
+		fatal("%s", file);
+	return f;
+}
+
+/* Offline: read every command, then process the capture. */
+static int run_pcap(struct opts *o, struct exec_env *env)
+{
+	FILE *in = open_commands(o->cmd_file);
+	struct cmd_reader *r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
+
+	if (!r)
+		fatal("cmd_reader_new");
+	cmd_exec_stream(env, r);
+	cmd_reader_free(r);
+	if (in != stdin)
+		fclose(in);
+	return pcap_mode_run(env, &o->pcap) < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .live = { .queues = 1, .tun_name = "esper0" } };
+	struct exec_env env = { .out = stdout, .nthreads = 1 };
+	int ret;
+
+	log_init("esper-xdp", LOG_LVL_INFO);
+	parse_args(argc, argv, &o);
+	if (crypto_init(o.backend) < 0)
+		fatalx("the requested crypto backend is not available on this machine");
+	env.sad = sad_new();
+	env.spd = spd_new();
+	if (!env.sad || !env.spd)
+		fatal("out of memory");
+	if (o.pcap.in) {
+		ret = run_pcap(&o, &env);
+	} else {
+		o.live.cmd_file = o.cmd_file;
+		ret = live_run(&o.live, &env);
+	}
+	spd_flush(env.spd);
+	sad_flush(env.sad);
+	rcu_barrier();
+	spd_free(env.spd);
+	sad_free(env.sad);
+	crypto_fini();
+	return ret;
 }

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * live.h - the live datapath (live.c): XDP classifier on the interfaces, AF_XDP workers,
+ * the host port, and the control loop reading commands while traffic flows.
+ */
+#ifndef ESPER_LIVE_H
+#define ESPER_LIVE_H
+
+#include <stdbool.h>
+
+#include "cmd_exec.h"
+
+#define LIVE_MAX_IFACES 8
+
+struct live_opts {
+	const char *ifaces[LIVE_MAX_IFACES];
+	unsigned n_ifaces;
+	unsigned queues;	/* AF_XDP queues per interface */
+	bool skb_mode;		/* generic XDP instead of native */
+	const char *tun_name;	/* the host port */
+	const char *cpus;	/* worker CPU list, NULL: spread over the online CPUs */
+	const char *cmd_file;	/* NULL: standard input */
+	bool unknown_spi_drop;
+	bool fix_csum;
+	int verbose;
+};
+
+/* Run until SIGINT/SIGTERM; the exit status for main. */
+int live_run(const struct live_opts *o, struct exec_env *env);
+
+#endif
