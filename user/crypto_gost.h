@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * crypto_gost.h - what crypto_gost.c offers besides aead_gost_ops (crypto.h): hooks for the
+ * tests (IV counter, derivation count, nonce) and gost-engine's raw block ciphers for the
+ * MGM tests and the benchmark. The ESP code needs none of it.
+ */
+#ifndef ESPER_CRYPTO_GOST_H
+#define ESPER_CRYPTO_GOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+/* Test hook: the next aead_next_iv of this SA returns i1|i2|i3|pnum; the leaf's octet count
+ * restarts at 0 and exhaustion is cleared. -EINVAL: not a GOST context, or pnum >= 2^24. */
+int crypto_gost_set_iv(struct aead *a, uint8_t i1, uint16_t i2, uint16_t i3, uint32_t pnum);
+
+/* KDF_GOSTR3411_2012_256 calls made for this SA so far, all thread slots together. */
+uint64_t crypto_gost_derivations(const struct aead *a);
+
+/* The MGM nonce 0x00 | pnum | salt (RFC 9227 4.3) for a packet with this IV. Returns its
+ * length, 16 or 8; 0 if a is not a GOST context. */
+size_t crypto_gost_nonce(const struct aead *a, const uint8_t iv[ESP_IV_LEN], uint8_t nonce[16]);
+
+/* How Magma ECB runs: "gost89-cfb batch" (one engine call per batch) or "magma-cbc per
+ * block" (the fallback if the batch path fails its self-test at crypto_gost_init). */
+const char *crypto_gost_magma_path(void);
+
+/* gost-engine's block ciphers, keyed once. */
+enum gost_block_kind {
+	GOST_BLOCK_KUZNYECHIK, /* kuznyechik-ecb */
+	GOST_BLOCK_MAGMA,      /* Magma ECB on the path the transforms use */
+	GOST_BLOCK_MAGMA_CBC1, /* Magma ECB as magma-cbc with a zero IV, one block per call */
+	GOST_BLOCK_MAGMA_CTR,  /* magma-ctr keystream: raw only, no ECB */
+};
+
+struct gost_block;
+
+struct gost_block *crypto_gost_block_new(enum gost_block_kind kind, const uint8_t key[32]);
+void crypto_gost_block_free(struct gost_block *b);	   /* zeroizes; NULL is a no-op */
+size_t crypto_gost_block_size(const struct gost_block *b); /* 16 or 8 */
+/* ECB over nblocks blocks in RFC byte order, out != in; an mgm_ecb_fn (key = the block). */
+int crypto_gost_block_ecb(void *b, uint8_t *out, const uint8_t *in, size_t nblocks);
+/* One raw engine call over len bytes (a multiple of the block size), the benchmark's
+ * baseline: kuznyechik-ecb, gost89-cfb decryption, magma-cbc (per block), magma-ctr. */
+int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t len);
+
+#endif

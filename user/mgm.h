@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * mgm.h - Multilinear Galois Mode (RFC 9058) for 128-bit (Kuznyechik) and 64-bit (Magma)
+ * block ciphers. The cipher is a callback that encrypts a batch of independent blocks (ECB):
+ * MGM builds every keystream counter Y_i and hash-key counter Z_i of a packet first and
+ * hands them over in one call. Owner of the caller's buffers: none kept after return.
+ *
+ * Threads: any number at once, each with its own cipher context; the scratch space is
+ * per thread (TLS), so there is no allocation per call.
+ */
+#ifndef ESPER_MGM_H
+#define ESPER_MGM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MGM_BLOCK_MAX 16
+
+/* Encrypt nblocks independent blocks of the cipher's block size, in RFC byte order, from in
+ * to out (distinct buffers). 0 or -errno. */
+typedef int (*mgm_ecb_fn)(void *key, uint8_t *out, const uint8_t *in, size_t nblocks);
+
+struct mgm_cipher {
+	mgm_ecb_fn ecb;
+	void *key; /* passed to ecb: the keyed block cipher */
+	size_t n;  /* block size in bytes: 16 (Kuznyechik) or 8 (Magma) */
+};
+
+/* One piece of the associated data; the pieces are authenticated as their concatenation. */
+struct mgm_seg {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* nonce: n bytes; its top bit is ignored (ICN is the low n-1 bits). data is encrypted in
+ * place. tag_len: 4 .. n; the tag is the first tag_len bytes of T. 0 or -EINVAL/-EIO. */
+int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len);
+
+/* Verifies the tag (constant time) before touching data; decrypts in place only if it
+ * matches. -EBADMSG on mismatch (data unchanged). */
+int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len);
+
+/* GF(2^n) multiplication backends: PCLMULQDQ where the CPU has it, else portable C. */
+enum mgm_gf_impl {
+	MGM_GF_AUTO,
+	MGM_GF_PORTABLE,
+	MGM_GF_PCLMUL,
+};
+
+int mgm_gf_select(enum mgm_gf_impl impl); /* -ENOTSUP: no PCLMULQDQ on this CPU */
+const char *mgm_gf_name(void);		  /* "pclmul" or "portable" */
+/* r = a (x) b in GF(2^(8n)), n = 16 or 8, blocks in RFC byte order (tests, diagnostics). */
+void mgm_gf_mul(size_t n, uint8_t *r, const uint8_t *a, const uint8_t *b);
+
+#endif
