@@ -1,0 +1,948 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xdp_harness.h - drives bpf/esper.bpf.c without a NIC, for tests/bpf and tests/bench:
+ * a frame builder (struct hx_pkt -> Ethernet frame) with the selectors the XDP parser must
+ * see in it (hx_pkt_sel), SPD/SA/XSK map fillers, a naive reference SPD matcher (a linear
+ * scan over policies sorted in the order of esper_abi.h) and a verdict reader around
+ * BPF_PROG_TEST_RUN: action, the counter that moved, the metadata in front of the frame.
+ * No cmocka here: functions return 0 or -errno and callers assert.
+ *
+ * Under BPF_PROG_TEST_RUN (no live frames) a redirect is not performed: the program's
+ * return value comes back as is. bpf_redirect_map() into an XSKMAP slot without a socket
+ * returns the fallback action, so to observe XDP_REDIRECT the harness binds a real AF_XDP
+ * socket (copy mode) to lo queue 0, the default ingress of test runs, and puts it in the
+ * slot (hx_xsk_open), in a private network namespace (hx_open). The metadata comes back in
+ * data_out: test_run copies from data_meta, and ctx_out.data is the metadata length.
+ */
+#ifndef ESPER_XDP_HARNESS_H
+#define ESPER_XDP_HARNESS_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+#include <linux/if_xdp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/xsk.h>
+
+#include "esper_abi.h"
+#include "bpf_load.h"
+#include "log.h"
+
+#define HX_FRAME_MAX	2048
+#define HX_MAX_EXT	16
+
+enum hx_frag { HX_FRAG_NONE, HX_FRAG_FIRST, HX_FRAG_NONFIRST };
+
+/* What to build. Addresses in network order (IPv4 in the first 4 bytes), ports/SPI host. */
+struct hx_pkt {
+	uint8_t family;			/* ESPER_AF_INET or ESPER_AF_INET6 */
+	uint8_t src[16], dst[16];
+	uint8_t proto;			/* upper layer: 6, 17, 1, 58, 50 or anything */
+	uint16_t sport, dport;		/* TCP and UDP */
+	uint32_t spi;			/* ESP */
+	uint16_t vlan[2];		/* TPIDs of up to two tags, 0 ends the list */
+	uint8_t ip4_optlen;		/* IPv4 options (NOPs), multiple of 4, <= 40 */
+	uint8_t next;			/* IPv6 extension headers: how many of ext[] */
+	uint8_t ext[HX_MAX_EXT];	/* 0, 43, 44, 51 or 60, in order */
+	uint8_t frag;			/* enum hx_frag: the IPv4 header or each IPv6 frag header */
+	uint16_t payload;		/* bytes after the upper-layer header */
+	uint16_t ethertype;		/* 0: from family; else a raw non-IP frame (ARP...) */
+};
+
+/* The selectors the XDP parser must extract from a built frame. */
+struct hx_sel {
+	uint8_t family;
+	uint8_t proto;			/* 255 if the IPv6 walk gives up */
+	uint8_t has_ports;
+	uint8_t nonfirst;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;		/* host order */
+};
+
+/* A policy as the tests see it. Addresses need not be masked. */
+struct hx_policy {
+	uint8_t family;
+	uint8_t src_plen, dst_plen;
+	uint8_t flags;			/* ESPER_T_* */
+	uint8_t proto;
+	uint8_t dir;			/* ESPER_SPD_OUT or ESPER_SPD_IN */
+	uint16_t sport, dport;		/* host order */
+	uint8_t src[16], dst[16];
+	uint32_t id;
+};
+
+struct hx_verdict {
+	int action;			/* XDP_* */
+	int counter;			/* the one counter that moved, -1 if none or several */
+	bool has_meta;
+	struct esper_meta meta;
+};
+
+struct hx {
+	struct bpf_load *bl;
+	struct bpf_load_fds fds;
+	int prog_fd;
+	int lo_ifindex;
+	/* AF_XDP socket on lo queue 0, so redirects succeed under test_run */
+	void *umem_area;
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp, rx;
+	struct xsk_ring_prod tx;
+};
+
+/* --- frame builder ----------------------------------------------------------------------- */
+
+static inline uint8_t *hx_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+	return p + 2;
+}
+
+static inline uint8_t *hx_put32(uint8_t *p, uint32_t v)
+{
+	p = hx_put16(p, v >> 16);
+	return hx_put16(p, v & 0xffff);
+}
+
+static inline uint16_t hx_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Upper-layer header and payload; returns its length. */
+static inline size_t hx_build_l4(const struct hx_pkt *p, uint8_t *l4)
+{
+	size_t n = 0;
+
+	switch (p->proto) {
+	case 6:
+		memset(l4, 0, 20);
+		hx_put16(l4, p->sport);
+		hx_put16(l4 + 2, p->dport);
+		l4[12] = 5 << 4;
+		l4[13] = 0x02;
+		n = 20;
+		break;
+	case 17:
+		hx_put16(l4, p->sport);
+		hx_put16(l4 + 2, p->dport);
+		hx_put16(l4 + 4, 8 + p->payload);
+		hx_put16(l4 + 6, 0);
+		n = 8;
+		break;
+	case 1:
+	case 58:
+		memset(l4, 0, 8);
+		l4[0] = p->proto == 1 ? 8 : 128;
+		n = 8;
+		break;
+	case 50:
+		hx_put32(l4, p->spi);
+		hx_put32(l4 + 4, 1);
+		n = 8;
+		break;
+	}
+	for (size_t i = 0; i < p->payload; i++)
+		l4[n + i] = (uint8_t)(0xa0 + i);
+	return n + p->payload;
+}
+
+static inline size_t hx_ext_len(uint8_t kind)
+{
+	switch (kind) {
+	case 0:
+		return 8;
+	case 43:
+		return 24;
+	case 60:
+		return 16;
+	case 44:
+		return 8;
+	case 51:
+		return 24;
+	}
+	return 8;
+}
+
+/* One IPv6 extension header of the kind, naming nh as the next; returns its length. */
+static inline size_t hx_build_ext(const struct hx_pkt *p, uint8_t kind, uint8_t nh, uint8_t *h)
+{
+	size_t len = hx_ext_len(kind);
+
+	memset(h, 0, len);
+	h[0] = nh;
+	switch (kind) {
+	case 0:		/* hop-by-hop: PadN */
+	case 60:	/* destination options: PadN */
+		h[1] = (uint8_t)(len / 8 - 1);
+		h[2] = 1;
+		h[3] = (uint8_t)(len - 4);
+		break;
+	case 43:	/* routing, type 4 (SRH-like), no segments left */
+		h[1] = (uint8_t)(len / 8 - 1);
+		h[2] = 4;
+		break;
+	case 44:	/* fragment: first (M=1, offset 0) or at offset 1480 */
+		hx_put16(h + 2, p->frag == HX_FRAG_NONFIRST ? (185 << 3) | 1 : 1);
+		hx_put32(h + 4, 0x1234);
+		break;
+	case 51:	/* AH with a 12-byte ICV: (4 + 2) * 4 = 24 */
+		h[1] = (uint8_t)(len / 4 - 2);
+		hx_put32(h + 4, 0xa5a5a5a5);
+		hx_put32(h + 8, 7);
+		break;
+	}
+	return len;
+}
+
+static inline size_t hx_build_ipv4(const struct hx_pkt *p, uint8_t *ip)
+{
+	size_t hlen = 20 + p->ip4_optlen;
+	size_t l4len = hx_build_l4(p, ip + hlen);
+	uint16_t frag = p->frag == HX_FRAG_FIRST ? 0x2000 : p->frag == HX_FRAG_NONFIRST ? 185 : 0;
+
+	ip[0] = (uint8_t)(0x40 | hlen / 4);
+	ip[1] = 0;
+	hx_put16(ip + 2, (uint16_t)(hlen + l4len));
+	hx_put16(ip + 4, 0x4242);
+	hx_put16(ip + 6, frag);
+	ip[8] = 64;
+	ip[9] = p->proto;
+	hx_put16(ip + 10, 0);
+	memcpy(ip + 12, p->src, 4);
+	memcpy(ip + 16, p->dst, 4);
+	memset(ip + 20, 1, p->ip4_optlen);	/* NOP options */
+	hx_put16(ip + 10, hx_csum(ip, hlen));
+	return hlen + l4len;
+}
+
+static inline size_t hx_build_ipv6(const struct hx_pkt *p, uint8_t *ip)
+{
+	size_t off = 40;
+
+	for (int i = 0; i < p->next; i++) {
+		uint8_t nh = i + 1 < p->next ? p->ext[i + 1] : p->proto;
+
+		off += hx_build_ext(p, p->ext[i], nh, ip + off);
+	}
+	off += hx_build_l4(p, ip + off);
+	memset(ip, 0, 8);
+	ip[0] = 0x60;
+	hx_put16(ip + 4, (uint16_t)(off - 40));
+	ip[6] = p->next ? p->ext[0] : p->proto;
+	ip[7] = 64;
+	memcpy(ip + 8, p->src, 16);
+	memcpy(ip + 24, p->dst, 16);
+	return off;
+}
+
+/* Build the frame into buf (at least HX_FRAME_MAX bytes); returns its length. */
+static inline size_t hx_build(const struct hx_pkt *p, uint8_t *buf)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+	uint16_t type = p->ethertype ? p->ethertype : p->family == ESPER_AF_INET6 ? 0x86dd : 0x0800;
+	size_t off = 12;
+
+	memcpy(buf, macs, sizeof(macs));
+	for (int i = 0; i < 2 && p->vlan[i]; i++) {
+		hx_put16(buf + off, p->vlan[i]);
+		hx_put16(buf + off + 2, (uint16_t)(100 + i));
+		off += 4;
+	}
+	hx_put16(buf + off, type);
+	off += 2;
+	if (p->ethertype) {
+		memset(buf + off, 0, 28);	/* an ARP body's worth of bytes */
+		return off + 28;
+	}
+	if (p->family == ESPER_AF_INET6)
+		return off + hx_build_ipv6(p, buf + off);
+	return off + hx_build_ipv4(p, buf + off);
+}
+
+/* Offset of the IP header in a frame built from p. */
+static inline size_t hx_l3_off(const struct hx_pkt *p)
+{
+	size_t off = 14;
+
+	for (int i = 0; i < 2 && p->vlan[i]; i++)
+		off += 4;
+	return off;
+}
+
+/* Shorten the IP packet of a built frame to end at new_len (frame length), fixing its
+ * length field, as a sender of a short packet would have. */
+static inline void hx_set_ip_end(const struct hx_pkt *p, uint8_t *buf, size_t new_len)
+{
+	size_t l3 = hx_l3_off(p);
+
+	if (p->family == ESPER_AF_INET6) {
+		hx_put16(buf + l3 + 4, (uint16_t)(new_len - l3 - 40));
+		return;
+	}
+	hx_put16(buf + l3 + 2, (uint16_t)(new_len - l3));
+	hx_put16(buf + l3 + 10, 0);
+	hx_put16(buf + l3 + 10, hx_csum(buf + l3, 20 + p->ip4_optlen));
+}
+
+/* The selectors esper.bpf.c must extract from hx_build(p) (the rules of esper_abi.h and
+ * bpf/parse.h, written independently). */
+static inline void hx_pkt_sel(const struct hx_pkt *p, struct hx_sel *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->family = p->family;
+	memcpy(s->src, p->src, p->family == ESPER_AF_INET6 ? 16 : 4);
+	memcpy(s->dst, p->dst, p->family == ESPER_AF_INET6 ? 16 : 4);
+	s->proto = p->proto;
+	if (p->family == ESPER_AF_INET)
+		s->nonfirst = p->frag == HX_FRAG_NONFIRST;
+	for (int i = 0; p->family == ESPER_AF_INET6 && i < p->next; i++) {
+		if (i >= ESPER_MAX_IPV6_EXT) {
+			s->proto = 255;
+			return;
+		}
+		if (p->ext[i] == 44 && p->frag == HX_FRAG_NONFIRST) {
+			s->nonfirst = 1;
+			s->proto = i + 1 < p->next ? p->ext[i + 1] : p->proto;
+			return;
+		}
+	}
+	if ((s->proto == 6 || s->proto == 17) && !s->nonfirst) {
+		s->has_ports = 1;
+		s->sport = p->sport;
+		s->dport = p->dport;
+	}
+}
+
+/* --- policies: tuple order, keys, reference matcher ---------------------------------------- */
+
+static inline struct esper_tuple hx_tuple(const struct hx_policy *p)
+{
+	return (struct esper_tuple){ .src_plen = p->src_plen, .dst_plen = p->dst_plen,
+				     .flags = p->flags };
+}
+
+/* The order of esper_abi.h: < 0 if a is probed before b. */
+static inline int hx_tuple_cmp(const struct esper_tuple *a, const struct esper_tuple *b)
+{
+	int d;
+
+	d = (b->src_plen + b->dst_plen) - (a->src_plen + a->dst_plen);
+	if (d)
+		return d;
+	d = b->dst_plen - a->dst_plen;
+	if (d)
+		return d;
+	d = (b->flags & ESPER_T_PROTO) - (a->flags & ESPER_T_PROTO);
+	if (d)
+		return d;
+	d = (b->flags & ESPER_T_DPORT) - (a->flags & ESPER_T_DPORT);
+	if (d)
+		return d;
+	return (b->flags & ESPER_T_SPORT) - (a->flags & ESPER_T_SPORT);
+}
+
+static inline void hx_mask(uint8_t *dst, const uint8_t *src, unsigned plen)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = plen > i * 8 ? plen - i * 8 : 0;
+
+		dst[i] = bits >= 8 ? src[i] : bits ? src[i] & (uint8_t)(0xff << (8 - bits)) : 0;
+	}
+}
+
+static inline void hx_policy_key(const struct hx_policy *p, struct esper_spd_key *k)
+{
+	uint8_t a[16] = { 0 };
+
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->src_plen = p->src_plen;
+	k->dst_plen = p->dst_plen;
+	k->flags = p->flags;
+	k->proto = p->flags & ESPER_T_PROTO ? p->proto : 0;
+	k->sport = p->flags & ESPER_T_SPORT ? htons(p->sport) : 0;
+	k->dport = p->flags & ESPER_T_DPORT ? htons(p->dport) : 0;
+	memcpy(a, p->src, p->family == ESPER_AF_INET6 ? 16 : 4);
+	hx_mask(k->src, a, p->src_plen);
+	memset(a, 0, sizeof(a));
+	memcpy(a, p->dst, p->family == ESPER_AF_INET6 ? 16 : 4);
+	hx_mask(k->dst, a, p->dst_plen);
+}
+
+/* Prefix match bit by bit, deliberately unlike the masking above. */
+static inline bool hx_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+	for (unsigned i = 0; i < plen; i++) {
+		unsigned m = 0x80 >> (i % 8);
+
+		if ((a[i / 8] & m) != (b[i / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+static inline bool hx_policy_matches(const struct hx_policy *p, const struct hx_sel *s)
+{
+	if (p->family != s->family)
+		return false;
+	if (!hx_prefix_eq(p->src, s->src, p->src_plen) || !hx_prefix_eq(p->dst, s->dst, p->dst_plen))
+		return false;
+	if ((p->flags & ESPER_T_PROTO) && p->proto != s->proto)
+		return false;
+	if ((p->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !s->has_ports)
+		return false;
+	if ((p->flags & ESPER_T_SPORT) && p->sport != s->sport)
+		return false;
+	if ((p->flags & ESPER_T_DPORT) && p->dport != s->dport)
+		return false;
+	return true;
+}
+
+static inline int hx_policy_cmp(const void *a, const void *b)
+{
+	const struct hx_policy *pa = a, *pb = b;
+	struct esper_tuple ta = hx_tuple(pa), tb = hx_tuple(pb);
+	int d = hx_tuple_cmp(&ta, &tb);
+
+	if (d)
+		return d;
+	if (pa->family != pb->family)
+		return pa->family - pb->family;
+	return (pb->dir == ESPER_SPD_OUT) - (pa->dir == ESPER_SPD_OUT);	/* out first */
+}
+
+/* Sort policies for hx_ref_match: probe order, outbound before inbound. */
+static inline void hx_ref_sort(struct hx_policy *p, size_t n)
+{
+	qsort(p, n, sizeof(*p), hx_policy_cmp);
+}
+
+/* Naive SPD: the first policy of the sorted list that matches. Returns ESPER_SPD_OUT,
+ * ESPER_SPD_IN or 0, the policy id in *id. */
+static inline int hx_ref_match(const struct hx_policy *p, size_t n, const struct hx_sel *s,
+			       uint32_t *id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (hx_policy_matches(&p[i], s)) {
+			*id = p[i].id;
+			return p[i].dir;
+		}
+	}
+	return 0;
+}
+
+/* --- maps ---------------------------------------------------------------------------------- */
+
+static inline int hx_map_clear(int fd, size_t key_size)
+{
+	uint8_t key[64];
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	return 0;
+}
+
+/* Empty every map but counters and xsks; config back to 0. */
+static inline int hx_reset(struct hx *h)
+{
+	struct esper_config cfg = { 0 };
+	__u32 zero = 0;
+	int err;
+
+	err = hx_map_clear(h->fds.spd, sizeof(struct esper_spd_key));
+	err = err ?: hx_map_clear(h->fds.tuple_lists, sizeof(__u32));
+	err = err ?: hx_map_clear(h->fds.sa_in, sizeof(__be32));
+	err = err ?: hx_map_clear(h->fds.xsk_slots, sizeof(struct esper_xsk_key));
+	if (!err && bpf_map_update_elem(h->fds.config, &zero, &cfg, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+static inline int hx_set_config(struct hx *h, __u32 flags)
+{
+	struct esper_config cfg = { .flags = flags };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(h->fds.config, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
+static inline int hx_add_sa(struct hx *h, uint32_t spi, uint32_t uid)
+{
+	struct esper_sa_in_val v = { .uid = uid };
+	__be32 k = htonl(spi);
+
+	return bpf_map_update_elem(h->fds.sa_in, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* The ordered tuple list of one family of p[0..n), as bpf_sync.c must write it. */
+static inline int hx_tuple_list(const struct hx_policy *p, size_t n, uint8_t family,
+				struct esper_tuple_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < n; i++) {
+		struct esper_tuple t = hx_tuple(&p[i]);
+		bool seen = false;
+
+		if (p[i].family != family)
+			continue;
+		for (__u32 j = 0; j < l->count && !seen; j++)
+			seen = !hx_tuple_cmp(&l->t[j], &t);
+		if (seen)
+			continue;
+		if (l->count == ESPER_MAX_TUPLES)
+			return -ENOSPC;
+		l->t[l->count++] = t;
+	}
+	/* insertion sort: at most 64 */
+	for (__u32 i = 1; i < l->count; i++)
+		for (__u32 j = i; j > 0 && hx_tuple_cmp(&l->t[j - 1], &l->t[j]) > 0; j--) {
+			struct esper_tuple t = l->t[j];
+
+			l->t[j] = l->t[j - 1];
+			l->t[j - 1] = t;
+		}
+	return 0;
+}
+
+/* Write the SPD maps for p[0..n) (added to what is there; hx_reset first). A later policy
+ * with the same key and direction replaces an earlier one. */
+static inline int hx_spd_install(struct hx *h, const struct hx_policy *p, size_t n)
+{
+	static const uint8_t fams[2] = { ESPER_AF_INET, ESPER_AF_INET6 };
+	struct esper_tuple_list l;
+
+	for (__u32 f = 0; f < 2; f++) {
+		int err = hx_tuple_list(p, n, fams[f], &l);
+
+		if (err)
+			return err;
+		if (l.count && bpf_map_update_elem(h->fds.tuple_lists, &f, &l, BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct esper_spd_val v = { 0 };
+		struct esper_spd_key k;
+
+		hx_policy_key(&p[i], &k);
+		bpf_map_lookup_elem(h->fds.spd, &k, &v);	/* ENOENT leaves v zero */
+		v.flags |= p[i].dir;
+		if (p[i].dir == ESPER_SPD_OUT)
+			v.out_id = p[i].id;
+		else
+			v.in_id = p[i].id;
+		if (bpf_map_update_elem(h->fds.spd, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* --- AF_XDP socket on lo, slots ----------------------------------------------------------- */
+
+#define HX_UMEM_FRAMES	64
+
+/* Bind an AF_XDP socket (copy mode, no program loaded by libxdp) to lo queue 0. */
+static inline int hx_xsk_open(struct hx *h)
+{
+	struct xsk_socket_config cfg = {
+		.rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+		.tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY,
+	};
+	size_t size = HX_UMEM_FRAMES * XSK_UMEM__DEFAULT_FRAME_SIZE;
+	int err;
+
+	h->umem_area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h->umem_area == MAP_FAILED) {
+		h->umem_area = NULL;
+		return -errno;
+	}
+	err = xsk_umem__create(&h->umem, h->umem_area, size, &h->fill, &h->comp, NULL);
+	if (err)
+		return err;
+	return xsk_socket__create(&h->xsk, "lo", 0, h->umem, &h->rx, &h->tx, &cfg);
+}
+
+static inline int hx_xsk_fd(const struct hx *h)
+{
+	return h->xsk ? xsk_socket__fd(h->xsk) : -1;
+}
+
+/* Map (ifindex, queue) to slot; with_socket also puts the lo socket in the slot. */
+static inline int hx_set_slot(struct hx *h, uint32_t ifindex, uint32_t queue, uint32_t slot,
+			      bool with_socket)
+{
+	struct esper_xsk_key k = { .ifindex = ifindex, .queue = queue };
+	int fd = hx_xsk_fd(h);
+
+	if (bpf_map_update_elem(h->fds.xsk_slots, &k, &slot, BPF_ANY))
+		return -errno;
+	if (!with_socket) {
+		if (bpf_map_delete_elem(h->fds.xsks, &slot) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (fd < 0)
+		return -ENOTSOCK;
+	return bpf_map_update_elem(h->fds.xsks, &slot, &fd, BPF_ANY) ? -errno : 0;
+}
+
+/* --- open/close, run ------------------------------------------------------------------------ */
+
+static inline void hx_close(struct hx *h)
+{
+	if (h->xsk)
+		xsk_socket__delete(h->xsk);
+	if (h->umem)
+		xsk_umem__delete(h->umem);
+	if (h->umem_area)
+		munmap(h->umem_area, HX_UMEM_FRAMES * XSK_UMEM__DEFAULT_FRAME_SIZE);
+	bpf_load_free(h->bl);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Move the process to a private network namespace (its lo is the default ingress of test
+ * runs; nothing touches the host's interfaces and two runs can't collide on lo queue 0),
+ * load the program quietly and bind the lo socket if possible: *xsk_err says why not.
+ */
+static inline int hx_open(struct hx *h, int *xsk_err)
+{
+	memset(h, 0, sizeof(*h));
+	*xsk_err = -ENODEV;
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	log_init("test", LOG_LVL_WARN);
+	bpf_load_log_init();
+	h->bl = bpf_load_new();
+	if (!h->bl)
+		return -errno;
+	bpf_load_map_fds(h->bl, &h->fds);
+	h->prog_fd = bpf_load_prog_fd(h->bl);
+	h->lo_ifindex = (int)if_nametoindex("lo");
+	*xsk_err = hx_xsk_open(h);
+	return 0;
+}
+
+static inline int hx_counters(struct hx *h, __u64 c[ESPER_C_MAX])
+{
+	return bpf_load_counters(h->bl, c);
+}
+
+/* Run one frame received on (ifindex, queue); ifindex 0 means lo queue 0. */
+static inline int hx_run_on(struct hx *h, const void *frame, size_t len, uint32_t ifindex,
+			    uint32_t queue, struct hx_verdict *v)
+{
+	static uint8_t out[HX_FRAME_MAX + 512];
+	struct xdp_md ctx_in = { .data_end = (__u32)len, .ingress_ifindex = ifindex,
+				 .rx_queue_index = queue };
+	struct xdp_md ctx_out = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+	__u64 before[ESPER_C_MAX], after[ESPER_C_MAX];
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	err = hx_counters(h, before);
+	if (err)
+		return err;
+	if (bpf_prog_test_run_opts(h->prog_fd, &o))
+		return -errno;
+	err = hx_counters(h, after);
+	if (err)
+		return err;
+	v->action = (int)o.retval;
+	v->counter = -1;
+	for (int i = 0, moved = 0; i < ESPER_C_MAX; i++) {
+		if (after[i] == before[i])
+			continue;
+		v->counter = !moved++ && after[i] == before[i] + 1 ? i : -1;
+	}
+	if (ctx_out.data >= sizeof(v->meta)) {
+		memcpy(&v->meta, out + ctx_out.data - sizeof(v->meta), sizeof(v->meta));
+		v->has_meta = true;
+	}
+	return 0;
+}
+
+static inline int hx_run(struct hx *h, const void *frame, size_t len, struct hx_verdict *v)
+{
+	return hx_run_on(h, frame, len, 0, 0, v);
+}
+
+/* Build p and run it on lo queue 0. */
+static inline int hx_run_pkt(struct hx *h, const struct hx_pkt *p, struct hx_verdict *v)
+{
+	uint8_t buf[HX_FRAME_MAX];
+
+	return hx_run(h, buf, hx_build(p, buf), v);
+}
+
+/* --- small constructors ---------------------------------------------------------------------- */
+
+static inline struct hx_pkt hx_ipv4(const char *src, const char *dst, uint8_t proto,
+				    uint16_t sport, uint16_t dport)
+{
+	struct hx_pkt p = { .family = ESPER_AF_INET, .proto = proto, .sport = sport,
+			    .dport = dport, .payload = 16 };
+
+	inet_pton(AF_INET, src, p.src);
+	inet_pton(AF_INET, dst, p.dst);
+	return p;
+}
+
+static inline struct hx_pkt hx_ipv6(const char *src, const char *dst, uint8_t proto,
+				    uint16_t sport, uint16_t dport)
+{
+	struct hx_pkt p = { .family = ESPER_AF_INET6, .proto = proto, .sport = sport,
+			    .dport = dport, .payload = 16 };
+
+	inet_pton(AF_INET6, src, p.src);
+	inet_pton(AF_INET6, dst, p.dst);
+	return p;
+}
+
+/* A policy from text: family from the address syntax. */
+static inline struct hx_policy hx_pol(const char *src, unsigned src_plen, const char *dst,
+				      unsigned dst_plen, uint8_t flags, uint8_t proto,
+				      uint16_t sport, uint16_t dport, uint8_t dir, uint32_t id)
+{
+	struct hx_policy p = { .src_plen = (uint8_t)src_plen, .dst_plen = (uint8_t)dst_plen,
+			       .flags = flags, .proto = proto, .sport = sport, .dport = dport,
+			       .dir = dir, .id = id };
+	int af = strchr(src, ':') ? AF_INET6 : AF_INET;
+
+	p.family = af == AF_INET6 ? ESPER_AF_INET6 : ESPER_AF_INET;
+	inet_pton(af, src, p.src);
+	inet_pton(af, dst, p.dst);
+	return p;
+}
+
+/* --- randomized policies and packets (fixed seed, shared by the differential tests) --------- */
+
+struct hx_rand {
+	uint64_t s;
+};
+
+static inline uint32_t hx_rnd(struct hx_rand *r, uint32_t n)	/* 0..n-1 */
+{
+	uint64_t x = r->s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->s = x;
+	return n ? (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32) % n : 0;
+}
+
+/* Addresses from a small pool so that prefixes overlap often. */
+static inline void hx_rand_addr(struct hx_rand *r, uint8_t family, uint8_t *a)
+{
+	memset(a, 0, 16);
+	if (family == ESPER_AF_INET) {
+		a[0] = 10;
+		a[1] = (uint8_t)hx_rnd(r, 2);
+		a[2] = (uint8_t)hx_rnd(r, 4);
+		a[3] = (uint8_t)(hx_rnd(r, 2) ? hx_rnd(r, 4) : hx_rnd(r, 256));
+		return;
+	}
+	a[0] = 0x20;
+	a[1] = 0x01;
+	a[2] = 0x0d;
+	a[3] = 0xb8;
+	for (int i = 4; i < 16; i++)
+		if (!hx_rnd(r, 4))
+			a[i] = (uint8_t)hx_rnd(r, 4);
+}
+
+/* Flip random bits of a beyond the first plen bits. */
+static inline void hx_rand_host(struct hx_rand *r, uint8_t family, uint8_t *a, unsigned plen)
+{
+	unsigned bits = family == ESPER_AF_INET ? 32 : 128;
+
+	for (int i = 0; plen < bits && i < 3; i++) {
+		unsigned b = plen + hx_rnd(r, bits - plen);
+
+		if (hx_rnd(r, 2))
+			a[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
+	}
+}
+
+static inline uint8_t hx_rand_plen(struct hx_rand *r, uint8_t family)
+{
+	static const uint8_t v4[] = { 0, 8, 16, 20, 24, 28, 31, 32 };
+	static const uint8_t v6[] = { 0, 16, 32, 48, 56, 64, 96, 112, 127, 128 };
+
+	if (!hx_rnd(r, 8))
+		return (uint8_t)hx_rnd(r, family == ESPER_AF_INET ? 33 : 129);
+	if (family == ESPER_AF_INET)
+		return v4[hx_rnd(r, sizeof(v4))];
+	return v6[hx_rnd(r, sizeof(v6))];
+}
+
+static inline uint8_t hx_rand_proto(struct hx_rand *r)
+{
+	static const uint8_t protos[] = { 6, 17, 6, 17, 1, 58, 47, 132 };
+
+	return protos[hx_rnd(r, sizeof(protos))];
+}
+
+static inline uint16_t hx_rand_port(struct hx_rand *r)
+{
+	static const uint16_t ports[] = { 53, 80, 443, 500, 4500, 0 };
+
+	return hx_rnd(r, 4) ? ports[hx_rnd(r, sizeof(ports) / sizeof(ports[0]))]
+			    : (uint16_t)hx_rnd(r, 65536);
+}
+
+static inline bool hx_same_key_dir(const struct hx_policy *a, const struct hx_policy *b)
+{
+	struct esper_spd_key ka, kb;
+
+	if (a->dir != b->dir)
+		return false;
+	hx_policy_key(a, &ka);
+	hx_policy_key(b, &kb);
+	return !memcmp(&ka, &kb, sizeof(ka));
+}
+
+/* n random policies (ids 1..n) over at most ntuples tuples per family, no two with the same
+ * key and direction. Returns how many were made (duplicates are dropped). */
+static inline size_t hx_rand_policies(struct hx_rand *r, struct hx_policy *p, size_t n,
+				      unsigned ntuples)
+{
+	struct esper_tuple t[2][ESPER_MAX_TUPLES];
+	size_t m = 0;
+
+	if (ntuples > ESPER_MAX_TUPLES)
+		ntuples = ESPER_MAX_TUPLES;
+	for (int f = 0; f < 2; f++)
+		for (unsigned i = 0; i < ntuples; i++)
+			t[f][i] = (struct esper_tuple){
+				.src_plen = hx_rand_plen(r, f ? ESPER_AF_INET6 : ESPER_AF_INET),
+				.dst_plen = hx_rand_plen(r, f ? ESPER_AF_INET6 : ESPER_AF_INET),
+				.flags = (uint8_t)hx_rnd(r, 8),
+			};
+	for (size_t i = 0; i < n; i++) {
+		int f = (int)hx_rnd(r, 2);
+		struct esper_tuple *tt = &t[f][hx_rnd(r, ntuples)];
+		struct hx_policy *q = &p[m];
+		bool dup = false;
+
+		memset(q, 0, sizeof(*q));
+		q->family = f ? ESPER_AF_INET6 : ESPER_AF_INET;
+		q->src_plen = tt->src_plen;
+		q->dst_plen = tt->dst_plen;
+		q->flags = tt->flags;
+		q->proto = tt->flags & ESPER_T_PROTO ? hx_rand_proto(r) : 0;
+		q->sport = tt->flags & ESPER_T_SPORT ? hx_rand_port(r) : 0;
+		q->dport = tt->flags & ESPER_T_DPORT ? hx_rand_port(r) : 0;
+		q->dir = hx_rnd(r, 3) ? ESPER_SPD_OUT : ESPER_SPD_IN;
+		q->id = (uint32_t)(m + 1);
+		hx_rand_addr(r, q->family, q->src);
+		hx_rand_addr(r, q->family, q->dst);
+		for (size_t j = 0; j < m && !dup; j++)
+			dup = hx_same_key_dir(&p[j], q);
+		if (!dup)
+			m++;
+	}
+	return m;
+}
+
+/* A random packet: mostly aimed at one of the policies, with random encapsulation (VLAN
+ * tags, IPv4 options, IPv6 extension headers, fragments). ESP with spi when esp. */
+static inline void hx_rand_pkt(struct hx_rand *r, const struct hx_policy *p, size_t n,
+			       bool esp, uint32_t spi, struct hx_pkt *k)
+{
+	static const uint8_t kinds[] = { 0, 43, 60, 51, 44 };
+	const struct hx_policy *q = n && hx_rnd(r, 10) < 7 ? &p[hx_rnd(r, (uint32_t)n)] : NULL;
+
+	memset(k, 0, sizeof(*k));
+	k->family = q ? q->family : hx_rnd(r, 2) ? ESPER_AF_INET6 : ESPER_AF_INET;
+	hx_rand_addr(r, k->family, k->src);
+	hx_rand_addr(r, k->family, k->dst);
+	k->proto = hx_rand_proto(r);
+	k->sport = hx_rand_port(r);
+	k->dport = hx_rand_port(r);
+	if (q) {
+		memcpy(k->src, q->src, 16);
+		memcpy(k->dst, q->dst, 16);
+		hx_rand_host(r, k->family, k->src, hx_rnd(r, 4) ? q->src_plen : 0);
+		hx_rand_host(r, k->family, k->dst, hx_rnd(r, 4) ? q->dst_plen : 0);
+		if ((q->flags & ESPER_T_PROTO) && hx_rnd(r, 8))
+			k->proto = q->proto;
+		if ((q->flags & ESPER_T_SPORT) && hx_rnd(r, 8))
+			k->sport = q->sport;
+		if ((q->flags & ESPER_T_DPORT) && hx_rnd(r, 8))
+			k->dport = q->dport;
+	}
+	if (esp) {
+		k->proto = 50;
+		k->spi = spi;
+	}
+	k->payload = (uint16_t)hx_rnd(r, 64);
+	for (int i = 0; i < 2 && !hx_rnd(r, 3); i++)
+		k->vlan[i] = hx_rnd(r, 2) ? 0x8100 : 0x88a8;
+	if (k->family == ESPER_AF_INET && !hx_rnd(r, 4))
+		k->ip4_optlen = (uint8_t)(4 * hx_rnd(r, 11));
+	if (k->family == ESPER_AF_INET6 && !hx_rnd(r, 3)) {
+		k->next = (uint8_t)(hx_rnd(r, 20) ? 1 + hx_rnd(r, 3) : 9 + hx_rnd(r, 3));
+		for (int i = 0; i < k->next; i++)
+			k->ext[i] = kinds[hx_rnd(r, sizeof(kinds))];
+	}
+	if (!hx_rnd(r, 8))
+		k->frag = hx_rnd(r, 2) ? HX_FRAG_FIRST : HX_FRAG_NONFIRST;
+}
+
+/* The verdict a plaintext packet with selectors s must get (XSK present), from the naive
+ * matcher over p[0..n) sorted by hx_ref_sort. */
+static inline void hx_expect_plain(const struct hx_policy *p, size_t n, const struct hx_sel *s,
+				   struct hx_verdict *e)
+{
+	uint32_t id = 0;
+
+	memset(e, 0, sizeof(*e));
+	switch (hx_ref_match(p, n, s, &id)) {
+	case ESPER_SPD_OUT:
+		e->action = XDP_REDIRECT;
+		e->counter = ESPER_C_REDIRECT_PLAIN_OUT;
+		e->has_meta = true;
+		e->meta = (struct esper_meta){ .magic = ESPER_META_MAGIC,
+					       .kind = ESPER_META_PLAIN_OUT, .id = id };
+		break;
+	case ESPER_SPD_IN:
+		e->action = XDP_DROP;
+		e->counter = ESPER_C_DROP_IN_POLICY;
+		break;
+	default:
+		e->action = XDP_PASS;
+		e->counter = ESPER_C_PASS_NO_POLICY;
+	}
+}
+
+#endif
