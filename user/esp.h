@@ -33,7 +33,8 @@ static inline enum sa_counter esp_drop_reason(int r)
 }
 
 /* esp_out flags */
-#define ESP_OUT_FIX_CSUM 0x01	/* complete the inner L4 checksum first (partial or dummy) */
+#define ESP_OUT_FIX_CSUM 0x01	/* recompute every inner L4 checksum (dummy values); without it
+				 * only unfinished ones are completed (csum_l4_unfinished) */
 
 /* Encapsulate the packet in b for policy sp (RFC 4303 3.1-3.3; tunnel: RFC 4301 5.1.2,
  * ECN per RFC 6040 normal mode). mtu: the largest result allowed, 0 for no limit

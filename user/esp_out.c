@@ -211,7 +211,7 @@ int esp_out_seq_iv(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu,
 		sa_count(sa, SA_C_malformed, 1);
 		return ESP_DROP(SA_C_malformed);
 	}
-	if ((flags & ESP_OUT_FIX_CSUM) && !pi.fragment)
+	if (((flags & ESP_OUT_FIX_CSUM) && !pi.fragment) || csum_l4_unfinished(ip, &pi))
 		csum_l4(ip, &pi);
 	if (pi.family == AF_INET)
 		csum_ipv4_header(ip);

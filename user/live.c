@@ -1,14 +1,294 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * live.c - the live datapath. Not built yet: this version says so and exits.
+ * live.c - the live datapath's start-up and shutdown order, and its control thread.
+ *
+ * Start: load the XDP program (bpf_load.c), clear a stale attachment of a crashed run,
+ * mirror the SAD/SPD into its maps from now on (bpf_sync.c), create the host port
+ * (hostport.c), open one set of AF_XDP sockets per queue (xsk.c) and register them, attach
+ * the program, start the next-hop monitor and one worker per queue (worker.c), then the
+ * control thread that reads commands (cmd_exec.c) while traffic flows; EOF on the input
+ * leaves the datapath running. SIGINT/SIGTERM: stop the workers, detach, remove the host
+ * port, return.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpf_load.h"
+#include "bpf_sync.h"
+#include "esp.h"
+#include "hostport.h"
 #include "live.h"
 #include "log.h"
+#include "nexthop.h"
+#include "worker.h"
+
+struct live {
+	const struct live_opts *o;
+	struct exec_env *env;
+	struct bpf_load *bl;
+	struct bpf_sync sync;
+	struct hostport host;
+	int ifindex[LIVE_MAX_IFACES];
+	unsigned n_attached;
+	struct worker *w;
+	unsigned n_workers, n_started;
+	pthread_mutex_t exec_lock;	/* held by the control thread while it applies a command */
+	pthread_t control;
+	bool control_started;
+};
+
+/* --- stats ----------------------------------------------------------------------------- */
+
+static void print_workers(FILE *out, void *arg)
+{
+	struct live *l = arg;
+	__u64 xdp[ESPER_C_MAX];
+	static const char *const xdp_names[ESPER_C_MAX] = {
+#define XDP_NAME(name, text) [ESPER_C_##name] = #name,
+		ESPER_XDP_COUNTERS(XDP_NAME)
+#undef XDP_NAME
+	};
+
+	for (unsigned i = 0; i < l->n_workers; i++) {
+		fprintf(out, "worker id=%u cpu=%d", l->w[i].id, l->w[i].cpu);
+		for (int c = 0; c < W_C_MAX; c++)
+			fprintf(out, " %s=%" PRIu64, worker_counter_names[c],
+				atomic_load(&l->w[i].counters[c]));
+		for (unsigned p = 0; p < l->w[i].xs.nports; p++)
+			fprintf(out, " %s_tx_ring_full=%" PRIu64, l->w[i].xs.port[p].ifname,
+				l->w[i].xs.port[p].tx_dropped);
+		fputc('\n', out);
+	}
+	if (bpf_load_counters(l->bl, xdp) == 0) {
+		fprintf(out, "xdp");
+		for (int c = 0; c < ESPER_C_MAX; c++)
+			fprintf(out, " %s=%" PRIu64, xdp_names[c], (uint64_t)xdp[c]);
+		fputc('\n', out);
+	}
+	fprintf(out, "crypto backend=\"%s\" gost=%s\n", crypto_backend_name(),
+		crypto_gost_available() ? "yes" : "no");
+}
+
+/* --- the control thread ------------------------------------------------------------------ */
+
+static void *control_main(void *arg)
+{
+	struct live *l = arg;
+	FILE *in = l->o->cmd_file ? fopen(l->o->cmd_file, "r") : stdin;
+	struct cmd_reader *r;
+	struct cmd_error err;
+	struct cmd c;
+	int n;
+
+	if (!in) {
+		log_warn("%s", l->o->cmd_file);
+		return NULL;
+	}
+	r = cmd_reader_new(in, l->o->cmd_file ? l->o->cmd_file : "<stdin>");
+	while (r && (n = cmd_next(r, &c, &err)) != 0) {
+		pthread_mutex_lock(&l->exec_lock);
+		if (n < 0 || cmd_exec(l->env, &c, &err) < 0)
+			cmd_error_print(stderr, cmd_reader_source(r), &err);
+		pthread_mutex_unlock(&l->exec_lock);
+		memset(&c, 0, sizeof(c));	/* it may have held key material */
+	}
+	log_info("end of commands; the datapath keeps running until SIGINT/SIGTERM");
+	cmd_reader_free(r);
+	if (in != stdin)
+		fclose(in);
+	return NULL;
+}
+
+/* --- start-up -------------------------------------------------------------------------- */
+
+static int parse_cpus(const char *list, int *cpus, unsigned max)
+{
+	unsigned n = 0;
+	char *copy = strdup(list), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save))
+		cpus[n++] = atoi(t);
+	free(copy);
+	return (int)n;
+}
+
+static void set_rp_filter_off(const char *ifname)
+{
+	char path[128];
+	int fd;
+
+	/* Decrypted packets arrive on the host port with remote sources. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		log_warn("%s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int open_workers(struct live *l)
+{
+	const struct live_opts *o = l->o;
+	int cpus[64];
+	int ncpus = o->cpus ? parse_cpus(o->cpus, cpus, 64) : 0;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	int err;
+
+	l->n_workers = o->queues;
+	l->w = calloc(l->n_workers, sizeof(*l->w));
+	if (!l->w)
+		return -ENOMEM;
+	for (unsigned q = 0; q < l->n_workers; q++) {
+		struct worker *w = &l->w[q];
+
+		w->id = q;
+		w->cpu = ncpus ? cpus[q % (unsigned)ncpus] : (int)(q % (unsigned)online);
+		w->sad = l->env->sad;
+		w->spd = l->env->spd;
+		w->host_fd = l->host.fd[q];
+		w->out_flags = o->fix_csum ? ESP_OUT_FIX_CSUM : 0;
+		w->fwmark = o->fwmark;
+		err = xsk_set_open(&w->xs, o->ifaces, o->n_ifaces, q, o->skb_mode);
+		if (err) {
+			log_warnx("AF_XDP sockets on queue %u: %s", q, strerror(-err));
+			return err;
+		}
+		for (unsigned i = 0; i < w->xs.nports; i++) {
+			struct xsk_port *p = &w->xs.port[i];
+
+			err = bpf_sync_xsk(&l->sync, p->ifindex, q, q * o->n_ifaces + i,
+					   xsk_socket__fd(p->xsk));
+			if (err)
+				return err;
+			log_info("%s queue %u: AF_XDP %s mode, worker %u on CPU %d", p->ifname, q,
+				 p->zerocopy ? "zero-copy" : "copy", q, w->cpu);
+		}
+	}
+	return 0;
+}
+
+static int attach_all(struct live *l)
+{
+	const struct live_opts *o = l->o;
+	enum bpf_load_mode mode = o->skb_mode ? BPF_LOAD_SKB : BPF_LOAD_NATIVE;
+
+	for (unsigned i = 0; i < o->n_ifaces; i++) {
+		int err = bpf_load_attach(l->bl, l->ifindex[i], mode);
+
+		if (err) {
+			log_warnx("%s: cannot attach the XDP program: %s", o->ifaces[i],
+				  strerror(-err));
+			return err;
+		}
+		l->n_attached++;
+	}
+	return 0;
+}
+
+static int start(struct live *l)
+{
+	const struct live_opts *o = l->o;
+	struct bpf_load_fds fds;
+	struct esper_config cfg = { .flags = o->unknown_spi_drop ? ESPER_CFG_UNKNOWN_SPI_DROP : 0 };
+	int err;
+
+	for (unsigned i = 0; i < o->n_ifaces; i++) {
+		l->ifindex[i] = (int)if_nametoindex(o->ifaces[i]);
+		if (!l->ifindex[i]) {
+			log_warn("%s", o->ifaces[i]);
+			return -ENODEV;
+		}
+		if (bpf_load_clean_stale(l->ifindex[i]) < 0)
+			log_warnx("%s: could not remove a stale XDP program", o->ifaces[i]);
+	}
+	bpf_load_log_init();
+	l->bl = bpf_load_new();
+	if (!l->bl) {
+		log_warn("cannot load the XDP program");
+		return -errno;
+	}
+	bpf_load_map_fds(l->bl, &fds);
+	bpf_sync_init(&l->sync, &fds);
+	err = bpf_sync_config(&l->sync, &cfg);
+	if (err)
+		return err;
+	spd_set_mirror(l->env->spd, &l->sync.spd);
+	l->env->sa_mirror = &l->sync.sa;
+	l->env->nthreads = o->queues;
+	l->env->stats_extra = print_workers;
+	l->env->stats_arg = l;
+	err = hostport_open(&l->host, o->tun_name, o->queues);
+	if (err) {
+		log_warnx("host port %s: %s", o->tun_name, strerror(-err));
+		return err;
+	}
+	set_rp_filter_off(o->tun_name);
+	err = open_workers(l);
+	if (err)
+		return err;
+	err = attach_all(l);
+	if (err)
+		return err;
+	err = nexthop_monitor_start();
+	if (err)
+		return err;
+	for (; l->n_started < l->n_workers; l->n_started++) {
+		err = worker_start(&l->w[l->n_started]);
+		if (err)
+			return err;
+	}
+	log_info("running on %u interface(s), %u worker(s), host port %s, crypto %s",
+		 o->n_ifaces, l->n_workers, o->tun_name, crypto_backend_name());
+	return 0;
+}
+
+/* --- shutdown -------------------------------------------------------------------------- */
+
+static void stop(struct live *l)
+{
+	/* Keep the control thread out for good: main() frees the tables after us. */
+	pthread_mutex_lock(&l->exec_lock);
+	for (unsigned i = 0; i < l->n_started; i++)
+		worker_stop(&l->w[i]);
+	nexthop_monitor_stop();
+	bpf_load_free(l->bl);	/* detaches from every interface */
+	for (unsigned i = 0; l->w && i < l->n_workers; i++)
+		xsk_set_close(&l->w[i].xs);
+	hostport_close(&l->host);
+	spd_set_mirror(l->env->spd, NULL);
+	l->env->sa_mirror = NULL;
+	l->env->stats_extra = NULL;
+	free(l->w);
+}
 
 int live_run(const struct live_opts *o, struct exec_env *env)
 {
-	(void)o;
-	(void)env;
-	log_warnx("the live datapath (-i) is not available in this build yet; use pcap mode");
-	return 2;
+	struct live l = { .o = o, .env = env, .exec_lock = PTHREAD_MUTEX_INITIALIZER };
+	sigset_t sigs;
+	int sig = 0, ret = 0;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);	/* every thread inherits it */
+	signal(SIGPIPE, SIG_IGN);
+	if (start(&l) < 0) {
+		ret = 1;
+		goto out;
+	}
+	if (pthread_create(&l.control, NULL, control_main, &l) == 0)
+		pthread_detach(l.control);
+	sigwait(&sigs, &sig);
+	log_info("%s: stopping", strsignal(sig));
+out:
+	stop(&l);
+	return ret;
 }

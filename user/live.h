@@ -7,6 +7,7 @@
 #define ESPER_LIVE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cmd_exec.h"
 
@@ -22,6 +23,7 @@ struct live_opts {
 	const char *cmd_file;	/* NULL: standard input */
 	bool unknown_spi_drop;
 	bool fix_csum;
+	uint32_t fwmark;		/* routing mark of esper-xdp's own ESP (0: none) */
 	int verbose;
 };
 

@@ -45,12 +45,14 @@ static void usage(FILE *f)
 		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
 		"      --unknown-spi pass|drop          ESP with an unknown SPI (default pass)\n"
 		"      --fix-csum          complete L4 checksums of plaintext before encrypting\n"
+		"      --fwmark N          routing mark of esper-xdp's own ESP packets and lookups,\n"
+		"                          so policy routing can keep them out of the host port\n"
 		"  -v, --verbose           more diagnostics (repeat for debug)\n"
 		"  -h, --help\n");
 }
 
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_UNKNOWN_SPI, OPT_FIX_CSUM,
-       OPT_CPUS };
+       OPT_CPUS, OPT_FWMARK };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -64,6 +66,7 @@ static const struct option long_opts[] = {
 	{ "crypto", required_argument, NULL, OPT_CRYPTO },
 	{ "unknown-spi", required_argument, NULL, OPT_UNKNOWN_SPI },
 	{ "fix-csum", no_argument, NULL, OPT_FIX_CSUM },
+	{ "fwmark", required_argument, NULL, OPT_FWMARK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -116,6 +119,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				parse_choice(optarg, "--unknown-spi", spi, 2);
 			break;
 		case OPT_FIX_CSUM: o->pcap.fix_csum = o->live.fix_csum = true; break;
+		case OPT_FWMARK: o->live.fwmark = parse_uint(optarg, "fwmark", UINT32_MAX); break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);

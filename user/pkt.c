@@ -66,7 +66,8 @@ static int parse_ipv4(const uint8_t *l3, size_t len, struct pkt_info *pi)
 	pi->dst = ip->daddr;
 	frag = ntohs(ip->frag_off);
 	pi->fragment = frag & (IPV4_MF | IPV4_OFFSET);
-	if (!(frag & IPV4_OFFSET))
+	pi->later_fragment = frag & IPV4_OFFSET;
+	if (!pi->later_fragment)
 		l4_ports(l3, pi);
 	return 0;
 }
@@ -125,8 +126,10 @@ static int parse_ipv6(const uint8_t *l3, size_t len, struct pkt_info *pi)
 	pi->dst = ip->daddr;
 	if (!walk_ipv6_ext(l3, pi, &non_first)) {
 		pi->proto = PKT_PROTO_UNKNOWN;
+		pi->later_fragment = non_first;
 		return 0;
 	}
+	pi->later_fragment = non_first;
 	if (!non_first)
 		l4_ports(l3, pi);
 	return 0;
@@ -240,4 +243,19 @@ int csum_l4(uint8_t *l3, const struct pkt_info *pi)
 		c = 0xffff;	/* RFC 768: a computed zero is sent as all ones */
 	memcpy(l4 + at, &c, 2);
 	return 0;
+}
+
+bool csum_l4_unfinished(const uint8_t *l3, const struct pkt_info *pi)
+{
+	unsigned at = pi->proto == 6 ? 16 : 6;
+	uint32_t l4_len = pi->ip_len - pi->l4_off;
+	uint16_t field, partial;
+
+	if ((pi->proto != 6 && pi->proto != 17) || pi->fragment || l4_len < at + 2u)
+		return false;
+	memcpy(&field, l3 + pi->l4_off + at, 2);
+	if (field == 0)	/* TCP never; UDP over IPv6 never (RFC 8200 8.1) */
+		return pi->proto == 6 || pi->family == AF_INET6;
+	partial = (uint16_t)~csum_fold(pseudo_header(l3, pi, l4_len));
+	return field == partial;
 }

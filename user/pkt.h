@@ -20,6 +20,7 @@ struct pkt_info {
 	uint8_t proto;		/* upper-layer protocol, or PKT_PROTO_UNKNOWN */
 	bool has_ports;
 	bool fragment;		/* any fragment (first or not) */
+	bool later_fragment;	/* a fragment other than the first */
 	uint16_t sport, dport;	/* network order, valid if has_ports */
 	uint16_t ip_len;	/* the packet's length as its IP header says */
 	uint16_t l4_off;	/* offset of the upper-layer header (after options/ext headers) */
@@ -41,5 +42,9 @@ uint16_t csum_fold(uint32_t sum);
 void csum_ipv4_header(uint8_t *ip);
 /* Recompute the TCP/UDP/ICMP/ICMPv6 checksum of the parsed packet; 0 or -EINVAL. */
 int csum_l4(uint8_t *l3, const struct pkt_info *pi);
+/* Does the TCP/UDP checksum look unfinished: only the pseudo-header sum, as a sender that
+ * offloads checksums leaves it (CHECKSUM_PARTIAL), or zero where zero is not allowed?
+ * A complete checksum matches by chance once in 65536; recomputing it then changes nothing. */
+bool csum_l4_unfinished(const uint8_t *l3, const struct pkt_info *pi);
 
 #endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * bpf_sync.h - the only writer of the XDP program's maps at run time: the SPD and SAD
+ * mirrors that cmd_exec.c drives (spd.h, cmd_exec.h), the config, and the AF_XDP socket
+ * slots the workers register. Called from the control thread only.
+ */
+#ifndef ESPER_BPF_SYNC_H
+#define ESPER_BPF_SYNC_H
+
+#include "bpf_load.h"
+#include "cmd_exec.h"
+#include "spd.h"
+
+struct bpf_sync {
+	struct bpf_load_fds fds;
+	struct spd_mirror spd;
+	struct sa_mirror sa;
+};
+
+void bpf_sync_init(struct bpf_sync *s, const struct bpf_load_fds *fds);
+int bpf_sync_config(struct bpf_sync *s, const struct esper_config *cfg);
+/* (ifindex, queue) is served by the AF_XDP socket xsk_fd in XSKMAP slot `slot`. */
+int bpf_sync_xsk(struct bpf_sync *s, int ifindex, unsigned queue, unsigned slot, int xsk_fd);
+
+#endif

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * hostport.c - the TUN device of hostport.h. No packet information header and no offloads:
+ * the kernel hands over complete IP packets with final checksums, no GSO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hostport.h"
+#include "log.h"
+
+static int open_queue(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int link_up(const char *name, int mtu)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_mtu = mtu;
+	if (ioctl(fd, SIOCSIFMTU, &ifr) < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		err = -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (!err && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* No link-local address: the host port carries decrypted and to-be-encrypted traffic
+ * only, not the kernel's own router solicitations. IPv6 stays on for that traffic. */
+static void no_ipv6_autoconf(const char *name)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		log_warn("%s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
+{
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	if (nqueues == 0 || nqueues > HOSTPORT_MAX_QUEUES || strlen(name) >= IF_NAMESIZE)
+		return -EINVAL;
+	if (if_nametoindex(name)) {
+		log_warnx("host port %s exists already (another esper-xdp, or a leftover)", name);
+		return -EEXIST;
+	}
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	for (; h->nqueues < nqueues; h->nqueues++) {
+		int fd = open_queue(name);
+
+		if (fd < 0) {
+			err = fd;
+			goto fail;
+		}
+		h->fd[h->nqueues] = fd;
+	}
+	no_ipv6_autoconf(name);
+	err = link_up(name, HOSTPORT_MTU);
+	if (err)
+		goto fail;
+	h->ifindex = (int)if_nametoindex(name);
+	return 0;
+fail:
+	hostport_close(h);
+	return err;
+}
+
+void hostport_close(struct hostport *h)
+{
+	for (unsigned i = 0; i < h->nqueues; i++)
+		close(h->fd[i]);
+	h->nqueues = 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * hostport.h - the host port: a multi-queue TUN device that esper-xdp creates, one queue per
+ * worker. Decrypted packets are written to it, so the kernel routes or delivers them;
+ * host-originated plaintext that the user routes into it is read back by the workers and
+ * encrypted like the rest. Created and removed by live.c; each queue fd is used by one
+ * worker only.
+ */
+#ifndef ESPER_HOSTPORT_H
+#define ESPER_HOSTPORT_H
+
+#include <net/if.h>
+
+#define HOSTPORT_MAX_QUEUES 64
+#define HOSTPORT_MTU 1400	/* leaves room for the largest ESP encapsulation in 1500 */
+
+struct hostport {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	unsigned nqueues;
+	int fd[HOSTPORT_MAX_QUEUES];	/* non-blocking */
+};
+
+/* Create TUN device `name` with nqueues queues, MTU HOSTPORT_MTU, and bring it up. */
+int hostport_open(struct hostport *h, const char *name, unsigned nqueues);
+/* Close every queue: the device goes away with the last one. */
+void hostport_close(struct hostport *h);
+
+#endif
