@@ -127,8 +127,8 @@ __noinline int spd_lookup(const struct pkt_sel *s, __u32 *id)
 
 /*
  * Put struct esper_meta in front of the frame and redirect it to the XSK of the receiving
- * (ifindex, queue). Without a slot, a socket in it or room for the metadata the fallback
- * action is returned and counted as c_fail.
+ * (ifindex, queue). Without a slot or a socket in it the fallback action is returned and
+ * counted as c_fail.
  */
 static __always_inline int redirect(struct xdp_md *ctx, __u16 kind, __u32 id, __u32 l3_off,
 				    __u32 c_ok, __u32 c_fail, int fallback)
@@ -144,23 +144,25 @@ static __always_inline int redirect(struct xdp_md *ctx, __u16 kind, __u32 id, __
 	slot = bpf_map_lookup_elem(&xsk_slots, &xk);
 	if (!slot)
 		return count(c_fail, fallback);
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
-		return count(c_fail, fallback);
-	meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > (void *)(long)ctx->data)
-		return count(c_fail, fallback);
-	meta->magic = ESPER_META_MAGIC;
-	meta->kind = kind;
-	meta->l3_off = l3_off;
-	meta->id = id;
-	meta->pad = 0;
+	/* Metadata is a hint: where a driver has no room for it, the worker looks up itself. */
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)) == 0) {
+		meta = (void *)(long)ctx->data_meta;
+		if ((void *)(meta + 1) <= (void *)(long)ctx->data) {
+			meta->magic = ESPER_META_MAGIC;
+			meta->kind = kind;
+			meta->l3_off = l3_off;
+			meta->id = id;
+			meta->pad = 0;
+		}
+	}
 	act = bpf_redirect_map(&xsks, *slot, fallback);
 	return count(act == XDP_REDIRECT ? c_ok : c_fail, act);
 }
 
 /*
- * Inbound ESP: SPI -> SA; never matched against the SPD as plaintext. A non-first fragment
- * has no SPI to look up: to the kernel, counted with the unknown SPIs.
+ * Inbound ESP: SPI -> SA; never matched against the SPD as plaintext. Fragmented ESP goes
+ * to the kernel whole (the workers do not reassemble; esper-xdp itself never sends ESP
+ * that needs fragmenting, it answers with "packet too big" instead).
  */
 static __always_inline int classify_esp(struct xdp_md *ctx, const struct pkt_sel *s)
 {
@@ -169,8 +171,8 @@ static __always_inline int classify_esp(struct xdp_md *ctx, const struct pkt_sel
 	__u32 zero = 0;
 	__be32 *esp;
 
-	if (s->nonfirst_frag)
-		return count(ESPER_C_PASS_UNKNOWN_SPI, XDP_PASS);
+	if (s->fragment)
+		return count(ESPER_C_PASS_ESP_FRAGMENT, XDP_PASS);
 	if (s->l4_off + 8 > s->l4_end)
 		return count(ESPER_C_PASS_MALFORMED, XDP_PASS);
 	esp = pkt_ptr(ctx, s->l4_off, 8);

@@ -50,6 +50,7 @@ struct pkt_sel {
 	__u8 proto;		/* upper-layer protocol, PROTO_UNKNOWN if the walk gave up */
 	__u8 has_ports;
 	__u8 nonfirst_frag;
+	__u8 fragment;		/* any fragment, first or not */
 	__u32 l3_off;		/* IP header, from the frame start */
 	__u32 l4_off;		/* upper-layer header */
 	__u32 l4_end;		/* end of the IP packet: min(frame, IP length) */
@@ -100,6 +101,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 l3_off, 
 	s->src[0] = ip->saddr;
 	s->dst[0] = ip->daddr;
 	s->nonfirst_frag = (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET)) != 0;
+	s->fragment = (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET | 0x2000)) != 0;
 	s->l3_off = l3_off;
 	s->l4_off = l3_off + hlen;
 	s->l4_end = l3_off + tot;
@@ -140,6 +142,8 @@ static __always_inline void ipv6_walk(struct xdp_md *ctx, __u8 nh, __u32 off, st
 		len = ipv6_ext_len(nh, h);
 		if (off + len > s->l4_end)
 			goto unknown;
+		if (nh == IPPROTO_FRAGMENT_)
+			s->fragment = 1;
 		if (nh == IPPROTO_FRAGMENT_ && (*(__be16 *)&h[2] & bpf_htons(IP6_FRAG_OFFSET))) {
 			/* Not the first fragment: what follows is payload, no ports. */
 			s->nonfirst_frag = 1;

@@ -125,6 +125,7 @@ _Static_assert(sizeof(struct esper_meta) == 16, "esper_meta");
 	X(PASS_NO_POLICY, "pass: no policy matched")			\
 	X(PASS_MALFORMED, "pass: malformed or truncated")		\
 	X(PASS_UNKNOWN_SPI, "pass: ESP with unknown SPI")		\
+	X(PASS_ESP_FRAGMENT, "pass: fragmented ESP, to the kernel")	\
 	X(DROP_UNKNOWN_SPI, "drop: ESP with unknown SPI")		\
 	X(DROP_IN_POLICY, "drop: plaintext matching an inbound policy")	\
 	X(REDIRECT_ESP_IN, "redirect: inbound ESP")			\

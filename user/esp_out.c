@@ -237,7 +237,9 @@ int esp_out(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu, unsign
 		sa_count(sa, SA_C_seq_exhausted, 1);
 		return ESP_DROP(SA_C_seq_exhausted);
 	}
-	if (aead_next_iv(sa->aead, seq, b->len, iv) < 0) {
+	/* The key tree counts the octets it protects (RFC 9227 5): the payload with its
+	 * trailer; a few bytes of padding more or less only make it a little cautious. */
+	if (aead_next_iv(sa->aead, seq, b->len + 4 + 2, iv) < 0) {
 		sa_count(sa, SA_C_iv_exhausted, 1);
 		return ESP_DROP(SA_C_iv_exhausted);
 	}

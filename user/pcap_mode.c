@@ -104,7 +104,11 @@ static enum verdict handle_ip(struct pcap_run *run, struct pbuf *b)
 		return V_PASS;
 	}
 	b->len = pi.ip_len;	/* drop link-layer padding */
-	if (pi.proto == IPPROTO_ESP_ && !pi.fragment)
+	if (pi.proto == IPPROTO_ESP_ && pi.fragment) {
+		run->n.passed++;	/* ESP is never plaintext; fragments are the kernel's */
+		return V_PASS;
+	}
+	if (pi.proto == IPPROTO_ESP_)
 		return handle_esp(run, b, &pi);
 	return handle_plain(run, b, &pi);
 }

@@ -201,8 +201,11 @@ static bool handle_ip(struct worker *w, uint64_t base, struct pbuf *b, const str
 		return false;
 	}
 	b->len = pi.ip_len;
-	if (pi.proto == IPPROTO_ESP_ && !pi.fragment && (!m || m->kind != ESPER_META_PLAIN_OUT)) {
-		handle_esp(w, b, &pi);
+	if (pi.proto == IPPROTO_ESP_) {	/* never plaintext; XDP passes fragments */
+		if (pi.fragment)
+			count(w, W_C_malformed);
+		else
+			handle_esp(w, b, &pi);
 		return false;
 	}
 	count(w, W_C_rx_plain);
