@@ -27,6 +27,9 @@ in_ns() {
 	ip netns exec "$ns" "$@"
 }
 
+# Background jobs below call `ip netns exec` directly, never in_ns: $! must be the
+# program's own PID (not a subshell's) so that kill reaches it.
+
 addr() {
 	in_ns "$1" ip link set "$2" up
 	[ -n "$3" ] && in_ns "$1" ip addr add "$3" dev "$2"
@@ -92,7 +95,7 @@ gw_start() {
 	rm -f "$fifo"
 	mkfifo "$fifo"
 	# shellcheck disable=SC2046
-	in_ns $(gw_ns $n) sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
+	ip netns exec "$(gw_ns $n)" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
 		"$ESPER" $(gw_ifaces $n) "$@" <"$fifo" >"$LOGDIR/gw$n.out" 2>"$LOGDIR/gw$n.err" &
 	eval "GW${n}_PID=$!"
 	if [ "$n" = 1 ]; then exec 7>"$fifo"; else exec 8>"$fifo"; fi
@@ -162,9 +165,10 @@ tunnel_policies() {
 
 # capture_start FILE: capture the wire (the bridge) until capture_stop.
 capture_start() {
-	in_ns $NS_W tcpdump -i br0 -U -n -w "$1" 2>/dev/null &
+	rm -f "$1.log"
+	ip netns exec $NS_W tcpdump -i br0 -U -n -w "$1" 2>"$1.log" &
 	CAP_PID=$!
-	sleep 1
+	wait_for "tcpdump" grep -q "listening on" "$1.log"
 }
 
 capture_stop() {
@@ -181,7 +185,7 @@ transfer() {
 	head -c "$(($4 * 1048576))" /dev/urandom >"$src"
 	rm -f "$dst"
 	case $3 in *:*) fam=-6 ;; *) fam=-4 ;; esac
-	in_ns "$2" timeout 60 nc $fam -l -p 5001 >"$dst" &
+	ip netns exec "$2" timeout 60 nc $fam -l -p 5001 >"$dst" &
 	lpid=$!
 	sleep 0.5
 	in_ns "$1" timeout 60 nc $fam -N "$3" 5001 <"$src"

@@ -5,6 +5,7 @@
 # Usage: tests/integ/run.sh [build/esper-xdp] [CASE...]    (as root)
 cd "$(dirname "$0")/../.." || exit 1
 ESPER=${1:-build/esper-xdp}
+GW_OPTS=${GW_OPTS:-}
 shift
 . tests/integ/lib.sh
 
@@ -33,14 +34,255 @@ case_tunnel_6in6() { tunnel_case 6 6; }
 case_tunnel_4in6() { tunnel_case 4 6; }
 case_tunnel_6in4() { tunnel_case 6 4; }
 
+# --- transport mode between the gateways --------------------------------------------------
+# Each gateway routes its peer's address into the host port (table 100), except for
+# esper-xdp's own ESP, which carries the routing mark 1 (--fwmark 1) and takes the main table.
+
+transport_routes() {	# ns peer4 peer6 self4 self6
+	in_ns "$1" ip rule add not fwmark 1 lookup 100 pref 100
+	in_ns "$1" ip -6 rule add not fwmark 1 lookup 100 pref 100
+	in_ns "$1" ip route add "$2/32" dev esper0 table 100 src "$4"
+	in_ns "$1" ip -6 route add "$3/128" dev esper0 table 100 src "$5"
+}
+
+case_transport() {
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1 192.0.2.2 esp 0x3001 -u 31 -E aes-gcm-16-esn $KEY_OUT ;"
+		gw_cmd $n "add 192.0.2.2 192.0.2.1 esp 0x3002 -u 32 -E aes-gcm-16-esn $KEY_BACK ;"
+		gw_cmd $n "add 2001:db8:f::1 2001:db8:f::2 esp 0x3003 -u 33 -E aes-gcm-16 $KEY_OUT ;"
+		gw_cmd $n "add 2001:db8:f::2 2001:db8:f::1 esp 0x3004 -u 34 -E aes-gcm-16 $KEY_BACK ;"
+	done
+	# IPv4: everything; IPv6: TCP only, so neighbour discovery stays in the clear.
+	gw_cmd 1 "spdadd 192.0.2.1 192.0.2.2 any -P out ipsec esp/transport//unique:31 ;"
+	gw_cmd 1 "spdadd 192.0.2.2 192.0.2.1 any -P in ipsec esp/transport//unique:32 ;"
+	gw_cmd 1 "spdadd 2001:db8:f::1 2001:db8:f::2 tcp -P out ipsec esp/transport//unique:33 ;"
+	gw_cmd 1 "spdadd 2001:db8:f::2 2001:db8:f::1 tcp -P in ipsec esp/transport//unique:34 ;"
+	gw_cmd 2 "spdadd 192.0.2.2 192.0.2.1 any -P out ipsec esp/transport//unique:32 ;"
+	gw_cmd 2 "spdadd 192.0.2.1 192.0.2.2 any -P in ipsec esp/transport//unique:31 ;"
+	gw_cmd 2 "spdadd 2001:db8:f::2 2001:db8:f::1 tcp -P out ipsec esp/transport//unique:34 ;"
+	gw_cmd 2 "spdadd 2001:db8:f::1 2001:db8:f::2 tcp -P in ipsec esp/transport//unique:33 ;"
+	transport_routes $NS_G1 192.0.2.2 2001:db8:f::2 192.0.2.1 2001:db8:f::1
+	transport_routes $NS_G2 192.0.2.1 2001:db8:f::1 192.0.2.2 2001:db8:f::2
+	ping_ok $NS_G1 192.0.2.2 5 || { echo "ping gw1 -> gw2 failed"; return 1; }
+	transfer $NS_G1 $NS_G2 192.0.2.2 10 || return 1
+	transfer $NS_G2 $NS_G1 2001:db8:f::1 10 || return 1
+	[ "$(gw_stat 1 'sa spi=0x00003001' out_packets)" -gt 1000 ] || { echo "gw1 did not encrypt v4"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00003001' in_packets)" -gt 1000 ] || { echo "gw2 did not decrypt v4"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00003004' out_packets)" -gt 1000 ] || { echo "gw2 did not encrypt v6"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00003004' in_packets)" -gt 1000 ] || { echo "gw1 did not decrypt v6"; return 1; }
+}
+
+# --- GOST -------------------------------------------------------------------------------
+
+KUZ_OUT=0x$(printf '%02x' $(seq 1 44) | tr -d '\n')
+KUZ_BACK=0x$(printf '%02x' $(seq 101 144) | tr -d '\n')
+MAGMA_OUT=0x$(printf '%02x' $(seq 51 86) | tr -d '\n')
+MAGMA_BACK=0x$(printf '%02x' $(seq 151 186) | tr -d '\n')
+
+gost_case() {	# alg key_out key_back inner outer
+	tunnel_policies 1 "$4" "$5" "$1" "$2" "$3"
+	tunnel_policies 2 "$4" "$5" "$1" "$2" "$3"
+	if [ "$4" = 4 ]; then dst=203.0.113.10; else dst=2001:db8:b::10; fi
+	ping_ok $NS_A $dst 5 || { echo "ping $dst failed"; return 1; }
+	transfer $NS_A $NS_B $dst 4 || return 1
+	[ "$(gw_stat 2 'sa spi=0x00001001' in_packets)" -gt 500 ] || { echo "gw2 did not decrypt"; return 1; }
+}
+
+case_gost_kuznyechik() { gost_case gost-esn "$KUZ_OUT" "$KUZ_BACK" 4 4; }
+case_gost_magma() { gost_case gost "$MAGMA_OUT" "$MAGMA_BACK" 6 4; }
+case_gost_mac() { gost_case gost-mac-esn "$KUZ_OUT" "$KUZ_BACK" 4 6; }
+
+# --- what travels on the wire -----------------------------------------------------------
+
+case_wire_capture() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	capture_start "$LOGDIR/wire.pcap"
+	ping_ok $NS_A 203.0.113.10 3 || { echo "ping failed"; capture_stop; return 1; }
+	transfer $NS_A $NS_B 203.0.113.10 1 || { capture_stop; return 1; }
+	capture_stop
+	clear=$(tcpdump -nr "$LOGDIR/wire.pcap" 'ip and not esp and (net 198.51.100.0/24 or net 203.0.113.0/24)' 2>/dev/null | wc -l)
+	esp=$(tcpdump -nr "$LOGDIR/wire.pcap" 'esp' 2>/dev/null | wc -l)
+	echo "on the wire: $esp ESP packets, $clear protected-site packets in the clear"
+	[ "$clear" -eq 0 ] && [ "$esp" -gt 100 ] || return 1
+	# tshark, an independent implementation, decrypts and authenticates it with the keys.
+	tshark -r "$LOGDIR/wire.pcap" -o esp.enable_encryption_decode:TRUE \
+		-o esp.enable_authentication_check:TRUE \
+		-o "uat:esp_sa:\"IPv4\",\"192.0.2.1\",\"192.0.2.2\",\"0x00001001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_OUT\",\"NULL\",\"\"" \
+		-o "uat:esp_sa:\"IPv4\",\"192.0.2.2\",\"192.0.2.1\",\"0x00002001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_BACK\",\"NULL\",\"\"" \
+		-V >"$LOGDIR/wire.txt" 2>/dev/null
+	good=$(grep -c 'ESP ICV: .*\[correct\]' "$LOGDIR/wire.txt")
+	bad=$(grep -c 'ESP ICV: .*incorrect' "$LOGDIR/wire.txt")
+	inner=$(tshark -r "$LOGDIR/wire.pcap" -o esp.enable_encryption_decode:TRUE \
+		-o "uat:esp_sa:\"IPv4\",\"192.0.2.1\",\"192.0.2.2\",\"0x00001001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_OUT\",\"NULL\",\"\"" \
+		-Y 'ip.src == 198.51.100.10 && ip.dst == 203.0.113.10 && tcp.dstport == 5001' 2>/dev/null | wc -l)
+	echo "tshark: $good ICVs correct, $bad incorrect; $inner decrypted TCP segments to port 5001"
+	[ "$good" -gt 100 ] && [ "$bad" -eq 0 ] && [ "$inner" -gt 100 ]
+}
+
+# --- replay and tampering -------------------------------------------------------------------
+
+case_replay_tamper() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	capture_start "$LOGDIR/esp.pcap"
+	ping_ok $NS_A 203.0.113.10 3 || { capture_stop; return 1; }
+	capture_stop
+	before_replay=$(gw_stat 2 'sa spi=0x00001001' replay)
+	before_icv=$(gw_stat 2 'sa spi=0x00001001' icv_fail)
+	# Send one captured ESP packet of gw1 again, and a copy with one ciphertext bit flipped.
+	in_ns $NS_W /usr/bin/python3 - "$LOGDIR/esp.pcap" <<'PY' || return 1
+import sys
+from scapy.all import rdpcap, sendp, Ether, IP, conf
+conf.verb = 0
+esp = [p for p in rdpcap(sys.argv[1]) if IP in p and p[IP].proto == 50 and p[IP].src == "192.0.2.1"]
+assert esp, "no ESP from gw1 captured"
+pkt = esp[0]
+sendp(pkt, iface="w2")
+# A fresh sequence number (so no replay), which the ICV covers: authentication must fail.
+raw = bytearray(bytes(pkt))
+raw[14 + 20 + 4 + 2] ^= 0x40
+sendp(Ether(bytes(raw)), iface="w2")
+PY
+	sleep 0.5
+	r=$(gw_stat 2 'sa spi=0x00001001' replay)
+	i=$(gw_stat 2 'sa spi=0x00001001' icv_fail)
+	echo "replay drops $before_replay -> $r, ICV failures $before_icv -> $i"
+	[ "$r" -eq $((before_replay + 1)) ] && [ "$i" -ge $((before_icv + 1)) ] || return 1
+	ping_ok $NS_A 203.0.113.10 2	# and the tunnel still works
+}
+
+# --- traffic no policy covers ------------------------------------------------------------
+
+case_unprotected_traffic() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 198.51.100.1 2 || { echo "hostA -> gw1 failed"; return 1; }
+	ping_ok $NS_G1 192.0.2.2 2 || { echo "gw1 -> gw2 failed"; return 1; }
+	ping_ok $NS_A 192.0.2.2 2 || { echo "hostA -> gw2 (not covered) failed"; return 1; }
+	ping_ok $NS_A 2001:db8:b::10 2 || { echo "IPv6 (not covered) failed"; return 1; }
+	transfer $NS_A $NS_B 2001:db8:b::10 2 || return 1
+	[ "$(gw_stat 1 xdp PASS_NO_POLICY)" -gt 100 ] || { echo "XDP did not pass them"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00001001' out_packets)" -eq 0 ] || { echo "encrypted what it should not"; return 1; }
+}
+
+# --- deleting and adding an SA --------------------------------------------------------------
+
+case_delete_and_add() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	gw_cmd 2 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
+	sleep 0.3
+	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
+	[ "$(gw_stat 2 xdp PASS_UNKNOWN_SPI)" -ge 2 ] || { echo "gw2 did not see unknown SPIs"; return 1; }
+	gw_cmd 2 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+	gw_cmd 2 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	ping_ok $NS_A 203.0.113.10 3 || { echo "adding the SA back did not restore it"; return 1; }
+	# Deleting the outbound SA on gw1 takes its policy too: hostA's packets then leave in
+	# the clear and gw2 drops them, as its inbound policy says they must come protected.
+	gw_cmd 1 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
+	sleep 0.3
+	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -ge 2 ] || { echo "gw2 did not drop the plaintext"; return 1; }
+}
+
+# --- make-before-break rekeying under load ---------------------------------------------------
+
+case_rekey_under_load() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	ip netns exec $NS_A ping -q -c 2000 -i 0.002 -W 2 203.0.113.10 >"$LOGDIR/rekey.ping" 2>&1 &
+	pping=$!
+	sleep 1.5
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1 192.0.2.2 esp 0x1101 -u 11 -E aes-gcm-16 0x$(printf '%040x' 11) ;"
+		gw_cmd $n "add 192.0.2.2 192.0.2.1 esp 0x2101 -u 12 -E aes-gcm-16 0x$(printf '%040x' 12) ;"
+	done
+	sleep 0.3
+	gw_cmd 1 "spdupdate 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;"
+	gw_cmd 2 "spdupdate 203.0.113.0/24 198.51.100.0/24 any -P out ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;"
+	gw_cmd 2 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;"
+	sleep 0.5
+	for n in 1 2; do
+		gw_cmd $n "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
+		gw_cmd $n "delete 192.0.2.2 192.0.2.1 esp 0x2001 ;"
+	done
+	wait $pping
+	cat "$LOGDIR/rekey.ping"
+	grep -q ' 0% packet loss' "$LOGDIR/rekey.ping" || { echo "packets were lost"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00001101' in_packets)" -gt 100 ] || { echo "the new SA carried nothing"; return 1; }
+	old=$(gw_stat 1 'sa spi=0x00001001' out_packets)
+	[ -z "$old" ] || { echo "the old SA is still there"; return 1; }
+}
+
+# --- an independent peer: scapy instead of gw2 ------------------------------------------------
+# hostA pings hostB: gw1 encrypts, the scapy peer on gw2's wire port decrypts the request,
+# checks it, answers with an encrypted reply that gw1 must decrypt for hostA: the ping
+# succeeds only if both directions interoperate.
+
+case_scapy_peer() {
+	gw_stop 2
+	tunnel_policies 1 4 4
+	in_ns $NS_G2 sysctl -qw net.ipv4.ip_forward=0
+	ip netns exec $NS_G2 timeout 20 /usr/bin/python3 tests/integ/scapy_peer.py g2w 3 "$KEY_OUT" \
+		"$KEY_BACK" >"$LOGDIR/peer.log" 2>&1 &
+	ppeer=$!
+	sleep 2
+	in_ns $NS_A ping -c 3 -i 0.5 -W 3 203.0.113.10 || { cat "$LOGDIR/peer.log"; return 1; }
+	wait $ppeer || { cat "$LOGDIR/peer.log"; return 1; }
+	cat "$LOGDIR/peer.log"
+}
+
+# --- crash and restart ------------------------------------------------------------------------
+
+case_restart_after_kill() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	kill -9 "$(gw_pid 1)"
+	wait "$(gw_pid 1)" 2>/dev/null
+	GW1_PID=""
+	exec 7>&-
+	in_ns $NS_G1 ip link show g1l | grep -q xdp || { echo "no stale XDP program to clean?"; return 1; }
+	gw_start 1 || return 1
+	grep -q -i 'stale' "$LOGDIR/gw1.err" || { echo "no stale attachment was cleaned"; return 1; }
+	tunnel_policies 1 4 4
+	ping_ok $NS_A 203.0.113.10 3 || { echo "no traffic after the restart"; return 1; }
+	gw_stop 1
+	in_ns $NS_G1 ip link show g1l | grep -q xdp && { echo "XDP still attached after SIGTERM"; return 1; }
+	in_ns $NS_G1 ip link show esper0 >/dev/null 2>&1 && { echo "host port still there after SIGTERM"; return 1; }
+	return 0
+}
+
+# --- path MTU ------------------------------------------------------------------------------
+
+case_packet_too_big() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	in_ns $NS_A ping -c 1 -M do -s 1472 -W 2 203.0.113.10 >"$LOGDIR/ptb.txt" 2>&1
+	cat "$LOGDIR/ptb.txt"
+	grep -q -i 'mtu' "$LOGDIR/ptb.txt" || in_ns $NS_A ip route get 203.0.113.10 | grep -q mtu || {
+		echo "no packet-too-big reached the sender"; return 1; }
+	[ "$(gw_stat 1 worker icmp_too_big)" -ge 1 ] || { echo "gw1 sent no ICMP"; return 1; }
+	ping_ok $NS_A 203.0.113.10 2	# smaller packets go through
+}
+
 # --- running the cases ---------------------------------------------------------------------
 
-ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4"
+ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
+	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
+	scapy_peer restart_after_kill packet_too_big"
 
 run_case() {
 	name=$1
 	topo_up || { echo "FAIL $name: topology"; return 1; }
-	if gw_start 1 $GW_OPTS && gw_start 2 $GW_OPTS && "case_$name" >"$LOGDIR/$name.log" 2>&1; then
+	opts=$GW_OPTS
+	[ "$name" = transport ] && opts="$opts --fwmark 1"
+	# shellcheck disable=SC2086
+	if gw_start 1 $opts && gw_start 2 $opts && "case_$name" >"$LOGDIR/$name.log" 2>&1; then
 		rc=0
 	else
 		rc=1
