@@ -129,6 +129,58 @@ static bool to_port(struct worker *w, struct xsk_port *p, const struct nexthop *
 	return true;
 }
 
+static bool send_esp(struct worker *w, struct sp *sp, uint64_t base, struct pbuf *b,
+		     const struct pkt_info *pi);
+
+/*
+ * An IPv4 packet without DF that outgrows the path once encapsulated is fragmented before
+ * encapsulation (RFC 4459 3, as RFC 4301 8.1 allows for the inner packet): each fragment,
+ * in a frame of its own, is encrypted and sent like any packet. Options are copied into
+ * every fragment.
+ */
+static void send_fragments(struct worker *w, struct sp *sp, const struct pbuf *b,
+			   const struct pkt_info *pi, uint32_t mtu)
+{
+	const uint8_t *ip = b->head + b->off;
+	uint32_t hl = pi->l4_off, len = pi->ip_len - hl, room = (inner_mtu(sp, mtu) - hl) & ~7u;
+	uint16_t frag = ntohs(((const struct ipv4_hdr *)ip)->frag_off);
+
+	if (inner_mtu(sp, mtu) <= hl + 8) {
+		count(w, W_C_no_route);
+		return;
+	}
+	for (uint32_t at = 0; at < len; at += room) {
+		uint32_t n = len - at < room ? len - at : room;
+		struct pkt_info fpi;
+		struct ipv4_hdr *h;
+		struct pbuf f;
+		uint64_t fb;
+
+		if (!xsk_alloc(&w->xs, &fb)) {
+			count(w, W_C_no_frame);
+			return;
+		}
+		f = (struct pbuf){ .head = xsk_frame(&w->xs, fb), .size = XSK_FRAME_SIZE,
+				   .off = XSK_HEADROOM, .len = hl + n };
+		memcpy(f.head + f.off, ip, hl);
+		memcpy(f.head + f.off + hl, ip + hl + at, n);
+		h = (struct ipv4_hdr *)(f.head + f.off);
+		h->tot_len = htons((uint16_t)(hl + n));
+		h->frag_off = htons((uint16_t)(((frag & IPV4_OFFSET) + at / 8) |
+					       ((at + n < len || (frag & IPV4_MF)) ? IPV4_MF : 0)));
+		csum_ipv4_header(f.head + f.off);
+		pkt_parse(f.head + f.off, f.len, &fpi);
+		count(w, W_C_fragmented);
+		if (!send_esp(w, sp, fb, &f, &fpi))
+			xsk_free(&w->xs, fb);
+	}
+}
+
+static bool must_fragment(const struct pkt_info *pi, const uint8_t *ip)
+{
+	return pi->family == AF_INET && !(ntohs(((const struct ipv4_hdr *)ip)->frag_off) & IPV4_DF);
+}
+
 /* Encrypt the plaintext in b (frame at base) for sp and send it. True if the frame was
  * handed to a TX ring (the caller must not free it). */
 static bool send_esp(struct worker *w, struct sp *sp, uint64_t base, struct pbuf *b,
@@ -146,7 +198,10 @@ static bool send_esp(struct worker *w, struct sp *sp, uint64_t base, struct pbuf
 	}
 	err = esp_out(sp, b, w->id, nh.mtu, w->out_flags);
 	if (err == ESP_DROP(SA_C_too_big)) {
-		too_big(w, sp, b, nh.mtu);
+		if (must_fragment(pi, b->head + b->off))
+			send_fragments(w, sp, b, pi, nh.mtu);
+		else
+			too_big(w, sp, b, nh.mtu);
 		return false;
 	}
 	if (err) {

@@ -27,6 +27,7 @@
 	X(xsk_tx, "ESP packets sent by AF_XDP")				\
 	X(kernel_tx, "ESP packets handed to the kernel (no neighbour yet)")	\
 	X(icmp_too_big, "ICMP packet-too-big messages sent")		\
+	X(fragmented, "fragments made of IPv4 packets without DF, before ESP")	\
 	X(no_sa, "dropped: no SA for the SPI")				\
 	X(no_policy, "dropped: no outbound policy any more")		\
 	X(policy_drop, "dropped: plaintext matching an inbound policy")	\
