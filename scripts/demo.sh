@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh - esper-xdp in pcap mode on the shipped sample: gw1 encrypts a capture of site
 # traffic into ESP, an independent decoder (tshark, given the keys) reads the ESP, and gw2
-# decrypts it back; the result must equal the original. No root, no NIC.
+# decrypts it back; the result must equal the original. Then, as root, the live datapath
+# between two gateways in network namespaces (scripts/demo-live.sh).
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/esper-xdp}
@@ -39,4 +40,11 @@ if cmp -s "$OUT/back.pcap" "$DATA/plain.pcap" ||
 else
 	echo "MISMATCH: see $OUT/" >&2
 	exit 1
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	step "the live datapath"
+	scripts/demo-live.sh
+else
+	echo "(run as root for the live part: sudo scripts/demo.sh)"
 fi

@@ -32,8 +32,8 @@ in_ns() {
 
 addr() {
 	in_ns "$1" ip link set "$2" up
-	[ -n "$3" ] && in_ns "$1" ip addr add "$3" dev "$2"
-	[ -n "$4" ] && in_ns "$1" ip -6 addr add "$4" dev "$2" nodad
+	[ -n "${3:-}" ] && in_ns "$1" ip addr add "$3" dev "$2"
+	[ -n "${4:-}" ] && in_ns "$1" ip -6 addr add "$4" dev "$2" nodad
 	return 0
 }
 
