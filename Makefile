@@ -97,6 +97,7 @@ test-bpf: $(BPFT_BIN)
 
 test-interop: $(BIN)
 	/usr/bin/python3 tests/interop/test_scapy.py $(BIN)
+	tests/interop/test_gost_pcap.sh $(BIN)
 
 test-fuzz:
 	$(MAKE) -C tests/fuzz smoke

@@ -3,9 +3,10 @@
  * crypto_gost.c - the RFC 9227 ESP transforms behind the crypto facade (crypto.h):
  * ENCR_KUZNYECHIK_MGM_KTREE, ENCR_MAGMA_MGM_KTREE and their _MAC_ variants. Owns the
  * gost-engine handle, the per-SA IV counter i1|i2|i3|pnum (4.2, 4.8, section 5 limits), the
- * per-thread-slot key-tree cache (4.1, via kdf_tree.c) and cipher contexts, the nonce (4.3)
- * and the AAD layout (4.7.1); MGM itself is mgm.c. Called by crypto.c: crypto_gost_init at
- * start-up, aead_gost_ops per SA and per packet.
+ * per-thread-slot key-tree cache (4.1, via kdf_tree.c: the current and the previous leaf,
+ * 4.8) with their cipher contexts, the nonce (4.3) and the AAD layout (4.7.1); MGM itself is
+ * mgm.c. Called by crypto.c: crypto_gost_init at start-up, aead_gost_ops per SA and per
+ * packet.
  *
  * Block ciphers come from gost-engine 3.0.1 through the ENGINE API: kuznyechik-ecb for
  * Kuznyechik; Magma has no ECB there, so a batch of Magma blocks is one GOST 28147-89 CFB
@@ -415,16 +416,28 @@ struct iv_ctr {
 	bool exhausted;	 /* every i1|i2|i3|pnum used: the SA is unusable */
 };
 
-/* One thread's state: used only by the thread that owns the slot. key[] holds the level-1
- * key for i1, the level-2 key for (i1, i2) and the leaf for (i1, i2, i3); the first `valid`
- * of them are current. */
-struct gost_slot {
-	struct gost_block blk; /* keyed with key[2] when valid == 3 */
-	struct kdf_tree_ctx *kdf;
-	uint8_t key[3][KEY_LEN];
-	unsigned valid;
+/* One cached leaf of the key tree: a cipher context keyed with K_msg for (i1, i2, i3), and
+ * the level-1 key for i1 and level-2 key for (i1, i2) it came from, so that the next leaf
+ * under the same i1 or (i1, i2) costs one or two KDF calls, not three. K_msg itself lives
+ * only in the cipher context. */
+struct gost_leaf {
+	struct gost_block blk;	 /* keyed with K_msg for (i1, i2, i3) when has_leaf */
+	uint8_t key[2][KEY_LEN]; /* level 1 for i1, level 2 for (i1, i2): the first `levels` */
+	unsigned levels;	 /* 0, 1 or 2 */
+	bool has_leaf;
+	bool verified; /* a packet under this leaf passed its ICV (or was sealed with it) */
 	uint8_t i1;
 	uint16_t i2, i3;
+};
+
+/* One thread's state: used only by the thread that owns the slot. Two leaves: the current
+ * one and the previous one (RFC 9227 4.8 lets a receiver keep the previous leaf key for
+ * reordered packets), so traffic straddling a leaf change, or a forged IV between genuine
+ * packets, derives nothing for the leaf it already has. */
+struct gost_slot {
+	struct gost_leaf leaf[2];
+	unsigned mru; /* the leaf used last */
+	struct kdf_tree_ctx *kdf;
 } __attribute__((aligned(64)));
 
 struct gost_sa {
@@ -448,21 +461,28 @@ static bool is_kuznyechik(enum aead_cipher c)
 
 static int slot_open(struct gost_slot *s, enum impl impl)
 {
-	int err = block_open(&s->blk, impl);
+	for (unsigned k = 0; k < 2; k++) {
+		int err = block_open(&s->leaf[k].blk, impl);
 
-	if (err)
-		return err;
+		if (err)
+			return err;
+	}
 	s->kdf = kdf_tree_ctx_new();
 	return s->kdf ? 0 : -ENOMEM;
 }
 
 static void slot_close(struct gost_slot *s)
 {
-	block_close(&s->blk);
+	for (unsigned k = 0; k < 2; k++) {
+		struct gost_leaf *l = &s->leaf[k];
+
+		block_close(&l->blk);
+		OPENSSL_cleanse(l->key, sizeof(l->key));
+		l->levels = 0;
+		l->has_leaf = l->verified = false;
+	}
 	kdf_tree_ctx_free(s->kdf);
 	s->kdf = NULL;
-	OPENSSL_cleanse(s->key, sizeof(s->key));
-	s->valid = 0;
 }
 
 static void gost_fini(struct aead *a)
@@ -527,7 +547,7 @@ static int gost_init(struct aead *a, const uint8_t *keymat, size_t len)
 
 /* Under c->lock: the next i1|i2|i3 (as leaf) and pnum. A new leaf when pnum would pass
  * 2^24-1 or the leaf's octets would pass the section 5 limit; the tuple never repeats. */
-static int iv_take(struct iv_ctr *c, size_t len, uint64_t limit, uint64_t *leaf, uint32_t *pnum)
+static int iv_take(struct iv_ctr *c, uint64_t len, uint64_t limit, uint64_t *leaf, uint32_t *pnum)
 {
 	if (!c->exhausted && (c->pnum > PNUM_MAX || (c->octets && c->octets + len > limit))) {
 		if (c->leaf == LEAF_MAX) {
@@ -559,6 +579,13 @@ static void iv_write(uint8_t *iv, uint64_t leaf, uint32_t pnum)
 	iv[7] = (uint8_t)pnum;
 }
 
+/* The octets MGM protects for an ESP payload of len bytes: the payload, the AAD (SPI | SN,
+ * at most 12 bytes with ESN) and, for the MAC-only transforms, the IV (RFC 9227 4.7.1). */
+static uint64_t protected_octets(const struct gost_sa *g, size_t len)
+{
+	return (uint64_t)len + 12 + (g->mac_only ? ESP_IV_LEN : 0);
+}
+
 static int gost_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN])
 {
 	struct gost_sa *g = a->priv;
@@ -568,44 +595,81 @@ static int gost_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP
 
 	(void)seq; /* the IV is its own counter, not the ESP sequence number */
 	pthread_spin_lock(&g->iv.lock);
-	err = iv_take(&g->iv, len, g->octet_limit, &leaf, &pnum);
+	err = iv_take(&g->iv, protected_octets(g, len), g->octet_limit, &leaf, &pnum);
 	pthread_spin_unlock(&g->iv.lock);
 	if (!err)
 		iv_write(iv, leaf, pnum);
 	return err;
 }
 
-/* Make the slot's cipher hold K_msg for (i1, i2, i3), deriving only the levels that
- * changed. Each KDF call is counted. */
-static int slot_leaf(struct gost_sa *g, struct gost_slot *s, uint8_t i1, uint16_t i2, uint16_t i3)
+/* How many tree levels above the leaf l shares with (i1, i2): 0, 1 or 2. */
+static unsigned prefix_levels(const struct gost_leaf *l, uint8_t i1, uint16_t i2)
 {
-	unsigned from;
-
-	if (s->valid == 3 && s->i1 == i1 && s->i2 == i2 && s->i3 == i3)
+	if (l->levels < 1 || l->i1 != i1)
 		return 0;
-	if (s->valid < 1 || s->i1 != i1)
-		from = 1;
-	else if (s->valid < 2 || s->i2 != i2)
-		from = 2;
-	else
-		from = 3;
-	s->valid = from - 1;
-	s->i1 = i1;
-	s->i2 = i2;
-	s->i3 = i3;
-	for (unsigned lvl = from; lvl <= 3; lvl++) {
-		const uint8_t *parent = lvl == 1 ? g->root : s->key[lvl - 2];
-		uint16_t idx = lvl == 1 ? i1 : lvl == 2 ? i2 : i3;
-		int err = kdf_tree_level(s->kdf, lvl, parent, idx, s->key[lvl - 1]);
+	return l->levels < 2 || l->i2 != i2 ? 1 : 2;
+}
 
-		atomic_fetch_add_explicit(&g->derivations, 1, memory_order_relaxed);
-		if (err)
-			return err;
-		s->valid = lvl == 3 ? 2 : lvl; /* the leaf counts once the cipher has it */
+/* Which leaf a new one replaces: the least recently used, unless the most recently used
+ * never verified a packet and the other did. A forged IV thus replaces the previous forged
+ * one, never the genuine leaf that traffic is still using. */
+static unsigned victim(const struct gost_slot *s)
+{
+	unsigned lru = s->mru ^ 1;
+
+	return !s->leaf[s->mru].verified && s->leaf[lru].verified ? s->mru : lru;
+}
+
+/* Find or make the leaf for (i1, i2, i3) in slot s, deriving only the levels neither cached
+ * leaf has (level 1 if i1 is new, 2 if (i1, i2) is new, always the leaf). Each KDF call is
+ * counted. The leaf is the slot's most recently used afterwards. */
+static int slot_leaf(struct gost_sa *g, struct gost_slot *s, uint8_t i1, uint16_t i2, uint16_t i3,
+		     struct gost_leaf **out)
+{
+	struct gost_leaf *l, *o;
+	uint8_t kmsg[KEY_LEN];
+	unsigned v, from, other;
+	int err = 0;
+
+	for (v = 0; v < 2; v++) {
+		l = &s->leaf[v];
+		if (l->has_leaf && l->i1 == i1 && l->i2 == i2 && l->i3 == i3) {
+			s->mru = v;
+			*out = l;
+			return 0;
+		}
 	}
-	if (block_setkey(&s->blk, s->key[2]))
-		return -EIO;
-	s->valid = 3;
+	v = victim(s);
+	l = &s->leaf[v];
+	o = &s->leaf[v ^ 1];
+	from = prefix_levels(l, i1, i2);
+	other = prefix_levels(o, i1, i2);
+	if (other > from) {
+		memcpy(l->key, o->key, other * KEY_LEN);
+		from = other;
+	}
+	l->has_leaf = l->verified = false;
+	l->levels = from;
+	l->i1 = i1;
+	l->i2 = i2;
+	l->i3 = i3;
+	s->mru = v;
+	for (unsigned lvl = from + 1; lvl <= 3 && !err; lvl++) {
+		const uint8_t *parent = lvl == 1 ? g->root : l->key[lvl - 2];
+		uint16_t idx = lvl == 1 ? i1 : lvl == 2 ? i2 : i3;
+
+		err = kdf_tree_level(s->kdf, lvl, parent, idx, lvl == 3 ? kmsg : l->key[lvl - 1]);
+		atomic_fetch_add_explicit(&g->derivations, 1, memory_order_relaxed);
+		if (!err && lvl < 3)
+			l->levels = lvl;
+	}
+	if (!err)
+		err = block_setkey(&l->blk, kmsg) ? -EIO : 0;
+	OPENSSL_cleanse(kmsg, sizeof(kmsg));
+	if (err)
+		return err;
+	l->has_leaf = true;
+	*out = l;
 	return 0;
 }
 
@@ -618,22 +682,20 @@ static void make_nonce(const struct gost_sa *g, const uint8_t *iv, uint8_t *nonc
 }
 
 static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, struct mgm_cipher *c,
-		   uint8_t *nonce)
+		   uint8_t *nonce, struct gost_leaf **leaf)
 {
 	struct gost_sa *g = a->priv;
-	struct gost_slot *s;
 	int err;
 
 	if (thread >= g->nslots)
 		return -EINVAL;
-	s = &g->slot[thread];
-	err =
-	    slot_leaf(g, s, iv[0], (uint16_t)(iv[1] << 8 | iv[2]), (uint16_t)(iv[3] << 8 | iv[4]));
+	err = slot_leaf(g, &g->slot[thread], iv[0], (uint16_t)(iv[1] << 8 | iv[2]),
+			(uint16_t)(iv[3] << 8 | iv[4]), leaf);
 	if (err)
 		return err;
 	make_nonce(g, iv, nonce);
 	c->ecb = crypto_gost_block_ecb;
-	c->key = &s->blk;
+	c->key = &(*leaf)->blk;
 	c->n = g->n;
 	return 0;
 }
@@ -649,8 +711,9 @@ static int gost_seal(struct aead *a, unsigned thread, const struct aead_req *r)
 	    {r->data, r->len},
 	};
 	uint8_t nonce[16];
+	struct gost_leaf *leaf;
 	struct mgm_cipher c;
-	int err = prepare(a, thread, r->iv, &c, nonce);
+	int err = prepare(a, thread, r->iv, &c, nonce, &leaf);
 
 	if (err)
 		return err;
@@ -659,6 +722,8 @@ static int gost_seal(struct aead *a, unsigned thread, const struct aead_req *r)
 	else
 		err = mgm_encrypt(&c, nonce, seg, 1, r->data, r->len, r->icv, a->icv_len);
 	OPENSSL_cleanse(nonce, sizeof(nonce));
+	if (!err)
+		leaf->verified = true;
 	return err;
 }
 
@@ -671,8 +736,9 @@ static int gost_open(struct aead *a, unsigned thread, const struct aead_req *r)
 	    {r->data, r->len},
 	};
 	uint8_t nonce[16];
+	struct gost_leaf *leaf;
 	struct mgm_cipher c;
-	int err = prepare(a, thread, r->iv, &c, nonce);
+	int err = prepare(a, thread, r->iv, &c, nonce, &leaf);
 
 	if (err)
 		return err;
@@ -681,6 +747,8 @@ static int gost_open(struct aead *a, unsigned thread, const struct aead_req *r)
 	else
 		err = mgm_decrypt(&c, nonce, seg, 1, r->data, r->len, r->icv, a->icv_len);
 	OPENSSL_cleanse(nonce, sizeof(nonce));
+	if (!err)
+		leaf->verified = true;
 	return err;
 }
 

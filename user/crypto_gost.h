@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * crypto_gost.h - what crypto_gost.c offers besides aead_gost_ops (crypto.h): hooks for the
- * tests (IV counter, derivation count, nonce) and gost-engine's raw block ciphers for the
- * MGM tests and the benchmark. The ESP code needs none of it.
+ * tests (IV counter, derivation count, nonce), the derivation count for `stats`
+ * (cmd_dump.c), and gost-engine's raw block ciphers for the MGM tests and the benchmark.
+ * The ESP code needs none of it.
  */
 #ifndef ESPER_CRYPTO_GOST_H
 #define ESPER_CRYPTO_GOST_H
@@ -16,7 +17,8 @@
  * restarts at 0 and exhaustion is cleared. -EINVAL: not a GOST context, or pnum >= 2^24. */
 int crypto_gost_set_iv(struct aead *a, uint8_t i1, uint16_t i2, uint16_t i3, uint32_t pnum);
 
-/* KDF_GOSTR3411_2012_256 calls made for this SA so far, all thread slots together. */
+/* KDF_GOSTR3411_2012_256 calls made for this SA so far, all thread slots together (a new
+ * leaf costs 1 to 3 of them: the levels no cached leaf shares); 0 if a is not GOST. */
 uint64_t crypto_gost_derivations(const struct aead *a);
 
 /* The MGM nonce 0x00 | pnum | salt (RFC 9227 4.3) for a packet with this IV. Returns its
