@@ -3,13 +3,15 @@
  * cmd_dump.c - the listings on stdout: `dump` and `spddump` print every SA and SP as the
  * very commands that would create them (setkey-like, so a dump fed back as input restores
  * the state), each after '#' comment lines with its state and counters; `spigrp` prints SA
- * groups in the SAID notation of ipsec_spigrp(5); `stats` prints counters as key=value.
+ * groups in the SAID notation of ipsec_spigrp(5); `stats` prints counters as key=value
+ * (with the key-tree derivations of GOST SAs).
  * Called by cmd_exec.c only. Key material appears in `dump` (stdout), never in logs.
  */
 #include <inttypes.h>
 #include <sys/socket.h>
 
 #include "cmd_exec.h"
+#include "crypto_gost.h"
 
 static const char *alg_name(enum esp_alg alg)
 {
@@ -38,7 +40,8 @@ static bool sa_resume_seq(const struct sa *sa, uint64_t *seq)
 	uint64_t next = atomic_load(&((struct sa *)sa)->seq_next);
 	uint64_t top = replay_top(&sa->replay);
 
-	if (next == 0 || top >= sa->seq_max)
+	/* next is 0 after 2^64-1 (ESN), seq_max + 1 after 2^32-1 (without ESN) */
+	if (next == 0 || next > sa->seq_max || top >= sa->seq_max)
 		return false;
 	*seq = next > top + 1 ? next : top + 1;
 	return true;
@@ -156,6 +159,9 @@ void cmd_dump_stats(const struct sad *sad, FILE *out)
 		for (int c = 0; c < SA_C_MAX; c++)
 			fprintf(out, " %s=%" PRIu64, sa_counter_names[c],
 				sa_counter(sa, (enum sa_counter)c));
+		/* RFC 9227 key-tree KDF calls (forged IVs force them, section 5) */
+		if (sa->alg == ESP_ALG_GOST || sa->alg == ESP_ALG_GOST_MAC)
+			fprintf(out, " derivations=%" PRIu64, crypto_gost_derivations(sa->aead));
 		fputc('\n', out);
 	}
 }

@@ -146,7 +146,8 @@ static int exec_spdadd(struct exec_env *env, const struct cmd *c, struct cmd_err
 	e = spd_add(env->spd, sp);
 	if (e < 0) {
 		sp_free(sp);
-		FAIL(err, c, CF_CMD, "cannot add the policy: %s", strerror(-e));
+		FAIL(err, c, CF_CMD, "cannot add the policy to the SPD and the XDP maps: %s",
+		     strerror(-e));
 	}
 	return 0;
 }
