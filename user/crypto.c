@@ -183,18 +183,3 @@ size_t aead_icv_len(const struct aead *a)
 {
 	return a->icv_len;
 }
-
-int aead_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN])
-{
-	return a->ops->next_iv(a, seq, len, iv);
-}
-
-int aead_seal(struct aead *a, unsigned thread, const struct aead_req *r)
-{
-	return a->ops->seal(a, thread, r);
-}
-
-int aead_open(struct aead *a, unsigned thread, const struct aead_req *r)
-{
-	return a->ops->open(a, thread, r);
-}

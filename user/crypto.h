@@ -85,10 +85,12 @@ size_t aead_icv_len(const struct aead *a);
 /* The IV of the next outbound packet. AES-GCM: the 64-bit sequence number (unique per SA,
  * RFC 4106 3.1). GOST: the key-tree counter i1|i2|i3|pnum (RFC 9227 4.2), advanced under
  * the limits of its section 5 for a payload of len bytes. -ENOSPC when the SA is exhausted. */
-int aead_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN]);
+static inline int aead_next_iv(struct aead *a, uint64_t seq, size_t len,
+			       uint8_t iv[ESP_IV_LEN]);
 
-int aead_seal(struct aead *a, unsigned thread, const struct aead_req *r);
-int aead_open(struct aead *a, unsigned thread, const struct aead_req *r); /* -EBADMSG: bad ICV */
+static inline int aead_seal(struct aead *a, unsigned thread, const struct aead_req *r);
+/* -EBADMSG: bad ICV */
+static inline int aead_open(struct aead *a, unsigned thread, const struct aead_req *r);
 
 /* Backend interface (crypto_*.c). */
 struct aead_ops {
@@ -106,6 +108,28 @@ struct aead {
 	unsigned nthreads;
 	void *priv;		/* the backend's keyed state */
 };
+
+/* Per packet: inline, one indirect call to the backend (none for a GCM IV). */
+static inline int aead_next_iv(struct aead *a, uint64_t seq, size_t len,
+			       uint8_t iv[ESP_IV_LEN])
+{
+	if (a->cipher == AEAD_AES128_GCM || a->cipher == AEAD_AES256_GCM) {
+		seq = __builtin_bswap64(seq);	/* the sequence number, big-endian */
+		__builtin_memcpy(iv, &seq, ESP_IV_LEN);
+		return 0;
+	}
+	return a->ops->next_iv(a, seq, len, iv);
+}
+
+static inline int aead_seal(struct aead *a, unsigned thread, const struct aead_req *r)
+{
+	return a->ops->seal(a, thread, r);
+}
+
+static inline int aead_open(struct aead *a, unsigned thread, const struct aead_req *r)
+{
+	return a->ops->open(a, thread, r);
+}
 
 extern const struct aead_ops aead_gcm_ipsecmb_ops;
 extern const struct aead_ops aead_gcm_openssl_ops;

@@ -45,10 +45,24 @@ int esp_out(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu, unsign
 int esp_out_seq_iv(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu,
 		   unsigned flags, uint64_t seq, const uint8_t iv[ESP_IV_LEN]);
 
+/* esp_out for a burst: packet b[i] for policy sp[i], pi[i] its parse (pkt_parse of b[i]'s
+ * packet, as the caller made it to find the policy: not parsed again), mtu[i] its limit
+ * (mtu NULL: none). res[i] gets what esp_out would return. The same results and counters as
+ * n calls of esp_out in order; consecutive packets of one SA take their sequence numbers
+ * with one atomic operation and add to the SA's counters once. Returns how many succeeded. */
+unsigned esp_out_burst(struct sp *const *sp, struct pbuf *const *b, const struct pkt_info *pi,
+		       unsigned n, unsigned thread, const uint32_t *mtu, unsigned flags, int *res);
+
 /* Decapsulate the ESP packet in b for sa (RFC 4303 3.4; tunnel decap with RFC 6040 ECN).
  * On success b holds the inner packet (next header 4 or 41) or the transport-mode packet
  * with ESP removed. pi is the parse of b's outer packet (pkt_parse). */
 int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread);
+
+/* esp_in for a burst: packet b[i] for sa[i], pi[i] its parse; res[i] gets what esp_in would
+ * return. The same results and counters as n calls of esp_in in order; consecutive packets
+ * of one SA add to its counters once. Returns how many succeeded. */
+unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct pkt_info *pi,
+		      unsigned n, unsigned thread, int *res);
 
 /* The SPI of an ESP packet parsed in pi (host order); false if too short. */
 bool esp_spi(const uint8_t *l3, const struct pkt_info *pi, uint32_t *spi);

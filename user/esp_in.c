@@ -15,6 +15,7 @@
 #include "esp.h"
 #include "esper_wire.h"
 
+/* The per-packet steps are __always_inline (sys/cdefs.h), as in esp_out.c. */
 static inline int drop(struct sa *sa, enum sa_counter c)
 {
 	sa_count(sa, c, 1);
@@ -29,8 +30,8 @@ struct in_payload {
 };
 
 /* Sequence number, replay pre-check, open, replay update. */
-static int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_len, unsigned thread,
-		    uint32_t *enc_len)
+static __always_inline int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_len,
+				    unsigned thread, uint32_t *enc_len)
 {
 	uint32_t seq_lo;
 	uint64_t seq;
@@ -45,13 +46,17 @@ static int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_len, unsigned thre
 		return drop(sa, SA_C_replay);
 	*enc_len = esp_len - ESP_HDR_LEN - ESP_IV_LEN - sa->icv_len;
 	r = (struct aead_req){
-		.aad = aad,
-		.aad_len = esp_aad(sa, seq, aad),
+		.aad = esp,	/* SPI | SN: the header as received (without ESN) */
+		.aad_len = ESP_HDR_LEN,
 		.iv = esp + ESP_HDR_LEN,
 		.data = esp + ESP_HDR_LEN + ESP_IV_LEN,
 		.len = *enc_len,
 		.icv = esp + ESP_HDR_LEN + ESP_IV_LEN + *enc_len,
 	};
+	if (sa->esn) {	/* SPI | SN-high | SN-low */
+		r.aad = aad;
+		r.aad_len = esp_aad(sa, seq, aad);
+	}
 	if (aead_open(sa->aead, thread, &r) < 0)
 		return drop(sa, SA_C_icv_fail);
 	if (replay_update(&sa->replay, seq) != REPLAY_OK)
@@ -60,7 +65,8 @@ static int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_len, unsigned thre
 }
 
 /* Pad length, next header and the padding bytes 1, 2, 3 ... (RFC 4303 2.4). */
-static int read_trailer(struct sa *sa, uint8_t *data, uint32_t enc_len, struct in_payload *pl)
+static __always_inline int read_trailer(struct sa *sa, uint8_t *data, uint32_t enc_len,
+					struct in_payload *pl)
 {
 	uint8_t pad_len = data[enc_len - 2];
 
@@ -110,18 +116,37 @@ static bool ecn_decap(uint8_t *inner, uint8_t outer_ecn)
 	return true;
 }
 
-static int in_tunnel(struct sa *sa, struct pbuf *b, const struct in_payload *pl,
-		     uint8_t outer_ecn)
+/* The length of the inner packet as its header says, with pkt_parse's checks (the only
+ * ones by which pkt_parse refuses a packet of a known version); 0 if it would refuse it. */
+static __always_inline uint32_t inner_len(const uint8_t *ip, uint32_t len)
 {
-	struct pkt_info inner;
-	uint8_t want = pl->next_hdr == 4 ? 4 : 6;
+	uint32_t ihl, ip_len;
 
-	if (pl->len == 0 || pl->data[0] >> 4 != want || pkt_parse(pl->data, pl->len, &inner) < 0)
+	if (ip[0] >> 4 == 4) {
+		ihl = (ip[0] & 15) * 4u;
+		if (len < 20 || ihl < 20)
+			return 0;
+		ip_len = (uint32_t)ip[2] << 8 | ip[3];
+		return ip_len < ihl || ip_len > len ? 0 : ip_len;
+	}
+	if (len < 40)
+		return 0;
+	ip_len = 40 + ((uint32_t)ip[4] << 8 | ip[5]);
+	return ip_len > len || ip_len > 65535 ? 0 : ip_len;
+}
+
+static __always_inline int in_tunnel(struct sa *sa, struct pbuf *b, const struct in_payload *pl,
+				     uint8_t outer_ecn)
+{
+	uint8_t want = pl->next_hdr == 4 ? 4 : 6;
+	uint32_t ip_len;
+
+	if (pl->len == 0 || pl->data[0] >> 4 != want || !(ip_len = inner_len(pl->data, pl->len)))
 		return drop(sa, SA_C_malformed);
 	if (!ecn_decap(pl->data, outer_ecn))
 		return drop(sa, SA_C_ecn_drop);
 	b->off = (uint32_t)(pl->data - b->head);
-	b->len = inner.ip_len;	/* TFC padding (RFC 4303 2.4) ends here */
+	b->len = ip_len;	/* TFC padding (RFC 4303 2.4) ends here */
 	return 0;
 }
 
@@ -145,7 +170,9 @@ static void in_transport(struct pbuf *b, const struct pkt_info *pi, const struct
 	}
 }
 
-int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread)
+/* One packet, without the counters of success. */
+static __always_inline int in_one(struct sa *sa, struct pbuf *b, const struct pkt_info *pi,
+				  unsigned thread)
 {
 	uint8_t *ip = b->head + b->off;
 	uint8_t *esp = ip + pi->l4_off;
@@ -162,12 +189,46 @@ int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned th
 	if (err)
 		return err;
 	if (pl.next_hdr == 4 || pl.next_hdr == 41)
-		err = in_tunnel(sa, b, &pl, ecn_of(ip));
-	else
-		in_transport(b, pi, &pl);
+		return in_tunnel(sa, b, &pl, ecn_of(ip));
+	in_transport(b, pi, &pl);
+	return 0;
+}
+
+int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread)
+{
+	int err = in_one(sa, b, pi, thread);
+
 	if (err)
 		return err;
 	sa_count(sa, SA_C_in_packets, 1);
 	sa_count(sa, SA_C_in_bytes, b->len);
 	return 0;
+}
+
+unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct pkt_info *pi,
+		      unsigned n, unsigned thread, int *res)
+{
+	unsigned done = 0;
+
+	for (unsigned i = 0, run; i < n; i += run) {
+		uint64_t ok = 0, bytes = 0;
+
+		for (run = 1; i + run < n && sa[i + run] == sa[i]; run++)
+			;
+		for (unsigned j = i; j < i + run; j++) {
+			if (j + 1 < n)	/* the next packet's ESP header and IV */
+				__builtin_prefetch(b[j + 1]->head + b[j + 1]->off + pi[j + 1].l4_off);
+			res[j] = in_one(sa[i], b[j], &pi[j], thread);
+			if (!res[j]) {
+				ok++;
+				bytes += b[j]->len;
+			}
+		}
+		if (ok) {
+			sa_count(sa[i], SA_C_in_packets, ok);
+			sa_count(sa[i], SA_C_in_bytes, bytes);
+		}
+		done += (unsigned)ok;
+	}
+	return done;
 }

@@ -23,7 +23,8 @@ struct pkt_info {
 	bool later_fragment;	/* a fragment other than the first */
 	uint16_t sport, dport;	/* network order, valid if has_ports */
 	uint16_t ip_len;	/* the packet's length as its IP header says */
-	uint16_t l4_off;	/* offset of the upper-layer header (after options/ext headers) */
+	uint16_t l4_off;	/* offset of the upper-layer header (after options/ext headers);
+				 * ip_len if the IPv6 walk gave up: always <= ip_len */
 	uint16_t nh_off;	/* offset of the byte that names the upper-layer protocol */
 	const uint8_t *src, *dst;
 };
@@ -35,6 +36,17 @@ int pkt_parse(const uint8_t *l3, size_t len, struct pkt_info *pi);
 /* Ethernet: offset of the IP header and its ethertype after up to two VLAN tags.
  * -EINVAL if truncated. */
 int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *ethertype);
+
+/*
+ * An Ethernet frame as the XDP program parses it: pkt_l2_parse, then pkt_parse of the IP
+ * packet at *l3_off, which must be of the family its ethertype names (XDP goes by the
+ * ethertype; pkt_parse alone by the version nibble). 0 with *l3_off and *pi filled;
+ * -ENOENT if the ethertype (after at most two VLAN tags) is neither IPv4 nor IPv6, as XDP's
+ * "not IP"; -EINVAL for a truncated link header, a version nibble that contradicts the
+ * ethertype, or what pkt_parse refuses, as XDP's "malformed". Those two verdicts are XDP's
+ * PASS_NOT_IP and PASS_MALFORMED.
+ */
+int pkt_parse_frame(const uint8_t *frame, size_t len, uint16_t *l3_off, struct pkt_info *pi);
 
 /* Internet checksum (RFC 1071) helpers. */
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);

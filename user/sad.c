@@ -36,9 +36,21 @@ static bool uid_eq(const void *obj, const void *key)
 	return ((const struct sa *)obj)->uid == *(const uint32_t *)key;
 }
 
+static inline uint64_t mix(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* hash_bytes(&v, 4) unrolled (htab.c): one per inbound packet (sad_by_spi). */
 static inline uint64_t hash_u32(uint32_t v)
 {
-	return hash_bytes(&v, sizeof(v));
+	uint64_t w = 0;
+
+	memcpy(&w, &v, sizeof(v));
+	return mix(mix((0x9e3779b97f4a7c15ULL ^ sizeof(v)) ^ w, 0x94d049bb133111ebULL),
+		   0x2545f4914f6cdd1dULL);
 }
 
 struct sad *sad_new(void)

@@ -2,8 +2,9 @@
 /*
  * test_xdp.c - bpf/esper.bpf.c under BPF_PROG_TEST_RUN (root): crafted frames against
  * maps filled here, checking the action, the one counter that moved and the metadata in
- * front of redirected frames; then a randomized differential against a naive SPD matcher
- * (tests/bpf/xdp_harness.h). Run by `make test-bpf`.
+ * front of redirected frames (every ESP fragment goes to the kernel; a redirect does not
+ * depend on room for metadata); then a randomized differential against a naive SPD
+ * matcher (tests/bpf/xdp_harness.h). Run by `make test-bpf`.
  */
 #include <unistd.h>
 
@@ -501,7 +502,7 @@ static void test_esp_known_unknown(void **state)
 	expect_pkt(&b, XDP_DROP, ESPER_C_DROP_UNKNOWN_SPI);
 }
 
-static void test_esp_short_and_fragments(void **state)
+static void test_esp_short(void **state)
 {
 	struct hx_pkt a = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
 	uint8_t buf[HX_FRAME_MAX];
@@ -521,16 +522,145 @@ static void test_esp_short_and_fragments(void **state)
 	hx_set_ip_end(&a, buf, 14 + 20 + 8);
 	assert_int_equal(hx_run(&H, buf, 14 + 20 + 8, &v), 0);
 	expect_redirect(&v, ESPER_META_ESP_IN, 5, 14);
-	/* a non-first fragment of ESP carries no SPI: to the kernel, even with DROP set */
-	a.payload = 16;
-	a.frag = HX_FRAG_NONFIRST;
-	expect_pkt(&a, XDP_PASS, ESPER_C_PASS_UNKNOWN_SPI);
-	a = hx_ipv6("2001:db8::1", "2001:db8::2", 50, 0, 0);
+}
+
+/*
+ * Every fragment of ESP goes to the kernel, first or not, known SPI or not, whatever the
+ * unknown-SPI setting, and is never matched as plaintext (an inbound /0 policy would drop
+ * it): the workers do not reassemble.
+ */
+static void esp_fragments(uint8_t family, uint32_t cfg)
+{
+	static const uint8_t chains[][3] = { { 44 }, { 0, 44 }, { 0, 43, 44 } };
+	static const uint32_t spis[] = { 0x1001, 0x1002 };	/* known, unknown */
+	struct hx_policy p = family == ESPER_AF_INET
+				     ? hx_pol("0.0.0.0", 0, "0.0.0.0", 0, 0, 0, 0, 0, ESPER_SPD_IN, 7)
+				     : hx_pol("::", 0, "::", 0, 0, 0, 0, 0, ESPER_SPD_IN, 7);
+	unsigned nchains = family == ESPER_AF_INET ? 1 : 3;
+
+	assert_int_equal(hx_reset(&H), 0);
+	assert_int_equal(hx_set_slot(&H, (uint32_t)H.lo_ifindex, 0, 0, true), 0);
+	install(&p, 1);
+	assert_int_equal(hx_add_sa(&H, 0x1001, 5), 0);
+	assert_int_equal(hx_set_config(&H, cfg), 0);
+	for (unsigned c = 0; c < nchains; c++) {
+		for (unsigned i = 0; i < 2; i++) {
+			struct hx_pkt a = family == ESPER_AF_INET
+						  ? hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0)
+						  : hx_ipv6("2001:db8::1", "2001:db8::2", 50, 0, 0);
+
+			a.spi = spis[i];
+			if (family == ESPER_AF_INET6) {
+				a.next = (uint8_t)(c + 1);
+				memcpy(a.ext, chains[c], a.next);
+			}
+			a.frag = HX_FRAG_FIRST;
+			expect_pkt(&a, XDP_PASS, ESPER_C_PASS_ESP_FRAGMENT);
+			a.frag = HX_FRAG_NONFIRST;
+			expect_pkt(&a, XDP_PASS, ESPER_C_PASS_ESP_FRAGMENT);
+			a.payload = 0;		/* a fragment too short for an SPI: still a fragment */
+			a.frag = HX_FRAG_FIRST;
+			{
+				uint8_t buf[HX_FRAME_MAX];
+				size_t len = hx_build(&a, buf) - 4;
+				struct hx_verdict v;
+
+				hx_set_ip_end(&a, buf, len);
+				assert_int_equal(hx_run(&H, buf, len, &v), 0);
+				expect(&v, XDP_PASS, ESPER_C_PASS_ESP_FRAGMENT);
+			}
+		}
+	}
+}
+
+static void test_esp_fragments(void **state)
+{
+	(void)state;
+	esp_fragments(ESPER_AF_INET, 0);
+	esp_fragments(ESPER_AF_INET, ESPER_CFG_UNKNOWN_SPI_DROP);
+	esp_fragments(ESPER_AF_INET6, 0);
+	esp_fragments(ESPER_AF_INET6, ESPER_CFG_UNKNOWN_SPI_DROP);
+}
+
+/* IPv4: MF with an offset (a middle fragment) is a fragment; DF alone is not. */
+static void test_esp_ipv4_flags(void **state)
+{
+	struct hx_pkt a = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	uint8_t buf[HX_FRAME_MAX];
+	struct hx_verdict v;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(hx_add_sa(&H, 0x1001, 5), 0);
 	a.spi = 0x1001;
-	a.next = 1;
-	a.ext[0] = 44;
-	a.frag = HX_FRAG_NONFIRST;
-	expect_pkt(&a, XDP_PASS, ESPER_C_PASS_UNKNOWN_SPI);
+	len = hx_build(&a, buf);
+	hx_put16(buf + 14 + 6, 0x2000 | 185);	/* MF, offset 1480 */
+	assert_int_equal(hx_run(&H, buf, len, &v), 0);
+	expect(&v, XDP_PASS, ESPER_C_PASS_ESP_FRAGMENT);
+	hx_put16(buf + 14 + 6, 0x4000);		/* DF */
+	assert_int_equal(hx_run(&H, buf, len, &v), 0);
+	expect_redirect(&v, ESPER_META_ESP_IN, 5, 14);
+	hx_put16(buf + 14 + 6, 0x8000);		/* the reserved bit: not a fragment either */
+	assert_int_equal(hx_run(&H, buf, len, &v), 0);
+	expect_redirect(&v, ESPER_META_ESP_IN, 5, 14);
+}
+
+/*
+ * The metadata is a hint: where bpf_xdp_adjust_meta has no room for it (here: metadata
+ * already in front of the frame, up to test_run's limit, leaves no headroom for 16 bytes
+ * more), the frame is redirected all the same and what was in front of it is left alone.
+ */
+static void test_meta_is_a_hint(void **state)
+{
+	struct hx_policy p = hx_pol("192.0.2.0", 24, "198.51.100.0", 24, 0, 0, 0, 0, ESPER_SPD_OUT,
+				    150);
+	struct hx_pkt plain = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct hx_pkt esp = hx_ipv6("2001:db8::1", "2001:db8::2", 50, 0, 0);
+	struct hx_pkt *pk[2] = { &plain, &esp };
+	uint8_t meta[HX_META_MAX], buf[HX_FRAME_MAX];
+	unsigned no_room = 0, room = 0;
+	struct esper_meta junk;
+
+	(void)state;
+	install(&p, 1);
+	assert_int_equal(hx_add_sa(&H, 0x5000, 151), 0);
+	esp.spi = 0x5000;
+	esp.vlan[0] = 0x8100;
+	memset(meta, 0xab, sizeof(meta));
+	memset(&junk, 0xab, sizeof(junk));
+	for (int k = 0; k < 2; k++) {
+		struct esper_meta want = { .magic = ESPER_META_MAGIC,
+					   .kind = k ? ESPER_META_ESP_IN : ESPER_META_PLAIN_OUT,
+					   .id = k ? 151 : 150,
+					   .l3_off = (uint16_t)hx_l3_off(pk[k]) };
+		size_t len = hx_build(pk[k], buf);
+
+		for (size_t ml = 0; ml <= HX_META_MAX; ml += 4) {
+			struct hx_verdict v;
+			int err = hx_run_meta(&H, meta, ml, buf, len, &v);
+
+			if (err == -EINVAL && ml > 64)	/* beyond test_run's headroom */
+				break;
+			assert_int_equal(err, 0);
+			expect(&v, XDP_REDIRECT,
+			       k ? ESPER_C_REDIRECT_ESP_IN : ESPER_C_REDIRECT_PLAIN_OUT);
+			if (!ml) {
+				expect_redirect(&v, want.kind, want.id, want.l3_off);
+				room++;
+			} else if (v.meta_len == ml + sizeof(want)) {	/* put in front of ours */
+				assert_memory_equal(&v.meta_front, &want, sizeof(want));
+				if (ml >= sizeof(junk))
+					assert_memory_equal(&v.meta, &junk, sizeof(junk));
+				room++;
+			} else {			/* no room: ours untouched */
+				assert_int_equal(v.meta_len, ml);
+				assert_memory_equal(&v.meta_front, &junk, sizeof(junk));
+				assert_memory_equal(&v.meta, &junk, sizeof(junk));
+				no_room++;
+			}
+		}
+	}
+	assert_true(room >= 2 && no_room >= 2);	/* both paths were taken */
 }
 
 /* ESP whose addresses match an inbound policy is ESP, not plaintext to drop. */
@@ -819,14 +949,16 @@ static void test_random_differential(void **state)
 	static struct hx_policy pol[RAND_POLICIES];
 	struct hx_rand r = { .s = 0x5eed5eed12345678ULL };
 	uint32_t spis[RAND_SAS];
-	unsigned checked = 0, hits[3] = { 0 };
+	unsigned checked = 0, hits[3] = { 0 }, esp_frags = 0;
 
 	(void)state;
 	for (int round = 0; round < RAND_ROUNDS; round++) {
 		unsigned ntuples = round == 0 ? 4 : round == 1 ? 16 : ESPER_MAX_TUPLES;
 		size_t n = hx_rand_policies(&r, pol, RAND_POLICIES, ntuples);
+		bool drop = round & 1;		/* unknown SPIs: pass, then drop */
 
 		assert_int_equal(setup(NULL), 0);
+		assert_int_equal(hx_set_config(&H, drop ? ESPER_CFG_UNKNOWN_SPI_DROP : 0), 0);
 		install(pol, n);
 		hx_ref_sort(pol, n);
 		for (int i = 0; i < RAND_SAS; i++) {
@@ -843,32 +975,28 @@ static void test_random_differential(void **state)
 
 			hx_rand_pkt(&r, pol, n, esp, spi, &k);
 			hx_pkt_sel(&k, &s);
-			if (s.proto == 50) {
-				memset(&e, 0, sizeof(e));
-				e.action = XDP_PASS;
-				e.counter = ESPER_C_PASS_UNKNOWN_SPI;
-				if (!s.nonfirst && sa < RAND_SAS) {
-					e.action = XDP_REDIRECT;
-					e.counter = ESPER_C_REDIRECT_ESP_IN;
-					e.meta.id = 1000 + (uint32_t)sa;
-				}
-			} else {
+			if (s.proto == 50)
+				hx_expect_esp(&s, sa < RAND_SAS, 1000 + (uint32_t)sa, drop, &e);
+			else
 				hx_expect_plain(pol, n, &s, &e);
-			}
+			e.meta.l3_off = (uint16_t)hx_l3_off(&k);
 			RUN(&k, &v);
 			if (v.action != e.action || v.counter != e.counter ||
-			    (e.action == XDP_REDIRECT && v.meta.id != e.meta.id))
-				fail_msg("round %d packet %d: got %d/%d/id %u, reference %d/%d/id %u",
-					 round, i, v.action, v.counter, v.meta.id, e.action,
-					 e.counter, e.meta.id);
+			    (e.has_meta && memcmp(&v.meta, &e.meta, sizeof(e.meta))))
+				fail_msg("round %d packet %d: got %d/%d/kind %u/id %u/l3 %u, reference "
+					 "%d/%d/kind %u/id %u/l3 %u", round, i, v.action, v.counter,
+					 v.meta.kind, v.meta.id, v.meta.l3_off, e.action, e.counter,
+					 e.meta.kind, e.meta.id, e.meta.l3_off);
 			hits[e.action == XDP_REDIRECT ? 0 : e.action == XDP_DROP ? 1 : 2]++;
+			esp_frags += s.proto == 50 && s.fragment;
 			checked++;
 		}
 	}
 	/* the generator must exercise every outcome */
 	assert_true(hits[0] > checked / 20 && hits[1] > checked / 20 && hits[2] > checked / 20);
-	printf("[          ] %u random packets: %u redirect, %u drop, %u pass\n", checked, hits[0],
-	       hits[1], hits[2]);
+	assert_true(esp_frags > 10);
+	printf("[          ] %u random packets: %u redirect, %u drop, %u pass; %u ESP fragments\n",
+	       checked, hits[0], hits[1], hits[2], esp_frags);
 }
 
 /* --- counters ------------------------------------------------------------------------------ */
@@ -910,7 +1038,10 @@ int main(void)
 		T(test_vlan_three_tags),
 		T(test_not_ip),
 		T(test_esp_known_unknown),
-		T(test_esp_short_and_fragments),
+		T(test_esp_short),
+		T(test_esp_fragments),
+		T(test_esp_ipv4_flags),
+		T(test_meta_is_a_hint),
 		T(test_esp_not_matched_as_plaintext),
 		T(test_no_xsk),
 		T(test_order_most_specific_first),

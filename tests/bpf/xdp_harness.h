@@ -12,7 +12,9 @@
  * returns the fallback action, so to observe XDP_REDIRECT the harness binds a real AF_XDP
  * socket (copy mode) to lo queue 0, the default ingress of test runs, and puts it in the
  * slot (hx_xsk_open), in a private network namespace (hx_open). The metadata comes back in
- * data_out: test_run copies from data_meta, and ctx_out.data is the metadata length.
+ * data_out: test_run copies from data_meta, and ctx_out.data is the metadata length;
+ * hx_run_meta puts metadata in front of the frame first, to leave bpf_xdp_adjust_meta no
+ * room. Reference verdicts: hx_expect_plain (SPD) and hx_expect_esp (SPI, fragments).
  */
 #ifndef ESPER_XDP_HARNESS_H
 #define ESPER_XDP_HARNESS_H
@@ -37,6 +39,7 @@
 #include "log.h"
 
 #define HX_FRAME_MAX	2048
+#define HX_META_MAX	252	/* metadata test_run accepts in front of a frame (u8, aligned) */
 #define HX_MAX_EXT	16
 
 enum hx_frag { HX_FRAG_NONE, HX_FRAG_FIRST, HX_FRAG_NONFIRST };
@@ -63,6 +66,7 @@ struct hx_sel {
 	uint8_t proto;			/* 255 if the IPv6 walk gives up */
 	uint8_t has_ports;
 	uint8_t nonfirst;
+	uint8_t fragment;		/* any fragment, first or not (ESP: to the kernel) */
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;		/* host order */
 };
@@ -83,7 +87,9 @@ struct hx_verdict {
 	int action;			/* XDP_* */
 	int counter;			/* the one counter that moved, -1 if none or several */
 	bool has_meta;
-	struct esper_meta meta;
+	struct esper_meta meta;		/* the 16 bytes right in front of the frame */
+	struct esper_meta meta_front;	/* the first 16 bytes of the metadata area */
+	uint32_t meta_len;		/* metadata in front of the frame after the run */
 };
 
 struct hx {
@@ -313,13 +319,17 @@ static inline void hx_pkt_sel(const struct hx_pkt *p, struct hx_sel *s)
 	memcpy(s->src, p->src, p->family == ESPER_AF_INET6 ? 16 : 4);
 	memcpy(s->dst, p->dst, p->family == ESPER_AF_INET6 ? 16 : 4);
 	s->proto = p->proto;
-	if (p->family == ESPER_AF_INET)
+	if (p->family == ESPER_AF_INET) {
 		s->nonfirst = p->frag == HX_FRAG_NONFIRST;
+		s->fragment = p->frag != HX_FRAG_NONE;
+	}
 	for (int i = 0; p->family == ESPER_AF_INET6 && i < p->next; i++) {
 		if (i >= ESPER_MAX_IPV6_EXT) {
 			s->proto = 255;
 			return;
 		}
+		if (p->ext[i] == 44)	/* M=1 offset 0 unless HX_FRAG_NONFIRST: a fragment */
+			s->fragment = 1;
 		if (p->ext[i] == 44 && p->frag == HX_FRAG_NONFIRST) {
 			s->nonfirst = 1;
 			s->proto = i + 1 < p->next ? p->ext[i + 1] : p->proto;
@@ -652,18 +662,24 @@ static inline int hx_counters(struct hx *h, __u64 c[ESPER_C_MAX])
 	return bpf_load_counters(h->bl, c);
 }
 
-/* Run one frame received on (ifindex, queue); ifindex 0 means lo queue 0. */
-static inline int hx_run_on(struct hx *h, const void *frame, size_t len, uint32_t ifindex,
-			    uint32_t queue, struct hx_verdict *v)
+/*
+ * Run data_in (meta_len bytes of metadata already in front of the frame, a multiple of 4)
+ * received on (ifindex, queue); ifindex 0 means lo queue 0. Action, the one counter that
+ * moved, the last 16 bytes in front of the frame after the run (where the worker looks for
+ * struct esper_meta) and the first 16 bytes of the metadata area (where the program put its
+ * own if there was metadata already).
+ */
+static inline int hx_exec(struct hx *h, const void *data_in, size_t meta_len, size_t len,
+			  uint32_t ifindex, uint32_t queue, struct hx_verdict *v)
 {
-	static uint8_t out[HX_FRAME_MAX + 512];
-	struct xdp_md ctx_in = { .data_end = (__u32)len, .ingress_ifindex = ifindex,
-				 .rx_queue_index = queue };
+	static uint8_t out[HX_META_MAX + HX_FRAME_MAX + 512];
+	struct xdp_md ctx_in = { .data = (__u32)meta_len, .data_end = (__u32)(meta_len + len),
+				 .ingress_ifindex = ifindex, .rx_queue_index = queue };
 	struct xdp_md ctx_out = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (__u32)len,
-		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx_in,
-		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
-		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data_in,
+		    .data_size_in = (__u32)(meta_len + len), .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out), .repeat = 1);
 	__u64 before[ESPER_C_MAX], after[ESPER_C_MAX];
 	int err;
 
@@ -683,11 +699,36 @@ static inline int hx_run_on(struct hx *h, const void *frame, size_t len, uint32_
 			continue;
 		v->counter = !moved++ && after[i] == before[i] + 1 ? i : -1;
 	}
+	v->meta_len = ctx_out.data;
 	if (ctx_out.data >= sizeof(v->meta)) {
 		memcpy(&v->meta, out + ctx_out.data - sizeof(v->meta), sizeof(v->meta));
+		memcpy(&v->meta_front, out, sizeof(v->meta_front));
 		v->has_meta = true;
 	}
 	return 0;
+}
+
+/* Run one frame received on (ifindex, queue); ifindex 0 means lo queue 0. */
+static inline int hx_run_on(struct hx *h, const void *frame, size_t len, uint32_t ifindex,
+			    uint32_t queue, struct hx_verdict *v)
+{
+	return hx_exec(h, frame, 0, len, ifindex, queue, v);
+}
+
+/* Run one frame on lo queue 0 with meta_len bytes of metadata in front of it (a multiple of
+ * 4, at most HX_META_MAX; test_run refuses with -EINVAL what its headroom can't hold). Near
+ * the top of the accepted range bpf_xdp_adjust_meta has no room for 16 more bytes, as on a
+ * driver without metadata room. */
+static inline int hx_run_meta(struct hx *h, const void *meta, size_t meta_len, const void *frame,
+			      size_t len, struct hx_verdict *v)
+{
+	static uint8_t in[HX_META_MAX + HX_FRAME_MAX];
+
+	if (meta_len > HX_META_MAX || len > HX_FRAME_MAX)
+		return -EINVAL;
+	memcpy(in, meta, meta_len);
+	memcpy(in + meta_len, frame, len);
+	return hx_exec(h, in, meta_len, len, 0, 0, v);
 }
 
 static inline int hx_run(struct hx *h, const void *frame, size_t len, struct hx_verdict *v)
@@ -942,6 +983,29 @@ static inline void hx_expect_plain(const struct hx_policy *p, size_t n, const st
 	default:
 		e->action = XDP_PASS;
 		e->counter = ESPER_C_PASS_NO_POLICY;
+	}
+}
+
+/* The verdict an ESP packet with selectors s must get (XSK present): every fragment, first
+ * or not, goes to the kernel (the workers do not reassemble); otherwise a known SPI (known,
+ * its SA's uid) is redirected, an unknown one passed or dropped by ESPER_CFG_UNKNOWN_SPI_DROP.
+ * The ESP header must be in the packet (hx_build always puts it there). */
+static inline void hx_expect_esp(const struct hx_sel *s, bool known, uint32_t uid,
+				 bool unknown_drop, struct hx_verdict *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (s->fragment) {
+		e->action = XDP_PASS;
+		e->counter = ESPER_C_PASS_ESP_FRAGMENT;
+	} else if (known) {
+		e->action = XDP_REDIRECT;
+		e->counter = ESPER_C_REDIRECT_ESP_IN;
+		e->has_meta = true;
+		e->meta = (struct esper_meta){ .magic = ESPER_META_MAGIC,
+					       .kind = ESPER_META_ESP_IN, .id = uid };
+	} else {
+		e->action = unknown_drop ? XDP_DROP : XDP_PASS;
+		e->counter = unknown_drop ? ESPER_C_DROP_UNKNOWN_SPI : ESPER_C_PASS_UNKNOWN_SPI;
 	}
 }
 

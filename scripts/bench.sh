@@ -1,0 +1,45 @@
+#!/bin/sh
+# bench.sh - the benchmarks of `make bench`: the machine they ran on, then
+#   build/bench/bench_esp      ESP encrypt/decrypt against the raw AES-GCM rate (in process)
+#   build/bench/bench_gost     the RFC 9227 transforms against the raw block cipher
+#   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
+# A benchmark never fails on a timing: this script exits 0 unless a binary is missing.
+# Extra arguments go to bench_esp (e.g. scripts/bench.sh -r 5).
+BENCH=${BENCH:-build/bench}
+
+echo "=== machine"
+echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "cpu:    $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+	"$(nproc) online, flags: $(grep -o -w -E 'aes|avx2|avx512f|vaes|vpclmulqdq|sha_ni' \
+	/proc/cpuinfo | sort -u | tr '\n' ' ')"
+echo "kernel: $(uname -srm)"
+echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: figures are per-thread CPU" \
+	"time, ratios from one run)"
+echo "git:    $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet \
+	2>/dev/null || echo ' + uncommitted changes')"
+
+for b in bench_esp bench_gost; do
+	if [ ! -x "$BENCH/$b" ]; then
+		echo "bench.sh: $BENCH/$b missing (make bench builds it)" >&2
+		exit 1
+	fi
+done
+
+echo
+echo "=== ESP in process: build/bench/bench_esp $*"
+"$BENCH/bench_esp" "$@" || echo "bench_esp: exit status $? (not a failure of the bench run)"
+
+echo
+echo "=== GOST transforms: build/bench/bench_gost"
+"$BENCH/bench_gost" || echo "bench_gost: exit status $? (not a failure of the bench run)"
+
+echo
+echo "=== XDP SPD lookup: build/bench/bench_xdp_spd"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (BPF_PROG_TEST_RUN)"
+elif [ ! -x "$BENCH/bench_xdp_spd" ]; then
+	echo "SKIP: $BENCH/bench_xdp_spd not built"
+else
+	"$BENCH/bench_xdp_spd" || echo "bench_xdp_spd: exit status $? (not a failure of the bench run)"
+fi
+exit 0
