@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (crypto_init(o.backend) < 0)
 		fatalx("the requested crypto backend is not available on this machine");
+	log_info("crypto: AES-GCM on %s; GOST %s", crypto_backend_name(),
+		 crypto_gost_available() ? "on gost-engine" : "not available (no gost-engine)");
 	env.sad = sad_new();
 	env.spd = spd_new();
 	if (!env.sad || !env.spd)

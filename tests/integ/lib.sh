@@ -42,10 +42,14 @@ topo_up() {
 		ip netns add "$ns" || return 1
 		in_ns "$ns" ip link set lo up
 	done
-	ip link add a0 netns $NS_A type veth peer name g1l netns $NS_G1
-	ip link add g1w netns $NS_G1 type veth peer name w1 netns $NS_W
-	ip link add g2w netns $NS_G2 type veth peer name w2 netns $NS_W
-	ip link add g2l netns $NS_G2 type veth peer name b0 netns $NS_B
+	q="numtxqueues ${QUEUES:-1} numrxqueues ${QUEUES:-1}"
+	# shellcheck disable=SC2086
+	{
+		ip link add a0 netns $NS_A $q type veth peer name g1l netns $NS_G1 $q
+		ip link add g1w netns $NS_G1 $q type veth peer name w1 netns $NS_W $q
+		ip link add g2w netns $NS_G2 $q type veth peer name w2 netns $NS_W $q
+		ip link add g2l netns $NS_G2 $q type veth peer name b0 netns $NS_B $q
+	}
 	in_ns $NS_W ip link add br0 type bridge
 	in_ns $NS_W ip link set w1 master br0
 	in_ns $NS_W ip link set w2 master br0

@@ -278,17 +278,52 @@ case_packet_too_big() {
 	ping_ok $NS_A 203.0.113.10 2	# smaller packets go through
 }
 
+# --- two queues, two workers ------------------------------------------------------------------
+# The veth pairs have two queues (QUEUES=2 below); parallel flows spread over both, and both
+# workers of each gateway carry traffic.
+
+case_two_queues() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	pids=""
+	for port in 5001 5002 5003 5004 5005 5006; do
+		ip netns exec $NS_B timeout 60 nc -4 -l -p $port >/dev/null &
+		pids="$pids $!"
+	done
+	sleep 0.5
+	for port in 5001 5002 5003 5004 5005 5006; do
+		head -c 4000000 /dev/urandom >"$LOGDIR/q.$port"
+		ip netns exec $NS_A timeout 60 nc -4 -N 203.0.113.10 $port <"$LOGDIR/q.$port" &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+	rm -f "$LOGDIR"/q.*
+	for n in 1 2; do
+		gw_cmd $n "stats ;"
+	done
+	sleep 0.5
+	for n in 1 2; do
+		grep '^worker' "$LOGDIR/gw$n.out" | tail -n 2
+		busy=$(grep '^worker' "$LOGDIR/gw$n.out" | tail -n 2 | grep -c -v ' rx=0 ')
+		[ "$busy" -eq 2 ] || { echo "gw$n: not both workers carried traffic"; return 1; }
+	done
+}
+
 # --- running the cases ---------------------------------------------------------------------
 
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
-	scapy_peer restart_after_kill packet_too_big"
+	scapy_peer restart_after_kill packet_too_big two_queues"
 
 run_case() {
 	name=$1
-	topo_up || { echo "FAIL $name: topology"; return 1; }
 	opts=$GW_OPTS
+	QUEUES=1
 	[ "$name" = transport ] && opts="$opts --fwmark 1"
+	[ "$name" = two_queues ] && QUEUES=2 && opts="$opts -q 2"
+	topo_up || { echo "FAIL $name: topology"; return 1; }
 	# shellcheck disable=SC2086
 	if gw_start 1 $opts && gw_start 2 $opts && "case_$name" >"$LOGDIR/$name.log" 2>&1; then
 		rc=0
