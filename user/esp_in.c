@@ -37,6 +37,7 @@ static __always_inline int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_le
 	uint64_t seq;
 	uint8_t aad[12];
 	struct aead_req r;
+	int err;
 
 	if (esp_len < ESP_HDR_LEN + ESP_IV_LEN + 2u + sa->icv_len || memcmp(esp, sa->spi_be, 4))
 		return drop(sa, SA_C_malformed);
@@ -57,8 +58,9 @@ static __always_inline int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_le
 		r.aad = aad;
 		r.aad_len = esp_aad(sa, seq, aad);
 	}
-	if (aead_open(sa->aead, thread, &r) < 0)
-		return drop(sa, SA_C_icv_fail);
+	err = aead_open(sa->aead, thread, &r);
+	if (err)
+		return drop(sa, err == -EBADMSG ? SA_C_icv_fail : SA_C_crypto_error);
 	if (replay_update(&sa->replay, seq) != REPLAY_OK)
 		return drop(sa, SA_C_replay);
 	return 0;

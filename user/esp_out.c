@@ -264,10 +264,10 @@ static __always_inline int out_prepare(struct sp *sp, const struct pbuf *b,
 static __always_inline int out_finish(struct sa *sa, struct pbuf *b, const struct out_job *j,
 				      unsigned thread)
 {
-	int err = aead_seal(sa->aead, thread, &j->r);
-
-	if (err)
-		return err;
+	if (aead_seal(sa->aead, thread, &j->r) < 0) {
+		sa_count(sa, SA_C_crypto_error, 1);
+		return ESP_DROP(SA_C_crypto_error);
+	}
 	b->off = j->off;
 	b->len = j->len;
 	return 0;
@@ -296,11 +296,13 @@ int esp_out_seq_iv(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu,
 }
 
 /* The IV of a packet of len bytes (RFC 9227 5: the key tree counts the payload with its
- * trailer; a few bytes of padding more or less only make it a little cautious). */
+ * TFC padding and trailer; counting the largest padding only makes it a little cautious). */
 static __always_inline int next_iv(struct sa *sa, uint64_t seq, uint32_t len,
 				   uint8_t iv[ESP_IV_LEN])
 {
-	if (aead_next_iv(sa->aead, seq, len + 4 + 2, iv) < 0) {
+	uint32_t payload = len > sa->tfc ? len : sa->tfc;
+
+	if (aead_next_iv(sa->aead, seq, payload + 3 + 2, iv) < 0) {
 		sa_count(sa, SA_C_iv_exhausted, 1);
 		return ESP_DROP(SA_C_iv_exhausted);
 	}

@@ -35,7 +35,8 @@
 	X(too_big, "refused: encapsulation larger than the MTU")	\
 	X(no_room, "refused: no room in the buffer")			\
 	X(fragment, "refused: fragment in transport mode")		\
-	X(tx_error, "dropped: transmit failed")
+	X(tx_error, "dropped: transmit failed")				\
+	X(crypto_error, "dropped: crypto backend error (key derivation, engine)")
 
 enum sa_counter {
 #define SA_COUNTER_ENUM(name, text) SA_C_##name,

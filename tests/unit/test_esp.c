@@ -536,6 +536,48 @@ static void test_transport_refuses_fragments(void **state)
 	sa_free(sa);
 }
 
+/* Found by fuzz_esp_in: an encapsulation that would pass 65535 bytes is refused, not
+ * written with a truncated length field (pcap mode has no MTU; tfc: may be large). */
+static void test_refuses_oversize_result(void **state)
+{
+	struct sa *sa = fx_sa_cipher(AEAD_AES128_GCM, 0xd000, false, 0, 0);
+	struct sp *sp = fx_sp(sa, AF_INET, AF_INET);
+	static uint8_t mem[70000 + 256];
+	struct ipv4_hdr *h = (void *)(mem + 128);
+	struct pbuf b = { .head = mem, .size = sizeof(mem), .off = 128, .len = 65500 };
+
+	(void)state;
+	h->ver_ihl = 0x45;
+	h->tot_len = htons(65500);	/* + 20 + 16 + trailer + 16 > 65535 */
+	h->ttl = 64;
+	h->proto = 17;
+	inet_pton(AF_INET, "198.51.100.7", h->saddr);
+	inet_pton(AF_INET, "203.0.113.9", h->daddr);
+	assert_int_equal(esp_out(sp, &b, 0, 0, 0), ESP_DROP(SA_C_too_big));
+	assert_int_equal(b.len, 65500);
+	sp_free(sp);
+	sa_free(sa);
+}
+
+/* Found by fuzz_esp_in: transport mode over an IPv6 packet whose extension headers run past
+ * its end must not compute a negative payload length. */
+static void test_transport_unwalkable_ipv6(void **state)
+{
+	struct sa *sa = fx_sa_cipher(AEAD_AES128_GCM, 0xd001, false, 0, 0);
+	struct sp *sp = fx_sp(sa, AF_INET6, 0);
+	uint8_t payload[8] = { 60, 20 };	/* hop-by-hop claiming 168 bytes */
+	struct fx_buf fb;
+	uint32_t len;
+
+	(void)state;
+	fx_packet(&fb, AF_INET6, 0, payload, sizeof(payload));
+	len = fb.b.len;
+	assert_int_equal(esp_out(sp, &fb.b, 0, 0, 0), ESP_DROP(SA_C_malformed));
+	assert_int_equal(fb.b.len, len);
+	sp_free(sp);
+	sa_free(sa);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -560,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_transport_ipv4_options),
 		cmocka_unit_test(test_transport_ipv6_ext),
 		cmocka_unit_test(test_transport_refuses_fragments),
+		cmocka_unit_test(test_refuses_oversize_result),
+		cmocka_unit_test(test_transport_unwalkable_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
