@@ -701,8 +701,8 @@ static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, struct mg
 }
 
 /* gost: AAD = SPI | (E)SN, payload encrypted. gost-mac: AAD = SPI | (E)SN | IV | payload,
- * nothing encrypted (RFC 9227 4.7.1). */
-static int gost_seal(struct aead *a, unsigned thread, const struct aead_req *r)
+ * nothing encrypted (RFC 9227 4.7.1). seal or open, in place. */
+static int gost_run(struct aead *a, unsigned thread, const struct aead_req *r, bool seal)
 {
 	struct gost_sa *g = a->priv;
 	struct mgm_seg seg[3] = {
@@ -710,6 +710,8 @@ static int gost_seal(struct aead *a, unsigned thread, const struct aead_req *r)
 	    {r->iv, ESP_IV_LEN},
 	    {r->data, r->len},
 	};
+	size_t nseg = g->mac_only ? 3 : 1, len = g->mac_only ? 0 : r->len;
+	uint8_t *data = g->mac_only ? NULL : r->data;
 	uint8_t nonce[16];
 	struct gost_leaf *leaf;
 	struct mgm_cipher c;
@@ -717,39 +719,24 @@ static int gost_seal(struct aead *a, unsigned thread, const struct aead_req *r)
 
 	if (err)
 		return err;
-	if (g->mac_only)
-		err = mgm_encrypt(&c, nonce, seg, 3, NULL, 0, r->icv, a->icv_len);
+	if (seal)
+		err = mgm_encrypt(&c, nonce, seg, nseg, data, len, r->icv, a->icv_len);
 	else
-		err = mgm_encrypt(&c, nonce, seg, 1, r->data, r->len, r->icv, a->icv_len);
+		err = mgm_decrypt(&c, nonce, seg, nseg, data, len, r->icv, a->icv_len);
 	OPENSSL_cleanse(nonce, sizeof(nonce));
 	if (!err)
 		leaf->verified = true;
 	return err;
 }
 
+static int gost_seal(struct aead *a, unsigned thread, const struct aead_req *r)
+{
+	return gost_run(a, thread, r, true);
+}
+
 static int gost_open(struct aead *a, unsigned thread, const struct aead_req *r)
 {
-	struct gost_sa *g = a->priv;
-	struct mgm_seg seg[3] = {
-	    {r->aad, r->aad_len},
-	    {r->iv, ESP_IV_LEN},
-	    {r->data, r->len},
-	};
-	uint8_t nonce[16];
-	struct gost_leaf *leaf;
-	struct mgm_cipher c;
-	int err = prepare(a, thread, r->iv, &c, nonce, &leaf);
-
-	if (err)
-		return err;
-	if (g->mac_only)
-		err = mgm_decrypt(&c, nonce, seg, 3, NULL, 0, r->icv, a->icv_len);
-	else
-		err = mgm_decrypt(&c, nonce, seg, 1, r->data, r->len, r->icv, a->icv_len);
-	OPENSSL_cleanse(nonce, sizeof(nonce));
-	if (!err)
-		leaf->verified = true;
-	return err;
+	return gost_run(a, thread, r, false);
 }
 
 const struct aead_ops aead_gost_ops = {

@@ -52,16 +52,15 @@ static int link_up(const char *name, int mtu)
 	return err;
 }
 
-/* No link-local address: the host port carries decrypted and to-be-encrypted traffic
- * only, not the kernel's own router solicitations. IPv6 stays on for that traffic. */
-static void no_ipv6_autoconf(const char *name)
+/* Set /proc/sys/net/<conf>/<name>/<key> to value. */
+static void set_conf(const char *conf, const char *name, const char *key, const char *value)
 {
 	char path[128];
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", name);
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/%s/%s", conf, name, key);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1", 1) != 1)
+	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
 		log_warn("%s", path);
 	if (fd >= 0)
 		close(fd);
@@ -88,7 +87,11 @@ int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
 		}
 		h->fd[h->nqueues] = fd;
 	}
-	no_ipv6_autoconf(name);
+	/* No link-local address: the host port carries decrypted and to-be-encrypted traffic
+	 * only, not the kernel's own router solicitations; IPv6 stays on for that traffic. */
+	set_conf("ipv6/conf", name, "addr_gen_mode", "1");
+	/* Decrypted packets arrive here with remote sources. */
+	set_conf("ipv4/conf", name, "rp_filter", "0");
 	err = link_up(name, HOSTPORT_MTU);
 	if (err)
 		goto fail;

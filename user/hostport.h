@@ -21,7 +21,8 @@ struct hostport {
 	int fd[HOSTPORT_MAX_QUEUES];	/* non-blocking */
 };
 
-/* Create TUN device `name` with nqueues queues, MTU HOSTPORT_MTU, and bring it up. */
+/* Create TUN device `name` with nqueues queues, MTU HOSTPORT_MTU, no IPv6 autoconfiguration,
+ * rp_filter off (decrypted packets have remote sources), and bring it up. */
 int hostport_open(struct hostport *h, const char *name, unsigned nqueues);
 /* Close every queue: the device goes away with the last one. */
 void hostport_close(struct hostport *h);

@@ -11,7 +11,6 @@
  * port, return.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -120,20 +119,6 @@ static int parse_cpus(const char *list, int *cpus, unsigned max)
 	return (int)n;
 }
 
-static void set_rp_filter_off(const char *ifname)
-{
-	char path[128];
-	int fd;
-
-	/* Decrypted packets arrive on the host port with remote sources. */
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", ifname);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1)
-		log_warn("%s", path);
-	if (fd >= 0)
-		close(fd);
-}
-
 static int open_workers(struct live *l)
 {
 	const struct live_opts *o = l->o;
@@ -230,7 +215,6 @@ static int start(struct live *l)
 		log_warnx("host port %s: %s", o->tun_name, strerror(-err));
 		return err;
 	}
-	set_rp_filter_off(o->tun_name);
 	err = open_workers(l);
 	if (err)
 		return err;
