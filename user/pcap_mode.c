@@ -94,15 +94,11 @@ static enum verdict handle_plain(struct pcap_run *run, struct pbuf *b, const str
 	return V_WRITE;
 }
 
-/* The IP packet in b: decide, and transform it in place. */
-static enum verdict handle_ip(struct pcap_run *run, struct pbuf *b)
+/* The IP packet in b, parsed in pi: decide, and transform it in place. */
+static enum verdict handle_ip(struct pcap_run *run, struct pbuf *b, const struct pkt_info *p)
 {
-	struct pkt_info pi;
+	struct pkt_info pi = *p;
 
-	if (pkt_parse(b->head + b->off, b->len, &pi) < 0) {
-		run->n.malformed++;
-		return V_PASS;
-	}
 	b->len = pi.ip_len;	/* drop link-layer padding */
 	if (pi.proto == IPPROTO_ESP_ && pi.fragment) {
 		run->n.passed++;	/* ESP is never plaintext; fragments are the kernel's */
@@ -129,20 +125,24 @@ static void write_packet(struct pcap_run *run, const struct pcap_pkthdr *h, cons
  * the ethertype of the new packet's family. */
 static void handle_ether(struct pcap_run *run, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-	uint16_t l3_off, type;
 	struct pbuf b = { .head = run->buf, .size = BUF_SIZE, .off = HEADROOM };
+	struct pkt_info pi;
+	uint16_t l3_off, type;
 	enum verdict v;
 	uint8_t *l2;
+	int err = pkt_parse_frame(data, h->caplen, &l3_off, &pi);
 
-	if (pkt_l2_parse(data, h->caplen, &l3_off, &type) < 0 ||
-	    (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6)) {
-		run->n.not_ip++;
+	if (err < 0) {	/* the XDP program passes these: not IP, or not sane IP */
+		if (err == -ENOENT)
+			run->n.not_ip++;
+		else
+			run->n.malformed++;
 		write_packet(run, h, data, h->caplen);
 		return;
 	}
 	b.len = h->caplen - l3_off;
 	memcpy(b.head + b.off, data + l3_off, b.len);
-	v = handle_ip(run, &b);
+	v = handle_ip(run, &b, &pi);
 	if (v == V_DROP)
 		return;
 	if (v == V_PASS) {
@@ -160,10 +160,16 @@ static void handle_ether(struct pcap_run *run, const struct pcap_pkthdr *h, cons
 static void handle_raw(struct pcap_run *run, const struct pcap_pkthdr *h, const uint8_t *data)
 {
 	struct pbuf b = { .head = run->buf, .size = BUF_SIZE, .off = HEADROOM, .len = h->caplen };
+	struct pkt_info pi;
 	enum verdict v;
 
+	if (pkt_parse(data, h->caplen, &pi) < 0) {
+		run->n.malformed++;
+		write_packet(run, h, data, h->caplen);
+		return;
+	}
 	memcpy(b.head + b.off, data, b.len);
-	v = handle_ip(run, &b);
+	v = handle_ip(run, &b, &pi);
 	if (v == V_PASS)
 		write_packet(run, h, data, h->caplen);
 	else if (v == V_WRITE)

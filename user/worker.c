@@ -6,7 +6,8 @@
  *     interface with the next hop's MAC, or to the kernel (raw socket) while it resolves it;
  *   host port burst: host-originated plaintext -> SPD -> esp_out -> the same way out;
  *   then completions, fill rings, and a poll() when there was nothing to do.
- * Packets that outgrow the path get ICMP "packet too big" through the host port.
+ * A burst is sorted first (ESP with its SA, plaintext with its policy), then decrypted and
+ * encrypted in one go each (esp_in_burst; egress.c for the way out).
  * Never logs per packet: every outcome is a counter (worker.h, sad.h).
  */
 #include <arpa/inet.h>
@@ -18,10 +19,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "esp.h"
+#include "egress.h"
 #include "esper_abi.h"
 #include "esper_wire.h"
-#include "icmp.h"
 #include "log.h"
 #include "worker.h"
 
@@ -36,203 +36,21 @@ const char *const worker_counter_names[W_C_MAX] = {
 
 static inline void count(struct worker *w, enum worker_counter c)
 {
-	atomic_store_explicit(&w->counters[c],
-			      atomic_load_explicit(&w->counters[c], memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	worker_count(w, c);
 }
 
-/* --- out to the host stack --------------------------------------------------------------- */
+/* --- classification ------------------------------------------------------------------ */
 
-static void to_host(struct worker *w, const uint8_t *ip, uint32_t len)
-{
-	if (write(w->host_fd, ip, len) == (ssize_t)len)
-		count(w, W_C_host_tx);
-	else
-		count(w, W_C_tx_error);
-}
-
-/* The largest packet that still fits mtu once encapsulated by sp (RFC 4303 2.4 padding). */
-static uint32_t inner_mtu(const struct sp *sp, uint32_t mtu)
-{
-	uint32_t outer = sp->conf.mode == SP_MODE_TUNNEL ?
-				 (sp->conf.tdst.family == AF_INET ? 20 : 40) : 0;
-	uint32_t room = mtu - outer - ESP_HDR_LEN - ESP_IV_LEN - sp->sa->icv_len;
-
-	return (room & ~3u) - 2;
-}
-
-static void too_big(struct worker *w, const struct sp *sp, const struct pbuf *b, uint32_t mtu)
-{
-	uint8_t msg[ICMP_TOO_BIG_MAX];
-	struct pkt_info pi;
-	size_t n;
-
-	if (pkt_parse(b->head + b->off, b->len, &pi) < 0)
-		return;
-	n = icmp_too_big(b->head + b->off, &pi, inner_mtu(sp, mtu), msg);
-	if (n) {
-		to_host(w, msg, (uint32_t)n);
-		count(w, W_C_icmp_too_big);
-	}
-}
-
-/* --- out to the wire --------------------------------------------------------------------- */
-
-static struct xsk_port *port_of(struct worker *w, int ifindex)
-{
-	for (unsigned i = 0; i < w->xs.nports; i++)
-		if (w->xs.port[i].ifindex == ifindex)
-			return &w->xs.port[i];
-	return NULL;
-}
-
-static void to_kernel(struct worker *w, const uint8_t *ip, uint32_t len)
-{
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl;
-	int fd;
-
-	if (ip[0] >> 4 == 4) {
-		struct sockaddr_in *sin = (void *)&ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, ip + 16, 4);
-		sl = sizeof(*sin);
-		fd = w->raw[0];
-	} else {
-		struct sockaddr_in6 *sin6 = (void *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, ip + 24, 16);
-		sl = sizeof(*sin6);
-		fd = w->raw[1];
-	}
-	if (sendto(fd, ip, len, 0, (struct sockaddr *)&ss, sl) == (ssize_t)len)
-		count(w, W_C_kernel_tx);
-	else
-		count(w, W_C_tx_error);
-}
-
-/* Prepend the Ethernet header and queue the frame on the egress port. */
-static bool to_port(struct worker *w, struct xsk_port *p, const struct nexthop *nh,
-		    uint64_t base, struct pbuf *b)
-{
-	uint8_t *eth = b->head + b->off - ETH_HLEN_;
-	uint16_t type = b->head[b->off] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
-
-	memcpy(eth, nh->mac, 6);
-	memcpy(eth + 6, p->mac, 6);
-	eth[12] = (uint8_t)(type >> 8);
-	eth[13] = (uint8_t)type;
-	xsk_tx(&w->xs, p, base + b->off - ETH_HLEN_, b->len + ETH_HLEN_);
-	count(w, W_C_xsk_tx);
-	return true;
-}
-
-static bool send_esp(struct worker *w, struct sp *sp, uint64_t base, struct pbuf *b,
-		     const struct pkt_info *pi);
-
-/*
- * An IPv4 packet without DF that outgrows the path once encapsulated is fragmented before
- * encapsulation (RFC 4459 3, as RFC 4301 8.1 allows for the inner packet): each fragment,
- * in a frame of its own, is encrypted and sent like any packet. Options are copied into
- * every fragment.
- */
-static void send_fragments(struct worker *w, struct sp *sp, const struct pbuf *b,
-			   const struct pkt_info *pi, uint32_t mtu)
-{
-	const uint8_t *ip = b->head + b->off;
-	uint32_t hl = pi->l4_off, len = pi->ip_len - hl, room = (inner_mtu(sp, mtu) - hl) & ~7u;
-	uint16_t frag = ntohs(((const struct ipv4_hdr *)ip)->frag_off);
-
-	if (inner_mtu(sp, mtu) <= hl + 8) {
-		count(w, W_C_no_route);
-		return;
-	}
-	for (uint32_t at = 0; at < len; at += room) {
-		uint32_t n = len - at < room ? len - at : room;
-		struct pkt_info fpi;
-		struct ipv4_hdr *h;
-		struct pbuf f;
-		uint64_t fb;
-
-		if (!xsk_alloc(&w->xs, &fb)) {
-			count(w, W_C_no_frame);
-			return;
-		}
-		f = (struct pbuf){ .head = xsk_frame(&w->xs, fb), .size = XSK_FRAME_SIZE,
-				   .off = XSK_HEADROOM, .len = hl + n };
-		memcpy(f.head + f.off, ip, hl);
-		memcpy(f.head + f.off + hl, ip + hl + at, n);
-		h = (struct ipv4_hdr *)(f.head + f.off);
-		h->tot_len = htons((uint16_t)(hl + n));
-		h->frag_off = htons((uint16_t)(((frag & IPV4_OFFSET) + at / 8) |
-					       ((at + n < len || (frag & IPV4_MF)) ? IPV4_MF : 0)));
-		csum_ipv4_header(f.head + f.off);
-		pkt_parse(f.head + f.off, f.len, &fpi);
-		count(w, W_C_fragmented);
-		if (!send_esp(w, sp, fb, &f, &fpi))
-			xsk_free(&w->xs, fb);
-	}
-}
-
-static bool must_fragment(const struct pkt_info *pi, const uint8_t *ip)
-{
-	return pi->family == AF_INET && !(ntohs(((const struct ipv4_hdr *)ip)->frag_off) & IPV4_DF);
-}
-
-/* Encrypt the plaintext in b (frame at base) for sp and send it. True if the frame was
- * handed to a TX ring (the caller must not free it). */
-static bool send_esp(struct worker *w, struct sp *sp, uint64_t base, struct pbuf *b,
-		     const struct pkt_info *pi)
-{
-	const uint8_t *dst = sp->conf.mode == SP_MODE_TUNNEL ? sp->conf.tdst.a : pi->dst;
-	int family = sp->conf.mode == SP_MODE_TUNNEL ? sp->conf.tdst.family : pi->family;
-	struct xsk_port *p;
-	struct nexthop nh;
-	int err;
-
-	if (nexthop_lookup(w->nh, family, dst, &nh) < 0) {
-		count(w, W_C_no_route);
-		return false;
-	}
-	err = esp_out(sp, b, w->id, nh.mtu, w->out_flags);
-	if (err == ESP_DROP(SA_C_too_big)) {
-		if (must_fragment(pi, b->head + b->off))
-			send_fragments(w, sp, b, pi, nh.mtu);
-		else
-			too_big(w, sp, b, nh.mtu);
-		return false;
-	}
-	if (err) {
-		count(w, W_C_esp_drop);
-		return false;
-	}
-	p = nh.resolved ? port_of(w, nh.ifindex) : NULL;
-	if (p)
-		return to_port(w, p, &nh, base, b);
-	to_kernel(w, b->head + b->off, b->len);
-	return false;
-}
-
-/* --- one packet ------------------------------------------------------------------------ */
-
-static void handle_esp(struct worker *w, struct pbuf *b, const struct pkt_info *pi)
-{
-	struct sa *sa;
-	uint32_t spi;
-
-	count(w, W_C_rx_esp);
-	if (!esp_spi(b->head + b->off, pi, &spi) || !(sa = sad_by_spi(w->sad, spi))) {
-		count(w, W_C_no_sa);
-		return;
-	}
-	if (esp_in(sa, b, pi, w->id) < 0) {
-		count(w, W_C_esp_drop);
-		return;
-	}
-	to_host(w, b->head + b->off, b->len);
-}
+/* What one burst holds, sorted: inbound ESP with its SA, plaintext with its policy. */
+struct burst {
+	struct sa *sa[BURST];
+	struct pbuf in[BURST];
+	struct pkt_info in_pi[BURST];
+	uint64_t in_frame[BURST];
+	unsigned nin;
+	struct egress_pkt out[BURST];
+	unsigned nout;
+};
 
 /* The outbound policy for a plaintext packet: the one XDP matched if it still exists. */
 static struct sp *policy_for(struct worker *w, const struct esper_meta *m,
@@ -240,31 +58,41 @@ static struct sp *policy_for(struct worker *w, const struct esper_meta *m,
 {
 	struct sp *sp = NULL;
 
-	if (m && m->magic == ESPER_META_MAGIC && m->kind == ESPER_META_PLAIN_OUT)
+	if (m && m->kind == ESPER_META_PLAIN_OUT)
 		sp = spd_by_id(w->spd, m->id);
 	return sp ? sp : spd_match(w->spd, pi);
 }
 
-/* A packet at b (inside the frame at base). True if the frame went to a TX ring. */
-static bool handle_ip(struct worker *w, uint64_t base, struct pbuf *b, const struct esper_meta *m)
+static bool classify_esp(struct worker *w, struct burst *bu, uint64_t frame,
+			 const struct pbuf *b, const struct pkt_info *pi)
 {
-	struct pkt_info pi;
-	struct sp *sp;
+	uint32_t spi;
+	struct sa *sa;
 
-	if (pkt_parse(b->head + b->off, b->len, &pi) < 0) {
+	count(w, W_C_rx_esp);
+	if (pi->fragment) {	/* XDP passes fragments to the kernel; not from here either */
 		count(w, W_C_malformed);
 		return false;
 	}
-	b->len = pi.ip_len;
-	if (pi.proto == IPPROTO_ESP_) {	/* never plaintext; XDP passes fragments */
-		if (pi.fragment)
-			count(w, W_C_malformed);
-		else
-			handle_esp(w, b, &pi);
+	if (!esp_spi(b->head + b->off, pi, &spi) || !(sa = sad_by_spi(w->sad, spi))) {
+		count(w, W_C_no_sa);
 		return false;
 	}
+	bu->sa[bu->nin] = sa;
+	bu->in[bu->nin] = *b;
+	bu->in_pi[bu->nin] = *pi;
+	bu->in_frame[bu->nin++] = frame;
+	return true;
+}
+
+static bool classify_plain(struct worker *w, struct burst *bu, uint64_t frame,
+			   const struct pbuf *b, const struct pkt_info *pi,
+			   const struct esper_meta *m)
+{
+	struct sp *sp;
+
 	count(w, W_C_rx_plain);
-	sp = policy_for(w, m, &pi);
+	sp = policy_for(w, m, pi);
 	if (!sp) {
 		count(w, W_C_no_policy);
 		return false;
@@ -273,49 +101,94 @@ static bool handle_ip(struct worker *w, uint64_t base, struct pbuf *b, const str
 		count(w, W_C_policy_drop);
 		return false;
 	}
-	return send_esp(w, sp, base, b, &pi);
+	bu->out[bu->nout++] = (struct egress_pkt){ .frame = frame, .b = *b, .pi = *pi, .sp = sp };
+	return true;
 }
 
-static void rx_frame(struct worker *w, uint64_t addr, uint32_t len)
+/* Sort the IP packet at b (in the frame at frame) into the burst; false: drop it. */
+static bool classify(struct worker *w, struct burst *bu, uint64_t frame, struct pbuf *b,
+		     const struct pkt_info *pi, const struct esper_meta *m)
 {
-	uint64_t base = xsk_frame_base(addr);
+	b->len = pi->ip_len;
+	if (pi->proto == IPPROTO_ESP_)	/* ESP is never plaintext */
+		return classify_esp(w, bu, frame, b, pi);
+	return classify_plain(w, bu, frame, b, pi, m);
+}
+
+/* Take the metadata in front of a received frame and wipe it, so that a reused frame
+ * never shows it again. NULL if there was none. */
+static const struct esper_meta *take_meta(struct worker *w, uint64_t addr, struct esper_meta *m)
+{
 	uint8_t *data = xsk_frame(&w->xs, addr);
-	struct esper_meta meta, *m = NULL;
-	struct pbuf b = { .head = xsk_frame(&w->xs, base), .size = XSK_FRAME_SIZE };
-	uint16_t l3_off, type;
+
+	if (addr - xsk_frame_base(addr) < sizeof(*m))
+		return NULL;
+	memcpy(m, data - sizeof(*m), sizeof(*m));
+	memset(data - sizeof(*m), 0, sizeof(*m));
+	return m->magic == ESPER_META_MAGIC ? m : NULL;
+}
+
+static void rx_frame(struct worker *w, struct burst *bu, uint64_t addr, uint32_t len)
+{
+	uint64_t frame = xsk_frame_base(addr);
+	struct esper_meta meta;
+	const struct esper_meta *m = take_meta(w, addr, &meta);
+	struct pbuf b = { .head = xsk_frame(&w->xs, frame), .size = XSK_FRAME_SIZE };
+	struct pkt_info pi;
+	uint16_t l3_off;
 
 	count(w, W_C_rx);
-	if (addr - base >= sizeof(meta)) {
-		/* Take the metadata and wipe it, so a reused frame never shows it again. */
-		memcpy(&meta, data - sizeof(meta), sizeof(meta));
-		memset(data - sizeof(meta), 0, sizeof(meta));
-		if (meta.magic == ESPER_META_MAGIC)
-			m = &meta;
-	}
-	if (pkt_l2_parse(data, len, &l3_off, &type) < 0 ||
-	    (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6)) {
+	if (pkt_parse_frame(xsk_frame(&w->xs, addr), len, &l3_off, &pi) < 0) {
 		count(w, W_C_malformed);
-		xsk_free(&w->xs, addr);
+		xsk_free(&w->xs, frame);
 		return;
 	}
-	b.off = (uint32_t)(addr - base) + l3_off;
-	b.len = len - l3_off;
-	if (!handle_ip(w, base, &b, m))
-		xsk_free(&w->xs, addr);
+	b.off = (uint32_t)(addr - frame) + l3_off;
+	if (!classify(w, bu, frame, &b, &pi, m))
+		xsk_free(&w->xs, frame);
 }
 
-/* --- bursts -------------------------------------------------------------------------- */
+/* --- the burst's crypto --------------------------------------------------------------- */
 
-static unsigned rx_burst(struct worker *w, struct xsk_port *p)
+static void decrypt(struct worker *w, struct burst *bu)
+{
+	struct pbuf *b[BURST];
+	int res[BURST];
+
+	for (unsigned i = 0; i < bu->nin; i++)
+		b[i] = &bu->in[i];
+	esp_in_burst(bu->sa, b, bu->in_pi, bu->nin, w->id, res);
+	for (unsigned i = 0; i < bu->nin; i++) {
+		if (res[i] == 0)
+			egress_host(w, b[i]->head + b[i]->off, b[i]->len);
+		else
+			count(w, W_C_esp_drop);
+		xsk_free(&w->xs, bu->in_frame[i]);
+	}
+}
+
+static void process(struct worker *w, struct burst *bu)
+{
+	if (bu->nin)
+		decrypt(w, bu);
+	if (bu->nout)
+		egress_encrypt(w, bu->out, bu->nout);
+	bu->nin = bu->nout = 0;
+}
+
+/* --- bursts from the AF_XDP sockets and the host port ------------------------------------ */
+
+static unsigned rx_burst(struct worker *w, struct xsk_port *p, struct burst *bu)
 {
 	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, BURST, &idx);
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
 
-		rx_frame(w, d->addr, d->len);
+		rx_frame(w, bu, d->addr, d->len);
 	}
 	xsk_ring_cons__release(&p->rx, n);
+	process(w, bu);
 	return n;
 }
 
@@ -323,31 +196,43 @@ static unsigned rx_burst(struct worker *w, struct xsk_port *p)
 #define HOST_OFF (XSK_HEADROOM)
 #define HOST_ROOM (XSK_FRAME_SIZE - HOST_OFF - 128)
 
-static unsigned host_burst(struct worker *w)
+/* One packet from the host port into a frame; false when there is none (or no frame). */
+static bool host_read(struct worker *w, struct burst *bu)
+{
+	struct pkt_info pi;
+	struct pbuf b;
+	uint64_t frame;
+	ssize_t len;
+
+	if (!xsk_alloc(&w->xs, &frame)) {
+		count(w, W_C_no_frame);
+		return false;
+	}
+	b = (struct pbuf){ .head = xsk_frame(&w->xs, frame), .size = XSK_FRAME_SIZE,
+			   .off = HOST_OFF };
+	len = read(w->host_fd, b.head + b.off, HOST_ROOM);
+	if (len <= 0) {
+		xsk_free(&w->xs, frame);
+		return false;
+	}
+	count(w, W_C_host_rx);
+	b.len = (uint32_t)len;
+	if (pkt_parse(b.head + b.off, b.len, &pi) < 0) {
+		count(w, W_C_malformed);
+		xsk_free(&w->xs, frame);
+	} else if (!classify(w, bu, frame, &b, &pi, NULL)) {
+		xsk_free(&w->xs, frame);
+	}
+	return true;
+}
+
+static unsigned host_burst(struct worker *w, struct burst *bu)
 {
 	unsigned n = 0;
 
-	for (; n < BURST; n++) {
-		uint64_t base;
-		struct pbuf b;
-		ssize_t len;
-
-		if (!xsk_alloc(&w->xs, &base)) {
-			count(w, W_C_no_frame);
-			break;
-		}
-		b = (struct pbuf){ .head = xsk_frame(&w->xs, base), .size = XSK_FRAME_SIZE,
-				   .off = HOST_OFF };
-		len = read(w->host_fd, b.head + b.off, HOST_ROOM);
-		if (len <= 0) {
-			xsk_free(&w->xs, base);
-			break;
-		}
-		count(w, W_C_host_rx);
-		b.len = (uint32_t)len;
-		if (!handle_ip(w, base, &b, NULL))
-			xsk_free(&w->xs, base);
-	}
+	while (n < BURST && host_read(w, bu))
+		n++;
+	process(w, bu);
 	return n;
 }
 
@@ -369,6 +254,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct rcu_reader *rcu = rcu_register();
+	static __thread struct burst bu;
 
 	if (!rcu) {
 		log_warnx("worker %u: no RCU reader slot left", w->id);
@@ -379,8 +265,8 @@ static void *worker_main(void *arg)
 
 		rcu_quiescent(rcu);
 		for (unsigned i = 0; i < w->xs.nports; i++)
-			work += rx_burst(w, &w->xs.port[i]);
-		work += host_burst(w);
+			work += rx_burst(w, &w->xs.port[i], &bu);
+		work += host_burst(w, &bu);
 		for (unsigned i = 0; i < w->xs.nports; i++) {
 			xsk_flush(&w->xs, &w->xs.port[i]);
 			xsk_complete(&w->xs, &w->xs.port[i]);

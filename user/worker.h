@@ -62,6 +62,14 @@ struct worker {
 	_Atomic uint64_t counters[W_C_MAX];
 };
 
+/* Only the worker itself writes its counters: no atomic read-modify-write needed. */
+static inline void worker_count(struct worker *w, enum worker_counter c)
+{
+	atomic_store_explicit(&w->counters[c],
+			      atomic_load_explicit(&w->counters[c], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
 /* Open raw sockets and the next-hop cache (the sockets and host fd are set by the caller),
  * then start the thread pinned to w->cpu. */
 int worker_start(struct worker *w);
