@@ -10,7 +10,7 @@ PACKAGES="
 	clang llvm libclang-rt-14-dev bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 	libssl-dev libipsec-mb-dev libengine-gost-openssl libpcap-dev
 	libcmocka-dev python3 python3-scapy tshark tcpdump
-	iproute2 iputils-ping netcat-openbsd procps
+	iproute2 iputils-ping netcat-openbsd procps ethtool
 	debootstrap gnuplot-nox linux-perf
 "
 apt-get update -q
