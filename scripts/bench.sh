@@ -3,6 +3,7 @@
 #   build/bench/bench_esp      ESP encrypt/decrypt against the raw AES-GCM rate (in process)
 #   build/bench/bench_gost     the RFC 9227 transforms against the raw block cipher
 #   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
+#   scripts/bench-live.sh      the live datapath against xdp-bench baselines (root only)
 # A benchmark never fails on a timing: this script exits 0 unless a binary is missing.
 # Extra arguments go to bench_esp (e.g. scripts/bench.sh -r 5).
 BENCH=${BENCH:-build/bench}
@@ -41,5 +42,13 @@ elif [ ! -x "$BENCH/bench_xdp_spd" ]; then
 	echo "SKIP: $BENCH/bench_xdp_spd not built"
 else
 	"$BENCH/bench_xdp_spd" || echo "bench_xdp_spd: exit status $? (not a failure of the bench run)"
+fi
+
+echo
+echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (namespaces, XDP)"
+else
+	scripts/bench-live.sh --skip spd || echo "bench-live: exit status $? (not a failure of the bench run)"
 fi
 exit 0

@@ -11,19 +11,22 @@
  * 2. Encrypt with one SA: one thread, then two threads (pinned to CPU 0 and 1) at once,
  *    each with its own frames, as fast as they can; ratio = two-thread rate / one-thread
  *    rate. Two ways of calling ESP: per packet (esp_out: one atomic sequence-number
- *    allocation and two counter additions on the shared SA per packet, what worker.c does
- *    today) and per burst of 64 (esp_out_burst: one allocation and one addition per burst).
+ *    allocation and two counter additions on the shared SA per packet, what worker.c
+ *    did before it went to bursts) and per burst of 64 (esp_out_burst: one allocation and one addition per burst).
  *    Timing: each thread's CPU time over the ESP work only (refilling the frames with
  *    plaintext is outside the timed part; a clock read costs ~0.7 us under KVM, so a timed
  *    interval covers 256 packets and the calibrated cost of a read is subtracted); rate of a
- *    run = sum over threads of packets / CPU time. The wall-clock rate is printed beside it.
+ *    run = sum over threads of packets / CPU time. One thread and two threads are measured
+ *    in turn, -r rounds (3): the medians, and the median of the per-round ratios, are
+ *    printed; the wall-clock rate of two threads beside them.
  * 3. Replay: two threads encrypt a bounded stream (the frames kept, not refilled), each
  *    burst stamped with the TSC when it was finished (when a worker would hand it to TX);
  *    the two outputs merged in stamp order are fed to esp_in on a receiver SA with the
  *    default window (1024, -w to change); replay drops must be 0. Also printed: the window
  *    the stream needed (largest lag behind the highest number seen, + 1).
  *
- *   bench_esp_mt [-c CIPHER] [-s SIZES] [-t SECS] [-w WINDOW] [--cpus A,B] [--csv]
+ *   bench_esp_mt [-c CIPHER] [-s SIZES] [-t SECS] [-r ROUNDS] [-w WINDOW] [--cpus A,B] [--csv]
+ *                [--one]   (--one: only part 1, the one-thread rates)
  *   CIPHER: aes128gcm (default) aes256gcm kuznyechik magma; SIZES: e.g. 64,512,1420,imix
  */
 #include <getopt.h>
@@ -54,6 +57,8 @@ static unsigned window = REPLAY_DEFAULT_WINDOW;
 static int cpu[2] = { 0, 1 };
 static bool csv;
 static double clock_cost;
+static unsigned rounds = 3;
+static bool one_only;	/* --one: the one-thread rates only (live GOST references) */
 
 static double cputime(void)
 {
@@ -241,6 +246,38 @@ static double run_jobs(struct job *j, unsigned n, double *wall_rate)
 	return rate;
 }
 
+static double median3(double *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = i + 1; k < n; k++)
+			if (v[k] < v[i]) {
+				double t = v[i];
+
+				v[i] = v[k];
+				v[k] = t;
+			}
+	return v[n / 2];
+}
+
+/* One thread, then two, `rounds` times in turn (the load of this machine changes within
+ * seconds); medians of the rates and of the per-round ratios. */
+static void scale(struct job *j, enum api api, double *one, double *two, double *x,
+		  double *wall)
+{
+	double o[16], t[16], r[16], w[16];
+
+	j[0].api = j[1].api = api;
+	for (unsigned i = 0; i < rounds; i++) {
+		o[i] = run_jobs(j, 1, NULL);
+		t[i] = run_jobs(j, 2, &w[i]);
+		r[i] = t[i] / o[i];
+	}
+	*one = median3(o, rounds);
+	*two = median3(t, rounds);
+	*x = median3(r, rounds);
+	*wall = median3(w, rounds);
+}
+
 static void calibrate_clock(void)
 {
 	double t0 = cputime(), t1 = t0;
@@ -395,7 +432,7 @@ static void replay_run(struct sp *sp, struct sa *rx_sa, uint32_t size, uint64_t 
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_esp_mt [-c aes128gcm|aes256gcm|kuznyechik|magma] "
-			"[-s 64,512,1420,imix] [-t SECS] [-w WINDOW] [--cpus A,B] [--csv]\n");
+			"[-s 64,512,1420,imix] [-t SECS] [-r ROUNDS] [-w WINDOW] [--cpus A,B] [--csv] [--one]\n");
 	exit(2);
 }
 
@@ -403,10 +440,11 @@ static void parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = { { "cpus", required_argument, NULL, 'C' },
 					    { "csv", no_argument, NULL, 'V' },
+					    { "one", no_argument, NULL, '1' },
 					    { NULL, 0, NULL, 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:s:t:w:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:t:w:r:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (bp_cipher(optarg, &cipher))
@@ -419,11 +457,17 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 't': secs = atof(optarg); break;
 		case 'w': window = (unsigned)atoi(optarg); break;
+		case 'r':
+			rounds = (unsigned)atoi(optarg);
+			if (rounds < 1 || rounds > 16)
+				usage();
+			break;
 		case 'C':
 			if (sscanf(optarg, "%d,%d", &cpu[0], &cpu[1]) != 2)
 				usage();
 			break;
 		case 'V': csv = true; break;
+		case '1': one_only = true; break;
 		default: usage();
 		}
 	}
@@ -466,7 +510,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned s = 0; s < nsizes; s++) {
 		struct job j[2], d;
-		double raw, enc1, dec1, p1, p2, p2w, b1, b2;
+		double raw, enc1, dec1, p1, p2, px, p2w, b1, b2, bx, b2w;
 		uint64_t drops, fed, need;
 		char nb[16];
 
@@ -474,26 +518,28 @@ int main(int argc, char **argv)
 		job_init(&j[0], tx_sp, 0, sizes[s], NULL);
 		job_init(&j[1], tx_sp, 1, sizes[s], NULL);
 		job_init(&d, tx_sp, 0, sizes[s], tx_sp);
-		j[0].api = j[1].api = API_PACKET;
-		p1 = enc1 = run_jobs(j, 1, NULL);
+		j[0].api = API_PACKET;
+		enc1 = run_jobs(j, 1, NULL);
 		dec1 = run_jobs(&d, 1, NULL);
-		p2 = run_jobs(j, 2, &p2w);
-		j[0].api = j[1].api = API_BURST;
-		b1 = run_jobs(j, 1, NULL);
-		b2 = run_jobs(j, 2, NULL);
-		replay_run(tx_sp, rx_sp->sa, sizes[s], &drops, &fed, &need);
+		p1 = p2 = px = p2w = b1 = b2 = bx = b2w = 0;
+		drops = fed = need = 0;
+		if (!one_only) {
+			scale(j, API_PACKET, &p1, &p2, &px, &p2w);
+			scale(j, API_BURST, &b1, &b2, &bx, &b2w);
+			replay_run(tx_sp, rx_sp->sa, sizes[s], &drops, &fed, &need);
+		}
 		job_fini(&j[0]);
 		job_fini(&j[1]);
 		job_fini(&d);
 		if (csv)
 			printf("%s,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f,%.0f,%.0f,%.3f,%llu,%llu,%llu\n",
 			       aead_cipher_name(cipher), size_name(sizes[s], nb), raw, enc1, dec1, p1,
-			       p2, p2 / p1, p2w, b1, b2, b2 / b1, (unsigned long long)drops,
+			       p2, px, p2w, b1, b2, bx, (unsigned long long)drops,
 			       (unsigned long long)fed, (unsigned long long)need);
 		else
 			printf("%6s %10.2f %10.2f %10.2f | %10.2f %10.2f %5.2f %10.2f | %10.2f %10.2f %5.2f | %7llu %7llu\n",
 			       size_name(sizes[s], nb), raw / 1e6, enc1 / 1e6, dec1 / 1e6, p1 / 1e6,
-			       p2 / 1e6, p2 / p1, p2w / 1e6, b1 / 1e6, b2 / 1e6, b2 / b1,
+			       p2 / 1e6, px, p2w / 1e6, b1 / 1e6, b2 / 1e6, bx,
 			       (unsigned long long)drops, (unsigned long long)need);
 		fflush(stdout);
 	}

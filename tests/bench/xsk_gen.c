@@ -11,15 +11,23 @@
  *          the crypto work per packet (open, ICV check, trailer, decapsulation) is the same,
  *          only the window's bookkeeping is skipped.
  *
- * Every frame is built once in the UMEM before the clock starts (one per flow, at least 256,
- * a multiple of 12 with the IMIX); the TX loop only posts descriptors (TX never writes to a
- * frame, so one frame may be in flight several times) and kicks the kernel (copy mode:
- * sendto sends up to 32 frames per call). One thread per queue, pinned, each with its own
- * socket and UMEM. Bounded: -n packets in all, -d seconds; -r caps the rate (token bucket),
- * for the rekey test that needs a known count at a known rate.
+ * Every frame is built once before the clock starts (one per flow, at least 256, a multiple
+ * of 12 with the IMIX). Two ways to send them, one thread per queue, pinned (--cpus):
+ *   AF_XDP (default): a TX-only socket per queue (copy mode on veth) over a UMEM holding
+ *          the frames; the loop only posts descriptors (TX never writes to a frame, so one
+ *          frame may be in flight several times) and kicks the kernel (sendto sends up to
+ *          32 frames per call), cycling over every flow. ~0.5-0.7 Mpps here: each frame
+ *          becomes a socket buffer, and the receiving veth converts it back for XDP.
+ *   --live: what xdp-trafficgen does, with our frames: BPF_PROG_RUN in live-frames mode
+ *          runs a 4-instruction bpf_redirect(ifindex) program over 2^20 copies of one
+ *          frame per call (a call costs ~25 ms here whatever its size, so frames change only
+ *          every 2^20 packets: for one flow). ~4-5 Mpps here. On veth the frames arrive on
+ *          the peer's receive queue numbered like the sending CPU.
+ * Bounded: -n packets in all, -d seconds; -r caps the rate (token bucket, for the rekey
+ * test that needs a known count at a known rate).
  *
  *   xsk_gen -i IFACE -m DSTMAC [-q QUEUES] [--cpus 0,1] [-s SIZE|imix] [-f FLOWS] [-6]
- *           [--esp CIPHER [--sas N]] [-n COUNT] [-d SECS] [-r PPS]
+ *           [--esp CIPHER [--sas N]] [-n COUNT] [-d SECS] [-r PPS] [--live]
  *   CIPHER: aes128gcm aes256gcm kuznyechik magma
  *
  * Prints one line: sent=N secs=T pps=X gbps=Y (Gbit/s of the IP packets given to the
