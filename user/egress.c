@@ -5,6 +5,10 @@
  * kernel (raw socket) while the neighbour is unresolved or the egress is not ours; packets
  * that would outgrow the path are fragmented before encapsulation (IPv4 without DF,
  * RFC 4459 3) or answered with ICMP "packet too big" (RFC 4301 8.2, icmp.c).
+ * Decrypted packets go to the host port; with --fast-forward, those the kernel would route
+ * out of one of our interfaces to a resolved neighbour leave by AF_XDP from their frame
+ * (TTL / hop limit decremented, RFC 1812 5.3.1 / RFC 8200 3), and all the rest (local,
+ * unresolved, too big, TTL expiring, other interfaces) still take the host port.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -67,24 +71,77 @@ static struct xsk_port *port_of(struct worker *w, int ifindex)
 	return NULL;
 }
 
+/* Queue the IP packet at b (in frame) on port, behind an Ethernet header toward nh. */
+static void xsk_send(struct worker *w, struct xsk_port *port, const struct nexthop *nh,
+		     uint64_t frame, const struct pbuf *b)
+{
+	uint8_t *eth = b->head + b->off - ETH_HLEN_;
+	uint16_t type = b->head[b->off] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
+
+	memcpy(eth, nh->mac, 6);
+	memcpy(eth + 6, port->mac, 6);
+	eth[12] = (uint8_t)(type >> 8);
+	eth[13] = (uint8_t)type;
+	xsk_tx(&w->xs, port, frame + b->off - ETH_HLEN_, b->len + ETH_HLEN_);
+}
+
 /* Send the ESP packet of p: true if its frame went to a TX ring. */
 static bool to_wire(struct worker *w, struct egress_pkt *p, const struct nexthop *nh)
 {
 	struct xsk_port *port = nh->resolved ? port_of(w, nh->ifindex) : NULL;
-	uint8_t *eth = p->b.head + p->b.off - ETH_HLEN_;
-	uint16_t type = p->b.head[p->b.off] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
 
 	if (!port) {
 		to_kernel(w, p->b.head + p->b.off, p->b.len);
 		return false;
 	}
-	memcpy(eth, nh->mac, 6);
-	memcpy(eth + 6, port->mac, 6);
-	eth[12] = (uint8_t)(type >> 8);
-	eth[13] = (uint8_t)type;
-	xsk_tx(&w->xs, port, p->frame + p->b.off - ETH_HLEN_, p->b.len + ETH_HLEN_);
+	xsk_send(w, port, nh, p->frame, &p->b);
 	count(w, W_C_xsk_tx);
 	return true;
+}
+
+/* --- decrypted packets ------------------------------------------------------------------ */
+
+/* One hop less, with the IPv4 header checksum updated incrementally (RFC 1624). */
+static void decrease_hop_limit(uint8_t *ip)
+{
+	if (ip[0] >> 4 == 4) {
+		struct ipv4_hdr *h = (struct ipv4_hdr *)ip;
+		uint32_t check = h->check + (uint32_t)htons(0x0100);
+
+		h->check = (uint16_t)(check + (check >= 0xffff));
+		h->ttl--;
+	} else {
+		ip[7]--;
+	}
+}
+
+/* The decrypted packet at b, forwarded by the worker if it may: true if queued for TX. */
+static bool fast_forward(struct worker *w, uint64_t frame, const struct pbuf *b)
+{
+	const uint8_t *ip = b->head + b->off;
+	bool v4 = ip[0] >> 4 == 4;
+	struct xsk_port *port;
+	struct nexthop nh;
+
+	if (!(w->fast_forward & (v4 ? WORKER_FWD_IPV4 : WORKER_FWD_IPV6)) ||
+	    b->off < ETH_HLEN_ || ip[v4 ? 8 : 7] <= 1)
+		return false;	/* the kernel sends "time exceeded" */
+	if (nexthop_lookup(w->nh_fwd, v4 ? AF_INET : AF_INET6, ip + (v4 ? 16 : 24), &nh) < 0 ||
+	    !nh.unicast || !nh.resolved || b->len > nh.mtu ||
+	    !(port = port_of(w, nh.ifindex)))
+		return false;
+	decrease_hop_limit(b->head + b->off);
+	xsk_send(w, port, &nh, frame, b);
+	count(w, W_C_forwarded);
+	return true;
+}
+
+bool egress_decrypted(struct worker *w, uint64_t frame, const struct pbuf *b)
+{
+	if (fast_forward(w, frame, b))
+		return true;
+	egress_host(w, b->head + b->off, b->len);
+	return false;
 }
 
 /* --- packets too big for the path ------------------------------------------------------- */

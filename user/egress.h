@@ -3,7 +3,8 @@
  * egress.h - where a worker's packets go after classification: plaintext for an outbound
  * policy is encrypted and leaves by AF_XDP on the egress interface (or through the kernel
  * while the next hop is unresolved), fragmented first or answered with "packet too big"
- * when it outgrows the path; decrypted packets go to the host port. Called by worker.c on
+ * when it outgrows the path; decrypted packets go to the host port, or with --fast-forward
+ * straight out of the interface the kernel routes them to. Called by worker.c on
  * the worker's own thread only.
  */
 #ifndef ESPER_EGRESS_H
@@ -22,6 +23,10 @@ struct egress_pkt {
 
 /* Encrypt and send n packets; every frame is consumed (queued for TX or freed). */
 void egress_encrypt(struct worker *w, struct egress_pkt *pkts, unsigned n);
+
+/* A decrypted packet at b in frame: forwarded by AF_XDP (--fast-forward; true, the frame is
+ * queued) or handed to the host port (false, the caller frees the frame). */
+bool egress_decrypted(struct worker *w, uint64_t frame, const struct pbuf *b);
 
 /* Hand a packet to the host stack through the worker's host port queue. */
 void egress_host(struct worker *w, const uint8_t *ip, uint32_t len);

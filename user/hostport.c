@@ -66,6 +66,25 @@ static void set_conf(const char *conf, const char *name, const char *key, const 
 		close(fd);
 }
 
+bool hostport_forwards(const struct hostport *h, int family)
+{
+	char path[128], value[4] = "";
+	int fd;
+
+	/* IPv4 asks the receiving interface (ip_forward sets them all), IPv6 the global one. */
+	if (family == AF_INET)
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", h->name);
+	else
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/all/forwarding");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, value, sizeof(value) - 1) < 0)
+		value[0] = 0;
+	close(fd);
+	return value[0] == '1';
+}
+
 int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
 {
 	int err;

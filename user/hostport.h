@@ -10,6 +10,7 @@
 #define ESPER_HOSTPORT_H
 
 #include <net/if.h>
+#include <stdbool.h>
 
 #define HOSTPORT_MAX_QUEUES 64
 #define HOSTPORT_MTU 1400	/* leaves room for the largest ESP encapsulation in 1500 */
@@ -24,6 +25,9 @@ struct hostport {
 /* Create TUN device `name` with nqueues queues, MTU HOSTPORT_MTU, no IPv6 autoconfiguration,
  * rp_filter off (decrypted packets have remote sources), and bring it up. */
 int hostport_open(struct hostport *h, const char *name, unsigned nqueues);
+/* Whether the kernel forwards family's packets that arrive on the host port (its
+ * forwarding sysctl): --fast-forward forwards only what the kernel would. */
+bool hostport_forwards(const struct hostport *h, int family);
 /* Close every queue: the device goes away with the last one. */
 void hostport_close(struct hostport *h);
 

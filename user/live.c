@@ -46,6 +46,23 @@ struct live {
 
 /* --- stats ----------------------------------------------------------------------------- */
 
+/* A socket's drops: ours (TX ring full) and the kernel's (RX ring full: the worker fell
+ * behind; fill ring empty: no frame to receive into; invalid descriptors). */
+static void print_port(FILE *out, const struct xsk_port *p)
+{
+	struct xdp_statistics st;
+
+	fprintf(out, " %s_tx_ring_full=%" PRIu64, p->ifname, p->tx_dropped);
+	if (xsk_port_kernel_stats(p, &st) < 0)
+		return;
+	fprintf(out, " %s_rx_dropped=%llu %s_rx_ring_full=%llu %s_fill_ring_empty=%llu"
+		" %s_rx_invalid=%llu %s_tx_invalid=%llu", p->ifname,
+		(unsigned long long)st.rx_dropped, p->ifname, (unsigned long long)st.rx_ring_full,
+		p->ifname, (unsigned long long)st.rx_fill_ring_empty_descs, p->ifname,
+		(unsigned long long)st.rx_invalid_descs, p->ifname,
+		(unsigned long long)st.tx_invalid_descs);
+}
+
 static void print_workers(FILE *out, void *arg)
 {
 	struct live *l = arg;
@@ -62,8 +79,7 @@ static void print_workers(FILE *out, void *arg)
 			fprintf(out, " %s=%" PRIu64, worker_counter_names[c],
 				atomic_load(&l->w[i].counters[c]));
 		for (unsigned p = 0; p < l->w[i].xs.nports; p++)
-			fprintf(out, " %s_tx_ring_full=%" PRIu64, l->w[i].xs.port[p].ifname,
-				l->w[i].xs.port[p].tx_dropped);
+			print_port(out, &l->w[i].xs.port[p]);
 		fputc('\n', out);
 	}
 	if (bpf_load_counters(l->bl, xdp) == 0) {
@@ -119,12 +135,29 @@ static int parse_cpus(const char *list, int *cpus, unsigned max)
 	return (int)n;
 }
 
+/* The families whose decrypted packets the workers forward themselves (--fast-forward). */
+static unsigned fast_forward_families(struct live *l)
+{
+	unsigned f = 0;
+
+	if (!l->o->fast_forward)
+		return 0;
+	if (hostport_forwards(&l->host, AF_INET))
+		f |= WORKER_FWD_IPV4;
+	if (hostport_forwards(&l->host, AF_INET6))
+		f |= WORKER_FWD_IPV6;
+	log_info("fast forward: IPv4 %s, IPv6 %s (from the kernel's forwarding sysctls)",
+		 f & WORKER_FWD_IPV4 ? "on" : "off", f & WORKER_FWD_IPV6 ? "on" : "off");
+	return f;
+}
+
 static int open_workers(struct live *l)
 {
 	const struct live_opts *o = l->o;
 	int cpus[64];
 	int ncpus = o->cpus ? parse_cpus(o->cpus, cpus, 64) : 0;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned fast_forward = fast_forward_families(l);
 	int err;
 
 	l->n_workers = o->queues;
@@ -141,6 +174,7 @@ static int open_workers(struct live *l)
 		w->host_fd = l->host.fd[q];
 		w->out_flags = o->fix_csum ? ESP_OUT_FIX_CSUM : 0;
 		w->fwmark = o->fwmark;
+		w->fast_forward = fast_forward;
 		err = xsk_set_open(&w->xs, o->ifaces, o->n_ifaces, q, o->skb_mode);
 		if (err) {
 			log_warnx("AF_XDP sockets on queue %u: %s", q, strerror(-err));

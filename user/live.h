@@ -23,6 +23,7 @@ struct live_opts {
 	const char *cmd_file;	/* NULL: standard input */
 	bool unknown_spi_drop;
 	bool fix_csum;
+	bool fast_forward;	/* decrypted packets to our interfaces leave by AF_XDP */
 	uint32_t fwmark;		/* routing mark of esper-xdp's own ESP (0: none) */
 	int verbose;
 };

@@ -45,6 +45,9 @@ static void usage(FILE *f)
 		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
 		"      --unknown-spi pass|drop          ESP with an unknown SPI (default pass)\n"
 		"      --fix-csum          complete L4 checksums of plaintext before encrypting\n"
+		"      --fast-forward      decrypted packets that the kernel would route out of one of\n"
+		"                          these interfaces leave from the worker by AF_XDP (they\n"
+		"                          skip netfilter and tc of the host; see docs/live.md)\n"
 		"      --fwmark N          routing mark of esper-xdp's own ESP packets and lookups,\n"
 		"                          so policy routing can keep them out of the host port\n"
 		"  -v, --verbose           more diagnostics (repeat for debug)\n"
@@ -52,7 +55,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_UNKNOWN_SPI, OPT_FIX_CSUM,
-       OPT_CPUS, OPT_FWMARK };
+       OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -67,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "unknown-spi", required_argument, NULL, OPT_UNKNOWN_SPI },
 	{ "fix-csum", no_argument, NULL, OPT_FIX_CSUM },
 	{ "fwmark", required_argument, NULL, OPT_FWMARK },
+	{ "fast-forward", no_argument, NULL, OPT_FAST_FORWARD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -120,6 +124,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_FIX_CSUM: o->pcap.fix_csum = o->live.fix_csum = true; break;
 		case OPT_FWMARK: o->live.fwmark = parse_uint(optarg, "fwmark", UINT32_MAX); break;
+		case OPT_FAST_FORWARD: o->live.fast_forward = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);

@@ -22,8 +22,6 @@
 #include "log.h"
 #include "nexthop.h"
 
-#define CACHE_SIZE 256	/* direct-mapped */
-
 _Atomic uint32_t nexthop_generation = 1;
 
 struct entry {
@@ -35,11 +33,13 @@ struct entry {
 };
 
 struct nexthop_cache {
-	int fd;
+	int fd;			/* netlink */
+	int ioctl_fd;		/* for SIOCGIFMTU */
 	uint32_t seq;
 	uint32_t mark;
-	struct entry e[CACHE_SIZE];
+	uint32_t mask;		/* entries - 1: direct-mapped */
 	uint8_t buf[8192];
+	struct entry e[];
 };
 
 struct nl_req {
@@ -69,19 +69,28 @@ static int nl_socket(unsigned groups)
 	return fd;
 }
 
-struct nexthop_cache *nexthop_cache_new(uint32_t mark)
+struct nexthop_cache *nexthop_cache_new(uint32_t mark, unsigned entries)
 {
-	struct nexthop_cache *c = calloc(1, sizeof(*c));
+	struct nexthop_cache *c;
 
-	if (!c)
-		return NULL;
-	c->fd = nl_socket(0);
-	if (c->fd < 0) {
-		errno = -c->fd;
-		free(c);
+	if (!entries || entries & (entries - 1)) {
+		errno = EINVAL;
 		return NULL;
 	}
+	c = calloc(1, sizeof(*c) + entries * sizeof(c->e[0]));
+	if (!c)
+		return NULL;
+	c->mask = entries - 1;
 	c->mark = mark;
+	c->fd = nl_socket(0);
+	c->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || c->ioctl_fd < 0) {
+		int err = c->fd < 0 ? -c->fd : errno;
+
+		nexthop_cache_free(c);
+		errno = err;
+		return NULL;
+	}
 	return c;
 }
 
@@ -89,7 +98,10 @@ void nexthop_cache_free(struct nexthop_cache *c)
 {
 	if (!c)
 		return;
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->ioctl_fd >= 0)
+		close(c->ioctl_fd);
 	free(c);
 }
 
@@ -131,9 +143,9 @@ static struct nlmsghdr *transact(struct nexthop_cache *c, struct nl_req *r, int 
 	}
 }
 
-/* The route: egress interface, gateway (into gw, else gw = dst), MTU metric. */
+/* The route: egress interface, gateway (into gw, else gw = dst), MTU metric, unicast. */
 static int get_route(struct nexthop_cache *c, int family, const uint8_t *dst, int *oif,
-		     uint8_t gw[16], uint32_t *mtu)
+		     uint8_t gw[16], uint32_t *mtu, bool *unicast)
 {
 	struct nl_req r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
 				   .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST } };
@@ -153,6 +165,7 @@ static int get_route(struct nexthop_cache *c, int family, const uint8_t *dst, in
 	memcpy(gw, dst, alen);
 	*oif = 0;
 	*mtu = 0;
+	*unicast = ((struct rtmsg *)NLMSG_DATA(h))->rtm_type == RTN_UNICAST;
 	len = (int)RTM_PAYLOAD(h);
 	for (a = RTM_RTA(NLMSG_DATA(h)); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == RTA_OIF)
@@ -200,18 +213,14 @@ static bool get_neigh(struct nexthop_cache *c, int family, int oif, const uint8_
 	return got && (nd->ndm_state & usable);
 }
 
-static uint32_t if_mtu(int ifindex)
+static uint32_t if_mtu(struct nexthop_cache *c, int ifindex)
 {
 	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	uint32_t mtu = 1500;
 
-	if (fd < 0)
-		return mtu;
-	if (if_indextoname((unsigned)ifindex, ifr.ifr_name) && ioctl(fd, SIOCGIFMTU, &ifr) == 0)
-		mtu = (uint32_t)ifr.ifr_mtu;
-	close(fd);
-	return mtu;
+	if (if_indextoname((unsigned)ifindex, ifr.ifr_name) &&
+	    ioctl(c->ioctl_fd, SIOCGIFMTU, &ifr) == 0)
+		return (uint32_t)ifr.ifr_mtu;
+	return 1500;
 }
 
 static int resolve(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *nh)
@@ -221,10 +230,10 @@ static int resolve(struct nexthop_cache *c, int family, const uint8_t *dst, stru
 	int err;
 
 	memset(nh, 0, sizeof(*nh));
-	err = get_route(c, family, dst, &nh->ifindex, gw, &route_mtu);
+	err = get_route(c, family, dst, &nh->ifindex, gw, &route_mtu, &nh->unicast);
 	if (err)
 		return err;
-	nh->mtu = if_mtu(nh->ifindex);
+	nh->mtu = if_mtu(c, nh->ifindex);
 	if (route_mtu && route_mtu < nh->mtu)
 		nh->mtu = route_mtu;
 	nh->resolved = get_neigh(c, family, nh->ifindex, gw, nh->mac);
@@ -234,7 +243,7 @@ static int resolve(struct nexthop_cache *c, int family, const uint8_t *dst, stru
 int nexthop_lookup(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *out)
 {
 	size_t alen = family == AF_INET ? 4 : 16;
-	struct entry *e = &c->e[hash_bytes(dst, alen) % CACHE_SIZE];
+	struct entry *e = &c->e[hash_bytes(dst, alen) & c->mask];
 	uint32_t gen = atomic_load_explicit(&nexthop_generation, memory_order_acquire);
 
 	if (e->gen != gen || e->family != family || memcmp(e->dst, dst, alen)) {
@@ -242,8 +251,10 @@ int nexthop_lookup(struct nexthop_cache *c, int family, const uint8_t *dst, stru
 		e->family = family;
 		memcpy(e->dst, dst, alen);
 		e->err = resolve(c, family, dst, &e->nh);
-		/* Not resolved yet: ask again next time, the kernel is resolving it now. */
-		if (e->err || !e->nh.resolved)
+		/* No route, or no neighbour yet: kept until an event (the kernel resolving it, a
+		 * route added) moves the generation on, so such packets cost no netlink round
+		 * trip each. A failed netlink exchange is asked again next time. */
+		if (e->err && e->err != -ENETUNREACH)
 			e->gen = 0;
 	}
 	*out = e->nh;

@@ -17,6 +17,7 @@ struct nexthop {
 	int ifindex;		/* egress interface */
 	uint32_t mtu;		/* of the route, else of the interface */
 	bool resolved;		/* mac is valid; else the kernel must resolve (raw socket) */
+	bool unicast;		/* a unicast route (not local, broadcast, multicast...) */
 	uint8_t mac[6];
 };
 
@@ -24,8 +25,9 @@ struct nexthop_cache;
 
 extern _Atomic uint32_t nexthop_generation;
 
-/* A cache for one thread, with its own netlink socket. NULL with errno set. */
-struct nexthop_cache *nexthop_cache_new(uint32_t mark);
+/* A cache of `entries` destinations (a power of two) for one thread, with its own netlink
+ * socket. NULL with errno set. */
+struct nexthop_cache *nexthop_cache_new(uint32_t mark, unsigned entries);
 void nexthop_cache_free(struct nexthop_cache *c);
 
 /* The next hop toward dst (4 or 16 bytes, family AF_INET/AF_INET6): 0, or -ENETUNREACH

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * worker.c - the per-queue loop of the live datapath (DESIGN.md, packet flow):
- *   RX burst from each AF_XDP socket: inbound ESP -> SA by SPI -> esp_in -> host port;
+ *   RX burst from each AF_XDP socket: inbound ESP -> SA by SPI -> esp_in -> host port (or,
+ *     with --fast-forward, AF_XDP TX when the kernel routes the inner packet out of one of
+ *     esper-xdp's interfaces);
  *     plaintext -> the policy XDP matched (metadata) -> esp_out -> AF_XDP TX on the egress
  *     interface with the next hop's MAC, or to the kernel (raw socket) while it resolves it;
  *   host port burst: host-originated plaintext -> SPD -> esp_out -> the same way out;
@@ -27,6 +29,8 @@
 
 #define BURST 64
 #define IDLE_POLL_MS 100
+#define NEXTHOP_TUNNELS 256	/* next-hop cache entries: tunnel endpoints */
+#define NEXTHOP_HOSTS 4096	/* inner destinations forwarded by the worker */
 
 const char *const worker_counter_names[W_C_MAX] = {
 #define WORKER_COUNTER_NAME(name, text) [W_C_##name] = #name,
@@ -159,9 +163,9 @@ static void decrypt(struct worker *w, struct burst *bu)
 		b[i] = &bu->in[i];
 	esp_in_burst(bu->sa, b, bu->in_pi, bu->nin, w->id, res);
 	for (unsigned i = 0; i < bu->nin; i++) {
-		if (res[i] == 0)
-			egress_host(w, b[i]->head + b[i]->off, b[i]->len);
-		else
+		if (res[i] == 0 && egress_decrypted(w, bu->in_frame[i], b[i]))
+			continue;	/* its frame is queued for TX */
+		if (res[i] != 0)
 			count(w, W_C_esp_drop);
 		xsk_free(&w->xs, bu->in_frame[i]);
 	}
@@ -313,8 +317,9 @@ int worker_start(struct worker *w)
 
 	w->raw[0] = open_raw(AF_INET, w->fwmark);
 	w->raw[1] = open_raw(AF_INET6, w->fwmark);
-	w->nh = nexthop_cache_new(w->fwmark);
-	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh) {
+	w->nh = nexthop_cache_new(w->fwmark, NEXTHOP_TUNNELS);
+	w->nh_fwd = w->fast_forward ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
+	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (w->fast_forward && !w->nh_fwd)) {
 		err = -errno;
 		goto fail;
 	}
@@ -328,7 +333,8 @@ fail:
 	if (w->raw[1] >= 0)
 		close(w->raw[1]);
 	nexthop_cache_free(w->nh);
-	w->nh = NULL;
+	nexthop_cache_free(w->nh_fwd);
+	w->nh = w->nh_fwd = NULL;
 	return err;
 }
 
@@ -339,5 +345,6 @@ void worker_stop(struct worker *w)
 	close(w->raw[0]);
 	close(w->raw[1]);
 	nexthop_cache_free(w->nh);
-	w->nh = NULL;
+	nexthop_cache_free(w->nh_fwd);
+	w->nh = w->nh_fwd = NULL;
 }

@@ -24,6 +24,7 @@
 	X(rx_plain, "of them plaintext to encrypt")			\
 	X(host_rx, "packets read from the host port")			\
 	X(host_tx, "packets written to the host port")		\
+	X(forwarded, "decrypted packets forwarded by AF_XDP (--fast-forward)")	\
 	X(xsk_tx, "ESP packets sent by AF_XDP")				\
 	X(kernel_tx, "ESP packets handed to the kernel (no neighbour yet)")	\
 	X(icmp_too_big, "ICMP packet-too-big messages sent")		\
@@ -46,13 +47,18 @@ enum worker_counter {
 
 extern const char *const worker_counter_names[W_C_MAX];
 
+#define WORKER_FWD_IPV4 1u
+#define WORKER_FWD_IPV6 2u
+
 struct worker {
 	unsigned id;			/* the crypto thread slot */
 	int cpu;			/* -1: not pinned */
 	struct xsk_set xs;
 	int host_fd;			/* this worker's host port queue */
 	int raw[2];			/* IPv4, IPv6 raw sockets (header included) */
-	struct nexthop_cache *nh;
+	struct nexthop_cache *nh;	/* outer destinations of ESP */
+	struct nexthop_cache *nh_fwd;	/* inner destinations (--fast-forward), no mark */
+	unsigned fast_forward;		/* WORKER_FWD_*: families forwarded by the worker */
 	const struct sad *sad;
 	const struct spd *spd;
 	unsigned out_flags;		/* esp_out flags (ESP_OUT_FIX_CSUM) */
@@ -70,7 +76,7 @@ static inline void worker_count(struct worker *w, enum worker_counter c)
 			      memory_order_relaxed);
 }
 
-/* Open raw sockets and the next-hop cache (the sockets and host fd are set by the caller),
+/* Open raw sockets and the next-hop caches (the sockets and host fd are set by the caller),
  * then start the thread pinned to w->cpu. */
 int worker_start(struct worker *w);
 void worker_stop(struct worker *w);	/* stop and join; frees what worker_start made */

@@ -208,3 +208,13 @@ void xsk_refill(struct xsk_set *s, struct xsk_port *p)
 		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = s->pool.free[--s->pool.nfree];
 	xsk_ring_prod__submit(&p->fill, n);
 }
+
+int xsk_port_kernel_stats(const struct xsk_port *p, struct xdp_statistics *st)
+{
+	socklen_t len = sizeof(*st);
+
+	memset(st, 0, sizeof(*st));
+	if (getsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_STATISTICS, st, &len) < 0)
+		return -errno;
+	return 0;
+}

@@ -58,6 +58,10 @@ int xsk_set_open(struct xsk_set *s, const char *const *ifnames, unsigned n, unsi
 		 bool force_copy);
 void xsk_set_close(struct xsk_set *s);
 
+/* The kernel's drop counters of p's socket (XDP_STATISTICS: RX ring full, fill ring empty,
+ * invalid descriptors); any thread may ask. */
+int xsk_port_kernel_stats(const struct xsk_port *p, struct xdp_statistics *st);
+
 static inline void *xsk_frame(const struct xsk_set *s, uint64_t addr)
 {
 	return xsk_umem__get_data(s->pool.area, addr);

@@ -327,11 +327,44 @@ case_skb_mode() {
 	in_ns $NS_G1 ip link show g1l | grep -q xdpgeneric || { echo "not attached in skb mode"; return 1; }
 }
 
+# --- fast forward ------------------------------------------------------------------------
+# With --fast-forward the gateways send decrypted packets for the far host straight out of
+# g1l/g2l by AF_XDP; packets for the gateway itself still reach it through the host port
+# (and gw2 routes its answers into the host port, to be encrypted).
+
+fast_forward_case() {	# family
+	tunnel_policies 1 "$1" "$1"
+	tunnel_policies 2 "$1" "$1"
+	if [ "$1" = 4 ]; then far=203.0.113.10 own=203.0.113.1; else far=2001:db8:b::10 own=2001:db8:b::1; fi
+	grep -q "fast forward: IPv4 on, IPv6 on" "$LOGDIR/gw2.err" || { echo "fast forward off"; return 1; }
+	ping_ok $NS_A $far 5 || { echo "ping $far failed"; return 1; }
+	transfer $NS_A $NS_B $far 20 || return 1
+	for n in 1 2; do
+		fwd=$(gw_stat $n worker forwarded)
+		echo "gw$n forwarded=$fwd host_tx=$(gw_stat $n worker host_tx)"
+		[ "$fwd" -gt 1000 ] || { echo "gw$n forwarded only $fwd packets"; return 1; }
+	done
+	# One hop less per gateway on the way back (gw2's encryption leaves the inner TTL alone,
+	# gw1's forwarding decrements it), exactly what the kernel's forwarding gives.
+	ttl=$(in_ns $NS_A ping -c 1 -W 2 $far | sed -n 's/.*\(ttl\|hlim\)=\([0-9]*\).*/\2/p')
+	[ "$ttl" = 63 ] || { echo "reply TTL/hop limit '$ttl', expected 63"; return 1; }
+	if [ "$1" = 4 ]; then
+		in_ns $NS_G2 ip route replace 198.51.100.0/24 dev esper0 src $own
+	else
+		in_ns $NS_G2 ip -6 route replace 2001:db8:a::/64 dev esper0 src $own
+	fi
+	ping_ok $NS_A $own 3 || { echo "ping of gw2's own $own failed"; return 1; }
+}
+
+case_fast_forward_4in4() { fast_forward_case 4; }
+case_fast_forward_6in6() { fast_forward_case 6; }
+
 # --- running the cases ---------------------------------------------------------------------
 
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
-	scapy_peer restart_after_kill packet_too_big two_queues skb_mode"
+	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
+	fast_forward_6in6"
 
 run_case() {
 	name=$1
@@ -340,6 +373,7 @@ run_case() {
 	[ "$name" = transport ] && opts="$opts --fwmark 1"
 	[ "$name" = two_queues ] && QUEUES=2 && opts="$opts -q 2"
 	[ "$name" = skb_mode ] && opts="$opts -m skb"
+	case $name in fast_forward_*) opts="$opts --fast-forward" ;; esac
 	topo_up || { echo "FAIL $name: topology"; return 1; }
 	# shellcheck disable=SC2086
 	if gw_start 1 $opts && gw_start 2 $opts && "case_$name" >"$LOGDIR/$name.log" 2>&1; then
