@@ -10,7 +10,9 @@
 # out of gw to s0. Decrypt rows: the generator sends ESP made by the project's esp_out
 # (SAs with replay:0 on the gateway, since the frames are sent again and again: the crypto
 # work is the same); esper-xdp decrypts and writes the inner packets to its host port (TUN),
-# and the kernel forwards them out of gw to s0 (route 203.0.113.0/24 via 192.0.2.2). The
+# and the kernel forwards them out of gw to s0 (route 203.0.113.0/24 via 192.0.2.2); the
+# rows of kind "esper-ff" run esper-xdp with --fast-forward: the worker sends the inner
+# packets out of gw by AF_XDP itself (docs/live.md). The
 # figure is the receive rate of `xdp-bench drop s0` (xdp-tools 1.6.3 from build/sid, made by
 # scripts/bench-tools.sh), the median of its per-second lines while the generator runs.
 #
@@ -189,7 +191,7 @@ conf() {
 
 # gw_start NS FD IFACES WORKERS CONFFILE LOGNAME [CPU]: esper-xdp with its commands from a
 # FIFO held open on fd FD (7 or 8), the configuration applied before it returns. One worker
-# runs on CPU (default 1), two on 0 and 1.
+# runs on CPU (default 1), two on 0 and 1. Extra options in GW_EXTRA (--fast-forward).
 gw_start() {
 	local ns=$1 fd=$2 ifs=$3 q=$4 conf=$5 name=$6 fifo cpus=${7:-1}
 	[ "$q" = 2 ] && cpus=0,1
@@ -197,7 +199,7 @@ gw_start() {
 	rm -f "$fifo" && mkfifo "$fifo"
 	# shellcheck disable=SC2086
 	ip netns exec "$ns" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-		"$ESPER" $ifs -q "$q" --cpus $cpus <"$fifo" >"$LOG/$name.out" 2>"$LOG/$name.err" &
+		"$ESPER" $ifs -q "$q" --cpus $cpus ${GW_EXTRA:-} <"$fifo" >"$LOG/$name.out" 2>"$LOG/$name.err" &
 	eval "exec $fd>\"$fifo\""
 	rm -f "$fifo"
 	wait_for 20 grep -q "running on" "$LOG/$name.err" || { echo "$name did not start:"; cat "$LOG/$name.err"; return 1; }
@@ -295,7 +297,8 @@ baselines() {
 	row fwd "$dir" - "$size" "$q" - - 1 "AF_XDP forward, no crypto"
 }
 
-# esper rows for one gateway configuration, every size in SIZES.
+# esper rows for one gateway configuration, every size in SIZES (KIND=esper-ff with
+# GW_EXTRA=--fast-forward for the fast-forward decrypt rows).
 esper_rows() {
 	local dir=$1 c=$2 q=$3 nsa=$4 npol=$5 flows size note
 	flows=$npol
@@ -315,8 +318,8 @@ esper_rows() {
 		measure $NS_S s0 "esper-$dir-$c-$size-$q-$nsa-$npol-$(gen_mode "$flows")" \
 			$(gen_args "$dir" "$c" "$size" "$q" "$nsa" "$flows")
 		gw_sync 7 gw 10
-		note="worker: rx=$(gw_field gw worker rx) xsk_tx=$(gw_field gw worker xsk_tx) host_tx=$(gw_field gw worker host_tx) drops: esp=$(gw_field gw worker esp_drop) no_frame=$(gw_field gw worker no_frame)"
-		row esper "$dir" "$(cipher_name "$c")" "$size" "$q" "$nsa" "$npol" "$flows" "$note"
+		note="worker: rx=$(gw_field gw worker rx) xsk_tx=$(gw_field gw worker xsk_tx) forwarded=$(gw_field gw worker forwarded) host_tx=$(gw_field gw worker host_tx) drops: esp=$(gw_field gw worker esp_drop) no_frame=$(gw_field gw worker no_frame) gl_rx_ring_full=$(gw_field gw worker gl_rx_ring_full)"
+		row "${KIND:-esper}" "$dir" "$(cipher_name "$c")" "$size" "$q" "$nsa" "$npol" "$flows" "$note"
 	done
 	gw_stop $NS_W 7
 }
@@ -339,6 +342,7 @@ run_rows() {
 		for q in $WORKERS; do
 			for size in $SIZES; do baselines "$dir" "$size" "$q"; done
 			esper_rows "$dir" aes128gcm "$q" 1 1
+			[ "$dir" = dec ] && GW_EXTRA=--fast-forward KIND=esper-ff esper_rows dec aes128gcm "$q" 1 1
 		done
 	done
 	# Other ciphers: one worker (default: 64 and 1420 B only).
@@ -348,6 +352,7 @@ run_rows() {
 			for q in $WORKERS; do
 				[ "$MATRIX" = default ] && [ "$q" = 2 ] && continue
 				esper_rows "$dir" "$c" "$q" 1 1
+				[ "$dir" = dec ] && GW_EXTRA=--fast-forward KIND=esper-ff esper_rows dec "$c" "$q" 1 1
 			done
 		done
 	done
@@ -361,6 +366,7 @@ run_rows() {
 		esper_rows enc aes128gcm 1 1 100000
 		esper_rows enc aes128gcm 1 1000 100000
 		esper_rows dec aes128gcm 1 1000 1
+		GW_EXTRA=--fast-forward KIND=esper-ff esper_rows dec aes128gcm 1 1000 1
 	elif [ "$SCALE" = 2 ]; then
 		for dir in enc dec; do
 			for c in aes128gcm $CIPHERS; do
@@ -380,8 +386,9 @@ run_rows() {
 #
 # This machine is shared and its load changes within seconds (the per-second lines of one
 # row can vary 2x), so the four target rows (AES-128-GCM, 64 and 1420 B, one worker, both
-# directions) are measured ROUNDS times, the forwarder and esper-xdp one after the other in
-# each round; the ratio reported is the median of the per-round ratios.
+# directions; decrypt through the host port and with --fast-forward, "dec-ff") are measured
+# ROUNDS times, the forwarder and esper-xdp one after the other in each round; the ratio
+# reported is the median of the per-round ratios.
 
 run_targets() {
 	local dir size r e f fb pid
@@ -401,13 +408,16 @@ run_targets() {
 				f=$RX fb=$RX_BEST
 				kill -INT $pid 2>/dev/null
 				wait $pid
-				gw_start $NS_W 7 "-i gl -i gw" 1 "$LOG/conf-t" gw || { gw_stop $NS_W 7; continue; }
-				# shellcheck disable=SC2046
-				measure $NS_S s0 "t-esper-$dir-$size-$r" $(gen_args "$dir" aes128gcm "$size" 1 1 1)
-				gw_stop $NS_W 7
-				echo "$dir,$size,$r,$f,$RX,$(ratio "$RX" "$f"),$fb,$RX_BEST" >>"$OUT/live-targets.csv"
-				printf '%s %5s round %s: forward %8s pps, esper %8s pps, ratio %s\n' \
-					"$dir" "$size" "$r" "$f" "$RX" "$(ratio "$RX" "$f")"
+				for v in $([ "$dir" = dec ] && echo "dec dec-ff" || echo "$dir"); do
+					GW_EXTRA=$([ "$v" = dec-ff ] && echo --fast-forward) \
+						gw_start $NS_W 7 "-i gl -i gw" 1 "$LOG/conf-t" gw || { gw_stop $NS_W 7; continue; }
+					# shellcheck disable=SC2046
+					measure $NS_S s0 "t-esper-$v-$size-$r" $(gen_args "$dir" aes128gcm "$size" 1 1 1)
+					gw_stop $NS_W 7
+					echo "$v,$size,$r,$f,$RX,$(ratio "$RX" "$f"),$fb,$RX_BEST" >>"$OUT/live-targets.csv"
+					printf '%-6s %5s round %s: forward %8s pps, esper %8s pps, ratio %s\n' \
+						"$v" "$size" "$r" "$f" "$RX" "$(ratio "$RX" "$f")"
+				done
 			done
 		done
 	done
@@ -593,7 +603,7 @@ plots() {
 	for dir in enc dec; do
 		for w in 1 2; do
 			f=$LOG/plot-$dir-$w.dat
-			echo "# size direct fwd esper direct_gbps fwd_gbps esper_gbps" >"$f"
+			echo "# size direct fwd esper direct_gbps fwd_gbps esper_gbps esper_ff esper_ff_gbps" >"$f"
 			for s in 64 512 1420 imix; do
 				printf '%s' "$s" >>"$f"
 				for what in direct fwd esper; do
@@ -607,7 +617,9 @@ plots() {
 					printf ' %s' "$(awk -v p="$(rate $what $dir $c $s $w "$sp" "$sp" live)" \
 						-v m="$(mean_size $s)" 'BEGIN { printf "%.3f", p * m * 8 / 1e9 }')" >>"$f"
 				done
-				echo >>"$f"
+				printf ' %s %s\n' "$(rate esper-ff $dir AES-128-GCM $s $w 1 1 live)" \
+					"$(awk -v p="$(rate esper-ff $dir AES-128-GCM $s $w 1 1 live)" \
+						-v m="$(mean_size $s)" 'BEGIN { printf "%.3f", p * m * 8 / 1e9 }')" >>"$f"
 			done
 		done
 	done
@@ -627,7 +639,7 @@ plots() {
 		$(for dir in enc dec; do for w in 1 2; do
 			off=0; [ $col = gbps ] && off=3
 			echo "set title \"$([ $dir = enc ] && echo encrypt || echo decrypt), AES-128-GCM, $w worker(s)\""
-			echo "plot '$LOG/plot-$dir-$w.dat' using $((2 + off)):xtic(1) title 'generator -> XDP drop', '' using $((3 + off)) title 'AF_XDP forward (no crypto)', '' using $((4 + off)) title 'esper-xdp'"
+			echo "plot '$LOG/plot-$dir-$w.dat' using $((2 + off)):xtic(1) title 'generator -> XDP drop', '' using $((3 + off)) title 'AF_XDP forward (no crypto)', '' using $((4 + off)) title 'esper-xdp'$([ $dir = dec ] && echo ", '' using $((8 + off / 3)) title 'esper-xdp --fast-forward'")"
 		done; done)
 		unset multiplot
 		EOF
@@ -657,7 +669,7 @@ plots() {
 }
 
 summary() {
-	local dir s e f r c x mt
+	local dir s e f r c x mt k kd
 	echo "--- targets (ratios from this run)"
 	if [ -s "$OUT/live-targets.csv" ]; then
 		awk -F, 'NR > 1 { k = $1 " " $2; r[k] = r[k] " " $6; n[k]++ }
@@ -675,6 +687,9 @@ summary() {
 			f=$(rate fwd $dir - $s 1)
 			r=$(ratio "$e" "$f")
 			echo "live $dir AES-128-GCM $s B, 1 worker, matrix row (one measurement each): esper $e pps / AF_XDP forward $f pps = $r"
+			[ $dir = dec ] || continue
+			e=$(rate esper-ff $dir AES-128-GCM $s 1 1 1 live)
+			echo "live dec --fast-forward AES-128-GCM $s B, 1 worker, matrix row: esper $e pps / AF_XDP forward $f pps = $(ratio "$e" "$f")"
 		done
 	done
 	mt=$OUT/live-mt.csv
@@ -682,14 +697,15 @@ summary() {
 		awk -F, '$1 == "AES-128-GCM" { printf "in process, AES-128-GCM %s B, one SA on 2 threads: x%.2f per packet (esp_out), x%.2f per burst (esp_out_burst) (target >= 1.8: %s / %s); replay drops %s of %s merged packets, window needed %s (target 0 drops: %s)\n",
 			$2, $8, $12, ($8 >= 1.8 ? "met" : "MISSED"), ($12 >= 1.8 ? "met" : "MISSED"), $13, $14, $15, ($13 == 0 ? "met" : "MISSED") }' "$mt"
 		for c in Kuznyechik-MGM Magma-MGM; do
-			for dir in enc dec; do
+			for kd in esper:enc esper:dec esper-ff:dec; do
+				k=${kd%:*} dir=${kd#*:}
 				for s in 64 1420; do
-					e=$(rate esper $dir $c $s 1 1 1 live)
+					e=$(rate $k $dir $c $s 1 1 1 live)
 					x=$(awk -F, -v c="$c" -v s="$s" -v d="$dir" '$1 == c && $2 == s && $3 == d { print $4 }' "$OUT/live-gost-ref.csv" 2>/dev/null)
 					[ -n "$x" ] || x=$(awk -F, -v c="$c" -v s="$s" -v d="$dir" '$1 == c && $2 == s { print (d == "enc" ? $4 : $5) }' "$mt")
 					[ -n "$x" ] || continue
 					r=$(ratio "$e" "$x")
-					echo "live $dir $c $s B, 1 worker: $e pps / in-process $(printf '%.0f' "$x") pps = $r (target >= 0.80: $(verdict "$r" 0.8))"
+					echo "live $dir$([ $k = esper-ff ] && echo " --fast-forward") $c $s B, 1 worker: $e pps / in-process $(printf '%.0f' "$x") pps = $r (target >= 0.80: $(verdict "$r" 0.8))"
 				done
 			done
 		done
