@@ -218,8 +218,8 @@ unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct 
 		for (run = 1; i + run < n && sa[i + run] == sa[i]; run++)
 			;
 		for (unsigned j = i; j < i + run; j++) {
-			if (j + 1 < n)	/* the next packet's ESP header and IV */
-				__builtin_prefetch(b[j + 1]->head + b[j + 1]->off + pi[j + 1].l4_off);
+			if (j + 1 < n)
+				pbuf_prefetch(b[j + 1]);
 			res[j] = in_one(sa[i], b[j], &pi[j], thread);
 			if (!res[j]) {
 				ok++;

@@ -339,6 +339,8 @@ static unsigned out_run(struct sp *const *sp, struct pbuf *const *b, const struc
 		uint8_t iv[ESP_IV_LEN];
 		struct out_job job;
 
+		if (j + 1 < i + n)
+			pbuf_prefetch(b[j + 1]);
 		if (j >= i + granted) {
 			res[j] = ESP_DROP(SA_C_seq_exhausted);
 			continue;

@@ -186,6 +186,14 @@ static unsigned rx_burst(struct worker *w, struct xsk_port *p, struct burst *bu)
 {
 	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, BURST, &idx);
 
+	/* The frames were written by the CPU that ran XDP: ask for their first lines (the
+	 * metadata and the headers) all at once, before the first is read. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *data = xsk_frame(&w->xs, xsk_ring_cons__rx_desc(&p->rx, idx + i)->addr);
+
+		__builtin_prefetch(data - sizeof(struct esper_meta), 1);
+		__builtin_prefetch(data + 64, 1);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
 

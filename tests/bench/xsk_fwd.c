@@ -95,6 +95,9 @@ static unsigned rx_burst(struct fwd *f)
 	struct xsk_port *p = &f->xs.port[0];
 	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, BURST, &idx);
 
+	/* As the worker does: the burst's first lines asked for at once. */
+	for (uint32_t i = 0; i < n; i++)
+		__builtin_prefetch(xsk_frame(&f->xs, xsk_ring_cons__rx_desc(&p->rx, idx + i)->addr), 1);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
 
