@@ -192,6 +192,7 @@ static unsigned rx_burst(struct worker *w, struct xsk_port *p, struct burst *bu)
 		uint8_t *data = xsk_frame(&w->xs, xsk_ring_cons__rx_desc(&p->rx, idx + i)->addr);
 
 		__builtin_prefetch(data - sizeof(struct esper_meta), 1);
+		__builtin_prefetch(data, 1);
 		__builtin_prefetch(data + 64, 1);
 	}
 	for (uint32_t i = 0; i < n; i++) {
