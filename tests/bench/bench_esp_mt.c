@@ -18,7 +18,9 @@
  *    interval covers 256 packets and the calibrated cost of a read is subtracted); rate of a
  *    run = sum over threads of packets / CPU time. One thread and two threads are measured
  *    in turn, -r rounds (3): the medians, and the median of the per-round ratios, are
- *    printed; the wall-clock rate of two threads beside them.
+ *    printed; the wall-clock rate of two threads beside them. The control: two threads
+ *    each on its own SA (nothing shared), the scaling the machine itself gives this work;
+ *    its ratio to the shared-SA figure says what sharing costs.
  * 3. Replay: two threads encrypt a bounded stream (the frames kept, not refilled), each
  *    burst stamped with the TSC when it was finished (when a worker would hand it to TX);
  *    the two outputs merged in stamp order are fed to esp_in on a receiver SA with the
@@ -487,30 +489,31 @@ static const char *size_name(uint32_t s, char *buf)
 int main(int argc, char **argv)
 {
 	struct exec_env tx_env, rx_env;
-	struct sp *tx_sp, *rx_sp;
+	struct sp *tx_sps[2], *tx_sp, *rx_sp;
 
 	parse_args(argc, argv);
 	if (crypto_init(CRYPTO_AUTO) < 0)
 		die("crypto_init");
 	/* The sender's SA has replay:0, so it also serves the decrypt rate (frames reused). */
-	if (bp_make_sas(&tx_env, cipher, 1, 2, 0, &tx_sp) ||
+	if (bp_make_sas(&tx_env, cipher, 2, 2, 0, tx_sps) ||
 	    bp_make_sas(&rx_env, cipher, 1, 1, window, &rx_sp))
 		die("cannot make the SA (GOST needs gost-engine)");
+	tx_sp = tx_sps[0];
 	calibrate_clock();
 	if (!csv) {
 		printf("cipher %s, backend %s; CPUs %d and %d; %.1f s per figure\n",
 		       aead_cipher_name(cipher), crypto_backend_name(), cpu[0], cpu[1], secs);
-		printf("%6s %10s %10s %10s | %10s %10s %5s %10s | %10s %10s %5s | %7s %7s\n",
+		printf("%6s %10s %10s %10s | %10s %10s %5s %10s | %10s %10s %5s | %5s | %7s %7s\n",
 		       "size", "raw Mpps", "enc 1T", "dec 1T", "pkt 1T", "pkt 2T", "x", "2T wall",
-		       "burst 1T", "burst 2T", "x", "replay", "window");
+		       "burst 1T", "burst 2T", "x", "2SA x", "replay", "window");
 	} else {
 		printf("cipher,size,raw_pps,enc1_pps,dec1_pps,pkt1_pps,pkt2_pps,pkt_ratio,"
 		       "pkt2_wall_pps,burst1_pps,burst2_pps,burst_ratio,replay_drops,replay_fed,"
-		       "window_needed\n");
+		       "window_needed,two_sa_ratio,shared_vs_two_sa\n");
 	}
 	for (unsigned s = 0; s < nsizes; s++) {
-		struct job j[2], d;
-		double raw, enc1, dec1, p1, p2, px, p2w, b1, b2, bx, b2w;
+		struct job j[2], sep[2], d;
+		double raw, enc1, dec1, p1, p2, px, p2w, b1, b2, bx, b2w, s1, s2, sx, s2w;
 		uint64_t drops, fed, need;
 		char nb[16];
 
@@ -518,34 +521,44 @@ int main(int argc, char **argv)
 		job_init(&j[0], tx_sp, 0, sizes[s], NULL);
 		job_init(&j[1], tx_sp, 1, sizes[s], NULL);
 		job_init(&d, tx_sp, 0, sizes[s], tx_sp);
+		job_init(&sep[0], tx_sps[0], 0, sizes[s], NULL);
+		job_init(&sep[1], tx_sps[1], 1, sizes[s], NULL);
 		j[0].api = API_PACKET;
 		enc1 = run_jobs(j, 1, NULL);
 		dec1 = run_jobs(&d, 1, NULL);
-		p1 = p2 = px = p2w = b1 = b2 = bx = b2w = 0;
+		p1 = p2 = px = p2w = b1 = b2 = bx = b2w = s1 = s2 = sx = s2w = 0;
 		drops = fed = need = 0;
 		if (!one_only) {
 			scale(j, API_PACKET, &p1, &p2, &px, &p2w);
 			scale(j, API_BURST, &b1, &b2, &bx, &b2w);
+			/* The control: two threads, each on its own SA (what the machine gives two
+			 * threads of this work when they share nothing). */
+			scale(sep, API_BURST, &s1, &s2, &sx, &s2w);
 			replay_run(tx_sp, rx_sp->sa, sizes[s], &drops, &fed, &need);
 		}
 		job_fini(&j[0]);
 		job_fini(&j[1]);
 		job_fini(&d);
+		job_fini(&sep[0]);
+		job_fini(&sep[1]);
 		if (csv)
-			printf("%s,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f,%.0f,%.0f,%.3f,%llu,%llu,%llu\n",
+			printf("%s,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f,%.0f,%.0f,%.3f,%llu,%llu,%llu,"
+			       "%.3f,%.3f\n",
 			       aead_cipher_name(cipher), size_name(sizes[s], nb), raw, enc1, dec1, p1,
 			       p2, px, p2w, b1, b2, bx, (unsigned long long)drops,
-			       (unsigned long long)fed, (unsigned long long)need);
+			       (unsigned long long)fed, (unsigned long long)need, sx,
+			       sx > 0 ? bx / sx : 0);
 		else
-			printf("%6s %10.2f %10.2f %10.2f | %10.2f %10.2f %5.2f %10.2f | %10.2f %10.2f %5.2f | %7llu %7llu\n",
+			printf("%6s %10.2f %10.2f %10.2f | %10.2f %10.2f %5.2f %10.2f | %10.2f %10.2f %5.2f | %5.2f | %7llu %7llu\n",
 			       size_name(sizes[s], nb), raw / 1e6, enc1 / 1e6, dec1 / 1e6, p1 / 1e6,
-			       p2 / 1e6, px, p2w / 1e6, b1 / 1e6, b2 / 1e6, bx,
+			       p2 / 1e6, px, p2w / 1e6, b1 / 1e6, b2 / 1e6, bx, sx,
 			       (unsigned long long)drops, (unsigned long long)need);
 		fflush(stdout);
 	}
 	if (!csv)
 		printf("Mpps; 1T/2T: one thread / two threads on one SA (sum of packets per CPU "
-		       "second of ESP work); x: 2T/1T (target >= 1.8);\nreplay: drops by a "
+		       "second of ESP work); x: 2T/1T (target >= 1.8);\n2SA x: the same with each "
+		       "thread on its own SA (the machine's own two-thread scaling);\nreplay: drops by a "
 		       "receiver (window %u) fed both threads' output merged in TX order "
 		       "(target 0); window: the window that stream needed\n", window);
 	spd_flush(tx_env.spd);
