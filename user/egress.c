@@ -115,6 +115,18 @@ static void decrease_hop_limit(uint8_t *ip)
 	}
 }
 
+/* What a router does more than decrement the hop limit is left to the kernel: IPv4
+ * options, IPv6 hop-by-hop options, link-local addresses, an expiring TTL ("time
+ * exceeded"). */
+static bool plain_forwardable(const uint8_t *ip, bool v4)
+{
+	if (v4)
+		return ip[0] == 0x45 && ip[8] > 1;
+	return ip[6] != 0 /* hop-by-hop */ && ip[7] > 1 &&
+	       !(ip[8] == 0xfe && (ip[9] & 0xc0) == 0x80) &&
+	       !(ip[24] == 0xfe && (ip[25] & 0xc0) == 0x80);
+}
+
 /* The decrypted packet at b, forwarded by the worker if it may: true if queued for TX. */
 static bool fast_forward(struct worker *w, uint64_t frame, const struct pbuf *b)
 {
@@ -124,8 +136,8 @@ static bool fast_forward(struct worker *w, uint64_t frame, const struct pbuf *b)
 	struct nexthop nh;
 
 	if (!(w->fast_forward & (v4 ? WORKER_FWD_IPV4 : WORKER_FWD_IPV6)) ||
-	    b->off < ETH_HLEN_ || ip[v4 ? 8 : 7] <= 1)
-		return false;	/* the kernel sends "time exceeded" */
+	    b->off < ETH_HLEN_ || !plain_forwardable(ip, v4))
+		return false;
 	if (nexthop_lookup(w->nh_fwd, v4 ? AF_INET : AF_INET6, ip + (v4 ? 16 : 24), &nh) < 0 ||
 	    !nh.unicast || !nh.resolved || b->len > nh.mtu ||
 	    !(port = port_of(w, nh.ifindex)))

@@ -354,6 +354,9 @@ fast_forward_case() {	# family
 		in_ns $NS_G2 ip -6 route replace 2001:db8:a::/64 dev esper0 src $own
 	fi
 	ping_ok $NS_A $own 3 || { echo "ping of gw2's own $own failed"; return 1; }
+	# A TTL / hop limit that expires at gw2 is the kernel's: "time exceeded" comes back.
+	in_ns $NS_A ping -c 1 -W 2 -t 1 $far | grep -qi "exceeded" ||
+		{ echo "no time exceeded from gw2 for TTL 1"; return 1; }
 }
 
 case_fast_forward_4in4() { fast_forward_case 4; }
