@@ -26,7 +26,8 @@ struct hostport {
  * rp_filter off (decrypted packets have remote sources), and bring it up. */
 int hostport_open(struct hostport *h, const char *name, unsigned nqueues);
 /* Whether the kernel forwards family's packets that arrive on the host port (its
- * forwarding sysctl): --fast-forward forwards only what the kernel would. */
+ * forwarding sysctl, read when asked): --fast-forward is off for a family the kernel
+ * does not forward. */
 bool hostport_forwards(const struct hostport *h, int family);
 /* Close every queue: the device goes away with the last one. */
 void hostport_close(struct hostport *h);

@@ -115,12 +115,17 @@ static void add_attr(struct nl_req *r, unsigned short type, const void *data, si
 	r->h.nlmsg_len = NLMSG_ALIGN(r->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
-/* Send r and wait for its answer: the first message of that sequence number, or -errno. */
+/* A failure of the exchange itself (no answer: asked again next time), not the kernel's
+ * answer "no such route / neighbour" (kept until the next event). */
+#define NL_NO_ANSWER (-ETIMEDOUT)
+
+/* Send r and wait for its answer: the first message of that sequence number; NULL with
+ * *err the kernel's -errno, or NL_NO_ANSWER. */
 static struct nlmsghdr *transact(struct nexthop_cache *c, struct nl_req *r, int *err)
 {
 	r->h.nlmsg_seq = ++c->seq;
 	if (send(c->fd, r, r->h.nlmsg_len, 0) < 0) {
-		*err = -errno;
+		*err = NL_NO_ANSWER;
 		return NULL;
 	}
 	for (;;) {
@@ -128,7 +133,7 @@ static struct nlmsghdr *transact(struct nexthop_cache *c, struct nl_req *r, int 
 		struct nlmsghdr *h = (struct nlmsghdr *)c->buf;
 
 		if (n < 0) {
-			*err = -errno;
+			*err = NL_NO_ANSWER;
 			return NULL;
 		}
 		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
@@ -160,8 +165,8 @@ static int get_route(struct nexthop_cache *c, int family, const uint8_t *dst, in
 	if (c->mark)
 		add_attr(&r, RTA_MARK, &c->mark, sizeof(c->mark));
 	h = transact(c, &r, &err);
-	if (!h)
-		return err == -ENETUNREACH || err == -EHOSTUNREACH ? -ENETUNREACH : err;
+	if (!h)	/* unreachable, prohibit, blackhole...: no usable route */
+		return err == NL_NO_ANSWER ? err : -ENETUNREACH;
 	memcpy(gw, dst, alen);
 	*oif = 0;
 	*mtu = 0;
@@ -183,9 +188,10 @@ static int get_route(struct nexthop_cache *c, int family, const uint8_t *dst, in
 	return *oif ? 0 : -ENETUNREACH;
 }
 
-/* The neighbour entry of gw on oif, if it holds a usable link-layer address. */
-static bool get_neigh(struct nexthop_cache *c, int family, int oif, const uint8_t *gw,
-		      uint8_t mac[6])
+/* The neighbour entry of gw on oif: 1 if it holds a usable link-layer address, 0 if not
+ * (or there is none), NL_NO_ANSWER. */
+static int get_neigh(struct nexthop_cache *c, int family, int oif, const uint8_t *gw,
+		     uint8_t mac[6])
 {
 	struct nl_req r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)),
 				   .nlmsg_type = RTM_GETNEIGH, .nlmsg_flags = NLM_F_REQUEST } };
@@ -200,8 +206,10 @@ static bool get_neigh(struct nexthop_cache *c, int family, int oif, const uint8_
 	r.nd.ndm_ifindex = oif;
 	add_attr(&r, NDA_DST, gw, family == AF_INET ? 4 : 16);
 	h = transact(c, &r, &err);
-	if (!h || h->nlmsg_type != RTM_NEWNEIGH)
-		return false;
+	if (!h)
+		return err == NL_NO_ANSWER ? err : 0;
+	if (h->nlmsg_type != RTM_NEWNEIGH)
+		return 0;
 	nd = NLMSG_DATA(h);
 	len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd)));
 	for (a = (struct rtattr *)((uint8_t *)nd + NLMSG_ALIGN(sizeof(*nd))); RTA_OK(a, len);
@@ -217,26 +225,30 @@ static uint32_t if_mtu(struct nexthop_cache *c, int ifindex)
 {
 	struct ifreq ifr = { 0 };
 
-	if (if_indextoname((unsigned)ifindex, ifr.ifr_name) &&
-	    ioctl(c->ioctl_fd, SIOCGIFMTU, &ifr) == 0)
+	ifr.ifr_ifindex = ifindex;
+	if (ioctl(c->ioctl_fd, SIOCGIFNAME, &ifr) == 0 && ioctl(c->ioctl_fd, SIOCGIFMTU, &ifr) == 0)
 		return (uint32_t)ifr.ifr_mtu;
 	return 1500;
 }
 
-static int resolve(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *nh)
+static int resolve(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *nh,
+		   bool *retry)
 {
 	uint8_t gw[16];
 	uint32_t route_mtu = 0;
 	int err;
 
 	memset(nh, 0, sizeof(*nh));
+	*retry = false;
 	err = get_route(c, family, dst, &nh->ifindex, gw, &route_mtu, &nh->unicast);
 	if (err)
 		return err;
 	nh->mtu = if_mtu(c, nh->ifindex);
 	if (route_mtu && route_mtu < nh->mtu)
 		nh->mtu = route_mtu;
-	nh->resolved = get_neigh(c, family, nh->ifindex, gw, nh->mac);
+	err = get_neigh(c, family, nh->ifindex, gw, nh->mac);
+	nh->resolved = err == 1;
+	*retry = err < 0;	/* the route holds; the neighbour is asked again next time */
 	return 0;
 }
 
@@ -245,16 +257,17 @@ int nexthop_lookup(struct nexthop_cache *c, int family, const uint8_t *dst, stru
 	size_t alen = family == AF_INET ? 4 : 16;
 	struct entry *e = &c->e[hash_bytes(dst, alen) & c->mask];
 	uint32_t gen = atomic_load_explicit(&nexthop_generation, memory_order_acquire);
+	bool retry;
 
 	if (e->gen != gen || e->family != family || memcmp(e->dst, dst, alen)) {
 		e->gen = gen;
 		e->family = family;
 		memcpy(e->dst, dst, alen);
-		e->err = resolve(c, family, dst, &e->nh);
+		e->err = resolve(c, family, dst, &e->nh, &retry);
 		/* No route, or no neighbour yet: kept until an event (the kernel resolving it, a
 		 * route added) moves the generation on, so such packets cost no netlink round
-		 * trip each. A failed netlink exchange is asked again next time. */
-		if (e->err && e->err != -ENETUNREACH)
+		 * trip each. An exchange without answer is asked again next time. */
+		if (e->err == NL_NO_ANSWER || retry)
 			e->gen = 0;
 	}
 	*out = e->nh;

@@ -31,7 +31,8 @@ struct nexthop_cache *nexthop_cache_new(uint32_t mark, unsigned entries);
 void nexthop_cache_free(struct nexthop_cache *c);
 
 /* The next hop toward dst (4 or 16 bytes, family AF_INET/AF_INET6): 0, or -ENETUNREACH
- * when there is no route, -errno when netlink failed. */
+ * when there is no usable route (unreachable, prohibit, blackhole), -ETIMEDOUT when
+ * netlink did not answer. */
 int nexthop_lookup(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *out);
 
 /* The event monitor: a thread that bumps nexthop_generation on every route, neighbour or

@@ -85,8 +85,8 @@ static inline void xsk_free(struct xsk_set *s, uint64_t addr)
 	s->pool.free[s->pool.nfree++] = xsk_frame_base(addr);
 }
 
-/* Queue a frame for transmission on port p (sent at the next xsk_flush); false if the TX
- * ring is full (the caller frees the frame). */
+/* Queue a frame for transmission on port p (sent at the next xsk_flush, which frees the
+ * frames the TX ring has no room for and counts them in tx_dropped); always true. */
 bool xsk_tx(struct xsk_set *s, struct xsk_port *p, uint64_t addr, uint32_t len);
 void xsk_flush(struct xsk_set *s, struct xsk_port *p);	/* submit and kick TX */
 void xsk_complete(struct xsk_set *s, struct xsk_port *p);	/* reclaim sent frames */
