@@ -596,7 +596,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "-" && r + 0 >= t) ? "met" : "MISSED" }'; }
 
 plots() {
-	local dir w s what col f c sp
+	local dir w s what col f c sp ff
 	command -v gnuplot >/dev/null || { echo "plots: gnuplot missing"; return; }
 	[ -s "$CSV" ] || return
 	# Data files: one line per size (pps by size) and per worker count.
@@ -617,9 +617,9 @@ plots() {
 					printf ' %s' "$(awk -v p="$(rate $what $dir $c $s $w "$sp" "$sp" live)" \
 						-v m="$(mean_size $s)" 'BEGIN { printf "%.3f", p * m * 8 / 1e9 }')" >>"$f"
 				done
-				printf ' %s %s\n' "$(rate esper-ff $dir AES-128-GCM $s $w 1 1 live)" \
-					"$(awk -v p="$(rate esper-ff $dir AES-128-GCM $s $w 1 1 live)" \
-						-v m="$(mean_size $s)" 'BEGIN { printf "%.3f", p * m * 8 / 1e9 }')" >>"$f"
+				ff=$(rate esper-ff $dir AES-128-GCM $s $w 1 1 live)
+				printf ' %s %s\n' "$ff" "$(awk -v p="$ff" -v m="$(mean_size $s)" \
+					'BEGIN { printf "%.3f", p * m * 8 / 1e9 }')" >>"$f"
 			done
 		done
 	done

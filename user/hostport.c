@@ -52,14 +52,20 @@ static int link_up(const char *name, int mtu)
 	return err;
 }
 
+/* Open /proc/sys/net/<conf>/<name>/<key> with flags; the path into path. */
+static int open_conf(const char *conf, const char *name, const char *key, int flags,
+		     char path[128])
+{
+	snprintf(path, 128, "/proc/sys/net/%s/%s/%s", conf, name, key);
+	return open(path, flags | O_CLOEXEC);
+}
+
 /* Set /proc/sys/net/<conf>/<name>/<key> to value. */
 static void set_conf(const char *conf, const char *name, const char *key, const char *value)
 {
 	char path[128];
-	int fd;
+	int fd = open_conf(conf, name, key, O_WRONLY, path);
 
-	snprintf(path, sizeof(path), "/proc/sys/net/%s/%s/%s", conf, name, key);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
 		log_warn("%s", path);
 	if (fd >= 0)
@@ -69,14 +75,10 @@ static void set_conf(const char *conf, const char *name, const char *key, const 
 bool hostport_forwards(const struct hostport *h, int family)
 {
 	char path[128], value[4] = "";
-	int fd;
-
 	/* IPv4 asks the receiving interface (ip_forward sets them all), IPv6 the global one. */
-	if (family == AF_INET)
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", h->name);
-	else
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/all/forwarding");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = family == AF_INET ? open_conf("ipv4/conf", h->name, "forwarding", O_RDONLY, path)
+				   : open_conf("ipv6/conf", "all", "forwarding", O_RDONLY, path);
+
 	if (fd < 0)
 		return false;
 	if (read(fd, value, sizeof(value) - 1) < 0)

@@ -12,7 +12,8 @@
  *    each with its own frames, as fast as they can; ratio = two-thread rate / one-thread
  *    rate. Two ways of calling ESP: per packet (esp_out: one atomic sequence-number
  *    allocation and two counter additions on the shared SA per packet, what worker.c
- *    did before it went to bursts) and per burst of 64 (esp_out_burst: one allocation and one addition per burst).
+ *    did before it went to bursts) and per burst of 64 (esp_out_burst, what workers call:
+ *    one allocation and one addition per burst).
  *    Timing: each thread's CPU time over the ESP work only (refilling the frames with
  *    plaintext is outside the timed part; a clock read costs ~0.7 us under KVM, so a timed
  *    interval covers 256 packets and the calibrated cost of a read is subtracted); rate of a
@@ -248,7 +249,7 @@ static double run_jobs(struct job *j, unsigned n, double *wall_rate)
 	return rate;
 }
 
-static double median3(double *v, unsigned n)
+static double median(double *v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned k = i + 1; k < n; k++)
@@ -274,10 +275,10 @@ static void scale(struct job *j, enum api api, double *one, double *two, double 
 		t[i] = run_jobs(j, 2, &w[i]);
 		r[i] = t[i] / o[i];
 	}
-	*one = median3(o, rounds);
-	*two = median3(t, rounds);
-	*x = median3(r, rounds);
-	*wall = median3(w, rounds);
+	*one = median(o, rounds);
+	*two = median(t, rounds);
+	*x = median(r, rounds);
+	*wall = median(w, rounds);
 }
 
 static void calibrate_clock(void)
