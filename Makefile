@@ -22,7 +22,7 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-USER_SRC := $(wildcard user/*.c)
+USER_SRC := $(wildcard user/*.c user/*/*.c)
 LIB_SRC  := $(filter-out user/main.c,$(USER_SRC))
 LIB_OBJ  := $(LIB_SRC:user/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libesper.a
@@ -118,7 +118,7 @@ deps:
 	scripts/setup-deps.sh
 
 format:
-	clang-format -i $(wildcard user/*.[ch] bpf/*.[ch] include/*.h tests/*/*.[ch])
+	clang-format -i $(wildcard user/*.[ch] user/*/*.[ch] bpf/*.[ch] include/*.h tests/*/*.[ch])
 
 check: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
@@ -127,4 +127,4 @@ check: all
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

@@ -20,14 +20,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bpf_load.h"
-#include "bpf_sync.h"
-#include "esp.h"
-#include "hostport.h"
+#include "control/bpf_load.h"
+#include "control/bpf_sync.h"
+#include "datapath/esp.h"
+#include "datapath/hostport.h"
 #include "live.h"
-#include "log.h"
-#include "nexthop.h"
-#include "worker.h"
+#include "lib/log.h"
+#include "datapath/nexthop.h"
+#include "datapath/worker.h"
 
 struct live {
 	const struct live_opts *o;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cmd_exec.h"
+#include "control/cmd_exec.h"
 
 #define LIVE_MAX_IFACES 8
 

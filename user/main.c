@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd_exec.h"
-#include "crypto.h"
+#include "control/cmd_exec.h"
+#include "crypto/crypto.h"
 #include "live.h"
-#include "log.h"
-#include "pcap_mode.h"
-#include "rcu.h"
+#include "lib/log.h"
+#include "datapath/pcap_mode.h"
+#include "lib/rcu.h"
 
 struct opts {
 	struct live_opts live;

@@ -45,10 +45,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "esp.h"
+#include "datapath/esp.h"
 #include "esper_wire.h"
-#include "sad.h"
-#include "spd.h"
+#include "tables/sad.h"
+#include "tables/spd.h"
 
 #define FRAME	   2048
 #define FRAME_OFF  (256 + 14) /* XDP_PACKET_HEADROOM + Ethernet header */

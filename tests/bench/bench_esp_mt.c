@@ -41,8 +41,8 @@
 #include <x86intrin.h>
 
 #include "bench_pkt.h"
-#include "crypto.h"
-#include "rcu.h"
+#include "crypto/crypto.h"
+#include "lib/rcu.h"
 
 #define FRAME		2048
 #define OFF		(256 + ETH_HLEN_)

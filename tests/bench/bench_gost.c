@@ -23,9 +23,9 @@
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 
-#include "crypto.h"
-#include "crypto_gost.h"
-#include "mgm.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_gost.h"
+#include "crypto/mgm.h"
 
 static const size_t sizes[] = {64, 512, 1420};
 static double secs = 0.3;

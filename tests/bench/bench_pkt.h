@@ -27,10 +27,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cmd_exec.h"
-#include "esp.h"
+#include "control/cmd_exec.h"
+#include "datapath/esp.h"
 #include "esper_wire.h"
-#include "pkt.h"
+#include "lib/pkt.h"
 
 #define BP_FLOWS_MAX	125000u
 #define BP_IMIX		0u	/* size 0 means the IMIX */

@@ -34,7 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include "esper_wire.h"
-#include "xsk.h"
+#include "datapath/xsk.h"
 
 #define BURST		64
 #define MAX_QUEUES	8

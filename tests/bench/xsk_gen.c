@@ -52,8 +52,8 @@
 #include <xdp/xsk.h>
 
 #include "bench_pkt.h"
-#include "crypto.h"
-#include "rcu.h"
+#include "crypto/crypto.h"
+#include "lib/rcu.h"
 
 #define FRAME		2048
 #define RING		2048

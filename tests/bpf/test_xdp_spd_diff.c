@@ -21,8 +21,8 @@
 
 #include "esp_fixture.h"
 #include "xdp_harness.h"
-#include "bpf_sync.h"
-#include "rcu.h"
+#include "control/bpf_sync.h"
+#include "lib/rcu.h"
 
 #define ROUNDS		4
 #define POLICIES	3000	/* added at the start of each round */

@@ -35,8 +35,8 @@
 #include <xdp/xsk.h>
 
 #include "esper_abi.h"
-#include "bpf_load.h"
-#include "log.h"
+#include "control/bpf_load.h"
+#include "lib/log.h"
 
 #define HX_FRAME_MAX	2048
 #define HX_META_MAX	252	/* metadata test_run accepts in front of a frame (u8, aligned) */

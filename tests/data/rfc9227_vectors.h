@@ -10,7 +10,7 @@
 #ifndef RFC9227_VECTORS_H
 #define RFC9227_VECTORS_H
 
-#include "crypto.h"
+#include "crypto/crypto.h"
 
 struct rfc9227_pkt {
 	const char *name;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "control/cmd.h"
 
 static void check_error(const struct cmd_error *err, size_t size)
 {

@@ -38,10 +38,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "crypto_gost.h"
-#include "esp.h"
+#include "crypto/crypto_gost.h"
+#include "datapath/esp.h"
 #include "esper_wire.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define HEADROOM	256
 #define MAX_IP		65535

@@ -10,10 +10,10 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "cmd_exec.h"
-#include "crypto_gost.h"
+#include "control/cmd_exec.h"
+#include "crypto/crypto_gost.h"
 #include "esp_fixture.h"
-#include "rcu.h"
+#include "lib/rcu.h"
 
 #define KUZ "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" \
 	    "202122232425262728292a2b"

@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "esp.h"
+#include "datapath/esp.h"
 #include "esper_wire.h"
 #include "test_util.h"
 

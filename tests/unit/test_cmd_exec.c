@@ -14,10 +14,10 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-#include "cmd_exec.h"
+#include "control/cmd_exec.h"
 #include "cmd_invalid_cases.h"
 #include "esp_fixture.h"
-#include "rcu.h"
+#include "lib/rcu.h"
 
 #define SRC "<test>"
 #define AT(prefix) ((unsigned)sizeof(prefix))	/* the column just after prefix */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
-#include "cmd.h"
+#include "control/cmd.h"
 #include "cmd_invalid_cases.h"
 
 #define K20	CIC_K20

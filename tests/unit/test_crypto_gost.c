@@ -13,10 +13,10 @@
 #include <inttypes.h>
 #include <pthread.h>
 
-#include "crypto.h"
-#include "crypto_gost.h"
-#include "kdf_tree.h"
-#include "mgm.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_gost.h"
+#include "crypto/kdf_tree.h"
+#include "crypto/mgm.h"
 #include "../data/rfc9227_vectors.h"
 
 static struct kdf_tree_ctx *kctx;

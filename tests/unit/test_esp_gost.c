@@ -14,7 +14,7 @@
 
 #include <inttypes.h>
 
-#include "crypto_gost.h"
+#include "crypto/crypto_gost.h"
 #include "../data/rfc9227_vectors.h"
 
 static const enum aead_cipher gost_ciphers[] = {

@@ -8,8 +8,8 @@
 
 #include <errno.h>
 
-#include "crypto.h"
-#include "kdf_tree.h"
+#include "crypto/crypto.h"
+#include "crypto/kdf_tree.h"
 
 static struct kdf_tree_ctx *kctx;
 

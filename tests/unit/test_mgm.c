@@ -10,9 +10,9 @@
 
 #include <errno.h>
 
-#include "crypto.h"
-#include "crypto_gost.h"
-#include "mgm.h"
+#include "crypto/crypto.h"
+#include "crypto/crypto_gost.h"
+#include "crypto/mgm.h"
 
 struct vec {
 	const char *name;

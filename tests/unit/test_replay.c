@@ -7,7 +7,7 @@
  */
 #include <pthread.h>
 
-#include "replay.h"
+#include "tables/replay.h"
 #include "test_util.h"
 
 enum { OK = REPLAY_OK, DUP = REPLAY_DUP, OLD = REPLAY_OLD, INV = REPLAY_INVALID };

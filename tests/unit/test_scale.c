@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cmd_exec.h"
-#include "rcu.h"
+#include "control/cmd_exec.h"
+#include "lib/rcu.h"
 #include "test_util.h"
 
 #if defined(__SANITIZE_ADDRESS__)

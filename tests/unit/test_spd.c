@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 
 #include "esp_fixture.h"
-#include "rcu.h"
-#include "spd.h"
+#include "lib/rcu.h"
+#include "tables/spd.h"
 
 /* --- a mirror that models the BPF maps -------------------------------------------------- */
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "sad.h"
-#include "spd.h"
+#include "tables/sad.h"
+#include "tables/spd.h"
 
 /* Where inbound SPIs are mirrored (the BPF map sa_in); callbacks return 0 or -errno. */
 struct sa_mirror {

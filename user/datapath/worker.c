@@ -24,7 +24,7 @@
 #include "egress.h"
 #include "esper_abi.h"
 #include "esper_wire.h"
-#include "log.h"
+#include "lib/log.h"
 #include "worker.h"
 
 #define BURST 64

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pkt.h"
+#include "lib/pkt.h"
 
 #define ICMP_TOO_BIG_MAX 1280	/* the message, at most (IPv6's minimum MTU) */
 

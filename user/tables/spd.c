@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "htab.h"
-#include "log.h"
-#include "rcu.h"
+#include "lib/htab.h"
+#include "lib/log.h"
+#include "lib/rcu.h"
 #include "sad.h"
 #include "spd.h"
 

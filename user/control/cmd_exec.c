@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 
 #include "cmd_exec.h"
-#include "log.h"
-#include "rcu.h"
+#include "lib/log.h"
+#include "lib/rcu.h"
 
 #define FAIL(err, c, field, ...)                                                                   \
 	do {                                                                                       \

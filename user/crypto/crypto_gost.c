@@ -39,7 +39,7 @@
 #include "crypto.h"
 #include "crypto_gost.h"
 #include "kdf_tree.h"
-#include "log.h"
+#include "lib/log.h"
 #include "mgm.h"
 
 #define KEY_LEN	     32

@@ -13,9 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "addr.h"
-#include "cmd.h"
-#include "crypto.h"
+#include "lib/addr.h"
+#include "control/cmd.h"
+#include "crypto/crypto.h"
 #include "replay.h"
 
 /* Counters kept per SA (summed over workers). */

@@ -18,8 +18,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "htab.h"
-#include "log.h"
+#include "lib/htab.h"
+#include "lib/log.h"
 #include "nexthop.h"
 
 _Atomic uint32_t nexthop_generation = 1;

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xsk.h"
 
 static int iface_info(struct xsk_port *p, const char *ifname)

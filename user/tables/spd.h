@@ -14,8 +14,8 @@
 #include <linux/types.h>
 
 #include "esper_abi.h"
-#include "cmd.h"
-#include "pkt.h"
+#include "control/cmd.h"
+#include "lib/pkt.h"
 
 struct sa;
 

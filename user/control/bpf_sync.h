@@ -9,7 +9,7 @@
 
 #include "bpf_load.h"
 #include "cmd_exec.h"
-#include "spd.h"
+#include "tables/spd.h"
 
 struct bpf_sync {
 	struct bpf_load_fds fds;

@@ -13,9 +13,9 @@
 #include <stdbool.h>
 
 #include "nexthop.h"
-#include "rcu.h"
-#include "sad.h"
-#include "spd.h"
+#include "lib/rcu.h"
+#include "tables/sad.h"
+#include "tables/spd.h"
 #include "xsk.h"
 
 #define WORKER_COUNTERS(X)						\

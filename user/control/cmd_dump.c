@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 
 #include "cmd_exec.h"
-#include "crypto_gost.h"
+#include "crypto/crypto_gost.h"
 
 static const char *alg_name(enum esp_alg alg)
 {

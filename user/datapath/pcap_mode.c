@@ -17,7 +17,7 @@
 
 #include "esp.h"
 #include "esper_wire.h"
-#include "log.h"
+#include "lib/log.h"
 #include "pcap_mode.h"
 
 #define HEADROOM 256

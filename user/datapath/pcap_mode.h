@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "cmd_exec.h"
+#include "control/cmd_exec.h"
 
 struct pcap_opts {
 	const char *in, *out;

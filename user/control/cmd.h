@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "addr.h"
-#include "crypto.h"
+#include "lib/addr.h"
+#include "crypto/crypto.h"
 
 enum cmd_kind {
 	CMD_FLUSH,		/* flush ; */

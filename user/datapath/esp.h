@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "pkt.h"
-#include "sad.h"
-#include "spd.h"
+#include "lib/pkt.h"
+#include "tables/sad.h"
+#include "tables/spd.h"
 
 /* An IP packet at head + off, len bytes, in a buffer of size bytes. */
 struct pbuf {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct cipher_info {
 	const char *name;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "hostport.h"
-#include "log.h"
+#include "lib/log.h"
 
 static int open_queue(const char *name)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "htab.h"
-#include "rcu.h"
+#include "lib/htab.h"
+#include "lib/rcu.h"
 #include "sad.h"
 
 const char *const sa_counter_names[SA_C_MAX] = {

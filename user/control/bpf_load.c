@@ -22,7 +22,7 @@
 
 #include "bpf_load.h"
 #include "esper.skel.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct bpf_load_if {
 	int ifindex;
