@@ -341,7 +341,8 @@ static void position(const struct params *p, struct sa *sa)
 	atomic_store(&sa->seq_next, seq);
 	reset_replay(sa, seq - 1 - ahead);
 	if (sa->cipher >= AEAD_KUZNYECHIK_MGM)
-		crypto_gost_set_iv(sa->aead, p->gost_i1, p->gost_i2, p->gost_i3, p->gost_pnum);
+		crypto_gost_set_iv(sa->aead, seq, p->gost_i1, p->gost_i2, p->gost_i3,
+				   p->gost_pnum & ((1u << crypto_gost_pnum_bits(sa->aead)) - 1));
 }
 
 /* Open b as pcap mode would: parse, SPI, SA, esp_in. 0 if it came out. */

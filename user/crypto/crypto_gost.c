@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/engine.h>
 #include <openssl/err.h>
@@ -43,7 +44,6 @@
 #include "mgm.h"
 
 #define KEY_LEN	     32
-#define PNUM_MAX     0xffffffu		/* 24-bit message counter */
 #define LEAF_MAX     ((1ull << 40) - 1) /* i1 (8) | i2 (16) | i3 (16) */
 #define MAGMA_SBOX   "id-tc26-gost-28147-param-Z"
 #define CHUNK_BLOCKS 2560 /* blocks per engine call from crypto_gost_block_ecb */
@@ -407,13 +407,30 @@ void crypto_gost_fini(void)
 
 /* --- per SA --------------------------------------------------------------------------------- */
 
-/* The sender's IV counter (RFC 9227 4.2, 4.8). Locked by lock; any thread. */
-struct iv_ctr {
-	pthread_spinlock_t lock;
-	uint64_t leaf;	 /* i1 << 32 | i2 << 16 | i3 of the next packet */
-	uint32_t pnum;	 /* its pnum; PNUM_MAX + 1 when the leaf is used up */
-	uint64_t octets; /* payload octets protected under this leaf */
-	bool exhausted;	 /* every i1|i2|i3|pnum used: the SA is unusable */
+/*
+ * The IV of a packet is a function of its ESP sequence number (RFC 9227 4.2 leaves the
+ * choice to the sender): position = seq + offset (offset 0 but in the tests), leaf i1|i2|i3
+ * = position / P, pnum = position % P, with P packets per leaf small enough that no leaf
+ * can pass its section 5 octet limit: Kuznyechik 2^24 (pnum's width: 2^24 packets of at
+ * most 2^16 octets stay under 2^41), Magma 2^11 (2^11 packets of at most 2^16 + 20 octets
+ * stay under 2^28). Sequence numbers never repeat (sad.c), and a restart from `dump`
+ * resumes them, so neither do (key, IV) pairs; no counter state, no lock.
+ */
+#define PNUM_BITS_KUZ	24
+#define PNUM_BITS_MAGMA 11
+
+/* The forged-IV budget of a receiving SA (RFC 9227 5: a forged IV can force three KDF
+ * calls before its ICV fails). A leaf other than the next one after the highest verified
+ * leaf costs a token per KDF call; tokens refill at DERIVE_RATE per second up to
+ * DERIVE_BURST (a GCRA: `tat` is the theoretical arrival time in ns). The next leaf is
+ * always derived, so an attacker spending the budget cannot stall genuine traffic. */
+#define DERIVE_BURST 48
+#define DERIVE_RATE  48
+#define NO_LEAF	     UINT64_MAX
+
+struct derive_budget {
+	_Atomic uint64_t tat;
+	_Atomic uint64_t verified;	/* highest leaf a packet verified under; NO_LEAF: none */
 };
 
 /* One cached leaf of the key tree: a cipher context keyed with K_msg for (i1, i2, i3), and
@@ -441,13 +458,15 @@ struct gost_slot {
 } __attribute__((aligned(64)));
 
 struct gost_sa {
-	struct iv_ctr iv __attribute__((aligned(64)));
+	struct derive_budget budget __attribute__((aligned(64)));
 	_Atomic uint64_t derivations;
+	_Atomic uint64_t limited;	/* packets refused: budget spent */
+	uint64_t iv_offset;		/* added to the sequence number (tests only) */
+	unsigned pnum_bits;		/* PNUM_BITS_*: log2 of the packets per leaf */
 	uint8_t root[KEY_LEN];
 	uint8_t salt[12];
 	size_t salt_len;
 	size_t n;	      /* block size */
-	uint64_t octet_limit; /* RFC 9227 section 5, per leaf key */
 	bool mac_only;
 	enum impl impl;
 	unsigned nslots;
@@ -493,7 +512,6 @@ static void gost_fini(struct aead *a)
 		return;
 	for (unsigned i = 0; i < g->nslots; i++)
 		slot_close(&g->slot[i]);
-	pthread_spin_destroy(&g->iv.lock);
 	OPENSSL_cleanse(g, sizeof(*g));
 	free(g);
 	a->priv = NULL;
@@ -507,10 +525,7 @@ static struct gost_sa *sa_alloc(unsigned nthreads)
 	if (!g)
 		return NULL;
 	memset(g, 0, sz);
-	if (pthread_spin_init(&g->iv.lock, PTHREAD_PROCESS_PRIVATE)) {
-		free(g);
-		return NULL;
-	}
+	atomic_store(&g->budget.verified, NO_LEAF);
 	return g;
 }
 
@@ -530,7 +545,7 @@ static int gost_init(struct aead *a, const uint8_t *keymat, size_t len)
 	memcpy(g->salt, keymat + KEY_LEN, salt_len);
 	g->salt_len = salt_len;
 	g->n = kuz ? 16 : 8;
-	g->octet_limit = kuz ? 1ull << 41 : 1ull << 28;
+	g->pnum_bits = kuz ? PNUM_BITS_KUZ : PNUM_BITS_MAGMA;
 	g->mac_only = a->cipher == AEAD_KUZNYECHIK_MGM_MAC || a->cipher == AEAD_MAGMA_MGM_MAC;
 	g->impl = impl_of(kuz ? GOST_BLOCK_KUZNYECHIK : GOST_BLOCK_MAGMA);
 	for (; g->nslots < a->nthreads; g->nslots++) {
@@ -542,27 +557,6 @@ static int gost_init(struct aead *a, const uint8_t *keymat, size_t len)
 			return err;
 		}
 	}
-	return 0;
-}
-
-/* Under c->lock: the next i1|i2|i3 (as leaf) and pnum. A new leaf when pnum would pass
- * 2^24-1 or the leaf's octets would pass the section 5 limit; the tuple never repeats. */
-static int iv_take(struct iv_ctr *c, uint64_t len, uint64_t limit, uint64_t *leaf, uint32_t *pnum)
-{
-	if (!c->exhausted && (c->pnum > PNUM_MAX || (c->octets && c->octets + len > limit))) {
-		if (c->leaf == LEAF_MAX) {
-			c->exhausted = true;
-		} else {
-			c->leaf++;
-			c->pnum = 0;
-			c->octets = 0;
-		}
-	}
-	if (c->exhausted)
-		return -ENOSPC;
-	*leaf = c->leaf;
-	*pnum = c->pnum++;
-	c->octets += len;
 	return 0;
 }
 
@@ -579,27 +573,60 @@ static void iv_write(uint8_t *iv, uint64_t leaf, uint32_t pnum)
 	iv[7] = (uint8_t)pnum;
 }
 
-/* The octets MGM protects for an ESP payload of len bytes: the payload, the AAD (SPI | SN,
- * at most 12 bytes with ESN) and, for the MAC-only transforms, the IV (RFC 9227 4.7.1). */
-static uint64_t protected_octets(const struct gost_sa *g, size_t len)
-{
-	return (uint64_t)len + 12 + (g->mac_only ? ESP_IV_LEN : 0);
-}
-
 static int gost_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN])
 {
 	struct gost_sa *g = a->priv;
-	uint64_t leaf = 0;
-	uint32_t pnum = 0;
-	int err;
+	uint64_t pos = seq + g->iv_offset, leaf = pos >> g->pnum_bits;
 
-	(void)seq; /* the IV is its own counter, not the ESP sequence number */
-	pthread_spin_lock(&g->iv.lock);
-	err = iv_take(&g->iv, protected_octets(g, len), g->octet_limit, &leaf, &pnum);
-	pthread_spin_unlock(&g->iv.lock);
-	if (!err)
-		iv_write(iv, leaf, pnum);
-	return err;
+	(void)len; /* P packets of any size fit a leaf's octet limit */
+	if (leaf > LEAF_MAX)
+		return -ENOSPC;
+	iv_write(iv, leaf, (uint32_t)(pos & ((1u << g->pnum_bits) - 1)));
+	return 0;
+}
+
+static uint64_t leaf_of(uint8_t i1, uint16_t i2, uint16_t i3)
+{
+	return (uint64_t)i1 << 32 | (uint64_t)i2 << 16 | i3;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* May a receiver derive `calls` KDF levels for leaf? The next leaf after the highest
+ * verified one (or leaf 0 before any) always; others while the budget lasts. */
+static bool may_derive(struct gost_sa *g, uint64_t leaf, unsigned calls)
+{
+	const uint64_t step = 1000000000u / DERIVE_RATE, burst = DERIVE_BURST * step;
+	uint64_t verified = atomic_load_explicit(&g->budget.verified, memory_order_relaxed);
+	uint64_t now, tat, next;
+
+	if (leaf == verified + 1 || (verified == NO_LEAF && leaf == 0))
+		return true;
+	now = now_ns();
+	tat = atomic_load_explicit(&g->budget.tat, memory_order_relaxed);
+	do {
+		next = (tat > now ? tat : now) + calls * step;
+		if (next > now + burst)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&g->budget.tat, &tat, next,
+							memory_order_relaxed, memory_order_relaxed));
+	return true;
+}
+
+static void leaf_verified(struct gost_sa *g, uint64_t leaf)
+{
+	uint64_t v = atomic_load_explicit(&g->budget.verified, memory_order_relaxed);
+
+	while ((v == NO_LEAF || leaf > v) &&
+	       !atomic_compare_exchange_weak_explicit(&g->budget.verified, &v, leaf,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
 }
 
 /* How many tree levels above the leaf l shares with (i1, i2): 0, 1 or 2. */
@@ -622,9 +649,10 @@ static unsigned victim(const struct gost_slot *s)
 
 /* Find or make the leaf for (i1, i2, i3) in slot s, deriving only the levels neither cached
  * leaf has (level 1 if i1 is new, 2 if (i1, i2) is new, always the leaf). Each KDF call is
- * counted. The leaf is the slot's most recently used afterwards. */
+ * counted; a receiver's (open) within the forged-IV budget (-EBUSY beyond it, nothing
+ * changed). The leaf is the slot's most recently used afterwards. */
 static int slot_leaf(struct gost_sa *g, struct gost_slot *s, uint8_t i1, uint16_t i2, uint16_t i3,
-		     struct gost_leaf **out)
+		     bool open, struct gost_leaf **out)
 {
 	struct gost_leaf *l, *o;
 	uint8_t kmsg[KEY_LEN];
@@ -644,6 +672,10 @@ static int slot_leaf(struct gost_sa *g, struct gost_slot *s, uint8_t i1, uint16_
 	o = &s->leaf[v ^ 1];
 	from = prefix_levels(l, i1, i2);
 	other = prefix_levels(o, i1, i2);
+	if (open && !may_derive(g, leaf_of(i1, i2, i3), 3 - (other > from ? other : from))) {
+		atomic_fetch_add_explicit(&g->limited, 1, memory_order_relaxed);
+		return -EBUSY;
+	}
 	if (other > from) {
 		memcpy(l->key, o->key, other * KEY_LEN);
 		from = other;
@@ -681,8 +713,8 @@ static void make_nonce(const struct gost_sa *g, const uint8_t *iv, uint8_t *nonc
 	memcpy(nonce + 4, g->salt, g->salt_len);
 }
 
-static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, struct mgm_cipher *c,
-		   uint8_t *nonce, struct gost_leaf **leaf)
+static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, bool open,
+		   struct mgm_cipher *c, uint8_t *nonce, struct gost_leaf **leaf)
 {
 	struct gost_sa *g = a->priv;
 	int err;
@@ -690,7 +722,7 @@ static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, struct mg
 	if (thread >= g->nslots)
 		return -EINVAL;
 	err = slot_leaf(g, &g->slot[thread], iv[0], (uint16_t)(iv[1] << 8 | iv[2]),
-			(uint16_t)(iv[3] << 8 | iv[4]), leaf);
+			(uint16_t)(iv[3] << 8 | iv[4]), open, leaf);
 	if (err)
 		return err;
 	make_nonce(g, iv, nonce);
@@ -715,7 +747,7 @@ static int gost_run(struct aead *a, unsigned thread, const struct aead_req *r, b
 	uint8_t nonce[16];
 	struct gost_leaf *leaf;
 	struct mgm_cipher c;
-	int err = prepare(a, thread, r->iv, &c, nonce, &leaf);
+	int err = prepare(a, thread, r->iv, !seal, &c, nonce, &leaf);
 
 	if (err)
 		return err;
@@ -724,8 +756,11 @@ static int gost_run(struct aead *a, unsigned thread, const struct aead_req *r, b
 	else
 		err = mgm_decrypt(&c, nonce, seg, nseg, data, len, r->icv, a->icv_len);
 	OPENSSL_cleanse(nonce, sizeof(nonce));
-	if (!err)
+	if (!err && !leaf->verified) {
 		leaf->verified = true;
+		if (!seal)
+			leaf_verified(g, leaf_of(leaf->i1, leaf->i2, leaf->i3));
+	}
 	return err;
 }
 
@@ -753,19 +788,29 @@ static struct gost_sa *gost_of(const struct aead *a)
 	return a && a->ops == &aead_gost_ops ? a->priv : NULL;
 }
 
-int crypto_gost_set_iv(struct aead *a, uint8_t i1, uint16_t i2, uint16_t i3, uint32_t pnum)
+int crypto_gost_set_iv(struct aead *a, uint64_t seq, uint8_t i1, uint16_t i2, uint16_t i3,
+		       uint32_t pnum)
 {
 	struct gost_sa *g = gost_of(a);
 
-	if (!g || pnum > PNUM_MAX)
+	if (!g || pnum >> g->pnum_bits)
 		return -EINVAL;
-	pthread_spin_lock(&g->iv.lock);
-	g->iv.leaf = (uint64_t)i1 << 32 | (uint64_t)i2 << 16 | i3;
-	g->iv.pnum = pnum;
-	g->iv.octets = 0;
-	g->iv.exhausted = false;
-	pthread_spin_unlock(&g->iv.lock);
+	g->iv_offset = (leaf_of(i1, i2, i3) << g->pnum_bits | pnum) - seq;
 	return 0;
+}
+
+unsigned crypto_gost_pnum_bits(const struct aead *a)
+{
+	struct gost_sa *g = gost_of(a);
+
+	return g ? g->pnum_bits : 0;
+}
+
+uint64_t crypto_gost_limited(const struct aead *a)
+{
+	struct gost_sa *g = gost_of(a);
+
+	return g ? atomic_load_explicit(&g->limited, memory_order_relaxed) : 0;
 }
 
 uint64_t crypto_gost_derivations(const struct aead *a)

@@ -13,9 +13,19 @@
 
 #include "crypto.h"
 
-/* Test hook: the next aead_next_iv of this SA returns i1|i2|i3|pnum; the leaf's octet count
- * restarts at 0 and exhaustion is cleared. -EINVAL: not a GOST context, or pnum >= 2^24. */
-int crypto_gost_set_iv(struct aead *a, uint8_t i1, uint16_t i2, uint16_t i3, uint32_t pnum);
+/* The IV is a function of the sequence number (crypto_gost.c): i1|i2|i3 = position / 2^bits,
+ * pnum = position % 2^bits, position = seq (+ the test hook's offset); bits is 24 for
+ * Kuznyechik, 11 for Magma (RFC 9227 5 octet limits). 0 if a is not GOST. */
+unsigned crypto_gost_pnum_bits(const struct aead *a);
+
+/* Test hook: from now on sequence number seq gets the IV i1|i2|i3|pnum, and the numbers after
+ * it the positions after it. -EINVAL: not a GOST context, or pnum >= 2^bits. */
+int crypto_gost_set_iv(struct aead *a, uint64_t seq, uint8_t i1, uint16_t i2, uint16_t i3,
+		       uint32_t pnum);
+
+/* Packets refused before their ICV because their IV would have needed key-tree derivations
+ * beyond the forged-IV budget (crypto_gost.c; RFC 9227 5). */
+uint64_t crypto_gost_limited(const struct aead *a);
 
 /* KDF_GOSTR3411_2012_256 calls made for this SA so far, all thread slots together (a new
  * leaf costs 1 to 3 of them: the levels no cached leaf shares); 0 if a is not GOST. */

@@ -36,7 +36,8 @@
 	X(no_room, "refused: no room in the buffer")			\
 	X(fragment, "refused: fragment in transport mode")		\
 	X(tx_error, "dropped: transmit failed")				\
-	X(crypto_error, "dropped: crypto backend error (key derivation, engine)")
+	X(crypto_error, "dropped: crypto backend error (key derivation, engine)") \
+	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget")
 
 enum sa_counter {
 #define SA_COUNTER_ENUM(name, text) SA_C_##name,
