@@ -1,7 +1,8 @@
 # esper-xdp - build, test, benchmark. Everything built lands in build/.
 #
 #   make            the daemon build/esper-xdp (and the XDP object and skeleton it embeds)
-#   make test       every test: unit (plain and ASan+UBSan), BPF, interop, fuzz smoke, integ
+#   make test       every test: include layers, unit (plain and ASan+UBSan), BPF, interop,
+#                   security, fuzz smoke, integ
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs
 #   make help       this list
@@ -40,8 +41,8 @@ BPF_OBJ  := $(BPF_DIR)/esper.bpf.o
 BPF_SKEL := $(BPF_DIR)/esper.skel.h
 VMLINUX  := $(BPF_DIR)/vmlinux.h
 
-.PHONY: all test unit unit-asan test-bpf test-interop test-fuzz test-integ bench fuzz \
-	deps clean help format check
+.PHONY: all test unit unit-asan test-bpf test-interop test-security test-fuzz test-integ bench \
+	fuzz deps clean help format check check-layers
 
 all: $(BIN)
 
@@ -98,6 +99,13 @@ test-bpf: $(BPFT_BIN)
 test-interop: $(BIN)
 	/usr/bin/python3 tests/interop/test_scapy.py $(BIN)
 	tests/interop/test_gost_pcap.sh $(BIN)
+
+test-security: $(BIN)
+	/usr/bin/python3 tests/security/test_pcap.py $(BIN)
+	tests/security/live.sh $(BIN)
+
+check-layers:
+	/usr/bin/python3 scripts/check-layers.py
 
 test-fuzz:
 	$(MAKE) -C tests/fuzz smoke

@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * esper.bpf.c - the XDP classifier: parse (parse.h) -> inbound ESP by SPI (RFC 4303 2.1) or
- * plaintext by the SPD (RFC 4301 4.4.1, tuple-space search as esper_abi.h specifies) ->
- * XDP_PASS, XDP_DROP or a redirect with struct esper_meta into the AF_XDP socket of the
- * receiving queue. Loaded and attached by user/bpf_load.c; maps (maps.h) written by
- * user/bpf_sync.c. Every verdict increments one per-CPU counter.
+ * esper.bpf.c - the XDP classifier, the first decision about every packet (the same rules,
+ * in the same order, as user/datapath/classify.c, and checked against it by
+ * tests/bpf/test_xdp_diff.c):
+ *   ESP, not a fragment, whose SPI names an SA that may decrypt, with the SA's outer source
+ *     and destination, addressed to this host (local_addrs) -> redirect (RFC 4303 2.1,
+ *     RFC 4301 4.1: SAs are unidirectional)
+ *   anything else, ESP included, by the SPD (RFC 4301 4.4.1, tuple-space search as
+ *     esper_abi.h specifies, failing closed on unreadable selectors, RFC 4301 7):
+ *     outbound ipsec -> redirect, if the source is routed back through the interface the
+ *       packet came in on (strict reverse path against the kernel's FIB, as rp_filter)
+ *     outbound discard, inbound ipsec or discard, opaque -> XDP_DROP; bypass -> XDP_PASS
+ *     no policy -> XDP_PASS (ESP: or XDP_DROP, --unknown-spi drop)
+ * A redirect puts struct esper_meta in front of the frame and sends it to the AF_XDP socket
+ * of the receiving queue. Loaded and attached by user/control/bpf_load.c; maps (maps.h)
+ * written by user/control/bpf_sync.c. Every verdict increments one per-CPU counter.
  */
 /* vmlinux.h has a typedef named config; the ABI names a map so. */
 #define config vmlinux_config
@@ -18,9 +28,15 @@
 
 enum spd_result {
 	SPD_NONE,
-	SPD_OUT,
-	SPD_IN,
+	SPD_PROTECT,	/* outbound ipsec: *id is the policy */
+	SPD_DISCARD,	/* a discard policy */
+	SPD_IN_DROP,	/* inbound ipsec: should have arrived protected */
+	SPD_BYPASS,
+	SPD_OPAQUE,	/* selectors unreadable, a protecting policy might match */
 };
+
+#define AF_INET_	2
+#define AF_INET6_	10
 
 static __always_inline int count(__u32 idx, int action)
 {
@@ -45,30 +61,50 @@ static __always_inline int count(__u32 idx, int action)
 
 static const __u32 mask_tab[129][4] = { M64(0), M64(64), M1(128) };
 
+/* Does tuple t need what the packet lacks: ports it has none of, a protocol it can't tell? */
+static __always_inline bool lacks(const struct pkt_sel *s, __u8 flags)
+{
+	return ((flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !s->has_ports) ||
+	       ((flags & ESPER_T_PROTO) && s->proto == PROTO_UNKNOWN);
+}
+
+/* TCP or UDP without readable ports, or a protocol past the parser (esper_abi.h). */
+static __always_inline bool opaque(const struct pkt_sel *s)
+{
+	return s->proto == PROTO_UNKNOWN ||
+	       ((s->proto == IPPROTO_TCP_ || s->proto == IPPROTO_UDP_) && !s->has_ports);
+}
+
 /*
- * The packet's selectors masked by tuple t; false if t needs ports the packet lacks (or has
- * a prefix length beyond 128). IPv4 touches word 0 only: the others stay zero.
+ * The packet's selectors masked by tuple t into k: the tuple's key, or (shadow) its shadow
+ * key, without the ports, and without the protocol when it is unknown. false if t has a
+ * prefix length beyond 128. IPv4 touches word 0 only: the others stay zero.
  */
 static __always_inline bool spd_key(const struct pkt_sel *s, const struct esper_tuple *t,
-				    struct esper_spd_key *k)
+				    bool shadow, struct esper_spd_key *k)
 {
 	__u32 *src = (__u32 *)k->src, *dst = (__u32 *)k->dst;
 	__u32 sp = t->src_plen, dp = t->dst_plen;
 	__u8 flags = t->flags;
 	const __u32 *sm, *dm;
 
-	if ((flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !s->has_ports)
-		return false;
 	if (sp > 128 || dp > 128)
 		return false;
 	sm = mask_tab[sp];
 	dm = mask_tab[dp];
 	k->src_plen = sp;
 	k->dst_plen = dp;
-	k->flags = flags;
 	k->proto = flags & ESPER_T_PROTO ? s->proto : 0;
-	k->sport = flags & ESPER_T_SPORT ? s->sport : 0;
-	k->dport = flags & ESPER_T_DPORT ? s->dport : 0;
+	k->sport = !shadow && (flags & ESPER_T_SPORT) ? s->sport : 0;
+	k->dport = !shadow && (flags & ESPER_T_DPORT) ? s->dport : 0;
+	if (shadow) {
+		flags |= ESPER_K_SHADOW;
+		if ((flags & ESPER_T_PROTO) && s->proto == PROTO_UNKNOWN) {
+			flags |= ESPER_K_NOPROTO;
+			k->proto = 0;
+		}
+	}
+	k->flags = flags;
 	if (s->family == ESPER_AF_INET) {
 		src[0] = s->src[0] & sm[0];
 		dst[0] = s->dst[0] & dm[0];
@@ -82,16 +118,37 @@ static __always_inline bool spd_key(const struct pkt_sel *s, const struct esper_
 	return true;
 }
 
+/* A key hit: the outbound policy's action, else the inbound one's. */
+static __always_inline int by_value(const struct esper_spd_val *v, __u32 *id)
+{
+	if (v->out == ESPER_ACT_IPSEC) {
+		*id = v->out_id;
+		return SPD_PROTECT;
+	}
+	if (v->out == ESPER_ACT_DISCARD)
+		return SPD_DISCARD;
+	if (v->out == ESPER_ACT_BYPASS)
+		return SPD_BYPASS;
+	if (v->in == ESPER_ACT_BYPASS)
+		return SPD_BYPASS;
+	if (v->in == ESPER_ACT_DISCARD)
+		return SPD_DISCARD;
+	return v->in ? SPD_IN_DROP : SPD_NONE;
+}
+
 /*
  * Tuple-space search: probe the family's tuples in their stored order, first hit wins,
- * outbound before inbound on the same key. A global function, so the verifier checks the
- * loop once whatever path the parser took. Returns enum spd_result, the policy id in *id.
+ * outbound before inbound on the same key; for an opaque packet a tuple it lacks fields of
+ * is probed by its shadow key. A global function, so the verifier checks the loop once
+ * whatever path the parser took. Returns enum spd_result, the policy id in *id.
  */
 __noinline int spd_lookup(const struct pkt_sel *s, __u32 *id)
 {
 	struct esper_spd_key key;
 	struct esper_tuple_list *tl;
+	bool can_lack, ambiguous = false;
 	__u32 fam, n;
+	int res;
 
 	if (!s || !id)
 		return SPD_NONE;
@@ -100,29 +157,34 @@ __noinline int spd_lookup(const struct pkt_sel *s, __u32 *id)
 	if (!tl)
 		return SPD_NONE;
 	n = tl->count;
+	can_lack = opaque(s);
 	__builtin_memset(&key, 0, sizeof(key));
 	key.family = s->family;
 #pragma clang loop unroll(disable)
 	for (__u32 i = 0; i < ESPER_MAX_TUPLES; i++) {
 		struct esper_spd_val *v;
+		bool shadow;
 
 		if (i >= n)
 			break;
-		if (!spd_key(s, &tl->t[i], &key))
+		shadow = lacks(s, tl->t[i].flags);
+		if (shadow && (!can_lack || ambiguous))
+			continue;
+		if (!spd_key(s, &tl->t[i], shadow, &key))
 			continue;
 		v = bpf_map_lookup_elem(&spd, &key);
 		if (!v)
 			continue;
-		if (v->flags & ESPER_SPD_OUT) {
-			*id = v->out_id;
-			return SPD_OUT;
+		if (shadow) {
+			ambiguous = true;
+			continue;
 		}
-		if (v->flags & ESPER_SPD_IN) {
-			*id = v->in_id;
-			return SPD_IN;
-		}
+		res = by_value(v, id);
+		if (res == SPD_NONE)
+			continue;
+		return ambiguous && res != SPD_PROTECT ? SPD_OPAQUE : res;
 	}
-	return SPD_NONE;
+	return ambiguous ? SPD_OPAQUE : SPD_NONE;
 }
 
 /*
@@ -130,8 +192,8 @@ __noinline int spd_lookup(const struct pkt_sel *s, __u32 *id)
  * (ifindex, queue). Without a slot or a socket in it the fallback action is returned and
  * counted as c_fail.
  */
-static __always_inline int redirect(struct xdp_md *ctx, __u16 kind, __u32 id, __u32 l3_off,
-				    __u32 c_ok, __u32 c_fail, int fallback)
+static __always_inline int redirect(struct xdp_md *ctx, __u32 kind, __u32 id, __u32 c_ok,
+				    __u32 c_fail, int fallback)
 {
 	struct esper_xsk_key xk = {
 		.ifindex = ctx->ingress_ifindex,
@@ -150,64 +212,120 @@ static __always_inline int redirect(struct xdp_md *ctx, __u16 kind, __u32 id, __
 		if ((void *)(meta + 1) <= (void *)(long)ctx->data) {
 			meta->magic = ESPER_META_MAGIC;
 			meta->kind = kind;
-			meta->l3_off = l3_off;
 			meta->id = id;
-			meta->pad = 0;
 		}
 	}
 	act = bpf_redirect_map(&xsks, *slot, fallback);
 	return count(act == XDP_REDIRECT ? c_ok : c_fail, act);
 }
 
-/*
- * Inbound ESP: SPI -> SA; never matched against the SPD as plaintext. Fragmented ESP goes
- * to the kernel whole (the workers do not reassemble; esper-xdp itself never sends ESP
- * that needs fragmenting, it answers with "packet too big" instead).
- */
-static __always_inline int classify_esp(struct xdp_md *ctx, const struct pkt_sel *s)
+static __always_inline bool config_has(__u32 flag)
 {
-	struct esper_sa_in_val *sa;
-	struct esper_config *cfg;
 	__u32 zero = 0;
-	__be32 *esp;
+	struct esper_config *cfg = bpf_map_lookup_elem(&config, &zero);
 
-	if (s->fragment)
-		return count(ESPER_C_PASS_ESP_FRAGMENT, XDP_PASS);
-	if (s->l4_off + 8 > s->l4_end)
-		return count(ESPER_C_PASS_MALFORMED, XDP_PASS);
-	esp = pkt_ptr(ctx, s->l4_off, 8);
-	if (!esp)
-		return count(ESPER_C_PASS_MALFORMED, XDP_PASS);
-	sa = bpf_map_lookup_elem(&sa_in, esp);
-	if (sa)
-		return redirect(ctx, ESPER_META_ESP_IN, sa->uid, s->l3_off, ESPER_C_REDIRECT_ESP_IN,
-				ESPER_C_PASS_NO_XSK, XDP_PASS);
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (cfg && (cfg->flags & ESPER_CFG_UNKNOWN_SPI_DROP))
-		return count(ESPER_C_DROP_UNKNOWN_SPI, XDP_DROP);
-	return count(ESPER_C_PASS_UNKNOWN_SPI, XDP_PASS);
+	return cfg && (cfg->flags & flag);
 }
 
-/* Plaintext: outbound policy -> redirect (drop if no XSK: never leak it), inbound -> drop. */
+static __always_inline bool addr_eq(const struct pkt_sel *s, const __u32 *pkt, const __u8 *sa)
+{
+	const __u32 *a = (const __u32 *)sa;
+
+	if (s->family == ESPER_AF_INET)
+		return pkt[0] == a[0];
+	return pkt[0] == a[0] && pkt[1] == a[1] && pkt[2] == a[2] && pkt[3] == a[3];
+}
+
+static __always_inline bool is_local(const struct pkt_sel *s)
+{
+	struct esper_addr_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.family = s->family;
+	__builtin_memcpy(k.addr, s->dst, sizeof(k.addr));
+	return bpf_map_lookup_elem(&local_addrs, &k) != NULL;
+}
+
+/* Inbound ESP of an SA of ours (RFC 4303 2.1: the SPI; RFC 4301 4.1: an SA is one way, its
+ * own addresses), addressed to this host: its UniqueID in *uid. Fragments are never ours:
+ * the workers do not reassemble. */
+static __always_inline bool esp_ours(struct xdp_md *ctx, const struct pkt_sel *s, __u32 *uid)
+{
+	struct esper_sa_in_val *sa;
+	__be32 *esp;
+
+	if (s->proto != IPPROTO_ESP_ || s->fragment || s->l4_off + 8 > s->l4_end)
+		return false;
+	esp = pkt_ptr(ctx, s->l4_off, 8);
+	if (!esp)
+		return false;
+	sa = bpf_map_lookup_elem(&sa_in, esp);
+	if (!sa || sa->family != s->family || !addr_eq(s, s->src, sa->src) ||
+	    !addr_eq(s, s->dst, sa->dst))
+		return false;
+	if (config_has(ESPER_CFG_LOCAL) && !is_local(s))
+		return false;
+	*uid = sa->uid;
+	return true;
+}
+
+/* Strict reverse path (as rp_filter): the kernel's route back to the source leaves by the
+ * interface the packet came in on. A lookup the FIB refuses (no route, a local source,
+ * forwarding off on that interface) fails it. */
+static __always_inline bool reverse_path_ok(struct xdp_md *ctx, const struct pkt_sel *s)
+{
+	struct bpf_fib_lookup p;
+	long rc;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	p.ifindex = ctx->ingress_ifindex;
+	if (s->family == ESPER_AF_INET) {
+		p.family = AF_INET_;
+		p.ipv4_src = s->dst[0];
+		p.ipv4_dst = s->src[0];
+	} else {
+		p.family = AF_INET6_;
+		__builtin_memcpy(p.ipv6_src, s->dst, 16);
+		__builtin_memcpy(p.ipv6_dst, s->src, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &p, sizeof(p), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	return rc == BPF_FIB_LKUP_RET_SUCCESS && p.ifindex == ctx->ingress_ifindex;
+}
+
+/* Everything but inbound ESP of ours, ESP included, by the SPD. */
 static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_sel *s)
 {
 	__u32 id = 0;
 
 	switch (spd_lookup(s, &id)) {
-	case SPD_OUT:
-		return redirect(ctx, ESPER_META_PLAIN_OUT, id, s->l3_off, ESPER_C_REDIRECT_PLAIN_OUT,
+	case SPD_PROTECT:
+		if (config_has(ESPER_CFG_RPF) && !reverse_path_ok(ctx, s))
+			return count(ESPER_C_DROP_RPF, XDP_DROP);
+		/* never pass it when the socket is missing: that would leak it */
+		return redirect(ctx, ESPER_META_PLAIN_OUT, id, ESPER_C_REDIRECT_PLAIN_OUT,
 				ESPER_C_DROP_NO_XSK, XDP_DROP);
-	case SPD_IN:
+	case SPD_DISCARD:
+		return count(ESPER_C_DROP_DISCARD, XDP_DROP);
+	case SPD_IN_DROP:
 		return count(ESPER_C_DROP_IN_POLICY, XDP_DROP);
-	default:
-		return count(ESPER_C_PASS_NO_POLICY, XDP_PASS);
+	case SPD_OPAQUE:
+		return count(ESPER_C_DROP_OPAQUE, XDP_DROP);
+	case SPD_BYPASS:
+		return count(ESPER_C_PASS_BYPASS, XDP_PASS);
 	}
+	if (s->proto == IPPROTO_ESP_ && !s->fragment) {
+		if (config_has(ESPER_CFG_UNKNOWN_SPI_DROP))
+			return count(ESPER_C_DROP_UNKNOWN_SPI, XDP_DROP);
+		return count(ESPER_C_PASS_UNKNOWN_SPI, XDP_PASS);
+	}
+	return count(ESPER_C_PASS_NO_POLICY, XDP_PASS);
 }
 
 SEC("xdp")
 int esper_xdp(struct xdp_md *ctx)
 {
 	struct pkt_sel s;
+	__u32 uid = 0;
 
 	__builtin_memset(&s, 0, sizeof(s));
 	switch (parse_packet(ctx, &s)) {
@@ -218,8 +336,9 @@ int esper_xdp(struct xdp_md *ctx)
 	default:
 		return count(ESPER_C_PASS_MALFORMED, XDP_PASS);
 	}
-	if (s.proto == IPPROTO_ESP_)
-		return classify_esp(ctx, &s);
+	if (esp_ours(ctx, &s, &uid))
+		return redirect(ctx, ESPER_META_ESP_IN, uid, ESPER_C_REDIRECT_ESP_IN,
+				ESPER_C_PASS_NO_XSK, XDP_PASS);
 	return classify_plain(ctx, &s);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * maps.h - the maps of the XDP program, BTF-defined; keys and values come from esper_abi.h.
- * Contents are written only by user/bpf_sync.c; the program reads them and increments
+ * Contents are written only by user/control/bpf_sync.c; the program reads them and increments
  * counters. Hashes are BPF_F_NO_PREALLOC: an update of an existing key links a new element
  * and frees the old one after an RCU grace period, so a reader never sees a half-written
  * value (a preallocated hash may recycle an element while a reader still holds it).
@@ -27,7 +27,7 @@ struct {
 	__type(value, struct esper_tuple_list);
 } tuple_lists SEC(".maps");
 
-/* Inbound SAs: SPI (network order) -> SA UniqueID. */
+/* The SAs that may decrypt: SPI (network order) -> UniqueID and outer addresses. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -35,6 +35,15 @@ struct {
 	__type(key, __be32);
 	__type(value, struct esper_sa_in_val);
 } sa_in SEC(".maps");
+
+/* The host's own addresses (user/control/localaddr.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct esper_addr_key);
+	__type(value, __u8);
+} local_addrs SEC(".maps");
 
 /* (ifindex, rx queue) -> slot in xsks. */
 struct {
@@ -59,7 +68,7 @@ struct {
 	__type(value, struct esper_config);
 } config SEC(".maps");
 
-/* Verdict counters, index enum esper_counter; summed over CPUs by user/bpf_load.c. */
+/* Verdict counters, index enum esper_counter; summed over CPUs by user/control/bpf_load.c. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, ESPER_C_MAX);

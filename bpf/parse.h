@@ -145,9 +145,11 @@ static __always_inline void ipv6_walk(struct xdp_md *ctx, __u8 nh, __u32 off, st
 		if (nh == IPPROTO_FRAGMENT_)
 			s->fragment = 1;
 		if (nh == IPPROTO_FRAGMENT_ && (*(__be16 *)&h[2] & bpf_htons(IP6_FRAG_OFFSET))) {
-			/* Not the first fragment: what follows is payload, no ports. */
+			/* Not the first fragment: what follows is payload, no ports. If the
+			 * fragment header names another extension header, the upper-layer
+			 * protocol is not known here at all. */
 			s->nonfirst_frag = 1;
-			s->proto = h[0];
+			s->proto = ipv6_is_ext(h[0]) ? PROTO_UNKNOWN : h[0];
 			s->l4_off = off + len;
 			return;
 		}

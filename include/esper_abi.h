@@ -2,7 +2,7 @@
 /*
  * esper_abi.h - the one copy of everything the XDP program (bpf/esper.bpf.c) and the daemon
  * (user/) share: map keys and values, the metadata in front of redirected frames, verdict
- * counters and limits. Owner of every map's contents: user/bpf_sync.c (the only writer);
+ * counters and limits. Owner of every map's contents: user/control/bpf_sync.c (the only writer);
  * the XDP program only reads, except the per-CPU counters it increments.
  *
  * Only __u8..__u64/__be16/__be32, no includes (the includer provides the types: vmlinux.h
@@ -20,6 +20,16 @@
  *   Within one tuple at most one key matches a packet. A key holds at most one outbound and
  *   one inbound policy; outbound wins. The cost depends on the number of tuples in use (at
  *   most ESPER_MAX_TUPLES per family), never on the number of policies.
+ *
+ * Failing closed (RFC 4301 7): a packet is "opaque" when it is TCP or UDP without readable
+ *   ports (a non-first fragment, a header cut short) or its protocol is unknown (an IPv6
+ *   chain longer than ESPER_MAX_IPV6_EXT or truncated). A tuple that needs what an opaque
+ *   packet lacks cannot be keyed for it; instead its "shadow key" is probed: the packet's
+ *   fields masked by the tuple with the ports (ESPER_K_SHADOW), and the protocol too when it
+ *   is unknown (ESPER_K_NOPROTO), zeroed. Every policy that is not a bypass and needs ports
+ *   (or a protocol) keeps its shadow keys in the map. A shadow hit ahead of the first real
+ *   hit means a protecting or discarding policy might match the packet: it is then
+ *   protected if that first hit is an outbound ipsec policy, and dropped otherwise.
  */
 #ifndef ESPER_ABI_H
 #define ESPER_ABI_H
@@ -28,6 +38,7 @@
 #define ESPER_MAX_SP		(1u << 21)	/* SPD keys in the BPF map */
 #define ESPER_MAX_SA		(1u << 21)	/* inbound SPIs in the BPF map */
 #define ESPER_MAX_XSK		256	/* AF_XDP sockets: (interface, queue) slots */
+#define ESPER_MAX_IFACES	8	/* interfaces esper-xdp attaches to */
 #define ESPER_MAX_IPV6_EXT	8	/* IPv6 extension headers walked before giving up */
 
 #define ESPER_AF_INET		4
@@ -37,6 +48,9 @@
 #define ESPER_T_PROTO		0x01	/* the protocol is part of the key */
 #define ESPER_T_SPORT		0x02	/* the source port is part of the key */
 #define ESPER_T_DPORT		0x04	/* the destination port is part of the key */
+/* Key flags only (never in a tuple): shadow keys, see above. */
+#define ESPER_K_SHADOW		0x40	/* the tuple's key without its ports */
+#define ESPER_K_NOPROTO		0x80	/* ... and without its protocol */
 
 struct esper_tuple {
 	__u8 src_plen;
@@ -71,23 +85,42 @@ struct esper_spd_key {
 };
 _Static_assert(sizeof(struct esper_spd_key) == 44, "esper_spd_key");
 
-#define ESPER_SPD_OUT		0x01	/* out_id is valid: encrypt */
-#define ESPER_SPD_IN		0x02	/* in_id is valid: plaintext must not arrive, drop */
+/* A policy's action (setkey's ipsec, discard, none); NONE: no policy in that slot. */
+#define ESPER_ACT_NONE		0
+#define ESPER_ACT_IPSEC		1	/* out: encrypt; in: plaintext must not arrive, drop */
+#define ESPER_ACT_DISCARD	2	/* drop */
+#define ESPER_ACT_BYPASS	3	/* pass in clear */
 
+/* A shadow key's value is all zero: only its presence counts. */
 struct esper_spd_val {
-	__u32 flags;		/* ESPER_SPD_* */
-	__u32 out_id;		/* policy id of the outbound policy (user/spd.c numbers them) */
+	__u8 out;		/* ESPER_ACT_* of the outbound policy */
+	__u8 in;		/* ESPER_ACT_* of the inbound policy */
+	__u8 pad[2];
+	__u32 out_id;		/* policy id of the outbound policy (user/tables/spd.c numbers them) */
 	__u32 in_id;		/* policy id of the inbound policy */
-	__u32 pad;
+	__u32 pad2;
 };
 _Static_assert(sizeof(struct esper_spd_val) == 16, "esper_spd_val");
 
-/* Map sa_in: key = SPI in network order (__be32). */
+/* Map sa_in: key = SPI in network order (__be32); only SAs that may decrypt (no outbound
+ * policy names them). ESP is an SA's only if its outer addresses are the SA's. */
 struct esper_sa_in_val {
 	__u32 uid;		/* the SA's UniqueID, for the worker's lookup hint */
-	__u32 pad;
+	__u8 family;		/* ESPER_AF_INET or ESPER_AF_INET6 */
+	__u8 pad[3];
+	__u8 src[16];		/* outer source, network order, IPv4 in the first 4 bytes */
+	__u8 dst[16];		/* outer destination */
 };
-_Static_assert(sizeof(struct esper_sa_in_val) == 8, "esper_sa_in_val");
+_Static_assert(sizeof(struct esper_sa_in_val) == 40, "esper_sa_in_val");
+
+/* Map local_addrs: the addresses of this host (user/control/localaddr.c keeps them); inbound
+ * ESP must be addressed to one of them. Value: a __u8, 1. */
+struct esper_addr_key {
+	__u8 family;		/* ESPER_AF_INET or ESPER_AF_INET6 */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct esper_addr_key) == 20, "esper_addr_key");
 
 /* Map xsk_slots: which slot of the XSKMAP serves (ifindex, queue). */
 struct esper_xsk_key {
@@ -98,6 +131,8 @@ _Static_assert(sizeof(struct esper_xsk_key) == 8, "esper_xsk_key");
 
 /* Config, array map with one element; written once at start-up. */
 #define ESPER_CFG_UNKNOWN_SPI_DROP	0x01	/* ESP with an unknown SPI: XDP_DROP, not PASS */
+#define ESPER_CFG_RPF			0x02	/* plaintext to encrypt: strict reverse path */
+#define ESPER_CFG_LOCAL			0x04	/* inbound ESP: to an address in local_addrs */
 
 struct esper_config {
 	__u32 flags;		/* ESPER_CFG_* */
@@ -112,22 +147,23 @@ _Static_assert(sizeof(struct esper_config) == 8, "esper_config");
 
 struct esper_meta {
 	__u32 magic;
-	__u16 kind;		/* ESPER_META_* */
-	__u16 l3_off;		/* offset of the IP header from the frame start */
+	__u32 kind;		/* ESPER_META_* */
 	__u32 id;
-	__u32 pad;
 };
-_Static_assert(sizeof(struct esper_meta) == 16, "esper_meta");
+_Static_assert(sizeof(struct esper_meta) == 12, "esper_meta");
 
 /* Per-CPU verdict counters of the XDP program: map counters, index = enum esper_counter. */
 #define ESPER_XDP_COUNTERS(X)						\
 	X(PASS_NOT_IP, "pass: not IP")					\
-	X(PASS_NO_POLICY, "pass: no policy matched")			\
 	X(PASS_MALFORMED, "pass: malformed or truncated")		\
-	X(PASS_UNKNOWN_SPI, "pass: ESP with unknown SPI")		\
-	X(PASS_ESP_FRAGMENT, "pass: fragmented ESP, to the kernel")	\
-	X(DROP_UNKNOWN_SPI, "drop: ESP with unknown SPI")		\
+	X(PASS_NO_POLICY, "pass: no policy matched")			\
+	X(PASS_BYPASS, "pass: a bypass (none) policy matched")		\
+	X(PASS_UNKNOWN_SPI, "pass: ESP for no SA of this gateway")	\
+	X(DROP_UNKNOWN_SPI, "drop: ESP for no SA of this gateway")	\
 	X(DROP_IN_POLICY, "drop: plaintext matching an inbound policy")	\
+	X(DROP_DISCARD, "drop: a discard policy matched")		\
+	X(DROP_OPAQUE, "drop: selectors unreadable, a policy might protect it") \
+	X(DROP_RPF, "drop: plaintext to encrypt from a source not routed back to its interface") \
 	X(REDIRECT_ESP_IN, "redirect: inbound ESP")			\
 	X(REDIRECT_PLAIN_OUT, "redirect: plaintext to encrypt")	\
 	X(PASS_NO_XSK, "pass: no AF_XDP socket on this queue")		\

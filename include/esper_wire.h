@@ -46,23 +46,4 @@ struct ipv6_hdr {
 	uint8_t daddr[16];
 } __attribute__((packed));
 
-struct ipv6_frag_hdr {
-	uint8_t nexthdr;
-	uint8_t reserved;
-	uint16_t frag_off;	/* offset << 3 | M */
-	uint32_t id;
-} __attribute__((packed));
-
-/* RFC 4303 2: SPI, sequence number; then the IV (8 bytes here), the payload, padding, pad
- * length, next header, ICV. */
-struct esp_hdr {
-	uint32_t spi;
-	uint32_t seq;
-} __attribute__((packed));
-
-struct esp_trailer {
-	uint8_t pad_len;
-	uint8_t next_hdr;
-} __attribute__((packed));
-
 #endif

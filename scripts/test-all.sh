@@ -36,10 +36,12 @@ root_suite() {
 	suite "$@"
 }
 
+suite layers $MAKE --no-print-directory check-layers
 suite unit $MAKE --no-print-directory unit
 suite unit-asan $MAKE --no-print-directory unit-asan
 root_suite bpf $MAKE --no-print-directory test-bpf
 suite interop $MAKE --no-print-directory test-interop
+root_suite security $MAKE --no-print-directory test-security
 suite fuzz $MAKE --no-print-directory test-fuzz
 root_suite integ $MAKE --no-print-directory test-integ
 

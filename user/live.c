@@ -2,13 +2,16 @@
 /*
  * live.c - the live datapath's start-up and shutdown order, and its control thread.
  *
- * Start: load the XDP program (bpf_load.c), clear a stale attachment of a crashed run,
- * mirror the SAD/SPD into its maps from now on (bpf_sync.c), create the host port
- * (hostport.c), open one set of AF_XDP sockets per queue (xsk.c) and register them, attach
- * the program, start the next-hop monitor and one worker per queue (worker.c), then the
- * control thread that reads commands (cmd_exec.c) while traffic flows; EOF on the input
- * leaves the datapath running. SIGINT/SIGTERM: stop the workers, detach, remove the host
- * port, return.
+ * Start: load the XDP program (control/bpf_load.c), clear a stale attachment of a crashed
+ * run, mirror the SAD/SPD into its maps from now on (control/bpf_sync.c), create the host
+ * port (datapath/hostport.c), open one set of AF_XDP sockets per queue (datapath/xsk.c) and
+ * register them, attach the program, mirror the host's addresses (control/localaddr.c),
+ * start the next-hop resolver and one worker per queue (datapath/worker.c: the pipeline's
+ * live driver), then the control thread that reads commands (control/cmd_exec.c) while
+ * traffic flows (EOF on the input leaves the datapath running) and the housekeeper that
+ * frees what the executor unpublished within a bounded time (keys of deleted SAs are
+ * wiped when their SA is freed) even when no command comes. SIGINT/SIGTERM: stop the
+ * workers, detach, remove the host port, return.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,17 +20,23 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control/bpf_load.h"
 #include "control/bpf_sync.h"
-#include "datapath/esp.h"
+#include "control/localaddr.h"
 #include "datapath/hostport.h"
-#include "live.h"
-#include "lib/log.h"
 #include "datapath/nexthop.h"
 #include "datapath/worker.h"
+#include "lib/log.h"
+#include "lib/rcu.h"
+#include "lib/wipe.h"
+#include "live.h"
+
+#define HOUSEKEEPING_MS 100	/* deferred frees (rcu_reclaim) at least this often */
 
 struct live {
 	const struct live_opts *o;
@@ -35,13 +44,16 @@ struct live {
 	struct bpf_load *bl;
 	struct bpf_sync sync;
 	struct hostport host;
-	int ifindex[LIVE_MAX_IFACES];
+	int ifindex[ESPER_MAX_IFACES];
 	unsigned n_attached;
+	struct localaddr *addrs;
 	struct worker *w;
-	unsigned n_workers, n_started;
-	pthread_mutex_t exec_lock;	/* held by the control thread while it applies a command */
-	pthread_t control;
-	bool control_started;
+	unsigned n_workers, n_prepared, n_started;
+	bool resolver;
+	pthread_mutex_t exec_lock;	/* held while a command is applied or a map written */
+	pthread_t control, housekeeper;
+	bool housekeeping;
+	_Atomic bool stopping;
 };
 
 /* --- stats ----------------------------------------------------------------------------- */
@@ -78,6 +90,9 @@ static void print_workers(FILE *out, void *arg)
 		for (int c = 0; c < W_C_MAX; c++)
 			fprintf(out, " %s=%" PRIu64, worker_counter_names[c],
 				atomic_load(&l->w[i].counters[c]));
+		for (int c = 0; c < P_C_MAX; c++)
+			fprintf(out, " %s=%" PRIu64, pipe_counter_names[c],
+				pipe_counter(&l->w[i].pipe, (enum pipe_counter)c));
 		for (unsigned p = 0; p < l->w[i].xs.nports; p++)
 			print_port(out, &l->w[i].xs.port[p]);
 		fputc('\n', out);
@@ -113,12 +128,28 @@ static void *control_main(void *arg)
 		if (n < 0 || cmd_exec(l->env, &c, &err) < 0)
 			cmd_error_print(stderr, cmd_reader_source(r), &err);
 		pthread_mutex_unlock(&l->exec_lock);
-		memset(&c, 0, sizeof(c));	/* it may have held key material */
+		wipe(&c, sizeof(c));	/* it may have held key material */
 	}
 	log_info("end of commands; the datapath keeps running until SIGINT/SIGTERM");
 	cmd_reader_free(r);
 	if (in != stdin)
 		fclose(in);
+	return NULL;
+}
+
+/* The housekeeper: frees what the executor unpublished (rcu.h) every HOUSEKEEPING_MS, so
+ * that a deleted SA's keys are wiped soon even when no further command comes. */
+static void *housekeeper_main(void *arg)
+{
+	struct live *l = arg;
+	const struct timespec tick = { 0, HOUSEKEEPING_MS * 1000000L };
+
+	while (!atomic_load(&l->stopping)) {
+		nanosleep(&tick, NULL);
+		pthread_mutex_lock(&l->exec_lock);
+		rcu_reclaim();
+		pthread_mutex_unlock(&l->exec_lock);
+	}
 	return NULL;
 }
 
@@ -135,6 +166,9 @@ static int parse_cpus(const char *list, int *cpus, unsigned max)
 	return (int)n;
 }
 
+#define FWD_IPV4 1u
+#define FWD_IPV6 2u
+
 /* The families whose decrypted packets the workers forward themselves (--fast-forward). */
 static unsigned fast_forward_families(struct live *l)
 {
@@ -143,12 +177,46 @@ static unsigned fast_forward_families(struct live *l)
 	if (!l->o->fast_forward)
 		return 0;
 	if (hostport_forwards(&l->host, AF_INET))
-		f |= WORKER_FWD_IPV4;
+		f |= FWD_IPV4;
 	if (hostport_forwards(&l->host, AF_INET6))
-		f |= WORKER_FWD_IPV6;
+		f |= FWD_IPV6;
 	log_info("fast forward: IPv4 %s, IPv6 %s (from the kernel's forwarding sysctls)",
-		 f & WORKER_FWD_IPV4 ? "on" : "off", f & WORKER_FWD_IPV6 ? "on" : "off");
+		 f & FWD_IPV4 ? "on" : "off", f & FWD_IPV6 ? "on" : "off");
 	return f;
+}
+
+static struct pipe_config pipe_config(struct live *l)
+{
+	unsigned fwd = fast_forward_families(l);
+
+	return (struct pipe_config){ .unknown_spi_drop = l->o->unknown_spi_drop,
+				     .strict_inbound = l->o->strict_inbound,
+				     .fix_csum = l->o->fix_csum,
+				     .forward_v4 = fwd & FWD_IPV4,
+				     .forward_v6 = fwd & FWD_IPV6 };
+}
+
+/* Worker q's AF_XDP sockets, registered in the XDP maps. */
+static int open_sockets(struct live *l, struct worker *w, unsigned q)
+{
+	const struct live_opts *o = l->o;
+	int err = xsk_set_open(&w->xs, o->ifaces, o->n_ifaces, q, o->skb_mode);
+
+	if (err) {
+		log_warnx("AF_XDP sockets on queue %u: %s", q, strerror(-err));
+		return err;
+	}
+	for (unsigned i = 0; i < w->xs.nports; i++) {
+		struct xsk_port *p = &w->xs.port[i];
+
+		err = bpf_sync_xsk(&l->sync, p->ifindex, q, q * o->n_ifaces + i,
+				   xsk_socket__fd(p->xsk));
+		if (err)
+			return err;
+		log_info("%s queue %u: AF_XDP %s mode, worker %u on CPU %d", p->ifname, q,
+			 p->zerocopy ? "zero-copy" : "copy", q, w->cpu);
+	}
+	return 0;
 }
 
 static int open_workers(struct live *l)
@@ -157,7 +225,7 @@ static int open_workers(struct live *l)
 	int cpus[64];
 	int ncpus = o->cpus ? parse_cpus(o->cpus, cpus, 64) : 0;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned fast_forward = fast_forward_families(l);
+	struct pipe_config cfg = pipe_config(l);
 	int err;
 
 	l->n_workers = o->queues;
@@ -169,27 +237,15 @@ static int open_workers(struct live *l)
 
 		w->id = q;
 		w->cpu = ncpus ? cpus[q % (unsigned)ncpus] : (int)(q % (unsigned)online);
-		w->sad = l->env->sad;
-		w->spd = l->env->spd;
 		w->host_fd = l->host.fd[q];
-		w->out_flags = o->fix_csum ? ESP_OUT_FIX_CSUM : 0;
 		w->fwmark = o->fwmark;
-		w->fast_forward = fast_forward;
-		err = xsk_set_open(&w->xs, o->ifaces, o->n_ifaces, q, o->skb_mode);
-		if (err) {
-			log_warnx("AF_XDP sockets on queue %u: %s", q, strerror(-err));
+		w->pipe = (struct pipe){ .sad = l->env->sad, .spd = l->env->spd, .cfg = cfg };
+		err = open_sockets(l, w, q);
+		if (!err)
+			err = worker_prepare(w);
+		if (err)
 			return err;
-		}
-		for (unsigned i = 0; i < w->xs.nports; i++) {
-			struct xsk_port *p = &w->xs.port[i];
-
-			err = bpf_sync_xsk(&l->sync, p->ifindex, q, q * o->n_ifaces + i,
-					   xsk_socket__fd(p->xsk));
-			if (err)
-				return err;
-			log_info("%s queue %u: AF_XDP %s mode, worker %u on CPU %d", p->ifname, q,
-				 p->zerocopy ? "zero-copy" : "copy", q, w->cpu);
-		}
+		l->n_prepared++;
 	}
 	return 0;
 }
@@ -216,7 +272,9 @@ static int start(struct live *l)
 {
 	const struct live_opts *o = l->o;
 	struct bpf_load_fds fds;
-	struct esper_config cfg = { .flags = o->unknown_spi_drop ? ESPER_CFG_UNKNOWN_SPI_DROP : 0 };
+	struct esper_config cfg = { .flags = ESPER_CFG_LOCAL |
+					     (o->unknown_spi_drop ? ESPER_CFG_UNKNOWN_SPI_DROP : 0) |
+					     (o->no_rpf ? 0 : ESPER_CFG_RPF) };
 	int err;
 
 	for (unsigned i = 0; i < o->n_ifaces; i++) {
@@ -252,17 +310,24 @@ static int start(struct live *l)
 	err = open_workers(l);
 	if (err)
 		return err;
+	l->addrs = localaddr_start(&l->sync, &l->exec_lock);
+	if (!l->addrs) {
+		log_warn("cannot follow the host's addresses");
+		return -errno;
+	}
 	err = attach_all(l);
 	if (err)
 		return err;
-	err = nexthop_monitor_start();
+	err = nexthop_resolver_start();
 	if (err)
 		return err;
+	l->resolver = true;
 	for (; l->n_started < l->n_workers; l->n_started++) {
 		err = worker_start(&l->w[l->n_started]);
 		if (err)
 			return err;
 	}
+	l->housekeeping = pthread_create(&l->housekeeper, NULL, housekeeper_main, l) == 0;
 	log_info("running on %u interface(s), %u worker(s), host port %s, crypto %s",
 		 o->n_ifaces, l->n_workers, o->tun_name, crypto_backend_name());
 	return 0;
@@ -272,11 +337,18 @@ static int start(struct live *l)
 
 static void stop(struct live *l)
 {
+	atomic_store(&l->stopping, true);
+	if (l->housekeeping)
+		pthread_join(l->housekeeper, NULL);
+	localaddr_stop(l->addrs);	/* it takes the lock: before we keep it */
 	/* Keep the control thread out for good: main() frees the tables after us. */
 	pthread_mutex_lock(&l->exec_lock);
 	for (unsigned i = 0; i < l->n_started; i++)
 		worker_stop(&l->w[i]);
-	nexthop_monitor_stop();
+	if (l->resolver)
+		nexthop_resolver_stop();
+	for (unsigned i = 0; i < l->n_prepared; i++)
+		worker_release(&l->w[i]);
 	bpf_load_free(l->bl);	/* detaches from every interface */
 	for (unsigned i = 0; l->w && i < l->n_workers; i++)
 		xsk_set_close(&l->w[i].xs);

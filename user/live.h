@@ -9,12 +9,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "control/cmd_exec.h"
+#include <linux/types.h>
 
-#define LIVE_MAX_IFACES 8
+#include "control/cmd_exec.h"
+#include "esper_abi.h"
+
 
 struct live_opts {
-	const char *ifaces[LIVE_MAX_IFACES];
+	const char *ifaces[ESPER_MAX_IFACES];
 	unsigned n_ifaces;
 	unsigned queues;	/* AF_XDP queues per interface */
 	bool skb_mode;		/* generic XDP instead of native */
@@ -22,6 +24,8 @@ struct live_opts {
 	const char *cpus;	/* worker CPU list, NULL: spread over the online CPUs */
 	const char *cmd_file;	/* NULL: standard input */
 	bool unknown_spi_drop;
+	bool strict_inbound;	/* an SA no inbound policy names delivers nothing */
+	bool no_rpf;		/* no reverse-path check of plaintext to encrypt */
 	bool fix_csum;
 	bool fast_forward;	/* decrypted packets to our interfaces leave by AF_XDP */
 	uint32_t fwmark;		/* routing mark of esper-xdp's own ESP (0: none) */

@@ -43,7 +43,12 @@ static void usage(FILE *f)
 		"      --pcap-in FILE      offline mode: process this capture...\n"
 		"      --pcap-out FILE     ...into this one (no root, no NIC needed)\n"
 		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
-		"      --unknown-spi pass|drop          ESP with an unknown SPI (default pass)\n"
+		"      --unknown-spi pass|drop          ESP for no SA of ours (default pass)\n"
+		"      --strict-inbound    an SA that no inbound policy names delivers nothing\n"
+		"                          (RFC 4301 throughout; default: ESPER's rule, delivered)\n"
+		"      --rpf strict|off    plaintext to encrypt must come from a source routed back\n"
+		"                          through the interface it arrived on (default strict)\n"
+		"      --mtu N             pcap mode: the path MTU (fragments, packet too big, TFC)\n"
 		"      --fix-csum          complete L4 checksums of plaintext before encrypting\n"
 		"      --fast-forward      decrypted packets that the kernel would route out of one of\n"
 		"                          these interfaces leave from the worker by AF_XDP (they\n"
@@ -55,7 +60,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_UNKNOWN_SPI, OPT_FIX_CSUM,
-       OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD };
+       OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF, OPT_MTU };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -71,6 +76,9 @@ static const struct option long_opts[] = {
 	{ "fix-csum", no_argument, NULL, OPT_FIX_CSUM },
 	{ "fwmark", required_argument, NULL, OPT_FWMARK },
 	{ "fast-forward", no_argument, NULL, OPT_FAST_FORWARD },
+	{ "strict-inbound", no_argument, NULL, OPT_STRICT_INBOUND },
+	{ "rpf", required_argument, NULL, OPT_RPF },
+	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -101,13 +109,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	static const char *const backends[] = { "auto", "ipsec-mb", "openssl" };
 	static const char *const modes[] = { "native", "skb" };
 	static const char *const spi[] = { "pass", "drop" };
+	static const char *const rpf[] = { "strict", "off" };
 	int c, verbose = 0;
 
 	while ((c = getopt_long(argc, argv, "i:q:m:f:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			if (o->live.n_ifaces == LIVE_MAX_IFACES)
-				fatalx("at most %d interfaces", LIVE_MAX_IFACES);
+			if (o->live.n_ifaces == ESPER_MAX_IFACES)
+				fatalx("at most %d interfaces", ESPER_MAX_IFACES);
 			o->live.ifaces[o->live.n_ifaces++] = optarg;
 			break;
 		case 'q': o->live.queues = parse_uint(optarg, "queue count", 64); break;
@@ -125,6 +134,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FIX_CSUM: o->pcap.fix_csum = o->live.fix_csum = true; break;
 		case OPT_FWMARK: o->live.fwmark = parse_uint(optarg, "fwmark", UINT32_MAX); break;
 		case OPT_FAST_FORWARD: o->live.fast_forward = true; break;
+		case OPT_STRICT_INBOUND: o->pcap.strict_inbound = o->live.strict_inbound = true; break;
+		case OPT_RPF: o->live.no_rpf = parse_choice(optarg, "--rpf", rpf, 2); break;
+		case OPT_MTU: o->pcap.mtu = parse_uint(optarg, "MTU", 65535); break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -154,6 +166,7 @@ static FILE *open_commands(const char *file)
 /* Offline: read every command, then process the capture. */
 static int run_pcap(struct opts *o, struct exec_env *env)
 {
+	int ret;
 	FILE *in = open_commands(o->cmd_file);
 	struct cmd_reader *r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
 
@@ -163,7 +176,9 @@ static int run_pcap(struct opts *o, struct exec_env *env)
 	cmd_reader_free(r);
 	if (in != stdin)
 		fclose(in);
-	return pcap_mode_run(env, &o->pcap) < 0 ? 1 : 0;
+	ret = pcap_mode_run(env->sad, env->spd, &o->pcap) < 0 ? 1 : 0;
+	cmd_dump_stats(env->sad, stderr);
+	return ret;
 }
 
 int main(int argc, char **argv)

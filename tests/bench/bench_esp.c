@@ -316,13 +316,18 @@ static void make_packet(uint8_t *ip, uint32_t len)
 static void esp_init(struct esp *e, enum crypto_backend be, enum aead_cipher c, uint32_t len,
 		     unsigned npkts)
 {
-	struct cmd_add add = {.spi = 0x1000,
-			      .uid = 1,
-			      .alg = ESP_ALG_AES_GCM_16,
-			      .cipher = c,
-			      .key_len = (uint8_t)aead_keymat_len(c)};
-	struct cmd_spdadd sc = {
-	    .proto = SP_PROTO_ANY, .dir = SP_DIR_OUT, .uid = 1, .mode = SP_MODE_TUNNEL};
+	struct sa_params add = {.spi = 0x1000,
+				.uid = 1,
+				.alg = ESP_ALG_AES_GCM_16,
+				.cipher = c,
+				.key_len = (uint8_t)aead_keymat_len(c),
+				.seq = 1,
+				.replay = REPLAY_DEFAULT_WINDOW};
+	struct sp_params sc = {.proto = SP_PROTO_ANY,
+			       .dir = SP_DIR_OUT,
+			       .action = SP_IPSEC,
+			       .uid = 1,
+			       .mode = SP_MODE_TUNNEL};
 	struct sp *sp;
 
 	memset(add.key, 0x42, add.key_len);
@@ -436,7 +441,7 @@ static void run_dec(void *arg)
 		}
 		for (unsigned j = 0; j < n; j++)
 			e->bp[i + j] = &b[j];
-		if (esp_in_burst(e->sas + i, e->bp + i, e->pi + i, n, 0, e->res + i) != n)
+		if (esp_in_burst(e->sas + i, e->bp + i, e->pi + i, n, 0, e->res + i, NULL) != n)
 			die("esp_in_burst failed");
 	}
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * bench_esp_mt.c - one SA shared by two worker threads, in process (a benchmark, never a
- * test). DESIGN.md promises that one tunnel is not stuck on one core: this measures it.
+ * test). One tunnel must not be stuck on one core (docs/live.md, threads and queues): this measures it.
  *
  * 1. Rates on one thread (pinned to the first CPU): the raw AEAD seal through the crypto
  *    facade over a buffer of the packet's size (the library in use: intel-ipsec-mb for

@@ -173,7 +173,7 @@ static inline int bp_make_sas(struct exec_env *env, enum aead_cipher c, unsigned
 		fprintf(stderr, "bench: %u SA commands refused\n", bad);
 		return -1;
 	}
-	for (struct sp *sp = spd_first(env->spd); sp && s < nsa; sp = sp->next)
+	for (struct sp *sp = spd_first(env->spd); sp && s < nsa; sp = spd_next(env->spd, sp))
 		sps[s++] = sp;
 	return s == nsa ? 0 : -1;
 }

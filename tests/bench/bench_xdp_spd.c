@@ -61,7 +61,7 @@ static int bench_fill(struct hx *h, uint32_t n, unsigned ntuples, uint32_t hit)
 			uint32_t i = done + j;
 
 			bench_key(i, i == hit ? ntuples - 1 : i % ntuples, &keys[j]);
-			vals[j] = (struct esper_spd_val){ .flags = ESPER_SPD_IN, .in_id = i + 1 };
+			vals[j] = (struct esper_spd_val){ .in = ESPER_ACT_IPSEC, .in_id = i + 1 };
 		}
 		if (bpf_map_update_batch(h->fds.spd, keys, vals, &count, NULL))
 			return -errno;

@@ -2,7 +2,7 @@
 /*
  * xsk_fwd.c - the "AF_XDP forward without crypto" baseline of the live benchmarks
  * (scripts/bench-live.sh; a benchmark tool, never a test): what esper-xdp's worker does for
- * a packet minus ESP. It uses esper-xdp's own AF_XDP layer (user/xsk.c: one UMEM shared by
+ * a packet minus ESP. It uses esper-xdp's own AF_XDP layer (user/datapath/xsk.c: one UMEM shared by
  * a socket on each interface, 4096-byte frames, 2048-entry rings, need_wakeup, copy mode
  * where zero-copy is missing) and the same loop as worker.c: RX burst of 64 on the ingress
  * socket, rewrite the MACs, queue on the egress socket, then flush, completions and fill

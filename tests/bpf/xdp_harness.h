@@ -2,9 +2,12 @@
 /*
  * xdp_harness.h - drives bpf/esper.bpf.c without a NIC, for tests/bpf and tests/bench:
  * a frame builder (struct hx_pkt -> Ethernet frame) with the selectors the XDP parser must
- * see in it (hx_pkt_sel), SPD/SA/XSK map fillers, a naive reference SPD matcher (a linear
- * scan over policies sorted in the order of esper_abi.h) and a verdict reader around
- * BPF_PROG_TEST_RUN: action, the counter that moved, the metadata in front of the frame.
+ * see in it (hx_pkt_sel), SPD/SA/local-address/XSK map fillers, a naive reference of the
+ * whole XDP decision (hx_expect: inbound ESP by SPI and outer addresses, then a linear scan
+ * over the policies sorted in the order of esper_abi.h, with the actions and the fail-closed
+ * rule for opaque packets) and a verdict reader around BPF_PROG_TEST_RUN: action, the
+ * counter that moved, the metadata in front of the frame. The reference is written from
+ * esper_abi.h, independently of user/tables/spd.c and user/datapath/classify.c.
  * No cmocka here: functions return 0 or -errno and callers assert.
  *
  * Under BPF_PROG_TEST_RUN (no live frames) a redirect is not performed: the program's
@@ -14,7 +17,7 @@
  * slot (hx_xsk_open), in a private network namespace (hx_open). The metadata comes back in
  * data_out: test_run copies from data_meta, and ctx_out.data is the metadata length;
  * hx_run_meta puts metadata in front of the frame first, to leave bpf_xdp_adjust_meta no
- * room. Reference verdicts: hx_expect_plain (SPD) and hx_expect_esp (SPI, fragments).
+ * room. The reference does not model ESPER_CFG_RPF (the kernel's FIB) nor a missing XSK.
  */
 #ifndef ESPER_XDP_HARNESS_H
 #define ESPER_XDP_HARNESS_H
@@ -44,7 +47,11 @@
 
 enum hx_frag { HX_FRAG_NONE, HX_FRAG_FIRST, HX_FRAG_NONFIRST };
 
-/* What to build. Addresses in network order (IPv4 in the first 4 bytes), ports/SPI host. */
+/* A policy's direction (the actions are ESPER_ACT_IPSEC, _DISCARD, _BYPASS). */
+enum hx_dir { HX_OUT = 1, HX_IN = 2 };
+
+/* What to build. Addresses in network order (IPv4 in the first 4 bytes), ports/SPI host.
+ * proto is never an IPv6 extension header number (0, 43, 44, 51, 60). */
 struct hx_pkt {
 	uint8_t family;			/* ESPER_AF_INET or ESPER_AF_INET6 */
 	uint8_t src[16], dst[16];
@@ -56,6 +63,8 @@ struct hx_pkt {
 	uint8_t next;			/* IPv6 extension headers: how many of ext[] */
 	uint8_t ext[HX_MAX_EXT];	/* 0, 43, 44, 51 or 60, in order */
 	uint8_t frag;			/* enum hx_frag: the IPv4 header or each IPv6 frag header */
+	uint8_t cut_l4;			/* 0: whole; else the IP packet ends after cut_l4 - 1
+					 * bytes of the upper layer (a header cut short) */
 	uint16_t payload;		/* bytes after the upper-layer header */
 	uint16_t ethertype;		/* 0: from family; else a raw non-IP frame (ARP...) */
 };
@@ -66,9 +75,11 @@ struct hx_sel {
 	uint8_t proto;			/* 255 if the IPv6 walk gives up */
 	uint8_t has_ports;
 	uint8_t nonfirst;
-	uint8_t fragment;		/* any fragment, first or not (ESP: to the kernel) */
+	uint8_t fragment;		/* any fragment, first or not */
+	uint8_t esp_hdr;		/* ESP with its 8-byte header in the packet */
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;		/* host order */
+	uint32_t spi;			/* if esp_hdr */
 };
 
 /* A policy as the tests see it. Addresses need not be masked. */
@@ -77,18 +88,39 @@ struct hx_policy {
 	uint8_t src_plen, dst_plen;
 	uint8_t flags;			/* ESPER_T_* */
 	uint8_t proto;
-	uint8_t dir;			/* ESPER_SPD_OUT or ESPER_SPD_IN */
+	uint8_t dir;			/* HX_OUT or HX_IN */
+	uint8_t action;			/* ESPER_ACT_IPSEC, ESPER_ACT_DISCARD or ESPER_ACT_BYPASS */
 	uint16_t sport, dport;		/* host order */
 	uint8_t src[16], dst[16];
 	uint32_t id;
+};
+
+/* An SA that may decrypt, as sa_in holds it. */
+struct hx_sa {
+	uint32_t spi;			/* host order */
+	uint32_t uid;
+	uint8_t family;
+	uint8_t src[16], dst[16];	/* outer addresses, IPv4 in the first 4 bytes */
+};
+
+/* Everything the reference decides by: policies sorted by hx_ref_sort, the SAs in sa_in,
+ * the addresses in local_addrs and the config (ESPER_CFG_RPF is not modeled). */
+struct hx_world {
+	const struct hx_policy *p;
+	size_t n;
+	const struct hx_sa *sa;
+	size_t nsa;
+	const struct esper_addr_key *local;
+	size_t nlocal;
+	uint32_t cfg;
 };
 
 struct hx_verdict {
 	int action;			/* XDP_* */
 	int counter;			/* the one counter that moved, -1 if none or several */
 	bool has_meta;
-	struct esper_meta meta;		/* the 16 bytes right in front of the frame */
-	struct esper_meta meta_front;	/* the first 16 bytes of the metadata area */
+	struct esper_meta meta;		/* the 12 bytes right in front of the frame */
+	struct esper_meta meta_front;	/* the first 12 bytes of the metadata area */
 	uint32_t meta_len;		/* metadata in front of the frame after the run */
 };
 
@@ -134,7 +166,7 @@ static inline uint16_t hx_csum(const uint8_t *p, size_t len)
 	return (uint16_t)~sum;
 }
 
-/* Upper-layer header and payload; returns its length. */
+/* Upper-layer header and payload (cut to cut_l4 - 1 bytes if asked); returns its length. */
 static inline size_t hx_build_l4(const struct hx_pkt *p, uint8_t *l4)
 {
 	size_t n = 0;
@@ -169,7 +201,10 @@ static inline size_t hx_build_l4(const struct hx_pkt *p, uint8_t *l4)
 	}
 	for (size_t i = 0; i < p->payload; i++)
 		l4[n + i] = (uint8_t)(0xa0 + i);
-	return n + p->payload;
+	n += p->payload;
+	if (p->cut_l4 && n > p->cut_l4 - 1u)
+		n = p->cut_l4 - 1u;
+	return n;
 }
 
 static inline size_t hx_ext_len(uint8_t kind)
@@ -310,10 +345,22 @@ static inline void hx_set_ip_end(const struct hx_pkt *p, uint8_t *buf, size_t ne
 	hx_put16(buf + l3 + 10, hx_csum(buf + l3, 20 + p->ip4_optlen));
 }
 
+/* Bytes of the upper-layer header and payload hx_build puts in the packet. */
+static inline size_t hx_l4_len(const struct hx_pkt *p)
+{
+	size_t n = p->proto == 6 ? 20 : p->proto == 17 || p->proto == 1 || p->proto == 58 ||
+						p->proto == 50 ? 8 : 0;
+
+	n += p->payload;
+	return p->cut_l4 && n > p->cut_l4 - 1u ? p->cut_l4 - 1u : n;
+}
+
 /* The selectors esper.bpf.c must extract from hx_build(p) (the rules of esper_abi.h and
  * bpf/parse.h, written independently). */
 static inline void hx_pkt_sel(const struct hx_pkt *p, struct hx_sel *s)
 {
+	size_t l4 = hx_l4_len(p);
+
 	memset(s, 0, sizeof(*s));
 	s->family = p->family;
 	memcpy(s->src, p->src, p->family == ESPER_AF_INET6 ? 16 : 4);
@@ -331,16 +378,28 @@ static inline void hx_pkt_sel(const struct hx_pkt *p, struct hx_sel *s)
 		if (p->ext[i] == 44)	/* M=1 offset 0 unless HX_FRAG_NONFIRST: a fragment */
 			s->fragment = 1;
 		if (p->ext[i] == 44 && p->frag == HX_FRAG_NONFIRST) {
+			/* what follows is payload: an extension header named there hides the
+			 * upper layer (unknown, 255) */
 			s->nonfirst = 1;
-			s->proto = i + 1 < p->next ? p->ext[i + 1] : p->proto;
+			s->proto = i + 1 < p->next ? 255 : p->proto;
 			return;
 		}
 	}
-	if ((s->proto == 6 || s->proto == 17) && !s->nonfirst) {
+	if ((s->proto == 6 || s->proto == 17) && !s->nonfirst && l4 >= 4) {
 		s->has_ports = 1;
 		s->sport = p->sport;
 		s->dport = p->dport;
 	}
+	if (s->proto == 50 && l4 >= 8) {
+		s->esp_hdr = 1;
+		s->spi = p->spi;
+	}
+}
+
+/* Can't all of the selectors be read (esper_abi.h, "failing closed")? */
+static inline bool hx_sel_opaque(const struct hx_sel *s)
+{
+	return s->proto == 255 || ((s->proto == 6 || s->proto == 17) && !s->has_ports);
 }
 
 /* --- policies: tuple order, keys, reference matcher ---------------------------------------- */
@@ -399,6 +458,28 @@ static inline void hx_policy_key(const struct hx_policy *p, struct esper_spd_key
 	hx_mask(k->dst, a, p->dst_plen);
 }
 
+/* The shadow keys a policy leaves in the map (esper_abi.h): none for a bypass; for ports,
+ * its key with the ports zeroed and ESPER_K_SHADOW; for a protocol, its key with ports and
+ * protocol zeroed and ESPER_K_SHADOW | ESPER_K_NOPROTO. Returns how many (0..2). */
+static inline unsigned hx_shadow_keys(const struct hx_policy *p, struct esper_spd_key k[2])
+{
+	unsigned n = 0;
+
+	if (p->action == ESPER_ACT_BYPASS)
+		return 0;
+	if (p->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) {
+		hx_policy_key(p, &k[n]);
+		k[n].sport = k[n].dport = 0;
+		k[n++].flags |= ESPER_K_SHADOW;
+	}
+	if (p->flags & ESPER_T_PROTO) {
+		hx_policy_key(p, &k[n]);
+		k[n].sport = k[n].dport = k[n].proto = 0;
+		k[n++].flags |= ESPER_K_SHADOW | ESPER_K_NOPROTO;
+	}
+	return n;
+}
+
 /* Prefix match bit by bit, deliberately unlike the masking above. */
 static inline bool hx_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned plen)
 {
@@ -411,15 +492,27 @@ static inline bool hx_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned ple
 	return true;
 }
 
-static inline bool hx_policy_matches(const struct hx_policy *p, const struct hx_sel *s)
+/* Does p need a selector s can't give: ports it has none of, a protocol it can't tell? */
+static inline bool hx_policy_lacks(const struct hx_policy *p, const struct hx_sel *s)
+{
+	return ((p->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !s->has_ports) ||
+	       ((p->flags & ESPER_T_PROTO) && s->proto == 255);
+}
+
+/* Does p match s on what can be read of s (the addresses; the protocol unless unknown)? */
+static inline bool hx_policy_might_match(const struct hx_policy *p, const struct hx_sel *s)
 {
 	if (p->family != s->family)
 		return false;
-	if (!hx_prefix_eq(p->src, s->src, p->src_plen) || !hx_prefix_eq(p->dst, s->dst, p->dst_plen))
+	if (!hx_prefix_eq(p->src, s->src, p->src_plen) ||
+	    !hx_prefix_eq(p->dst, s->dst, p->dst_plen))
 		return false;
-	if ((p->flags & ESPER_T_PROTO) && p->proto != s->proto)
-		return false;
-	if ((p->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !s->has_ports)
+	return !(p->flags & ESPER_T_PROTO) || s->proto == 255 || p->proto == s->proto;
+}
+
+static inline bool hx_policy_matches(const struct hx_policy *p, const struct hx_sel *s)
+{
+	if (hx_policy_lacks(p, s) || !hx_policy_might_match(p, s))
 		return false;
 	if ((p->flags & ESPER_T_SPORT) && p->sport != s->sport)
 		return false;
@@ -438,41 +531,188 @@ static inline int hx_policy_cmp(const void *a, const void *b)
 		return d;
 	if (pa->family != pb->family)
 		return pa->family - pb->family;
-	return (pb->dir == ESPER_SPD_OUT) - (pa->dir == ESPER_SPD_OUT);	/* out first */
+	return (pb->dir == HX_OUT) - (pa->dir == HX_OUT);	/* out first */
 }
 
-/* Sort policies for hx_ref_match: probe order, outbound before inbound. */
+/* Sort policies for the reference: probe order, outbound before inbound. */
 static inline void hx_ref_sort(struct hx_policy *p, size_t n)
 {
 	qsort(p, n, sizeof(*p), hx_policy_cmp);
 }
 
-/* Naive SPD: the first policy of the sorted list that matches. Returns ESPER_SPD_OUT,
- * ESPER_SPD_IN or 0, the policy id in *id. */
-static inline int hx_ref_match(const struct hx_policy *p, size_t n, const struct hx_sel *s,
-			       uint32_t *id)
+/* What the SPD says about a packet. */
+enum hx_spd {
+	HX_SPD_NONE,
+	HX_SPD_PROTECT,		/* an outbound ipsec policy: redirect, *id */
+	HX_SPD_DISCARD,
+	HX_SPD_IN_DROP,		/* an inbound ipsec policy: should have come protected */
+	HX_SPD_BYPASS,
+	HX_SPD_OPAQUE,		/* unreadable selectors, a non-bypass policy might match */
+};
+
+/*
+ * Naive SPD over p[0..n) sorted by hx_ref_sort: the first policy that matches, in order,
+ * decides; on the same key the outbound one comes first. For an opaque packet, a policy
+ * that needs what the packet lacks and is not a bypass makes the packet ambiguous if it
+ * matches it on what can be read and comes before the first real match: then the packet is
+ * protected if that match is an outbound ipsec policy, and dropped as opaque otherwise.
+ * The id of the protecting policy in *id; *ambiguous (if not NULL): whether a shadow came
+ * first, for the caller's statistics.
+ */
+static inline enum hx_spd hx_ref_spd(const struct hx_policy *p, size_t n, const struct hx_sel *s,
+				     uint32_t *id, bool *ambiguous)
 {
+	bool opaque = hx_sel_opaque(s), amb = false;
+	enum hx_spd r = HX_SPD_NONE;
+
+	*id = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (hx_policy_matches(&p[i], s)) {
-			*id = p[i].id;
-			return p[i].dir;
+		const struct hx_policy *q = &p[i];
+
+		if (hx_policy_lacks(q, s)) {
+			if (opaque && q->action != ESPER_ACT_BYPASS && hx_policy_might_match(q, s))
+				amb = true;
+			continue;
 		}
+		if (!hx_policy_matches(q, s))
+			continue;
+		if (q->dir == HX_OUT && q->action == ESPER_ACT_IPSEC) {
+			*id = q->id;
+			r = HX_SPD_PROTECT;
+		} else if (amb) {
+			r = HX_SPD_OPAQUE;
+		} else if (q->action == ESPER_ACT_BYPASS) {
+			r = HX_SPD_BYPASS;
+		} else if (q->action == ESPER_ACT_DISCARD) {
+			r = HX_SPD_DISCARD;
+		} else {
+			r = HX_SPD_IN_DROP;
+		}
+		if (ambiguous)
+			*ambiguous = amb;
+		return r;
 	}
-	return 0;
+	if (ambiguous)
+		*ambiguous = amb;
+	return amb ? HX_SPD_OPAQUE : HX_SPD_NONE;
+}
+
+/* --- reference verdicts -------------------------------------------------------------------- */
+
+static inline void hx_set_verdict(struct hx_verdict *e, int action, int counter)
+{
+	memset(e, 0, sizeof(*e));
+	e->action = action;
+	e->counter = counter;
+}
+
+static inline void hx_set_redirect(struct hx_verdict *e, uint32_t kind, uint32_t id)
+{
+	hx_set_verdict(e, XDP_REDIRECT,
+		       kind == ESPER_META_ESP_IN ? ESPER_C_REDIRECT_ESP_IN
+						 : ESPER_C_REDIRECT_PLAIN_OUT);
+	e->has_meta = true;
+	e->meta = (struct esper_meta){ .magic = ESPER_META_MAGIC, .kind = kind, .id = id };
+}
+
+static inline bool hx_addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
+{
+	return !memcmp(a, b, family == ESPER_AF_INET6 ? 16 : 4);
+}
+
+/* The SA of w that inbound ESP with selectors s belongs to, or NULL. */
+static inline const struct hx_sa *hx_ref_esp(const struct hx_world *w, const struct hx_sel *s)
+{
+	const struct hx_sa *sa = NULL;
+	bool local = false;
+
+	if (s->proto != 50 || s->fragment || !s->esp_hdr)
+		return NULL;
+	for (size_t i = 0; i < w->nsa && !sa; i++)
+		if (w->sa[i].spi == s->spi)
+			sa = &w->sa[i];
+	if (!sa || sa->family != s->family || !hx_addr_eq(s->family, sa->src, s->src) ||
+	    !hx_addr_eq(s->family, sa->dst, s->dst))
+		return NULL;
+	if (!(w->cfg & ESPER_CFG_LOCAL))
+		return sa;
+	for (size_t i = 0; i < w->nlocal && !local; i++)
+		local = w->local[i].family == s->family &&
+			hx_addr_eq(s->family, w->local[i].addr, s->dst);
+	return local ? sa : NULL;
+}
+
+/* The SPD part of the decision (anything that is not inbound ESP of ours). */
+static inline void hx_expect_plain(const struct hx_world *w, const struct hx_sel *s,
+				   struct hx_verdict *e)
+{
+	uint32_t id = 0;
+
+	switch (hx_ref_spd(w->p, w->n, s, &id, NULL)) {
+	case HX_SPD_PROTECT:
+		return hx_set_redirect(e, ESPER_META_PLAIN_OUT, id);
+	case HX_SPD_DISCARD:
+		return hx_set_verdict(e, XDP_DROP, ESPER_C_DROP_DISCARD);
+	case HX_SPD_IN_DROP:
+		return hx_set_verdict(e, XDP_DROP, ESPER_C_DROP_IN_POLICY);
+	case HX_SPD_BYPASS:
+		return hx_set_verdict(e, XDP_PASS, ESPER_C_PASS_BYPASS);
+	case HX_SPD_OPAQUE:
+		return hx_set_verdict(e, XDP_DROP, ESPER_C_DROP_OPAQUE);
+	case HX_SPD_NONE:
+		break;
+	}
+	if (s->proto == 50 && !s->fragment) {
+		if (w->cfg & ESPER_CFG_UNKNOWN_SPI_DROP)
+			return hx_set_verdict(e, XDP_DROP, ESPER_C_DROP_UNKNOWN_SPI);
+		return hx_set_verdict(e, XDP_PASS, ESPER_C_PASS_UNKNOWN_SPI);
+	}
+	hx_set_verdict(e, XDP_PASS, ESPER_C_PASS_NO_POLICY);
+}
+
+/* The verdict a parsed packet with selectors s must get (an XSK in the slot, no RPF). */
+static inline void hx_expect(const struct hx_world *w, const struct hx_sel *s,
+			     struct hx_verdict *e)
+{
+	const struct hx_sa *sa = hx_ref_esp(w, s);
+
+	if (sa)
+		return hx_set_redirect(e, ESPER_META_ESP_IN, sa->uid);
+	hx_expect_plain(w, s, e);
 }
 
 /* --- maps ---------------------------------------------------------------------------------- */
 
+/* Delete every key: all of them listed first, in one walk (a walk from NULL scans the
+ * buckets from the start, and the big hashes have millions: once per key would be slow). */
 static inline int hx_map_clear(int fd, size_t key_size)
 {
-	uint8_t key[64];
+	uint8_t *keys = NULL, *prev = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
 
-	if (key_size > sizeof(key))
+	if (key_size > 64)
 		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
-			return -errno;
-	return 0;
+	for (;;) {
+		if (n == cap) {
+			uint8_t *k = realloc(keys, (cap = cap ? 2 * cap : 256) * key_size);
+
+			if (!k) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = k;
+		}
+		prev = n ? keys + (n - 1) * key_size : NULL;
+		if (bpf_map_get_next_key(fd, prev, keys + n * key_size))
+			break;
+		n++;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) && errno != ENOENT)
+			err = -errno;
+	free(keys);
+	return err;
 }
 
 /* Empty every map but counters and xsks; config back to 0. */
@@ -485,6 +725,7 @@ static inline int hx_reset(struct hx *h)
 	err = hx_map_clear(h->fds.spd, sizeof(struct esper_spd_key));
 	err = err ?: hx_map_clear(h->fds.tuple_lists, sizeof(__u32));
 	err = err ?: hx_map_clear(h->fds.sa_in, sizeof(__be32));
+	err = err ?: hx_map_clear(h->fds.local_addrs, sizeof(struct esper_addr_key));
 	err = err ?: hx_map_clear(h->fds.xsk_slots, sizeof(struct esper_xsk_key));
 	if (!err && bpf_map_update_elem(h->fds.config, &zero, &cfg, BPF_ANY))
 		err = -errno;
@@ -499,12 +740,49 @@ static inline int hx_set_config(struct hx *h, __u32 flags)
 	return bpf_map_update_elem(h->fds.config, &zero, &cfg, BPF_ANY) ? -errno : 0;
 }
 
-static inline int hx_add_sa(struct hx *h, uint32_t spi, uint32_t uid)
+/* sa_in: SPI -> {uid, family, outer source, outer destination}, as bpf_sync.c writes it. */
+static inline int hx_add_sa_w(struct hx *h, const struct hx_sa *sa)
 {
-	struct esper_sa_in_val v = { .uid = uid };
-	__be32 k = htonl(spi);
+	struct esper_sa_in_val v = { .uid = sa->uid, .family = sa->family };
+	__be32 k = htonl(sa->spi);
 
+	memcpy(v.src, sa->src, sa->family == ESPER_AF_INET6 ? 16 : 4);
+	memcpy(v.dst, sa->dst, sa->family == ESPER_AF_INET6 ? 16 : 4);
 	return bpf_map_update_elem(h->fds.sa_in, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+static inline int hx_add_sa(struct hx *h, uint32_t spi, uint32_t uid, uint8_t family,
+			    const uint8_t *src, const uint8_t *dst)
+{
+	struct hx_sa sa = { .spi = spi, .uid = uid, .family = family };
+
+	memcpy(sa.src, src, family == ESPER_AF_INET6 ? 16 : 4);
+	memcpy(sa.dst, dst, family == ESPER_AF_INET6 ? 16 : 4);
+	return hx_add_sa_w(h, &sa);
+}
+
+/* The SA (spi, uid) that ESP packet p belongs to: its family and outer addresses. */
+static inline int hx_add_sa_pkt(struct hx *h, uint32_t spi, uint32_t uid, const struct hx_pkt *p)
+{
+	return hx_add_sa(h, spi, uid, p->family, p->src, p->dst);
+}
+
+/* local_addrs: addr (network order, IPv4 in the first 4 bytes) is one of this host's. */
+static inline int hx_add_local(struct hx *h, uint8_t family, const uint8_t *addr)
+{
+	struct esper_addr_key k = { .family = family };
+	__u8 one = 1;
+
+	memcpy(k.addr, addr, family == ESPER_AF_INET6 ? 16 : 4);
+	return bpf_map_update_elem(h->fds.local_addrs, &k, &one, BPF_ANY) ? -errno : 0;
+}
+
+static inline int hx_del_local(struct hx *h, uint8_t family, const uint8_t *addr)
+{
+	struct esper_addr_key k = { .family = family };
+
+	memcpy(k.addr, addr, family == ESPER_AF_INET6 ? 16 : 4);
+	return bpf_map_delete_elem(h->fds.local_addrs, &k) ? -errno : 0;
 }
 
 /* The ordered tuple list of one family of p[0..n), as bpf_sync.c must write it. */
@@ -537,20 +815,27 @@ static inline int hx_tuple_list(const struct hx_policy *p, size_t n, uint8_t fam
 	return 0;
 }
 
-/* Write the SPD maps for p[0..n) (added to what is there; hx_reset first). A later policy
- * with the same key and direction replaces an earlier one. */
+/* Replace the SPD maps with p[0..n): tuple lists, one key per (key, direction) with the
+ * action and id in its slot (a later policy with the same key and direction replaces an
+ * earlier one), and the shadow keys of every non-bypass policy (value all zero). */
 static inline int hx_spd_install(struct hx *h, const struct hx_policy *p, size_t n)
 {
 	static const uint8_t fams[2] = { ESPER_AF_INET, ESPER_AF_INET6 };
 	struct esper_tuple_list l;
+	int err;
 
-	for (__u32 f = 0; f < 2; f++) {
-		int err = hx_tuple_list(p, n, fams[f], &l);
+	err = hx_map_clear(h->fds.spd, sizeof(struct esper_spd_key));
+	err = err ?: hx_map_clear(h->fds.tuple_lists, sizeof(__u32));
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		static const struct esper_spd_val zero;
+		struct esper_spd_key k[2];
+		unsigned ns = hx_shadow_keys(&p[i], k);
 
-		if (err)
-			return err;
-		if (l.count && bpf_map_update_elem(h->fds.tuple_lists, &f, &l, BPF_ANY))
-			return -errno;
+		for (unsigned j = 0; j < ns; j++)
+			if (bpf_map_update_elem(h->fds.spd, &k[j], &zero, BPF_ANY))
+				return -errno;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct esper_spd_val v = { 0 };
@@ -558,12 +843,21 @@ static inline int hx_spd_install(struct hx *h, const struct hx_policy *p, size_t
 
 		hx_policy_key(&p[i], &k);
 		bpf_map_lookup_elem(h->fds.spd, &k, &v);	/* ENOENT leaves v zero */
-		v.flags |= p[i].dir;
-		if (p[i].dir == ESPER_SPD_OUT)
+		if (p[i].dir == HX_OUT) {
+			v.out = p[i].action;
 			v.out_id = p[i].id;
-		else
+		} else {
+			v.in = p[i].action;
 			v.in_id = p[i].id;
+		}
 		if (bpf_map_update_elem(h->fds.spd, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	for (__u32 f = 0; f < 2; f++) {
+		err = hx_tuple_list(p, n, fams[f], &l);
+		if (err)
+			return err;
+		if (l.count && bpf_map_update_elem(h->fds.tuple_lists, &f, &l, BPF_ANY))
 			return -errno;
 	}
 	return 0;
@@ -665,8 +959,8 @@ static inline int hx_counters(struct hx *h, __u64 c[ESPER_C_MAX])
 /*
  * Run data_in (meta_len bytes of metadata already in front of the frame, a multiple of 4)
  * received on (ifindex, queue); ifindex 0 means lo queue 0. Action, the one counter that
- * moved, the last 16 bytes in front of the frame after the run (where the worker looks for
- * struct esper_meta) and the first 16 bytes of the metadata area (where the program put its
+ * moved, the last 12 bytes in front of the frame after the run (where the worker looks for
+ * struct esper_meta) and the first 12 bytes of the metadata area (where the program put its
  * own if there was metadata already).
  */
 static inline int hx_exec(struct hx *h, const void *data_in, size_t meta_len, size_t len,
@@ -717,7 +1011,7 @@ static inline int hx_run_on(struct hx *h, const void *frame, size_t len, uint32_
 
 /* Run one frame on lo queue 0 with meta_len bytes of metadata in front of it (a multiple of
  * 4, at most HX_META_MAX; test_run refuses with -EINVAL what its headroom can't hold). Near
- * the top of the accepted range bpf_xdp_adjust_meta has no room for 16 more bytes, as on a
+ * the top of the accepted range bpf_xdp_adjust_meta has no room for 12 more bytes, as on a
  * driver without metadata room. */
 static inline int hx_run_meta(struct hx *h, const void *meta, size_t meta_len, const void *frame,
 			      size_t len, struct hx_verdict *v)
@@ -744,6 +1038,15 @@ static inline int hx_run_pkt(struct hx *h, const struct hx_pkt *p, struct hx_ver
 	return hx_run(h, buf, hx_build(p, buf), v);
 }
 
+/* Build p and run it on (ifindex, queue). */
+static inline int hx_run_pkt_on(struct hx *h, const struct hx_pkt *p, uint32_t ifindex,
+				uint32_t queue, struct hx_verdict *v)
+{
+	uint8_t buf[HX_FRAME_MAX];
+
+	return hx_run_on(h, buf, hx_build(p, buf), ifindex, queue, v);
+}
+
 /* --- small constructors ---------------------------------------------------------------------- */
 
 static inline struct hx_pkt hx_ipv4(const char *src, const char *dst, uint8_t proto,
@@ -768,14 +1071,15 @@ static inline struct hx_pkt hx_ipv6(const char *src, const char *dst, uint8_t pr
 	return p;
 }
 
-/* A policy from text: family from the address syntax. */
+/* A policy from text: family from the address syntax; dir HX_OUT/HX_IN, action ESPER_ACT_*. */
 static inline struct hx_policy hx_pol(const char *src, unsigned src_plen, const char *dst,
 				      unsigned dst_plen, uint8_t flags, uint8_t proto,
-				      uint16_t sport, uint16_t dport, uint8_t dir, uint32_t id)
+				      uint16_t sport, uint16_t dport, uint8_t dir, uint8_t action,
+				      uint32_t id)
 {
 	struct hx_policy p = { .src_plen = (uint8_t)src_plen, .dst_plen = (uint8_t)dst_plen,
 			       .flags = flags, .proto = proto, .sport = sport, .dport = dport,
-			       .dir = dir, .id = id };
+			       .dir = dir, .action = action, .id = id };
 	int af = strchr(src, ':') ? AF_INET6 : AF_INET;
 
 	p.family = af == AF_INET6 ? ESPER_AF_INET6 : ESPER_AF_INET;
@@ -848,7 +1152,7 @@ static inline uint8_t hx_rand_plen(struct hx_rand *r, uint8_t family)
 
 static inline uint8_t hx_rand_proto(struct hx_rand *r)
 {
-	static const uint8_t protos[] = { 6, 17, 6, 17, 1, 58, 47, 132 };
+	static const uint8_t protos[] = { 6, 17, 6, 17, 1, 58, 47, 132, 50 };
 
 	return protos[hx_rnd(r, sizeof(protos))];
 }
@@ -859,6 +1163,15 @@ static inline uint16_t hx_rand_port(struct hx_rand *r)
 
 	return hx_rnd(r, 4) ? ports[hx_rnd(r, sizeof(ports) / sizeof(ports[0]))]
 			    : (uint16_t)hx_rnd(r, 65536);
+}
+
+/* A random action: ipsec half of the time, discard and bypass a quarter each. */
+static inline uint8_t hx_rand_action(struct hx_rand *r)
+{
+	static const uint8_t acts[] = { ESPER_ACT_IPSEC, ESPER_ACT_IPSEC, ESPER_ACT_DISCARD,
+					ESPER_ACT_BYPASS };
+
+	return acts[hx_rnd(r, sizeof(acts))];
 }
 
 static inline bool hx_same_key_dir(const struct hx_policy *a, const struct hx_policy *b)
@@ -872,8 +1185,9 @@ static inline bool hx_same_key_dir(const struct hx_policy *a, const struct hx_po
 	return !memcmp(&ka, &kb, sizeof(ka));
 }
 
-/* n random policies (ids 1..n) over at most ntuples tuples per family, no two with the same
- * key and direction. Returns how many were made (duplicates are dropped). */
+/* n random policies (ids 1..n, all three actions, both directions) over at most ntuples
+ * tuples per family, no two with the same key and direction. Returns how many were made
+ * (duplicates are dropped). */
 static inline size_t hx_rand_policies(struct hx_rand *r, struct hx_policy *p, size_t n,
 				      unsigned ntuples)
 {
@@ -903,7 +1217,8 @@ static inline size_t hx_rand_policies(struct hx_rand *r, struct hx_policy *p, si
 		q->proto = tt->flags & ESPER_T_PROTO ? hx_rand_proto(r) : 0;
 		q->sport = tt->flags & ESPER_T_SPORT ? hx_rand_port(r) : 0;
 		q->dport = tt->flags & ESPER_T_DPORT ? hx_rand_port(r) : 0;
-		q->dir = hx_rnd(r, 3) ? ESPER_SPD_OUT : ESPER_SPD_IN;
+		q->dir = hx_rnd(r, 3) ? HX_OUT : HX_IN;
+		q->action = hx_rand_action(r);
 		q->id = (uint32_t)(m + 1);
 		hx_rand_addr(r, q->family, q->src);
 		hx_rand_addr(r, q->family, q->dst);
@@ -916,7 +1231,9 @@ static inline size_t hx_rand_policies(struct hx_rand *r, struct hx_policy *p, si
 }
 
 /* A random packet: mostly aimed at one of the policies, with random encapsulation (VLAN
- * tags, IPv4 options, IPv6 extension headers, fragments). ESP with spi when esp. */
+ * tags, IPv4 options, IPv6 extension headers, fragments) and now and then opaque (a
+ * non-first fragment, a TCP/UDP header cut short, an IPv6 chain past the parser). ESP with
+ * spi when esp. */
 static inline void hx_rand_pkt(struct hx_rand *r, const struct hx_policy *p, size_t n,
 			       bool esp, uint32_t spi, struct hx_pkt *k)
 {
@@ -952,61 +1269,48 @@ static inline void hx_rand_pkt(struct hx_rand *r, const struct hx_policy *p, siz
 	if (k->family == ESPER_AF_INET && !hx_rnd(r, 4))
 		k->ip4_optlen = (uint8_t)(4 * hx_rnd(r, 11));
 	if (k->family == ESPER_AF_INET6 && !hx_rnd(r, 3)) {
-		k->next = (uint8_t)(hx_rnd(r, 20) ? 1 + hx_rnd(r, 3) : 9 + hx_rnd(r, 3));
+		k->next = (uint8_t)(hx_rnd(r, 8) ? 1 + hx_rnd(r, 3) : 9 + hx_rnd(r, 3));
 		for (int i = 0; i < k->next; i++)
 			k->ext[i] = kinds[hx_rnd(r, sizeof(kinds))];
 	}
-	if (!hx_rnd(r, 8))
+	if (!hx_rnd(r, 6))
 		k->frag = hx_rnd(r, 2) ? HX_FRAG_FIRST : HX_FRAG_NONFIRST;
+	if (!hx_rnd(r, 12))		/* a header cut short: 0..9 bytes of it */
+		k->cut_l4 = (uint8_t)(1 + hx_rnd(r, 10));
 }
 
-/* The verdict a plaintext packet with selectors s must get (XSK present), from the naive
- * matcher over p[0..n) sorted by hx_ref_sort. */
-static inline void hx_expect_plain(const struct hx_policy *p, size_t n, const struct hx_sel *s,
-				   struct hx_verdict *e)
+/* Address ESP packet k as the SA (family, src, dst) says, or not: which of them is
+ * returned (0: exactly the SA's; 1 wrong source, 2 wrong destination, 3 swapped, 4 the
+ * other family with the SA's address bytes). The SPI is left alone. */
+static inline int hx_rand_esp_addrs(struct hx_rand *r, struct hx_pkt *k, uint8_t family,
+				    const uint8_t *src, const uint8_t *dst)
 {
-	uint32_t id = 0;
+	unsigned alen = family == ESPER_AF_INET6 ? 16 : 4;
+	int how = hx_rnd(r, 2) ? 0 : 1 + (int)hx_rnd(r, 4);
 
-	memset(e, 0, sizeof(*e));
-	switch (hx_ref_match(p, n, s, &id)) {
-	case ESPER_SPD_OUT:
-		e->action = XDP_REDIRECT;
-		e->counter = ESPER_C_REDIRECT_PLAIN_OUT;
-		e->has_meta = true;
-		e->meta = (struct esper_meta){ .magic = ESPER_META_MAGIC,
-					       .kind = ESPER_META_PLAIN_OUT, .id = id };
-		break;
-	case ESPER_SPD_IN:
-		e->action = XDP_DROP;
-		e->counter = ESPER_C_DROP_IN_POLICY;
-		break;
-	default:
-		e->action = XDP_PASS;
-		e->counter = ESPER_C_PASS_NO_POLICY;
+	k->family = family;
+	memset(k->src, 0, 16);
+	memset(k->dst, 0, 16);
+	memcpy(k->src, how == 3 ? dst : src, alen);
+	memcpy(k->dst, how == 3 ? src : dst, alen);
+	if (how == 1 || how == 2) {
+		uint8_t *a = how == 1 ? k->src : k->dst;
+		unsigned b = hx_rnd(r, alen * 8);
+
+		a[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
 	}
-}
-
-/* The verdict an ESP packet with selectors s must get (XSK present): every fragment, first
- * or not, goes to the kernel (the workers do not reassemble); otherwise a known SPI (known,
- * its SA's uid) is redirected, an unknown one passed or dropped by ESPER_CFG_UNKNOWN_SPI_DROP.
- * The ESP header must be in the packet (hx_build always puts it there). */
-static inline void hx_expect_esp(const struct hx_sel *s, bool known, uint32_t uid,
-				 bool unknown_drop, struct hx_verdict *e)
-{
-	memset(e, 0, sizeof(*e));
-	if (s->fragment) {
-		e->action = XDP_PASS;
-		e->counter = ESPER_C_PASS_ESP_FRAGMENT;
-	} else if (known) {
-		e->action = XDP_REDIRECT;
-		e->counter = ESPER_C_REDIRECT_ESP_IN;
-		e->has_meta = true;
-		e->meta = (struct esper_meta){ .magic = ESPER_META_MAGIC,
-					       .kind = ESPER_META_ESP_IN, .id = uid };
+	if (how == 3 && !memcmp(src, dst, alen))
+		k->src[alen - 1] ^= 1;
+	if (how == 4)	/* IPv4 <-> IPv6, the first 4 bytes unchanged */
+		k->family = family == ESPER_AF_INET ? ESPER_AF_INET6 : ESPER_AF_INET;
+	if (k->family == ESPER_AF_INET) {
+		memset(k->src + 4, 0, 12);
+		memset(k->dst + 4, 0, 12);
+		k->next = 0;
 	} else {
-		e->action = unknown_drop ? XDP_DROP : XDP_PASS;
-		e->counter = unknown_drop ? ESPER_C_DROP_UNKNOWN_SPI : ESPER_C_PASS_UNKNOWN_SPI;
+		k->ip4_optlen = 0;
 	}
+	return how;
 }
 
 #endif

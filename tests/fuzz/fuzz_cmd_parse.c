@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * fuzz_cmd_parse.c - libFuzzer target for the command lexer and parser (user/cmd_lex.c,
- * user/cmd_parse.c): the input is a command stream (fmemopen) read with cmd_next to its
+ * fuzz_cmd_parse.c - libFuzzer target for the command lexer and parser
+ * (user/control/cmd_lex.c, user/control/cmd_parse.c): the input is a command stream (fmemopen) read with cmd_next to its
  * end. Besides the sanitizers, it checks what every result promises: a known kind, a
  * location in the input, one NUL-terminated line of message without keying material, and
  * progress (each call consumes input, so the loop ends). Run by tests/fuzz/Makefile.
@@ -23,10 +23,16 @@ static void check_error(const struct cmd_error *err, size_t size)
 	if (err->loc.line == 0 || err->loc.col == 0 || err->loc.line > size + 1 ||
 	    err->loc.col > size + 1)
 		abort();
-	/* no more than 16 hex digits in a row; an escaped byte \xNN is not a hex digit */
+	/* no more than 16 hex digits in a row; an escaped byte \xNN and an escaped backslash
+	 * \\ are not hex digits */
 	for (const char *p = err->msg; *p; p++) {
 		if (p[0] == '\\' && p[1] == 'x' && p[2] && p[3]) {
 			p += 3;
+			run = 0;
+			continue;
+		}
+		if (p[0] == '\\' && p[1] == '\\') {
+			p++;
 			run = 0;
 			continue;
 		}

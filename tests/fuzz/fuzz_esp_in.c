@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * fuzz_esp_in.c - libFuzzer target for inbound ESP (user/esp_in.c), with esp_out.c and
- * pkt.c on the way. A SAD made once (LLVMFuzzerInitialize) holds AES-128-GCM and
+ * fuzz_esp_in.c - libFuzzer target for inbound ESP (user/datapath/esp_in.c), with esp_out.c
+ * and lib/pkt.c on the way. A SAD made once (LLVMFuzzerInitialize) holds AES-128-GCM and
  * AES-256-GCM SAs with and without ESN (one with anti-replay off) and, when gost-engine is
  * there, the four GOST transforms of RFC 9227 with and without ESN. Byte 0 picks the mode:
  *
@@ -72,9 +72,9 @@ static void add_sa(enum aead_cipher c, bool esn, bool replay_off)
 		[AEAD_KUZNYECHIK_MGM] = ESP_ALG_GOST, [AEAD_MAGMA_MGM] = ESP_ALG_GOST,
 		[AEAD_KUZNYECHIK_MGM_MAC] = ESP_ALG_GOST_MAC, [AEAD_MAGMA_MGM_MAC] = ESP_ALG_GOST_MAC,
 	};
-	struct cmd_add add = { .spi = 0x1000 + nsas, .uid = 100 + nsas, .alg = alg_of[c],
-			       .cipher = c, .esn = esn, .key_len = (uint8_t)aead_keymat_len(c),
-			       .has_replay = replay_off, .replay = 0 };
+	struct sa_params add = { .spi = 0x1000 + nsas, .uid = 100 + nsas, .alg = alg_of[c],
+				 .cipher = c, .esn = esn, .key_len = (uint8_t)aead_keymat_len(c),
+				 .seq = 1, .replay = replay_off ? 0 : REPLAY_DEFAULT_WINDOW };
 	struct sa *sa;
 
 	for (unsigned i = 0; i < add.key_len; i++)
@@ -118,7 +118,7 @@ static void raw(const uint8_t *data, size_t size, bool ether)
 		return;		/* plaintext, or a fragment for the kernel */
 	if (!esp_spi(b.head + b.off, &pi, &spi) || !(sa = sad_by_spi(sad, spi)))
 		return;
-	reset_replay(sa, sa->seq_init - 1);
+	reset_replay(sa, sa->conf.seq - 1);
 	ip_off = b.off;
 	ip_end = b.off + b.len;
 	if (esp_in(sa, &b, &pi, 0) < 0)
@@ -305,11 +305,11 @@ static void make_sp(const struct params *p, struct sa *sa, struct sp *sp)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->sa = sa;
-	sp->conf.uid = sa->uid;
-	sp->conf.mode = p->tunnel ? SP_MODE_TUNNEL : SP_MODE_TRANSPORT;
+	sp->action = SP_IPSEC;
+	sp->mode = p->tunnel ? SP_MODE_TUNNEL : SP_MODE_TRANSPORT;
 	if (p->tunnel) {
-		addr_parse(p->outer6 ? "2001:db8::1" : "192.0.2.1", &sp->conf.tsrc);
-		addr_parse(p->outer6 ? "2001:db8::2" : "192.0.2.2", &sp->conf.tdst);
+		addr_parse(p->outer6 ? "2001:db8::1" : "192.0.2.1", &sp->tsrc);
+		addr_parse(p->outer6 ? "2001:db8::2" : "192.0.2.2", &sp->tdst);
 	}
 }
 

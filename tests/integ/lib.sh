@@ -1,4 +1,4 @@
-# lib.sh - the test topology of DESIGN.md in network namespaces that the tests create and
+# lib.sh - the test topology (a gateway between two sites, each side) in network namespaces that the tests create and
 # always delete (trap in run.sh), named with the shell's PID:
 #
 #   hostA ---------- gw1 [esper-xdp] ==== wire (bridge) ==== gw2 [esper-xdp] ---------- hostB
@@ -20,6 +20,8 @@ LOGDIR=${LOGDIR:-build/integ}
 
 KEY_OUT=0x0102030405060708090a0b0c0d0e0f1011121314	# AES-128-GCM, gw1 -> gw2
 KEY_BACK=0x2122232425262728292a2b2c2d2e2f3031323334	# AES-128-GCM, gw2 -> gw1
+KEY_OUT6=0x4142434445464748494a4b4c4d4e4f5051525354	# a second pair (one key per outbound SA)
+KEY_BACK6=0x6162636465666768696a6b6c6d6e6f7071727374
 
 in_ns() {
 	ns=$1
@@ -123,12 +125,22 @@ gw_cmd() {
 	if [ "$1" = 1 ]; then printf '%s\n' "$2" >&7; else printf '%s\n' "$2" >&8; fi
 }
 
-# gw_stat N PREFIX FIELD: FIELD= of the last stats line of gateway N starting with PREFIX.
-gw_stat() {
+# gw_sync N: wait until gateway N has applied every command sent to it so far (commands are
+# applied in order, and the answer to a `stats` comes after them).
+gw_sync() {
 	before=$(grep -c '^crypto backend' "$LOGDIR/gw$1.out" 2>/dev/null)
 	gw_cmd "$1" "stats ;"
 	wait_for "stats of gw$1" sh -c "[ \$(grep -c '^crypto backend' $LOGDIR/gw$1.out) -gt $before ]"
-	grep "^$2" "$LOGDIR/gw$1.out" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
+
+# gw_stat N PREFIX FIELD: FIELD= of the line starting with PREFIX in a fresh `stats` of
+# gateway N (empty if there is none: an SA that is gone).
+gw_stat() {
+	gw_sync "$1" || return 1
+	awk '/^crypto backend/ { n++ } { print n + 0 " " $0 }' "$LOGDIR/gw$1.out" |
+		awk -v last="$(grep -c '^crypto backend' "$LOGDIR/gw$1.out")" \
+			'$1 == last - 1 { $1 = ""; print substr($0, 2) }' |
+		grep "^$2" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"
 }
 
 # --- helpers -----------------------------------------------------------------------------

@@ -49,8 +49,8 @@ case_transport() {
 	for n in 1 2; do
 		gw_cmd $n "add 192.0.2.1 192.0.2.2 esp 0x3001 -u 31 -E aes-gcm-16-esn $KEY_OUT ;"
 		gw_cmd $n "add 192.0.2.2 192.0.2.1 esp 0x3002 -u 32 -E aes-gcm-16-esn $KEY_BACK ;"
-		gw_cmd $n "add 2001:db8:f::1 2001:db8:f::2 esp 0x3003 -u 33 -E aes-gcm-16 $KEY_OUT ;"
-		gw_cmd $n "add 2001:db8:f::2 2001:db8:f::1 esp 0x3004 -u 34 -E aes-gcm-16 $KEY_BACK ;"
+		gw_cmd $n "add 2001:db8:f::1 2001:db8:f::2 esp 0x3003 -u 33 -E aes-gcm-16 $KEY_OUT6 ;"
+		gw_cmd $n "add 2001:db8:f::2 2001:db8:f::1 esp 0x3004 -u 34 -E aes-gcm-16 $KEY_BACK6 ;"
 	done
 	# IPv4: everything; IPv6: TCP only, so neighbour discovery stays in the clear.
 	gw_cmd 1 "spdadd 192.0.2.1 192.0.2.2 any -P out ipsec esp/transport//unique:31 ;"
@@ -173,7 +173,7 @@ case_delete_and_add() {
 	tunnel_policies 2 4 4
 	ping_ok $NS_A 203.0.113.10 2 || return 1
 	gw_cmd 2 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
-	sleep 0.3
+	gw_sync 2
 	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
 	[ "$(gw_stat 2 xdp PASS_UNKNOWN_SPI)" -ge 2 ] || { echo "gw2 did not see unknown SPIs"; return 1; }
 	gw_cmd 2 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
@@ -182,7 +182,7 @@ case_delete_and_add() {
 	# Deleting the outbound SA on gw1 takes its policy too: hostA's packets then leave in
 	# the clear and gw2 drops them, as its inbound policy says they must come protected.
 	gw_cmd 1 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
-	sleep 0.3
+	gw_sync 1
 	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
 	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -ge 2 ] || { echo "gw2 did not drop the plaintext"; return 1; }
 }
@@ -199,13 +199,13 @@ case_rekey_under_load() {
 	for n in 1 2; do
 		gw_cmd $n "add 192.0.2.1 192.0.2.2 esp 0x1101 -u 11 -E aes-gcm-16 0x$(printf '%040x' 11) ;"
 		gw_cmd $n "add 192.0.2.2 192.0.2.1 esp 0x2101 -u 12 -E aes-gcm-16 0x$(printf '%040x' 12) ;"
+		gw_sync $n
 	done
-	sleep 0.3
 	gw_cmd 1 "spdupdate 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;"
 	gw_cmd 2 "spdupdate 203.0.113.0/24 198.51.100.0/24 any -P out ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;"
 	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;"
 	gw_cmd 2 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;"
-	sleep 0.5
+	gw_sync 1 && gw_sync 2
 	for n in 1 2; do
 		gw_cmd $n "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
 		gw_cmd $n "delete 192.0.2.2 192.0.2.1 esp 0x2001 ;"
@@ -302,9 +302,8 @@ case_two_queues() {
 	wait $pids
 	rm -f "$LOGDIR"/q.*
 	for n in 1 2; do
-		gw_cmd $n "stats ;"
+		gw_sync $n
 	done
-	sleep 0.5
 	for n in 1 2; do
 		grep '^worker' "$LOGDIR/gw$n.out" | tail -n 2
 		busy=$(grep '^worker' "$LOGDIR/gw$n.out" | tail -n 2 | grep -c -v ' rx=0 ')

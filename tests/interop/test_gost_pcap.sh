@@ -236,8 +236,8 @@ run_case() {
 		"$ESPER" --pcap-in "$plain" --pcap-out "$d/enc.pcap" -f "$d/enc.cmds" \
 			> "$d/enc.out" 2> "$d/enc.err" || { echo "encrypting instance failed"; exit; }
 		grep -q ": error: " "$d/enc.err" && { echo "a command was refused: $(grep ': error: ' "$d/enc.err")"; exit; }
-		[ "$(field encrypted "$d/enc.err")" = "$NPKT" ] ||
-			{ echo "encrypted=$(field encrypted "$d/enc.err"), want $NPKT"; exit; }
+		[ "$(field to_wire "$d/enc.err")" = "$NPKT" ] ||
+			{ echo "to_wire=$(field to_wire "$d/enc.err"), want $NPKT"; exit; }
 		derive=$($PY "$TMP/pcaps.py" inspect "$plain" "$d/enc.pcap" "$d/enc+replay.pcap" \
 			"$spi" "$mode" "$outer" "$([ "$alg" = gost-mac ] && echo 1 || echo 0)" \
 			"$first" 2 "$bits" 2>&1) || { echo "${derive:-the check of the encrypted capture failed}"; exit; }
@@ -245,9 +245,9 @@ run_case() {
 			{ echo "sender: derivations=$(field derivations "$d/enc.err"), want $derive"; exit; }
 		"$ESPER" --pcap-in "$d/enc+replay.pcap" --pcap-out "$d/dec.pcap" -f "$d/dec.cmds" \
 			> "$d/dec.out" 2> "$d/dec.err" || { echo "decrypting instance failed"; exit; }
-		[ "$(field decrypted "$d/dec.err")" = "$NPKT" ] ||
-			{ echo "decrypted=$(field decrypted "$d/dec.err"), want $NPKT"; exit; }
-		if [ "$(field esp_dropped "$d/dec.err")" != 1 ] || [ "$(field replay "$d/dec.err")" != 1 ]; then
+		[ "$(field to_host "$d/dec.err")" = "$NPKT" ] ||
+			{ echo "to_host=$(field to_host "$d/dec.err"), want $NPKT"; exit; }
+		if [ "$(field esp_drop "$d/dec.err")" != 1 ] || [ "$(field replay "$d/dec.err")" != 1 ]; then
 			echo "the replayed packet was not dropped as a replay"
 			exit
 		fi

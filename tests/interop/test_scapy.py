@@ -61,8 +61,9 @@ def commands(case, direction):
     fam = case["inner"]
     key = KEYS[case["bits"]].hex()
     alg = "aes-gcm-16-esn" if case["esn"] else "aes-gcm-16"
-    sa_fam = case["outer"] if case["mode"] == "tunnel" else fam
-    s, d = OUTER[sa_fam]
+    # An SA carries ESP from its SRC to its DST: the tunnel endpoints, or in transport mode
+    # the hosts themselves (esper-xdp decrypts only ESP with the SA's outer addresses).
+    s, d = OUTER[case["outer"]] if case["mode"] == "tunnel" else INNER[fam]
     seq = " seq:0x%016x" % ESN_START if case["esn"] else ""
     lines = ["add %s %s esp 0x%x -u 7 -E %s 0x%s%s ;" % (s, d, case["spi"], alg, key, seq)]
     if case["mode"] == "tunnel":

@@ -71,13 +71,13 @@ def plain_to_far_site(n=6):
 
 def gw1_output():
     r = esper(GW1, plain_to_far_site())
-    assert r.counters.get("encrypted") == 6, "gw1 encrypted %s" % r.counters
+    assert r.counters.get("to_wire") == 6, "gw1 encrypted %s" % r.counters
     return r.out
 
 
 def reflection_as_sent():
     r = esper(GW1, gw1_output())
-    assert r.counters.get("decrypted", 0) == 0, "gw1 decrypted its own ESP: %s" % r.counters
+    assert r.counters.get("to_host", 0) == 0, "gw1 decrypted its own ESP: %s" % r.counters
     assert not clear_ip(r, lambda p: p.src == HOST[4][0]), "inner packets came out in clear"
 
 
@@ -91,7 +91,7 @@ def swapped(frame):
 
 def reflection_swapped():
     r = esper(GW1, [swapped(f) for f in gw1_output()])
-    assert r.counters.get("decrypted", 0) == 0, "gw1 decrypted its own ESP: %s" % r.counters
+    assert r.counters.get("to_host", 0) == 0, "gw1 decrypted its own ESP: %s" % r.counters
     assert not clear_ip(r, lambda p: p.src == HOST[4][0]), "inner packets came out in clear"
 
 
@@ -101,7 +101,7 @@ def outer_addresses():
         sa = scapy_sa(0x2001, KEY_BACK, (4, src, dst))
         frames.append(ether(sa.encrypt(udp(4, HOST[4][1], HOST[4][0]))))
     r = esper(GW1, frames)
-    assert r.counters.get("decrypted", 0) == 0, "decrypted with wrong outer addresses: %s" % (
+    assert r.counters.get("to_host", 0) == 0, "decrypted with wrong outer addresses: %s" % (
         r.counters)
 
 
@@ -155,7 +155,7 @@ def udp_fragments():
 
 def fragments_under_port_policy():
     cmds = (SA_LINES + "add 2001:db8::1 2001:db8::2 esp 0x1003 -u 3 -E aes-gcm-16 0x%s ;\n"
-            % KEY_OUT.hex() +
+            % bytes(range(0x41, 0x55)).hex() +
             "spdadd 198.51.100.0/24 203.0.113.0/24[5000] udp -P out ipsec %s ;\n" % TUNNEL_OUT +
             "spdadd 2001:db8:1::/48 2001:db8:2::/48[5000] udp -P out ipsec "
             "esp/tunnel/2001:db8::1-2001:db8::2/unique:3 ;\n")
@@ -179,7 +179,7 @@ def long_ipv6_chain_under_port_policy():
     r = esper(cmds, [with_dest_opts(9), with_dest_opts(3)])
     leaked = clear_ip(r, lambda p: p.src == HOST[6][0])
     assert not leaked, "left in clear: %s" % [x.summary() for x in leaked]
-    assert r.counters.get("encrypted", 0) >= 1, "the readable one was not encrypted"
+    assert r.counters.get("to_wire", 0) >= 1, "the readable one was not encrypted"
 
 
 def esp_from_protected_side():
@@ -248,7 +248,7 @@ def too_big_v6_below_1280():
     assert not esp, "sent ESP of %d bytes on a 1300-byte path" % len(esp[0])
     assert not [p for p in ptb if p[ICMPv6PacketTooBig].mtu >= 1280], (
         "told the sender an MTU that does not fit: %s" % [p.summary() for p in ptb])
-    assert "too_big" in r.err or "ptb_below_min" in r.err, "not counted: %s" % r.err[-300:]
+    assert r.counters.get("too_small") == 1, "not counted: %s" % r.counters
 
 
 # --- files ---------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ struct fx_buf {
 static inline struct sa *fx_sa(enum esp_alg alg, const uint8_t *key, size_t key_len, uint32_t spi,
 			       bool esn, uint64_t seq, uint32_t tfc)
 {
-	struct cmd_add add = { .spi = spi, .uid = spi, .alg = alg, .esn = esn,
-			       .key_len = (uint8_t)key_len, .has_seq = seq != 0, .seq = seq,
-			       .has_tfc = tfc != 0, .tfc = tfc };
+	struct sa_params add = { .spi = spi, .uid = spi, .alg = alg, .esn = esn,
+				 .key_len = (uint8_t)key_len, .seq = seq ? seq : 1, .tfc = tfc,
+				 .replay = REPLAY_DEFAULT_WINDOW };
 	struct sa *sa;
 
 	assert_int_equal(aead_cipher_for(alg, key_len, &add.cipher), 0);
@@ -58,7 +58,8 @@ static inline struct sa *fx_sa_cipher(enum aead_cipher c, uint32_t spi, bool esn
 /* A policy for sa; tunnel endpoints of family tun_family (0: transport mode). */
 static inline struct sp *fx_sp(struct sa *sa, int inner_family, int tun_family)
 {
-	struct cmd_spdadd c = { .proto = SP_PROTO_ANY, .dir = SP_DIR_OUT, .uid = sa->uid };
+	struct sp_params c = { .proto = SP_PROTO_ANY, .dir = SP_DIR_OUT, .action = SP_IPSEC,
+			       .uid = sa->uid };
 
 	addr_parse(inner_family == AF_INET ? "198.51.100.0" : "2001:db8:1::", &c.src.addr);
 	addr_parse(inner_family == AF_INET ? "203.0.113.0" : "2001:db8:2::", &c.dst.addr);

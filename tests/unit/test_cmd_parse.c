@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_cmd_parse.c - the command lexer and parser (user/cmd_lex.c, user/cmd_parse.c):
+ * test_cmd_parse.c - the command lexer and parser (user/control/cmd_lex.c, cmd_parse.c):
  * tables of valid commands with every field of the struct cmd they give (rendered as one
- * line), their token locations, and the invalid commands of cmd_invalid_cases.h with the
- * exact LINE:COL and message; recovery after errors in a stream; a command is returned as
- * soon as its ';' line is readable on a pipe whose writer is still open.
+ * line, the defaults the parser fills included), their token locations, and the invalid
+ * commands of cmd_invalid_cases.h with the exact LINE:COL and message; recovery after
+ * errors in a stream; lines beyond the length limit refused whole; a command is returned
+ * as soon as its ';' line is readable on a pipe whose writer is still open.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 
 #include "test_util.h"
 #include "control/cmd.h"
+#include "control/cmd_lex.h"	/* CMD_LINE_MAX */
 #include "cmd_invalid_cases.h"
 
 #define K20	CIC_K20
@@ -62,7 +64,7 @@ static void cat_addr(struct out *o, const struct ip_addr *a)
 	cat(o, "%s", addr_str(a, buf));
 }
 
-static void cat_sel(struct out *o, const struct cmd_sel *s)
+static void cat_sel(struct out *o, const struct sp_sel *s)
 {
 	cat_addr(o, &s->addr);
 	cat(o, "/%u", s->plen);
@@ -74,7 +76,9 @@ static void cat_sel(struct out *o, const struct cmd_sel *s)
 
 static const char *const alg_names[] = { "aes-gcm-16", "gost", "gost-mac" };
 
-static void cat_add(struct out *o, const struct cmd_add *a)
+/* The options show only where they differ from the defaults the parser fills: no TFC
+ * padding, seq 1, the default anti-replay window. */
+static void cat_add(struct out *o, const struct sa_params *a)
 {
 	cat(o, "add ");
 	cat_addr(o, &a->src);
@@ -85,27 +89,37 @@ static void cat_add(struct out *o, const struct cmd_add *a)
 	for (unsigned i = 0; i < a->key_len; i++)
 		cat(o, "%02x", a->key[i]);
 	assert_true(all_zero(a->key + a->key_len, sizeof(a->key) - a->key_len));
-	if (a->has_tfc)
+	if (a->tfc)
 		cat(o, " tfc=%u", a->tfc);
-	if (a->has_seq)
+	assert_true(a->seq != 0);
+	if (a->seq != 1)
 		cat(o, " seq=0x%llx", (unsigned long long)a->seq);
-	if (a->has_replay)
+	if (a->replay != REPLAY_DEFAULT_WINDOW)
 		cat(o, " replay=%u", a->replay);
-	assert_true(a->has_tfc || !a->tfc);
-	assert_true(a->has_seq || !a->seq);
-	assert_true(a->has_replay || !a->replay);
 }
 
-static void cat_spdadd(struct out *o, const struct cmd_spdadd *s)
+static const char *const action_names[] = {
+	[SP_IPSEC] = "ipsec", [SP_DISCARD] = "discard", [SP_BYPASS] = "none",
+};
+
+/* discard and none name no SA and no mode: those fields stay zero. */
+static void cat_spdadd(struct out *o, const struct sp_params *s)
 {
 	cat(o, "spdadd ");
 	cat_sel(o, &s->src);
 	cat(o, " ");
 	cat_sel(o, &s->dst);
-	cat(o, " proto=%u dir=%s", s->proto,
-	    !s->has_dir ? "-" : s->dir == SP_DIR_IN ? "in" : "out");
-	if (!s->has_dir)
-		assert_int_equal(s->dir, SP_DIR_OUT);
+	assert_true(s->dir == SP_DIR_OUT || s->dir == SP_DIR_IN);
+	assert_true(s->action == SP_IPSEC || s->action == SP_DISCARD || s->action == SP_BYPASS);
+	cat(o, " proto=%u dir=%s %s", s->proto, s->dir == SP_DIR_IN ? "in" : "out",
+	    action_names[s->action]);
+	if (s->action != SP_IPSEC) {
+		assert_int_equal(s->mode, SP_MODE_TRANSPORT);
+		assert_true(all_zero(&s->tsrc, sizeof(s->tsrc)));
+		assert_true(all_zero(&s->tdst, sizeof(s->tdst)));
+		assert_int_equal(s->uid, 0);
+		return;
+	}
 	if (s->mode == SP_MODE_TUNNEL) {
 		cat(o, " tunnel ");
 		cat_addr(o, &s->tsrc);
@@ -154,7 +168,7 @@ static struct out render(const struct cmd *c)
 
 static const char *const field_names[CF_MAX] = {
 	"cmd", "src", "dst", "spi", "uid", "alg", "key", "tfc", "seq", "replay", "proto",
-	"dir", "policy", "tunnel", "policy_uid",
+	"dir", "action", "policy", "tunnel", "policy_uid",
 };
 
 static struct out render_locs(const struct cmd *c)
@@ -245,7 +259,9 @@ static const struct valid_case valid_cases[] = {
 
 	/* add: options, in any order, at their limits */
 	{ AES20 " tfc:1500 seq:10 replay:64 ;", AES20_R " tfc=1500 seq=0x10 replay=64" },
-	{ AES20 " replay:128 tfc:1 seq:0x1;", AES20_R " tfc=1 seq=0x1 replay=128" },
+	/* seq:1 and replay:1024 are the defaults: as if not given */
+	{ AES20 " replay:128 tfc:1 seq:0x1;", AES20_R " tfc=1 replay=128" },
+	{ AES20 " replay:1024 seq:2 ;", AES20_R " seq=0x2" },
 	{ AES20 " tfc:65478 ;", AES20_R " tfc=65478" },
 	{ AES20 " seq:ffffffff ;", AES20_R " seq=0xffffffff" },
 	{ AES20 " seq:0XABCDEF ;", AES20_R " seq=0xabcdef" },
@@ -255,59 +271,77 @@ static const struct valid_case valid_cases[] = {
 	{ ESN20 " seq:0xffffffffffffffff replay:32 ;",
 	  ESN20_R " seq=0xffffffffffffffff replay=32" },
 	{ ESN20 " seq:100000000 ;", ESN20_R " seq=0x100000000" },
-	{ ESN20 "\n  tfc:200\n  seq:1\n;", ESN20_R " tfc=200 seq=0x1" },
+	{ ESN20 "\n  tfc:200\n  seq:1\n;", ESN20_R " tfc=200" },
 
 	/* spdadd: selectors */
 	{ "spdadd 10.0.0.1 10.0.0.2 any ipsec " POL " ;",
-	  "spdadd 10.0.0.1/32 10.0.0.2/32 proto=0 dir=- transport uid=1" },
+	  "spdadd 10.0.0.1/32 10.0.0.2/32 proto=0 dir=out ipsec transport uid=1" },
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any ipsec " POL " ;",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=- transport uid=1" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out ipsec transport uid=1" },
 	{ "spdadd 0.0.0.0/0 192.0.2.128/25 any ipsec " POL " ;",
-	  "spdadd 0.0.0.0/0 192.0.2.128/25 proto=0 dir=- transport uid=1" },
+	  "spdadd 0.0.0.0/0 192.0.2.128/25 proto=0 dir=out ipsec transport uid=1" },
 	{ "spdadd 2001:db8::1 2001:DB8::2 any ipsec " POL " ;",
-	  "spdadd 2001:db8::1/128 2001:db8::2/128 proto=0 dir=- transport uid=1" },
+	  "spdadd 2001:db8::1/128 2001:db8::2/128 proto=0 dir=out ipsec transport uid=1" },
 	{ "spdadd ::/0 2001:db8:1::/48 any ipsec " POL " ;",
-	  "spdadd ::/0 2001:db8:1::/48 proto=0 dir=- transport uid=1" },
+	  "spdadd ::/0 2001:db8:1::/48 proto=0 dir=out ipsec transport uid=1" },
 	{ "spdadd 10.0.0.0/24[any] 10.0.1.0/24[0] any ipsec " POL " ;",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=- transport uid=1" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out ipsec transport uid=1" },
 	{ "spdadd 10.0.0.0/24[1024] 10.0.1.0/24[80] tcp ipsec " POL " ;",
-	  "spdadd 10.0.0.0/24[1024] 10.0.1.0/24[80] proto=6 dir=- transport uid=1" },
+	  "spdadd 10.0.0.0/24[1024] 10.0.1.0/24[80] proto=6 dir=out ipsec transport uid=1" },
 	{ "spdadd 10.0.0.1[65535] 10.0.0.2[any] udp ipsec " POL " ;",
-	  "spdadd 10.0.0.1/32[65535] 10.0.0.2/32 proto=17 dir=- transport uid=1" },
+	  "spdadd 10.0.0.1/32[65535] 10.0.0.2/32 proto=17 dir=out ipsec transport uid=1" },
 	{ "spdadd 10.0.0.1 10.0.0.2[1] udp ipsec " POL " ;",
-	  "spdadd 10.0.0.1/32 10.0.0.2/32[1] proto=17 dir=- transport uid=1" },
+	  "spdadd 10.0.0.1/32 10.0.0.2/32[1] proto=17 dir=out ipsec transport uid=1" },
 	{ "spdadd 2001:db8::/32[443] 2001:db8:1::/48 tcp ipsec " POL " ;",
-	  "spdadd 2001:db8::/32[443] 2001:db8:1::/48 proto=6 dir=- transport uid=1" },
+	  "spdadd 2001:db8::/32[443] 2001:db8:1::/48 proto=6 dir=out ipsec transport uid=1" },
 
 	/* spdadd: protocols, directions */
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 icmp ipsec " POL " ;",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=1 dir=- transport uid=1" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=1 dir=out ipsec transport uid=1" },
 	{ "spdadd 2001:db8::/64 2001:db8:1::/64 icmp6 ipsec " POL " ;",
-	  "spdadd 2001:db8::/64 2001:db8:1::/64 proto=58 dir=- transport uid=1" },
+	  "spdadd 2001:db8::/64 2001:db8:1::/64 proto=58 dir=out ipsec transport uid=1" },
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 udp -P in ipsec " POL " ;",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=17 dir=in transport uid=1" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=17 dir=in ipsec transport uid=1" },
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 tcp -P out ipsec " POL " ;",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=6 dir=out transport uid=1" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=6 dir=out ipsec transport uid=1" },
+
+	/* spdadd: the actions discard and none (bypass), with and without -P */
+	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any -P out discard ;",
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out discard" },
+	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any -P in none ;",
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=in none" },
+	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any -P in discard;",
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=in discard" },
+	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any -P out none ;\r\n",
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out none" },
+	{ "spdadd 2001:db8::/64 2001:db8:1::/64[53] udp discard ;",
+	  "spdadd 2001:db8::/64 2001:db8:1::/64[53] proto=17 dir=out discard" },
+	{ "spdupdate 10.0.0.1 10.0.0.2 icmp none ;",
+	  "spdadd 10.0.0.1/32 10.0.0.2/32 proto=1 dir=out none" },
+	{ "spdadd 10.0.0.0/8[22] 10.0.1.0/24 tcp # ssh\n -P in\n discard\n;\n",
+	  "spdadd 10.0.0.0/8[22] 10.0.1.0/24 proto=6 dir=in discard" },
 
 	/* spdadd: tunnels, spdupdate, layout */
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any -P out ipsec "
 	  "esp/tunnel/192.0.2.1-192.0.2.2/unique:4294967295 ;\r\n",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out tunnel 192.0.2.1-192.0.2.2 "
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out ipsec tunnel 192.0.2.1-192.0.2.2 "
 	  "uid=4294967295" },
 	{ "spdadd 2001:db8::/64 2001:db8:1::/64 any -P in ipsec "
 	  "esp/tunnel/2001:db8:ffff::1-2001:db8:ffff::2/unique:9 ;",
-	  "spdadd 2001:db8::/64 2001:db8:1::/64 proto=0 dir=in tunnel "
+	  "spdadd 2001:db8::/64 2001:db8:1::/64 proto=0 dir=in ipsec tunnel "
 	  "2001:db8:ffff::1-2001:db8:ffff::2 uid=9" },
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any ipsec "
 	  "esp/tunnel/2001:db8::1-::ffff:1.2.3.4/unique:2;",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=- tunnel 2001:db8::1-::ffff:1.2.3.4 uid=2" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out ipsec tunnel "
+	  "2001:db8::1-::ffff:1.2.3.4 uid=2" },
 	{ "spdadd ::/0 ::/0 any ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:3 ;",
-	  "spdadd ::/0 ::/0 proto=0 dir=- tunnel 192.0.2.1-192.0.2.2 uid=3" },
+	  "spdadd ::/0 ::/0 proto=0 dir=out ipsec tunnel 192.0.2.1-192.0.2.2 uid=3" },
 	{ "spdupdate 10.0.0.0/8 10.0.1.0/24[22] tcp -P in ipsec esp/transport//unique:01 ;",
-	  "spdadd 10.0.0.0/8 10.0.1.0/24[22] proto=6 dir=in transport uid=1" },
+	  "spdadd 10.0.0.0/8 10.0.1.0/24[22] proto=6 dir=in ipsec transport uid=1" },
 	{ "spdadd 10.0.0.0/24 # from\n\t10.0.1.0/24 # to\n\tany -P out\n\tipsec\n\t"
 	  "esp/tunnel/192.0.2.1-192.0.2.2/unique:5\n;\n",
-	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out tunnel 192.0.2.1-192.0.2.2 uid=5" },
+	  "spdadd 10.0.0.0/24 10.0.1.0/24 proto=0 dir=out ipsec tunnel 192.0.2.1-192.0.2.2 "
+	  "uid=5" },
 };
 
 static void check_valid(const struct valid_case *vc)
@@ -371,14 +405,20 @@ static const struct valid_case loc_cases[] = {
 	{ "add 10.0.0.1\n\t10.0.0.2 esp\n0x1000 -u 1 -E aes-gcm-16 " K20 "\nreplay:64 ;",
 	  "cmd=1:1 src=1:5 dst=2:2 spi=3:1 uid=3:11 alg=3:16 key=3:27 replay=4:1" },
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any ipsec esp/transport//unique:1 ;",
-	  "cmd=1:1 src=1:8 dst=1:20 proto=1:32 policy=1:42 tunnel=1:56 policy_uid=1:57" },
+	  "cmd=1:1 src=1:8 dst=1:20 proto=1:32 action=1:36 policy=1:42 tunnel=1:56 "
+	  "policy_uid=1:57" },
 	{ "spdadd 10.0.0.0/24 10.0.1.0/24 tcp -P in ipsec "
 	  "esp/tunnel/192.0.2.1-192.0.2.2/unique:5 ;",
-	  "cmd=1:1 src=1:8 dst=1:20 proto=1:32 dir=1:39 policy=1:48 tunnel=1:59 "
+	  "cmd=1:1 src=1:8 dst=1:20 proto=1:32 dir=1:39 action=1:42 policy=1:48 tunnel=1:59 "
 	  "policy_uid=1:79" },
 	{ "spdupdate\r\n 10.0.0.0/24\r\n 10.0.1.0/24 any\r\n -P out ipsec\r\n"
 	  " esp/tunnel/2001:db8::1-2001:db8::2/unique:5 ;\r\n",
-	  "cmd=1:1 src=2:2 dst=3:2 proto=3:14 dir=4:5 policy=5:2 tunnel=5:13 policy_uid=5:37" },
+	  "cmd=1:1 src=2:2 dst=3:2 proto=3:14 dir=4:5 action=4:9 policy=5:2 tunnel=5:13 "
+	  "policy_uid=5:37" },
+	{ "spdadd 10.0.0.0/24 10.0.1.0/24 any -P in none ;",
+	  "cmd=1:1 src=1:8 dst=1:20 proto=1:32 dir=1:39 action=1:42" },
+	{ "spdadd 10.0.0.0/24 10.0.1.0/24 tcp\n discard ;",
+	  "cmd=1:1 src=1:8 dst=1:20 proto=1:32 action=2:2" },
 };
 
 static void test_locations(void **state)
@@ -581,11 +621,41 @@ static void test_odd_bytes(void **state)
 	fclose(in);
 }
 
-/* A 1 MiB token and a 1 MiB line: the quote is cut, nothing overflows. */
+/* The error for line `line`, longer than the limit: at the first byte past it. */
+static void expect_overlong(struct cmd_reader *r, unsigned line)
+{
+	struct cmd_error err;
+	struct cmd c;
+	char want[128];
+
+	snprintf(want, sizeof(want), "line %u is longer than %u bytes: refused with every "
+		 "command on it", line, CMD_LINE_MAX);
+	assert_int_equal(cmd_next(r, &c, &err), -1);
+	if (err.loc.line != line || err.loc.col != CMD_LINE_MAX + 1 || strcmp(err.msg, want))
+		fail_msg("got %u:%u %s\n  expected %u:%u %s", err.loc.line, err.loc.col,
+			 err.msg, line, CMD_LINE_MAX + 1, want);
+	assert_true(all_zero(&c, sizeof(c)));
+}
+
+static void expect_kind(struct cmd_reader *r, enum cmd_kind kind)
+{
+	struct cmd_error err;
+	struct cmd c;
+
+	assert_int_equal(cmd_next(r, &c, &err), 1);
+	assert_int_equal(c.kind, kind);
+}
+
+/* Long input. Within the line limit (CMD_LINE_MAX bytes, its line feed not counted): a
+ * 4000-byte token is quoted cut, a 4091-byte line and a line of exactly the limit are
+ * commands. Beyond it: a line is refused whole, once, with every command on it - a 1 MiB
+ * token, a 1 MiB line, a line one byte over - and the reader goes on with the next line
+ * (or, if the refused line held no ';', after the ';' that ends its command). Nothing
+ * overflows. */
 static void test_long_input(void **state)
 {
 	size_t big = 1 << 20;
-	char *text = malloc(3 * big);
+	char *text = malloc(3 * big + 4 * CMD_LINE_MAX);
 	struct cmd_error err;
 	struct cmd c;
 	FILE *in;
@@ -593,12 +663,27 @@ static void test_long_input(void **state)
 	size_t n = 0;
 
 	(void)state;
-	memset(text, 'z', big);
-	n = big;
-	n += (size_t)sprintf(text + n, " ;\nspddelete");
+	memset(text, 'z', 4000);				/* 1 */
+	n = 4000;
+	n += (size_t)sprintf(text + n, " ;\nspddelete");	/* 2 */
+	for (size_t i = 0; i < 2040; i++, n += 2)
+		memcpy(text + n, " x", 2);
+	n += (size_t)sprintf(text + n, " ;\n");
+	memset(text + n, 'z', big);				/* 3 */
+	n += big;
+	n += (size_t)sprintf(text + n, " ;\nspddelete");	/* 4 */
 	for (size_t i = 0; i < big / 2; i++, n += 2)
 		memcpy(text + n, " x", 2);
-	n += (size_t)sprintf(text + n, " ;\nflush");
+	n += (size_t)sprintf(text + n, " ;\nstats ;\nflush");	/* 5, 6 */
+	memset(text + n, ' ', CMD_LINE_MAX - 6);
+	n += CMD_LINE_MAX - 6;
+	n += (size_t)sprintf(text + n, ";\nflush");		/* 7: one byte more */
+	memset(text + n, ' ', CMD_LINE_MAX - 5);
+	n += CMD_LINE_MAX - 5;
+	n += (size_t)sprintf(text + n, ";\ndump");		/* 8: no ';' on it */
+	memset(text + n, ' ', 2 * CMD_LINE_MAX);
+	n += 2 * CMD_LINE_MAX;
+	n += (size_t)sprintf(text + n, "\n ; spigrp ;\nflush");	/* 9, 10 */
 	in = fmemopen(text, n, "r");
 	r = cmd_reader_new(in, "<big>");
 	assert_int_equal(cmd_next(r, &c, &err), -1);
@@ -607,10 +692,16 @@ static void test_long_input(void **state)
 	assert_true(strstr(err.msg, "unknown command 'zzzz"));
 	assert_true(strstr(err.msg, "...'"));
 	assert_true(strlen(err.msg) < 100);
-	assert_int_equal(cmd_next(r, &c, &err), 1);
-	assert_int_equal(c.kind, CMD_SPDDELETE);
+	expect_kind(r, CMD_SPDDELETE);
+	expect_overlong(r, 3);
+	expect_overlong(r, 4);
+	expect_kind(r, CMD_STATS);
+	expect_kind(r, CMD_FLUSH);
+	expect_overlong(r, 7);
+	expect_overlong(r, 8);
+	expect_kind(r, CMD_SPIGRP);
 	assert_int_equal(cmd_next(r, &c, &err), -1);
-	assert_int_equal(err.loc.line, 3);
+	assert_int_equal(err.loc.line, 10);
 	assert_int_equal(err.loc.col, 6);
 	assert_string_equal(err.msg, "missing ';' at end of input");
 	assert_int_equal(cmd_next(r, &c, &err), 0);

@@ -14,7 +14,7 @@ static const enum crypto_backend gcm_backends[] = { CRYPTO_IPSECMB, CRYPTO_OPENS
 static void use_backend(struct sa *sa, enum crypto_backend be)
 {
 	aead_free(sa->aead);
-	sa->aead = aead_new_backend(sa->cipher, sa->key, sa->key_len, 1, be);
+	sa->aead = aead_new_backend(sa->cipher, sa->conf.key, sa->conf.key_len, 1, be);
 	assert_non_null(sa->aead);
 }
 

@@ -2,11 +2,11 @@
 /*
  * test_esp_burst.c - the burst entry points give what the per-packet ones give:
  * esp_out_burst against esp_out and esp_in_burst against esp_in, packet by packet (result,
- * buffer bytes, offsets) and SA by SA (every counter, the replay window), on randomized
- * bursts (fixed seed) that mix SAs, modes, families, sizes, TFC, ESN, MTU refusals, missing
- * headroom, unfinished checksums, duplicates, reordering, stale and corrupted packets, for
- * every transform and both AES-GCM backends. Also the checksum helpers the fast paths use
- * against a plain 16-bit reference.
+ * buffer bytes, offsets; the mode esp_in_burst reports, its array given or NULL) and SA by
+ * SA (every counter, the replay window), on randomized bursts (fixed seed) that mix SAs,
+ * modes, families, sizes, TFC, ESN, MTU refusals, missing headroom, unfinished checksums,
+ * duplicates, reordering, stale and corrupted packets, for every transform and both AES-GCM
+ * backends. Also the checksum helpers the fast paths use against a plain 16-bit reference.
  */
 #include "esp_fixture.h"
 
@@ -32,8 +32,8 @@ static void world_new(struct world *w, enum aead_cipher c, enum crypto_backend b
 		w->sa[i] = fx_sa_cipher(c, 0x100 + i, esn, esn ? 0xfffffff0u : 0, i == 1 ? tfc : 0);
 		if (c == AEAD_AES128_GCM || c == AEAD_AES256_GCM) {
 			aead_free(w->sa[i]->aead);
-			w->sa[i]->aead =
-			    aead_new_backend(c, w->sa[i]->key, w->sa[i]->key_len, 1, be);
+			w->sa[i]->aead = aead_new_backend(c, w->sa[i]->conf.key,
+							  w->sa[i]->conf.key_len, 1, be);
 			assert_non_null(w->sa[i]->aead);
 		}
 		w->sp[i] = fx_sp(w->sa[i], shape[i].inner, shape[i].tun);
@@ -223,8 +223,9 @@ static void in_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsig
 	struct pbuf *bp[NPKT];
 	struct pkt_info pi[NPKT], pi1;
 	int res1[NPKT], resn[NPKT];
+	bool tunnel[NPKT], want_tunnel[NPKT], given[NPKT];
 	uint64_t replays = 0, icv_fails = 0;
-	unsigned n, done = 0;
+	unsigned n, done = 0, bursts = 0;
 
 	(void)flags;
 	world_new(&tx, c, be, esn, 700);
@@ -240,6 +241,7 @@ static void in_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsig
 		assert_int_equal(pkt_parse(bp[i]->head + bp[i]->off, bp[i]->len, &pi[i]), 0);
 		assert_true(esp_spi(bp[i]->head + bp[i]->off, &pi[i], &spi));
 		sas[i] = wn.sa[spi - 0x100];
+		want_tunnel[i] = wn.sp[spi - 0x100]->mode == SP_MODE_TUNNEL;
 		assert_int_equal(pkt_parse(one[i].b.head + one[i].b.off, one[i].b.len, &pi1), 0);
 		res1[i] = esp_in(w1.sa[spi - 0x100], &one[i].b, &pi1, 0);
 	}
@@ -247,11 +249,20 @@ static void in_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsig
 		unsigned m = (unsigned)(test_rand(rs) % 40) + 1;
 
 		m = m > n - i ? n - i : m;
-		done += esp_in_burst(sas + i, bp + i, pi + i, m, 0, resn + i);
+		/* every other burst without the tunnel array (NULL is allowed) */
+		for (unsigned j = i; j < i + m; j++) {
+			given[j] = bursts % 2 == 0;
+			tunnel[j] = !want_tunnel[j];
+		}
+		done += esp_in_burst(sas + i, bp + i, pi + i, m, 0, resn + i,
+				     bursts++ % 2 ? NULL : tunnel + i);
 		i += m;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		assert_int_equal(resn[i], res1[i]);
+		/* a decrypted packet reports its mode: tunnel for the SAs of tunnel policies */
+		if (given[i] && !resn[i])
+			assert_int_equal(tunnel[i], want_tunnel[i]);
 		assert_int_equal(many[i].b.off, one[i].b.off);
 		assert_int_equal(many[i].b.len, one[i].b.len);
 		if (!resn[i]) /* dropped packets may hold whatever opening them left */

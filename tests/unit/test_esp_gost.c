@@ -105,8 +105,8 @@ static void decode_example(const struct rfc9227_pkt *v, struct example *ex)
 /* The example's inner packet goes from 10.111.10.197 to 10.111.10.29, like its tunnel. */
 static struct sp *example_sp(struct sa *sa)
 {
-	struct cmd_spdadd c = {
-	    .proto = SP_PROTO_ANY, .dir = SP_DIR_OUT, .uid = sa->uid, .mode = SP_MODE_TUNNEL};
+	struct sp_params c = {.proto = SP_PROTO_ANY, .dir = SP_DIR_OUT, .action = SP_IPSEC,
+			      .uid = sa->uid, .mode = SP_MODE_TUNNEL};
 
 	addr_parse("10.111.10.197", &c.src.addr);
 	addr_parse("10.111.10.29", &c.dst.addr);

@@ -2,7 +2,7 @@
 /*
  * bpf_load.c - loads bpf/esper.bpf.c through its skeleton and attaches it with libxdp.
  * Owns the skeleton, the libxdp program handle and the list of attached interfaces.
- * Called by main.c at start-up and shutdown; map fds go to bpf_sync.c, counters to stats.
+ * Called by live.c at start-up and shutdown; map fds go to bpf_sync.c, counters to stats.
  *
  * libxdp tries its multi-program dispatcher first. Here the dispatcher cannot load (no
  * bpffs outside a namespace, freplace answers EPERM) and libxdp falls back to attaching
@@ -32,7 +32,7 @@ struct bpf_load_if {
 struct bpf_load {
 	struct esper *skel;
 	struct xdp_program *prog;	/* libxdp's handle on skel's program */
-	struct bpf_load_if ifs[BPF_LOAD_MAX_IF];
+	struct bpf_load_if ifs[ESPER_MAX_IFACES];
 	int nifs;
 };
 
@@ -140,7 +140,7 @@ int bpf_load_attach(struct bpf_load *bl, int ifindex, enum bpf_load_mode mode)
 
 	if (find_if(bl, ifindex) >= 0)
 		return -EALREADY;
-	if (bl->nifs == BPF_LOAD_MAX_IF)
+	if (bl->nifs == ESPER_MAX_IFACES)
 		return -ENOSPC;
 	err = xdp_program__attach(bl->prog, ifindex, xmode, 0);
 	if (err) {
@@ -221,6 +221,7 @@ void bpf_load_map_fds(const struct bpf_load *bl, struct bpf_load_fds *fds)
 	fds->xsk_slots = bpf_map__fd(bl->skel->maps.xsk_slots);
 	fds->xsks = bpf_map__fd(bl->skel->maps.xsks);
 	fds->config = bpf_map__fd(bl->skel->maps.config);
+	fds->local_addrs = bpf_map__fd(bl->skel->maps.local_addrs);
 	fds->counters = bpf_map__fd(bl->skel->maps.counters);
 }
 

@@ -15,7 +15,6 @@
 #include "esper_abi.h"
 
 #define BPF_LOAD_PROG_NAME	"esper_xdp"	/* the XDP function; stale attachments match it */
-#define BPF_LOAD_MAX_IF		32		/* interfaces attached at once */
 
 enum bpf_load_mode {
 	BPF_LOAD_NATIVE,	/* driver mode (default) */
@@ -31,6 +30,7 @@ struct bpf_load_fds {
 	int xsks;
 	int config;
 	int counters;
+	int local_addrs;
 };
 
 struct bpf_load;

@@ -2,13 +2,16 @@
 /*
  * bpf_sync.c - writes the XDP maps (include/esper_abi.h) for the control thread: SPD keys
  * and tuple lists as spd.c hands them over (entry before the tuple list that makes it
- * reachable), inbound SPIs as cmd_exec.c adds and deletes SAs, the config, and the XSK slots.
+ * reachable), the SAs that may decrypt as cmd_exec.c adds, turns outbound and deletes them,
+ * the host's own addresses (localaddr.c), the config, and the XSK slots.
  * The hash maps are BPF_F_NO_PREALLOC, so an updated value is swapped whole: the XDP
  * program sees the old value or the new one, never a mix.
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "bpf_sync.h"
 
@@ -39,12 +42,15 @@ static int set_tuples(void *ctx, unsigned family_idx, const struct esper_tuple_l
 	return result(bpf_map_update_elem(s->fds.tuple_lists, &key, l, BPF_ANY));
 }
 
-static int set_sa(void *ctx, uint32_t spi, uint32_t uid)
+static int set_sa(void *ctx, const struct sa *sa)
 {
 	struct bpf_sync *s = ctx;
-	struct esper_sa_in_val v = { .uid = uid };
-	__be32 key = htonl(spi);
+	struct esper_sa_in_val v = { .uid = sa->uid };
+	__be32 key = htonl(sa->spi);
 
+	v.family = sa->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+	memcpy(v.src, sa->src.a, sizeof(v.src));
+	memcpy(v.dst, sa->dst.a, sizeof(v.dst));
 	return result(bpf_map_update_elem(s->fds.sa_in, &key, &v, BPF_ANY));
 }
 
@@ -80,4 +86,16 @@ int bpf_sync_xsk(struct bpf_sync *s, int ifindex, unsigned queue, unsigned slot,
 	if (err)
 		return err;
 	return result(bpf_map_update_elem(s->fds.xsk_slots, &key, &slot32, BPF_ANY));
+}
+
+int bpf_sync_local_addr(struct bpf_sync *s, const struct ip_addr *a, bool present)
+{
+	struct esper_addr_key key = { .family = a->family == AF_INET ? ESPER_AF_INET
+								      : ESPER_AF_INET6 };
+	__u8 one = 1;
+
+	memcpy(key.addr, a->a, sizeof(key.addr));
+	if (present)
+		return result(bpf_map_update_elem(s->fds.local_addrs, &key, &one, BPF_ANY));
+	return result(bpf_map_delete_elem(s->fds.local_addrs, &key));
 }

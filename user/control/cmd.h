@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * cmd.h - one command of the ESPER language (../shared/spec/esper-commands.md) as the parser
- * produces it and the executor applies it. The parser (cmd_lex.c, cmd_parse.c) checks
+ * cmd.h - one command of the ESPER language (docs/commands.md) as the parser produces it
+ * and the executor applies it: its kind, where each field was, and the parameters of the
+ * table entry it makes (struct sa_params, struct sp_params: the SAD's and SPD's own types). The parser (cmd_lex.c, cmd_parse.c) checks
  * everything a command can be checked for alone: syntax, ranges, key length against the
  * algorithm, address families that must agree within the command. The executor
  * (cmd_exec.c) checks it against the SAD and SPD and applies it, or changes nothing.
@@ -17,7 +18,8 @@
 #include <stdio.h>
 
 #include "lib/addr.h"
-#include "crypto/crypto.h"
+#include "tables/sad.h"
+#include "tables/spd.h"
 
 enum cmd_kind {
 	CMD_FLUSH,		/* flush ; */
@@ -32,9 +34,6 @@ enum cmd_kind {
 	CMD_STATS,		/* stats ; counters per SA and per worker */
 };
 
-enum sp_dir { SP_DIR_OUT, SP_DIR_IN };
-enum sp_mode { SP_MODE_TRANSPORT, SP_MODE_TUNNEL };
-
 /* Fields whose position the executor may cite in an error. */
 enum cmd_field {
 	CF_CMD,			/* the command word */
@@ -42,6 +41,7 @@ enum cmd_field {
 	CF_SPI, CF_UID, CF_ALG, CF_KEY,
 	CF_TFC, CF_SEQ, CF_REPLAY,
 	CF_PROTO, CF_DIR,
+	CF_ACTION,		/* ipsec, discard or none */
 	CF_POLICY,		/* the esp/MODE/TUNNEL/unique:ID token */
 	CF_TUNNEL,		/* the TSRC-TDST part of it */
 	CF_POLICY_UID,		/* the unique:ID part of it */
@@ -53,44 +53,9 @@ struct cmd_loc {
 	uint32_t col;
 };
 
-/* A selector: IP/PLEN[PORT]. */
-struct cmd_sel {
-	struct ip_addr addr;	/* host bits are zero (the parser refuses them otherwise) */
-	uint8_t plen;
-	bool has_port;
-	uint16_t port;		/* host order */
-};
-
-#define SP_PROTO_ANY	0	/* protocol numbers otherwise: 1 icmp, 6 tcp, 17 udp, 58 icmp6 */
-
 struct cmd_delete {
 	struct ip_addr src, dst;
 	uint32_t spi;
-};
-
-struct cmd_add {
-	struct ip_addr src, dst;	/* same family */
-	uint32_t spi;
-	uint32_t uid;
-	enum esp_alg alg;
-	bool esn;
-	enum aead_cipher cipher;	/* picked by alg and key_len */
-	uint8_t key[ESP_KEYMAT_MAX];
-	uint8_t key_len;
-	bool has_tfc, has_seq, has_replay;
-	uint32_t tfc;		/* tfc:LEN, pad the ESP payload to LEN bytes */
-	uint64_t seq;		/* seq:SEQ, initial sequence number, >= 1, fits 32 bits without ESN */
-	uint32_t replay;	/* replay:N, anti-replay window in packets; 0 = off (not with ESN) */
-};
-
-struct cmd_spdadd {
-	struct cmd_sel src, dst;	/* same family */
-	uint8_t proto;		/* SP_PROTO_ANY or the protocol number */
-	bool has_dir;
-	enum sp_dir dir;	/* -P in|out; without -P: out */
-	enum sp_mode mode;
-	struct ip_addr tsrc, tdst;	/* tunnel endpoints, same family; zero in transport mode */
-	uint32_t uid;
 };
 
 struct cmd {
@@ -98,8 +63,8 @@ struct cmd {
 	struct cmd_loc at[CF_MAX];
 	union {
 		struct cmd_delete del;
-		struct cmd_add add;
-		struct cmd_spdadd spd;
+		struct sa_params add;	/* defaults filled: seq 1, the default replay window */
+		struct sp_params spd;	/* without -P: out */
 	};
 };
 

@@ -54,9 +54,9 @@ static void print_sa(const struct sa *sa, FILE *out)
 	uint64_t seq = 1;
 
 	usable = sa_resume_seq(sa, &seq);
-	fprintf(out, "# SA UniqueID %u SPI 0x%08x: %s, ESN %s, replay window %u, tfc %u\n",
+	fprintf(out, "# SA UniqueID %u SPI 0x%08x: %s, ESN %s, replay window %u, tfc %u, %s\n",
 		sa->uid, sa->spi, aead_cipher_name(sa->cipher), sa->esn ? "on" : "off",
-		sa->replay.window, sa->tfc);
+		sa->replay.window, sa->tfc, sa_is_outbound(sa) ? "outbound" : "inbound");
 	fprintf(out, "#   out %" PRIu64 " packets %" PRIu64 " bytes, in %" PRIu64
 		     " packets %" PRIu64 " bytes, replay drops %" PRIu64 ", ICV failures %" PRIu64
 		     "\n",
@@ -65,9 +65,9 @@ static void print_sa(const struct sa *sa, FILE *out)
 		sa_counter(sa, SA_C_replay), sa_counter(sa, SA_C_icv_fail));
 	fprintf(out, "%sadd %s %s esp 0x%x -u %u -E %s%s 0x", usable ? "" : "# exhausted: ",
 		addr_str(&sa->src, src), addr_str(&sa->dst, dst), sa->spi, sa->uid,
-		alg_name(sa->alg), sa->esn ? "-esn" : "");
-	for (unsigned i = 0; i < sa->key_len; i++)
-		fprintf(out, "%02x", sa->key[i]);
+		alg_name(sa->conf.alg), sa->esn ? "-esn" : "");
+	for (unsigned i = 0; i < sa->conf.key_len; i++)
+		fprintf(out, "%02x", sa->conf.key[i]);
 	if (sa->tfc)
 		fprintf(out, " tfc:%u", sa->tfc);
 	if (seq != 1)
@@ -80,11 +80,11 @@ static void print_sa(const struct sa *sa, FILE *out)
 void cmd_dump_sad(const struct sad *sad, FILE *out)
 {
 	fprintf(out, "# %zu SAs\n", sad_count(sad));
-	for (const struct sa *sa = sad_first(sad); sa; sa = sa->next)
+	for (const struct sa *sa = sad_first(sad); sa; sa = sad_next(sad, sa))
 		print_sa(sa, out);
 }
 
-static void print_sel(const struct cmd_sel *s, FILE *out)
+static void print_sel(const struct sp_sel *s, FILE *out)
 {
 	char a[ADDR_STRLEN];
 
@@ -93,31 +93,44 @@ static void print_sel(const struct cmd_sel *s, FILE *out)
 		fprintf(out, "[%u]", s->port);
 }
 
-static void print_sp(const struct sp *sp, FILE *out)
+static void print_ipsec(const struct sp_params *c, FILE *out)
 {
-	const struct cmd_spdadd *c = &sp->conf;
 	char ts[ADDR_STRLEN], td[ADDR_STRLEN];
 
-	fprintf(out, "# SP %u: %s, %s, SA UniqueID %u (SPI 0x%08x)\n", sp->id,
-		c->dir == SP_DIR_OUT ? "out" : "in",
-		c->mode == SP_MODE_TUNNEL ? "tunnel" : "transport", c->uid, sp->sa->spi);
-	fprintf(out, "spdadd ");
-	print_sel(&c->src, out);
-	fputc(' ', out);
-	print_sel(&c->dst, out);
-	fprintf(out, " %s -P %s ipsec esp/", proto_name(c->proto),
-		c->dir == SP_DIR_OUT ? "out" : "in");
+	fprintf(out, "ipsec esp/");
 	if (c->mode == SP_MODE_TUNNEL)
 		fprintf(out, "tunnel/%s-%s", addr_str(&c->tsrc, ts), addr_str(&c->tdst, td));
 	else
 		fprintf(out, "transport/");
-	fprintf(out, "/unique:%u ;\n", c->uid);
+	fprintf(out, "/unique:%u", c->uid);
+}
+
+static void print_sp(const struct sp *sp, FILE *out)
+{
+	static const char *const action[] = { "ipsec", "discard", "none" };
+	const struct sp_params *c = &sp->conf;
+
+	fprintf(out, "# SP %u: %s, %s", sp->id, c->dir == SP_DIR_OUT ? "out" : "in",
+		action[c->action]);
+	if (sp->sa)
+		fprintf(out, ", %s, SA UniqueID %u (SPI 0x%08x)",
+			c->mode == SP_MODE_TUNNEL ? "tunnel" : "transport", c->uid, sp->sa->spi);
+	fprintf(out, "\nspdadd ");
+	print_sel(&c->src, out);
+	fputc(' ', out);
+	print_sel(&c->dst, out);
+	fprintf(out, " %s -P %s ", proto_name(c->proto), c->dir == SP_DIR_OUT ? "out" : "in");
+	if (c->action == SP_IPSEC)
+		print_ipsec(c, out);
+	else
+		fputs(action[c->action], out);
+	fprintf(out, " ;\n");
 }
 
 void cmd_dump_spd(const struct spd *spd, FILE *out)
 {
 	fprintf(out, "# %zu SPs\n", spd_count(spd));
-	for (const struct sp *sp = spd_first(spd); sp; sp = sp->next)
+	for (const struct sp *sp = spd_first(spd); sp; sp = spd_next(spd, sp))
 		print_sp(sp, out);
 }
 
@@ -132,16 +145,16 @@ static void print_said(const char *proto, uint32_t spi, const struct ip_addr *ds
 
 void cmd_dump_spigrp(const struct sad *sad, FILE *out)
 {
-	for (const struct sa *sa = sad_first(sad); sa; sa = sa->next) {
-		const struct sp *tun = NULL;
+	for (const struct sa *sa = sad_first(sad); sa; sa = sad_next(sad, sa)) {
+		const struct sp *tun = NULL, *sp;
 
-		for (const struct sp *sp = sa->sps; sp && !tun; sp = sp->sa_next)
-			if (sp->conf.mode == SP_MODE_TUNNEL)
+		list_for_each(sp, &sa->sps, sa_node)	/* the most recently added one */
+			if (sp->mode == SP_MODE_TUNNEL)
 				tun = sp;
 		if (tun) {
-			print_said("tun", sa->spi, &tun->conf.tdst, out);
+			print_said("tun", sa->spi, &tun->tdst, out);
 			fputc(' ', out);
-			print_said("esp", sa->spi, &tun->conf.tdst, out);
+			print_said("esp", sa->spi, &tun->tdst, out);
 			fputc('\n', out);
 		}
 		if (!tun || sa->n_transport_sps) {
@@ -153,14 +166,14 @@ void cmd_dump_spigrp(const struct sad *sad, FILE *out)
 
 void cmd_dump_stats(const struct sad *sad, FILE *out)
 {
-	for (const struct sa *sa = sad_first(sad); sa; sa = sa->next) {
+	for (const struct sa *sa = sad_first(sad); sa; sa = sad_next(sad, sa)) {
 		fprintf(out, "sa spi=0x%08x uid=%u alg=%s", sa->spi, sa->uid,
 			aead_cipher_name(sa->cipher));
 		for (int c = 0; c < SA_C_MAX; c++)
 			fprintf(out, " %s=%" PRIu64, sa_counter_names[c],
 				sa_counter(sa, (enum sa_counter)c));
 		/* RFC 9227 key-tree KDF calls (forged IVs force them, section 5) */
-		if (sa->alg == ESP_ALG_GOST || sa->alg == ESP_ALG_GOST_MAC)
+		if (sa->conf.alg == ESP_ALG_GOST || sa->conf.alg == ESP_ALG_GOST_MAC)
 			fprintf(out, " derivations=%" PRIu64, crypto_gost_derivations(sa->aead));
 		fputc('\n', out);
 	}

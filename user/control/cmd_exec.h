@@ -14,9 +14,10 @@
 #include "tables/sad.h"
 #include "tables/spd.h"
 
-/* Where inbound SPIs are mirrored (the BPF map sa_in); callbacks return 0 or -errno. */
+/* Where the SAs that may decrypt are mirrored (the BPF map sa_in: SPI, UniqueID and outer
+ * addresses); callbacks return 0 or -errno. */
 struct sa_mirror {
-	int (*set_sa)(void *ctx, uint32_t spi, uint32_t uid);
+	int (*set_sa)(void *ctx, const struct sa *sa);
 	int (*del_sa)(void *ctx, uint32_t spi);
 	void *ctx;
 };

@@ -1,37 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * cmd_lex.c - splits the command stream (../shared/spec/esper-commands.md) into tokens with
- * their LINE:COL. Called by cmd_parse.c only, one token at a time, so that a command is
- * complete, and applied, as soon as the line holding its ';' has arrived: a line is read
- * (getline) only when the current one has no token left.
+ * cmd_lex.c - splits the command stream (docs/commands.md) into tokens with their LINE:COL.
+ * Called by cmd_parse.c only, one token at a time, so that a command is complete, and
+ * applied, as soon as the line holding its ';' has arrived: a line is read only when the
+ * current one has no token left.
  *
  * Tokens: words (runs of bytes other than blanks and ';') and ';'. Blanks are space, tab,
  * CR, LF, VT and FF, so " ;\r\n" (ESPER), ";\n" and "x;" all end a command, and a command
  * may span lines. A '#' where a token would start begins a comment to the end of the line
- * ('#' inside a word is part of it). COL counts bytes from 1. The line buffer is wiped
- * before it is reused and when the lexer ends: it may have held keying material.
+ * ('#' inside a word is part of it). COL counts bytes from 1.
+ *
+ * The input may carry keying material, so it never passes through a buffer this file does
+ * not wipe: a stream with a descriptor is read with read(2), not stdio, into a fixed chunk;
+ * a line is copied into a fixed buffer of CMD_LINE_MAX bytes (never reallocated); both are
+ * wiped as soon as their bytes are used and when the lexer ends. A longer line is discarded
+ * whole and reported as one CMD_TOK_OVERLONG token.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "cmd_lex.h"
+#include "lib/wipe.h"
 
 void cmd_lex_init(struct cmd_lex *lx, FILE *in)
 {
 	memset(lx, 0, sizeof(*lx));
 	lx->in = in;
+	lx->fd = fileno(in);
 	lx->end = (struct cmd_loc){ 1, 1 };
 }
 
 void cmd_lex_fini(struct cmd_lex *lx)
 {
-	if (lx->line)
-		explicit_bzero(lx->line, lx->cap);
-	free(lx->line);
-	lx->line = NULL;
-	lx->cap = lx->len = lx->pos = 0;
+	wipe(lx->chunk, sizeof(lx->chunk));
+	wipe(lx->line, sizeof(lx->line));
+	lx->chunk_len = lx->chunk_pos = lx->len = lx->pos = 0;
 }
 
 static bool is_blank(char ch)
@@ -44,25 +50,61 @@ static uint32_t col_of(size_t pos)
 	return pos < UINT32_MAX ? (uint32_t)pos + 1 : UINT32_MAX;
 }
 
-/* 1: a new line is in lx->line; 0: end of input; -errno: read error (end of input too). */
-static int read_line(struct cmd_lex *lx)
+/* Refill the chunk: >0 bytes, 0 at end of input, -errno. The old bytes are wiped first. */
+static ssize_t fill(struct cmd_lex *lx)
 {
 	ssize_t n;
 
-	if (lx->eof)
-		return 0;
-	if (lx->line)
-		explicit_bzero(lx->line, lx->len);
-	lx->len = lx->pos = 0;
-	errno = 0;
-	n = getline(&lx->line, &lx->cap, lx->in);
-	if (n < 0) {
-		lx->eof = true;
-		if (ferror(lx->in))
-			return errno ? -errno : -EIO;
-		return 0;
+	wipe(lx->chunk, lx->chunk_len);
+	lx->chunk_len = lx->chunk_pos = 0;
+	if (lx->fd < 0) {
+		n = (ssize_t)fread(lx->chunk, 1, sizeof(lx->chunk), lx->in);
+		if (n == 0 && ferror(lx->in))
+			return -EIO;
+	} else {
+		do {
+			n = read(lx->fd, lx->chunk, sizeof(lx->chunk));
+		} while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
 	}
-	lx->len = (size_t)n;
+	lx->chunk_len = (size_t)n;
+	return n;
+}
+
+/* Move the next line into lx->line (as much as fits; the rest is counted and dropped).
+ * 1: a line; 0: end of input; -errno: read error (end of input too). */
+static int read_line(struct cmd_lex *lx)
+{
+	bool any = false;
+
+	wipe(lx->line, lx->len);
+	lx->len = lx->pos = 0;
+	lx->overlong = lx->overlong_semi = false;
+	while (!lx->eof) {
+		char ch;
+
+		if (lx->chunk_pos == lx->chunk_len) {
+			ssize_t n = fill(lx);
+
+			if (n <= 0) {
+				lx->eof = true;
+				if (n < 0)
+					return (int)n;
+				break;
+			}
+		}
+		ch = lx->chunk[lx->chunk_pos++];
+		any = true;
+		if (ch == '\n')
+			break;
+		if (lx->len < sizeof(lx->line))
+			lx->line[lx->len++] = ch;
+		else
+			lx->overlong = true, lx->overlong_semi |= ch == ';';
+	}
+	if (!any)
+		return 0;
 	if (lx->lineno < UINT32_MAX)
 		lx->lineno++;
 	return 1;
@@ -106,6 +148,14 @@ int cmd_lex_next(struct cmd_lex *lx, struct cmd_tok *t)
 		if (ret <= 0) {
 			*t = (struct cmd_tok){ .kind = CMD_TOK_EOF, .s = "", .loc = lx->end };
 			return ret;
+		}
+		if (lx->overlong) {
+			*t = (struct cmd_tok){ .kind = CMD_TOK_OVERLONG, .s = "",
+					       .semi = lx->overlong_semi,
+					       .loc = { lx->lineno, CMD_LINE_MAX + 1 } };
+			lx->pos = lx->len;	/* nothing of it is a token */
+			lx->end = (struct cmd_loc){ lx->lineno, CMD_LINE_MAX + 1 };
+			return 0;
 		}
 	}
 	take(lx, t);

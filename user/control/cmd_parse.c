@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * cmd_parse.c - text -> struct cmd for the ESPER command language
- * (../shared/spec/esper-commands.md); owns struct cmd_reader. Called by main.c (a reader on
+ * cmd_parse.c - text -> struct cmd for the ESPER command language (docs/commands.md); owns
+ * struct cmd_reader. Called by main.c and live.c (a reader on
  * stdin or a file, one cmd_next per command, handed to cmd_exec.c), by the unit tests and
  * by the fuzzer. Pure: no SAD/SPD, no logging; the only output is struct cmd or one
  * struct cmd_error.
@@ -30,12 +30,13 @@
 
 #include "cmd.h"
 #include "cmd_lex.h"
+#include "lib/wipe.h"
 
 /* 65535 - 20 (IPv4) - 8 (SPI, SN) - 8 (IV) - 16 (ICV) - 2 (pad length, next header) - 3 (the
  * most padding LEN can need for 4-byte alignment) */
 #define CMD_TFC_MAX	65478u
-#define REPLAY_MIN	32u
-#define REPLAY_MAX	65536u
+#define REPLAY_MIN	REPLAY_MIN_WINDOW
+#define REPLAY_MAX	REPLAY_MAX_WINDOW
 #define QUOTE_MAX	48	/* characters of a token shown in a message */
 
 struct cmd_reader {
@@ -81,9 +82,9 @@ static size_t hex_run(const char *s, size_t len)
 	return n;
 }
 
-/* s as shown in a message, between quotes: non-printable bytes as \xNN, runs of more than
- * 16 hex digits (a key glued to something) replaced by their length, at most about
- * QUOTE_MAX characters then "...". Returned by value: the array lives until the end of the
+/* s as shown in a message, between quotes: non-printable bytes as \xNN, a backslash as \\
+ * (so that the two cannot be confused), runs of more than 16 hex digits (a key glued to
+ * something) replaced by their length, at most about QUOTE_MAX characters then "...". Returned by value: the array lives until the end of the
  * caller's full expression (C11 6.2.4p8). */
 static struct quoted quote(const char *s, size_t len)
 {
@@ -103,7 +104,10 @@ static struct quoted quote(const char *s, size_t len)
 			i += run;
 			continue;
 		}
-		if (ch >= 0x20 && ch < 0x7f)
+		if (ch == '\\') {
+			q.s[n++] = '\\';
+			q.s[n++] = '\\';
+		} else if (ch >= 0x20 && ch < 0x7f)
 			q.s[n++] = (char)ch;
 		else
 			n += (size_t)sprintf(q.s + n, "\\x%02x", ch);
@@ -223,12 +227,20 @@ static bool tok_is(const struct cmd_tok *t, const char *word)
 	return t->kind == CMD_TOK_WORD && t->len == strlen(word) && !memcmp(t->s, word, t->len);
 }
 
+static int overlong(struct parse *p)
+{
+	return fail(p, p->t.loc, "line %u is longer than %u bytes: refused with every command "
+		    "on it", p->t.loc.line, CMD_LINE_MAX);
+}
+
 static int next(struct parse *p)
 {
 	int ret = cmd_lex_next(p->lx, &p->t);
 
 	if (ret)
 		return fail(p, p->t.loc, "read error: %s", strerror(-ret));
+	if (p->t.kind == CMD_TOK_OVERLONG)
+		return overlong(p);
 	return 0;
 }
 
@@ -397,7 +409,7 @@ static const struct alg_def {
 	{ "gost-mac-esn", ESP_ALG_GOST_MAC, true },
 };
 
-static const struct alg_def *alg_def(const struct cmd_add *a)
+static const struct alg_def *alg_def(const struct sa_params *a)
 {
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		if (algs[i].alg == a->alg && algs[i].esn == a->esn)
@@ -408,7 +420,7 @@ static const struct alg_def *alg_def(const struct cmd_add *a)
 
 static int algorithm(struct parse *p)
 {
-	struct cmd_add *a = &p->c->add;
+	struct sa_params *a = &p->c->add;
 	int ret = keyword(p, "-E") ?: field(p, CF_ALG, "algorithm");
 
 	if (ret)
@@ -445,7 +457,7 @@ static void key_lengths(enum esp_alg alg, char *buf, size_t size)
 /* 0xKEY: hex digits, whole bytes, a length the algorithm takes. Never quoted. */
 static int key(struct parse *p)
 {
-	struct cmd_add *a = &p->c->add;
+	struct sa_params *a = &p->c->add;
 	size_t digits, nbytes;
 	char lens[128];
 	int ret = field(p, CF_KEY, "key");
@@ -491,14 +503,13 @@ static int opt_tfc(struct parse *p, const struct opt_val *v)
 		return fail(p, v->loc, "invalid tfc length '%s': expected decimal 1..%u",
 			    quote(v->s, v->len).s, CMD_TFC_MAX);
 	p->c->add.tfc = (uint32_t)n;
-	p->c->add.has_tfc = true;
 	return 0;
 }
 
 /* seq:SEQ, hexadecimal with or without 0x (RFC 4303 2.2: 32 bits, 64 with ESN). */
 static int opt_seq(struct parse *p, const struct opt_val *v)
 {
-	struct cmd_add *a = &p->c->add;
+	struct sa_params *a = &p->c->add;
 	size_t skip = has_0x(v->s, v->len) ? 2 : 0;
 	uint64_t n;
 	int ret = parse_hex(v->s + skip, v->len - skip, &n);
@@ -515,14 +526,13 @@ static int opt_seq(struct parse *p, const struct opt_val *v)
 		return fail(p, v->loc, "invalid sequence number '%s': must be at least 1",
 			    quote(v->s, v->len).s);
 	a->seq = n;
-	a->has_seq = true;
 	return 0;
 }
 
 /* replay:N, the anti-replay window: 0 (off, not with ESN) or 32..65536. */
 static int opt_replay(struct parse *p, const struct opt_val *v)
 {
-	struct cmd_add *a = &p->c->add;
+	struct sa_params *a = &p->c->add;
 	uint64_t n;
 
 	if (parse_dec(v->s, v->len, REPLAY_MAX, &n) || (n && n < REPLAY_MIN))
@@ -532,7 +542,6 @@ static int opt_replay(struct parse *p, const struct opt_val *v)
 		return fail(p, v->loc, "replay:0 (anti-replay off) is not allowed with ESN, "
 			    "which needs the window to infer the high half of the sequence");
 	a->replay = (uint32_t)n;
-	a->has_replay = true;
 	return 0;
 }
 
@@ -595,8 +604,10 @@ static int options(struct parse *p)
 /* add SRC DST esp 0xSPI -u ID -E ALGO 0xKEY [OPTS] ; */
 static int parse_add(struct parse *p)
 {
-	struct cmd_add *a = &p->c->add;
+	struct sa_params *a = &p->c->add;
 
+	a->seq = 1;
+	a->replay = REPLAY_DEFAULT_WINDOW;
 	return address(p, CF_SRC, "SRC address", &a->src) ?:
 	       address(p, CF_DST, "DST address", &a->dst) ?:
 	       same_family(p, "address", &a->src, &a->dst) ?:
@@ -613,7 +624,7 @@ static int parse_add(struct parse *p)
 /* ---- spdadd ------------------------------------------------------------------------------ */
 
 /* [PORT] at byte off of the current token, up to its end: 1..65535, or any / 0 for none. */
-static int sel_port(struct parse *p, size_t off, struct cmd_sel *sel)
+static int sel_port(struct parse *p, size_t off, struct sp_sel *sel)
 {
 	size_t len = p->t.len - off;
 	const char *s = p->t.s + off;
@@ -629,7 +640,7 @@ static int sel_port(struct parse *p, size_t off, struct cmd_sel *sel)
 }
 
 /* /PLEN at byte off of the current token, len bytes, within the family. */
-static int sel_plen(struct parse *p, size_t off, size_t len, struct cmd_sel *sel)
+static int sel_plen(struct parse *p, size_t off, size_t len, struct sp_sel *sel)
 {
 	unsigned bits = addr_bits(&sel->addr);
 	uint64_t v;
@@ -642,7 +653,7 @@ static int sel_plen(struct parse *p, size_t off, size_t len, struct cmd_sel *sel
 }
 
 /* The host bits beyond PLEN must be zero: say what the network would be. */
-static int sel_network(struct parse *p, size_t len, const struct cmd_sel *sel)
+static int sel_network(struct parse *p, size_t len, const struct sp_sel *sel)
 {
 	struct ip_addr net = sel->addr;
 	char buf[ADDR_STRLEN];
@@ -655,7 +666,7 @@ static int sel_network(struct parse *p, size_t len, const struct cmd_sel *sel)
 }
 
 /* IP, IP/PLEN, IP[PORT] or IP/PLEN[PORT]; *port_at is where [PORT] starts. */
-static int selector(struct parse *p, enum cmd_field f, const char *what, struct cmd_sel *sel,
+static int selector(struct parse *p, enum cmd_field f, const char *what, struct sp_sel *sel,
 		    struct cmd_loc *port_at)
 {
 	const char *br, *slash;
@@ -697,9 +708,9 @@ static const struct proto_def {
 	{ "icmp6", 58, AF_INET6 },
 };
 
-static int port_needs_proto(struct parse *p, const struct cmd_sel *sel, struct cmd_loc at)
+static int port_needs_proto(struct parse *p, const struct sp_sel *sel, struct cmd_loc at)
 {
-	const struct cmd_spdadd *s = &p->c->spd;
+	const struct sp_params *s = &p->c->spd;
 
 	if (!sel->has_port || s->proto == 6 || s->proto == 17)
 		return 0;
@@ -710,7 +721,7 @@ static int port_needs_proto(struct parse *p, const struct cmd_sel *sel, struct c
 /* PROTO: known, the family it needs, and ports only with tcp or udp. */
 static int protocol(struct parse *p)
 {
-	struct cmd_spdadd *s = &p->c->spd;
+	struct sp_params *s = &p->c->spd;
 	const struct proto_def *d = NULL;
 	int ret = field(p, CF_PROTO, "protocol");
 
@@ -732,26 +743,37 @@ static int protocol(struct parse *p)
 	return port_needs_proto(p, &s->src, p->sport) ?: port_needs_proto(p, &s->dst, p->dport);
 }
 
-/* [-P in|out] ipsec */
+/* [-P in|out] ipsec|discard|none (setkey's actions); without -P: out */
 static int direction(struct parse *p)
 {
-	struct cmd_spdadd *s = &p->c->spd;
-	int ret = word(p, "'-P' or 'ipsec'");
+	struct sp_params *s = &p->c->spd;
+	int ret = word(p, "'-P' or an action");
 
-	if (ret || tok_is(&p->t, "ipsec"))
-		return ret;
-	if (!tok_is(&p->t, "-P"))
-		return unexpected(p, "'-P' or 'ipsec'");
-	ret = field(p, CF_DIR, "direction");
 	if (ret)
 		return ret;
-	if (tok_is(&p->t, "in"))
-		s->dir = SP_DIR_IN;
-	else if (!tok_is(&p->t, "out"))
-		return fail(p, p->t.loc, "invalid direction '%s': expected in or out",
-			    quote_tok(&p->t).s);
-	s->has_dir = true;
-	return keyword(p, "ipsec");
+	if (tok_is(&p->t, "-P")) {
+		ret = field(p, CF_DIR, "direction");
+		if (ret)
+			return ret;
+		if (tok_is(&p->t, "in"))
+			s->dir = SP_DIR_IN;
+		else if (!tok_is(&p->t, "out"))
+			return fail(p, p->t.loc, "invalid direction '%s': expected in or out",
+				    quote_tok(&p->t).s);
+		ret = word(p, "an action (ipsec, discard or none)");
+		if (ret)
+			return ret;
+	}
+	p->c->at[CF_ACTION] = p->t.loc;
+	if (tok_is(&p->t, "ipsec"))
+		s->action = SP_IPSEC;
+	else if (tok_is(&p->t, "discard"))
+		s->action = SP_DISCARD;
+	else if (tok_is(&p->t, "none"))
+		s->action = SP_BYPASS;
+	else
+		return unexpected(p, "'-P' or an action (ipsec, discard or none)");
+	return 0;
 }
 
 static bool addr_unspecified(const struct ip_addr *a)
@@ -764,7 +786,7 @@ static bool addr_unspecified(const struct ip_addr *a)
 /* TSRC-TDST at byte off of the policy token, len bytes: addresses of one family. */
 static int tunnel(struct parse *p, size_t off, size_t len)
 {
-	struct cmd_spdadd *s = &p->c->spd;
+	struct sp_params *s = &p->c->spd;
 	const char *t = p->t.s + off;
 	const char *dash = memchr(t, '-', len);
 	size_t slen = dash ? (size_t)(dash - t) : 0;
@@ -796,7 +818,7 @@ static int tunnel(struct parse *p, size_t off, size_t len)
 /* MODE at byte off (len bytes), then TUNNEL at toff (tlen bytes), of the policy token. */
 static int mode(struct parse *p, size_t off, size_t len, size_t toff, size_t tlen)
 {
-	struct cmd_spdadd *s = &p->c->spd;
+	struct sp_params *s = &p->c->spd;
 	const char *m = p->t.s + off;
 
 	p->c->at[CF_TUNNEL] = loc_at(p, toff);
@@ -853,17 +875,24 @@ static int policy(struct parse *p)
 	       level(p, cut[2] + 1);
 }
 
-/* spdadd SRC DST PROTO [-P DIR] ipsec esp/MODE/TUNNEL/unique:ID ; (and spdupdate) */
+/* The ipsec action's esp/MODE/TUNNEL/unique:ID; discard and none end there. */
+static int action_args(struct parse *p)
+{
+	return p->c->spd.action == SP_IPSEC ? policy(p) : 0;
+}
+
+/* spdadd SRC DST PROTO [-P DIR] ipsec esp/MODE/TUNNEL/unique:ID ; (and spdupdate)
+ * spdadd SRC DST PROTO [-P DIR] discard|none ; */
 static int parse_spdadd(struct parse *p)
 {
-	struct cmd_spdadd *s = &p->c->spd;
+	struct sp_params *s = &p->c->spd;
 
 	return selector(p, CF_SRC, "SRC selector", &s->src, &p->sport) ?:
 	       selector(p, CF_DST, "DST selector", &s->dst, &p->dport) ?:
 	       same_family(p, "selector", &s->src.addr, &s->dst.addr) ?:
 	       protocol(p) ?:
 	       direction(p) ?:
-	       policy(p) ?:
+	       action_args(p) ?:
 	       semi(p);
 }
 
@@ -945,7 +974,8 @@ const char *cmd_reader_source(const struct cmd_reader *r)
 	return r->source;
 }
 
-/* The rest of a failed command, up to its ';' (or end of input). */
+/* The rest of a failed command, up to its ';' (or end of input, or an overlong line, which
+ * is an error of its own). */
 static int skip_command(struct parse *p)
 {
 	int ret;
@@ -954,6 +984,12 @@ static int skip_command(struct parse *p)
 		ret = next(p);
 	} while (!ret && p->t.kind == CMD_TOK_WORD);
 	return ret;
+}
+
+/* After an error: is the rest of the command, up to a ';', still to come? */
+static bool rest_to_skip(const struct cmd_tok *t)
+{
+	return t->kind == CMD_TOK_WORD || (t->kind == CMD_TOK_OVERLONG && !t->semi);
 }
 
 /*
@@ -976,8 +1012,8 @@ int cmd_next(struct cmd_reader *r, struct cmd *c, struct cmd_error *err)
 		ret = command(&p);
 	if (ret >= 0)
 		return ret;
-	r->skip = p.t.kind == CMD_TOK_WORD;
-	explicit_bzero(c, sizeof(*c));
+	r->skip = rest_to_skip(&p.t);
+	wipe(c, sizeof(*c));
 	return -1;
 }
 
@@ -1009,7 +1045,7 @@ int cmd_parse_string(const char *text, struct cmd *c, struct cmd_error *err)
 		if (!next(&p) && p.t.kind != CMD_TOK_EOF) {
 			cmd_error_set(err, p.t.loc, "only one command expected, found '%s'",
 				      quote_tok(&p.t).s);
-			explicit_bzero(c, sizeof(*c));
+			wipe(c, sizeof(*c));
 			ret = -1;
 		}
 	}

@@ -92,7 +92,7 @@ static inline int aead_seal(struct aead *a, unsigned thread, const struct aead_r
 /* -EBADMSG: bad ICV */
 static inline int aead_open(struct aead *a, unsigned thread, const struct aead_req *r);
 
-/* Backend interface (crypto_*.c). */
+/* Backend interface (crypto_*.c). next_iv: GOST only (AES-GCM's is inline below). */
 struct aead_ops {
 	int (*init)(struct aead *a, const uint8_t *keymat, size_t len);
 	void (*fini)(struct aead *a);

@@ -87,15 +87,6 @@ static void mb_fini(struct aead *a)
 	free(g);
 }
 
-static int mb_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN])
-{
-	(void)a;
-	(void)len;
-	for (int i = 7; i >= 0; i--, seq >>= 8)
-		iv[i] = (uint8_t)seq;
-	return 0;
-}
-
 /* Made in registers and stored as 8 + 4 bytes, the way the library loads it: a load
  * across several narrower stores would wait for them to retire. x86-64: little-endian. */
 static inline void nonce_of(const struct gcm_mb *g, const uint8_t *iv, uint8_t nonce[12])
@@ -150,7 +141,6 @@ static int mb_open(struct aead *a, unsigned thread, const struct aead_req *r)
 const struct aead_ops aead_gcm_ipsecmb_ops = {
 	.init = mb_init,
 	.fini = mb_fini,
-	.next_iv = mb_next_iv,
 	.seal = mb_seal,
 	.open = mb_open,
 };

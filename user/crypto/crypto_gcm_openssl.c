@@ -75,15 +75,6 @@ static int ossl_init(struct aead *a, const uint8_t *keymat, size_t len)
 	return 0;
 }
 
-static int ossl_next_iv(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN])
-{
-	(void)a;
-	(void)len;
-	for (int i = 7; i >= 0; i--, seq >>= 8)
-		iv[i] = (uint8_t)seq;
-	return 0;
-}
-
 static int ossl_seal(struct aead *a, unsigned thread, const struct aead_req *r)
 {
 	struct gcm_ossl *g = a->priv;
@@ -122,7 +113,6 @@ static int ossl_open(struct aead *a, unsigned thread, const struct aead_req *r)
 const struct aead_ops aead_gcm_openssl_ops = {
 	.init = ossl_init,
 	.fini = ossl_fini,
-	.next_iv = ossl_next_iv,
 	.seal = ossl_seal,
 	.open = ossl_open,
 };

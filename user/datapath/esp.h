@@ -70,10 +70,11 @@ unsigned esp_out_burst(struct sp *const *sp, struct pbuf *const *b, const struct
 int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread);
 
 /* esp_in for a burst: packet b[i] for sa[i], pi[i] its parse; res[i] gets what esp_in would
- * return. The same results and counters as n calls of esp_in in order; consecutive packets
- * of one SA add to its counters once. Returns how many succeeded. */
+ * return, and tunnel[i] (if tunnel is not NULL) whether a decrypted packet was tunnel mode.
+ * The same results and counters as n calls of esp_in in order; consecutive packets of one
+ * SA add to its counters once. Returns how many succeeded. */
 unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct pkt_info *pi,
-		      unsigned n, unsigned thread, int *res);
+		      unsigned n, unsigned thread, int *res, bool *tunnel);
 
 /* The SPI of an ESP packet parsed in pi (host order); false if too short. */
 bool esp_spi(const uint8_t *l3, const struct pkt_info *pi, uint32_t *spi);

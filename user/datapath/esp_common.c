@@ -7,24 +7,17 @@
 
 #include "esp.h"
 #include "esper_wire.h"
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
+#include "lib/bytes.h"
 
 size_t esp_aad(const struct sa *sa, uint64_t seq, uint8_t aad[12])
 {
 	memcpy(aad, sa->spi_be, 4);
 	if (!sa->esn) {
-		put32(aad + 4, (uint32_t)seq);
+		wr32(aad + 4, (uint32_t)seq);
 		return 8;
 	}
-	put32(aad + 4, (uint32_t)(seq >> 32));
-	put32(aad + 8, (uint32_t)seq);
+	wr32(aad + 4, (uint32_t)(seq >> 32));
+	wr32(aad + 8, (uint32_t)seq);
 	return 12;
 }
 
@@ -34,6 +27,6 @@ bool esp_spi(const uint8_t *l3, const struct pkt_info *pi, uint32_t *spi)
 
 	if (pi->proto != IPPROTO_ESP_ || pi->l4_off + ESP_HDR_LEN > pi->ip_len)
 		return false;
-	*spi = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	*spi = rd32(p);
 	return true;
 }

@@ -173,9 +173,9 @@ static void in_transport(struct pbuf *b, const struct pkt_info *pi, const struct
 	}
 }
 
-/* One packet, without the counters of success. */
+/* One packet, without the counters of success; *tunnel: it was tunnel mode. */
 static __always_inline int in_one(struct sa *sa, struct pbuf *b, const struct pkt_info *pi,
-				  unsigned thread)
+				  unsigned thread, bool *tunnel)
 {
 	uint8_t *ip = b->head + b->off;
 	uint8_t *esp = ip + pi->l4_off;
@@ -191,7 +191,8 @@ static __always_inline int in_one(struct sa *sa, struct pbuf *b, const struct pk
 	err = read_trailer(sa, esp + ESP_HDR_LEN + ESP_IV_LEN, enc_len, &pl);
 	if (err)
 		return err;
-	if (pl.next_hdr == 4 || pl.next_hdr == 41)
+	*tunnel = pl.next_hdr == 4 || pl.next_hdr == 41;
+	if (*tunnel)
 		return in_tunnel(sa, b, &pl, ecn_of(ip));
 	in_transport(b, pi, &pl);
 	return 0;
@@ -199,7 +200,8 @@ static __always_inline int in_one(struct sa *sa, struct pbuf *b, const struct pk
 
 int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned thread)
 {
-	int err = in_one(sa, b, pi, thread);
+	bool tunnel;
+	int err = in_one(sa, b, pi, thread, &tunnel);
 
 	if (err)
 		return err;
@@ -209,8 +211,10 @@ int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned th
 }
 
 unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct pkt_info *pi,
-		      unsigned n, unsigned thread, int *res)
+		      unsigned n, unsigned thread, int *res, bool *tunnel)
 {
+	bool unused;
+
 	unsigned done = 0;
 
 	for (unsigned i = 0, run; i < n; i += run) {
@@ -221,7 +225,7 @@ unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct 
 		for (unsigned j = i; j < i + run; j++) {
 			if (j + 1 < n)
 				pbuf_prefetch(b[j + 1]);
-			res[j] = in_one(sa[i], b[j], &pi[j], thread);
+			res[j] = in_one(sa[i], b[j], &pi[j], thread, tunnel ? &tunnel[j] : &unused);
 			if (!res[j]) {
 				ok++;
 				bytes += b[j]->len;

@@ -14,6 +14,7 @@
 
 #include "esp.h"
 #include "esper_wire.h"
+#include "lib/bytes.h"
 
 /* The per-packet steps are __always_inline (sys/cdefs.h): inlined into the entry points, as
  * calls cost here (at 64 bytes the whole packet takes ~100 ns). */
@@ -110,16 +111,25 @@ static __always_inline void prep_seal(struct sa *sa, uint8_t *esp, const struct 
 
 /* --- tunnel mode ----------------------------------------------------------------------- */
 
+/* TFC padding up to what the path takes (RFC 4303 2.7 makes it optional): the largest
+ * payload that still fits mtu after hdr bytes of outer header, never more than sa->tfc. */
+static __always_inline uint32_t tfc_within(const struct sa *sa, uint32_t mtu, uint32_t hdr)
+{
+	uint32_t over = hdr + ESP_HDR_LEN + ESP_IV_LEN + sa->icv_len + 2, room;
+
+	if (!sa->tfc || !mtu)
+		return sa->tfc;
+	if (mtu < over + 4)
+		return 0;
+	room = ((mtu - hdr - ESP_HDR_LEN - ESP_IV_LEN - sa->icv_len) & ~3u) - 2;
+	return room < sa->tfc ? room : sa->tfc;
+}
+
 static __always_inline uint8_t inner_tos(const uint8_t *inner)
 {
 	if (inner[0] >> 4 == 4)
 		return inner[1];
 	return (uint8_t)((inner[0] & 0x0f) << 4 | inner[1] >> 4);
-}
-
-static inline uint32_t be16_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
 }
 
 /* csum_ipv4_header's result, summed from the values rather than read back from the header
@@ -131,8 +141,8 @@ static inline uint16_t outer_csum(const struct ipv4_hdr *ip, const struct sp *sp
 
 	sum += ntohs(ip->tot_len) + ntohs(ip->id) + ntohs(ip->frag_off);
 	sum += (uint32_t)ip->ttl << 8 | ip->proto;
-	sum += be16_at(sp->conf.tsrc.a) + be16_at(sp->conf.tsrc.a + 2);
-	sum += be16_at(sp->conf.tdst.a) + be16_at(sp->conf.tdst.a + 2);
+	sum += rd16(sp->tsrc.a) + rd16(sp->tsrc.a + 2);
+	sum += rd16(sp->tdst.a) + rd16(sp->tdst.a + 2);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return htons((uint16_t)~sum);
@@ -151,8 +161,8 @@ static __always_inline void outer_ipv4(uint8_t *h, const struct sp *sp, const ui
 	ip->frag_off = htons(df ? IPV4_DF : 0);
 	ip->ttl = 64;
 	ip->proto = IPPROTO_ESP_;
-	memcpy(ip->saddr, sp->conf.tsrc.a, 4);
-	memcpy(ip->daddr, sp->conf.tdst.a, 4);
+	memcpy(ip->saddr, sp->tsrc.a, 4);
+	memcpy(ip->daddr, sp->tdst.a, 4);
 	ip->check = outer_csum(ip, sp);
 }
 
@@ -165,8 +175,8 @@ static void outer_ipv6(uint8_t *h, const struct sp *sp, const uint8_t *inner,
 	ip->payload_len = htons((uint16_t)(p->total - sizeof(*ip)));
 	ip->nexthdr = IPPROTO_ESP_;
 	ip->hop_limit = 64;
-	memcpy(ip->saddr, sp->conf.tsrc.a, 16);
-	memcpy(ip->daddr, sp->conf.tdst.a, 16);
+	memcpy(ip->saddr, sp->tsrc.a, 16);
+	memcpy(ip->daddr, sp->tdst.a, 16);
 }
 
 static __always_inline int out_tunnel(struct sp *sp, const struct pbuf *b,
@@ -174,13 +184,13 @@ static __always_inline int out_tunnel(struct sp *sp, const struct pbuf *b,
 				      const uint8_t *iv, struct out_job *j)
 {
 	struct sa *sa = sp->sa;
-	uint32_t hdr = sp->conf.tdst.family == AF_INET ? 20 : 40;
+	uint32_t hdr = sp->tdst.family == AF_INET ? 20 : 40;
 	uint8_t *inner = b->head + b->off;
 	struct out_plan p;
 	uint32_t esp_at = b->off - ESP_HDR_LEN - ESP_IV_LEN;
 	int err;
 
-	plan(sa, &p, pi->ip_len, sa->tfc, hdr);
+	plan(sa, &p, pi->ip_len, tfc_within(sa, mtu, hdr), hdr);
 	p.next_hdr = pi->family == AF_INET ? 4 : 41;
 	if (b->off < hdr + ESP_HDR_LEN + ESP_IV_LEN)
 		esp_at = 0;	/* check_room reports it */
@@ -255,7 +265,7 @@ static __always_inline int out_prepare(struct sp *sp, const struct pbuf *b,
 		csum_l4(ip, pi);
 	if (pi->family == AF_INET)
 		csum_ipv4_header(ip);
-	if (sp->conf.mode == SP_MODE_TUNNEL)
+	if (sp->mode == SP_MODE_TUNNEL)
 		return out_tunnel(sp, b, pi, mtu, seq, iv, j);
 	return out_transport(sp, b, pi, mtu, seq, iv, j);
 }

@@ -85,7 +85,9 @@ size_t icmp_too_big(const uint8_t *ip, const struct pkt_info *pi, uint32_t mtu, 
 {
 	if (pi->later_fragment || is_icmp_error(ip, pi))
 		return 0;
+	if (mtu < (pi->family == AF_INET ? 68u : 1280u))	/* RFC 791, RFC 8200 5 */
+		return 0;
 	if (pi->family == AF_INET)
-		return too_big_v4(ip, pi, mtu < 68 ? 68 : mtu, out);
-	return too_big_v6(ip, pi, mtu < 1280 ? 1280 : mtu, out);
+		return too_big_v4(ip, pi, mtu, out);
+	return too_big_v6(ip, pi, mtu, out);
 }

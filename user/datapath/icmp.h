@@ -16,7 +16,8 @@
 
 /* Build in out (ICMP_TOO_BIG_MAX bytes) the message for the packet at ip (parsed in pi) that
  * must shrink to mtu bytes; its source is the packet's destination. Returns the length, or
- * 0 when no message is due (an ICMP error, a non-first fragment, IPv4 without DF). */
+ * 0 when no message is due (an ICMP error, a non-first fragment, IPv4 without DF) or none
+ * can be true (mtu below 68 for IPv4, 1280 for IPv6: senders may not go below). */
 size_t icmp_too_big(const uint8_t *ip, const struct pkt_info *pi, uint32_t mtu, uint8_t *out);
 
 #endif

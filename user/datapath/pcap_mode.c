@@ -1,24 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * pcap_mode.c - the offline datapath: every packet of a capture is handled as if it had
- * arrived on the wire, with the same decisions as the XDP program and the workers:
- * ESP for a known SPI is decrypted; plaintext matching an outbound policy is encrypted;
- * plaintext matching an inbound policy is dropped (it should have arrived protected);
- * ESP with an unknown SPI is passed (or dropped with --unknown-spi drop); everything else is
- * copied unchanged. Dropped packets are not written. Link types: Ethernet (with up to two
- * VLAN tags) and raw IP. Needs no root and no NIC. Called by main.c.
+ * pcap_mode.c - the offline datapath: the file driver of the packet pipeline (pipeline.h).
+ * Every packet of a capture goes through the pipeline as if it had arrived on the wire
+ * with no XDP before it (PIPE_FROM_FILE: no reverse-path or local-address check, which are
+ * live only), and every port writes to the output capture: the wire and the kernel the ESP
+ * made, the host what was decrypted and the ICMP errors of ours, pass the packet as it
+ * came; a released packet is not written. The next hop of every destination is a resolved
+ * one with the MTU of --mtu (0: none), so fragmentation, "packet too big" and TFC within
+ * the MTU run here as live. Link types: Ethernet (with up to two VLAN tags, kept on what is
+ * written) and raw IP. Needs no root and no NIC. Called by main.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include "esp.h"
 #include "esper_wire.h"
 #include "lib/log.h"
 #include "pcap_mode.h"
+#include "pipeline.h"
 
 #define HEADROOM 256
 #define BUF_SIZE (HEADROOM + 65536 + 256)
@@ -26,16 +30,8 @@
 #define PCAP_COUNTERS(X)						\
 	X(read, "packets read")						\
 	X(written, "packets written")					\
-	X(encrypted, "encrypted")					\
-	X(decrypted, "decrypted")					\
-	X(passed, "passed unchanged")					\
-	X(esp_dropped, "ESP dropped (see the SA counters)")		\
-	X(out_dropped, "plaintext refused by its SA (see the SA counters)")	\
-	X(in_policy_dropped, "plaintext matching an inbound policy, dropped")	\
-	X(unknown_spi, "ESP with an unknown SPI")			\
-	X(not_ip, "not IP")						\
-	X(malformed, "malformed IP")					\
-	X(truncated, "truncated in the capture, passed unchanged")
+	X(not_ip, "not IP, written unchanged")				\
+	X(truncated, "truncated in the capture, written unchanged")
 
 struct pcap_counts {
 #define PCAP_COUNTER_FIELD(name, text) uint64_t name;
@@ -44,150 +40,157 @@ struct pcap_counts {
 };
 
 struct pcap_run {
-	struct exec_env *env;
 	const struct pcap_opts *opts;
 	pcap_dumper_t *out;
 	int linktype;
 	struct pcap_counts n;
-	uint8_t buf[BUF_SIZE];
+	struct pipe pipe;
+	/* the packet being processed: its record and link header */
+	const struct pcap_pkthdr *h;
+	const uint8_t *frame;
+	uint16_t l3_off;
+	/* buffers: 0 for the packet read, the rest for fragments made of it */
+	uint8_t (*buf)[BUF_SIZE];
+	bool used[1 + PIPE_BURST];
 };
 
-enum verdict { V_PASS, V_WRITE, V_DROP };
+/* --- writing ------------------------------------------------------------------------------ */
 
-/* --- ESP and plaintext ----------------------------------------------------------------- */
-
-static enum verdict handle_esp(struct pcap_run *run, struct pbuf *b, const struct pkt_info *pi)
+static void write_record(struct pcap_run *run, const uint8_t *data, uint32_t len)
 {
-	uint32_t spi;
-	struct sa *sa;
-
-	if (!esp_spi(b->head + b->off, pi, &spi) || !(sa = sad_by_spi(run->env->sad, spi))) {
-		run->n.unknown_spi++;
-		return run->opts->unknown_spi_drop ? V_DROP : V_PASS;
-	}
-	if (esp_in(sa, b, pi, 0) < 0) {
-		run->n.esp_dropped++;
-		return V_DROP;
-	}
-	run->n.decrypted++;
-	return V_WRITE;
-}
-
-static enum verdict handle_plain(struct pcap_run *run, struct pbuf *b, const struct pkt_info *pi)
-{
-	struct sp *sp = spd_match(run->env->spd, pi);
-	unsigned flags = run->opts->fix_csum ? ESP_OUT_FIX_CSUM : 0;
-
-	if (!sp) {
-		run->n.passed++;
-		return V_PASS;
-	}
-	if (sp->conf.dir == SP_DIR_IN) {
-		run->n.in_policy_dropped++;
-		return V_DROP;
-	}
-	if (esp_out(sp, b, 0, 0, flags) < 0) {
-		run->n.out_dropped++;
-		return V_DROP;
-	}
-	run->n.encrypted++;
-	return V_WRITE;
-}
-
-/* The IP packet in b, parsed in pi: decide, and transform it in place. */
-static enum verdict handle_ip(struct pcap_run *run, struct pbuf *b, const struct pkt_info *p)
-{
-	struct pkt_info pi = *p;
-
-	b->len = pi.ip_len;	/* drop link-layer padding */
-	if (pi.proto == IPPROTO_ESP_ && pi.fragment) {
-		run->n.passed++;	/* ESP is never plaintext; fragments are the kernel's */
-		return V_PASS;
-	}
-	if (pi.proto == IPPROTO_ESP_)
-		return handle_esp(run, b, &pi);
-	return handle_plain(run, b, &pi);
-}
-
-/* --- link layer ------------------------------------------------------------------------ */
-
-static void write_packet(struct pcap_run *run, const struct pcap_pkthdr *h, const uint8_t *data,
-			 uint32_t len)
-{
-	struct pcap_pkthdr oh = *h;
+	struct pcap_pkthdr oh = *run->h;
 
 	oh.caplen = oh.len = len;
 	pcap_dump((u_char *)run->out, &oh, data);
 	run->n.written++;
 }
 
-/* Ethernet: keep the link header (and its VLAN tags) in front of the new IP packet, with
- * the ethertype of the new packet's family. */
-static void handle_ether(struct pcap_run *run, const struct pcap_pkthdr *h, const uint8_t *data)
+/* An IP packet of ours, behind the link header of the packet read (Ethernet: with the
+ * ethertype of the new packet's family). */
+static void write_ip(struct pcap_run *run, const uint8_t *ip, uint32_t len)
 {
-	struct pbuf b = { .head = run->buf, .size = BUF_SIZE, .off = HEADROOM };
-	struct pkt_info pi;
-	uint16_t l3_off, type;
-	enum verdict v;
-	uint8_t *l2;
-	int err = pkt_parse_frame(data, h->caplen, &l3_off, &pi);
+	uint8_t frame[64 + 65536];
+	uint16_t type = ip[0] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
+	uint16_t l2 = run->l3_off;
 
-	if (err < 0) {	/* the XDP program passes these: not IP, or not sane IP */
-		if (err == -ENOENT)
-			run->n.not_ip++;
-		else
-			run->n.malformed++;
-		write_packet(run, h, data, h->caplen);
+	if (len > 65536)
 		return;
+	memcpy(frame, run->frame, l2);
+	memcpy(frame + l2, ip, len);
+	if (l2) {
+		frame[l2 - 2] = (uint8_t)(type >> 8);
+		frame[l2 - 1] = (uint8_t)type;
 	}
-	b.len = h->caplen - l3_off;
-	memcpy(b.head + b.off, data + l3_off, b.len);
-	v = handle_ip(run, &b, &pi);
-	if (v == V_DROP)
-		return;
-	if (v == V_PASS) {
-		write_packet(run, h, data, h->caplen);
-		return;
-	}
-	l2 = b.head + b.off - l3_off;
-	memcpy(l2, data, l3_off);
-	type = b.head[b.off] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
-	l2[l3_off - 2] = (uint8_t)(type >> 8);
-	l2[l3_off - 1] = (uint8_t)type;
-	write_packet(run, h, l2, l3_off + b.len);
+	write_record(run, frame, l2 + len);
 }
 
-static void handle_raw(struct pcap_run *run, const struct pcap_pkthdr *h, const uint8_t *data)
-{
-	struct pbuf b = { .head = run->buf, .size = BUF_SIZE, .off = HEADROOM, .len = h->caplen };
-	struct pkt_info pi;
-	enum verdict v;
+/* --- the pipeline's ports ------------------------------------------------------------------ */
 
-	if (pkt_parse(data, h->caplen, &pi) < 0) {
-		run->n.malformed++;
-		write_packet(run, h, data, h->caplen);
-		return;
+static void port_release(void *drv, struct pipe_pkt *p)
+{
+	struct pcap_run *run = drv;
+
+	run->used[p->handle] = false;
+}
+
+static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
+{
+	(void)nh;
+	write_ip(drv, p->b.head + p->b.off, p->b.len);
+	port_release(drv, p);
+}
+
+static bool port_copy(void *drv, const uint8_t *ip, uint32_t len)
+{
+	write_ip(drv, ip, len);
+	return true;
+}
+
+static void port_pass(void *drv, struct pipe_pkt *p)
+{
+	struct pcap_run *run = drv;
+
+	write_record(run, run->frame, run->h->caplen);
+	port_release(drv, p);
+}
+
+static bool port_alloc(void *drv, struct pipe_pkt *p)
+{
+	struct pcap_run *run = drv;
+
+	for (unsigned i = 1; i <= PIPE_BURST; i++) {
+		if (run->used[i])
+			continue;
+		run->used[i] = true;
+		p->handle = i;
+		p->b = (struct pbuf){ .head = run->buf[i], .size = BUF_SIZE, .off = HEADROOM };
+		return true;
 	}
-	memcpy(b.head + b.off, data, b.len);
-	v = handle_ip(run, &b, &pi);
-	if (v == V_PASS)
-		write_packet(run, h, data, h->caplen);
-	else if (v == V_WRITE)
-		write_packet(run, h, b.head + b.off, b.len);
+	return false;
+}
+
+static int port_route(void *drv, int family, const uint8_t *dst, bool inner, struct nexthop *nh)
+{
+	struct pcap_run *run = drv;
+
+	(void)family, (void)dst;
+	if (inner)
+		return -EXDEV;	/* decrypted packets go to the output as the host would get them */
+	*nh = (struct nexthop){ .ifindex = 1, .mtu = run->opts->mtu, .resolved = true,
+				.unicast = true };
+	return 0;
+}
+
+static const struct pipe_ports ports = {
+	.wire = port_wire,
+	.kernel = port_copy,
+	.host = port_copy,
+	.pass = port_pass,
+	.release = port_release,
+	.alloc = port_alloc,
+	.route = port_route,
+};
+
+/* --- reading ------------------------------------------------------------------------------- */
+
+/* The IP packet at frame + l3_off (parsed in pi) into buffer 0, through the pipeline. */
+static void process(struct pcap_run *run, const struct pkt_info *pi, uint32_t len)
+{
+	struct pipe_pkt p = { .handle = 0, .from = PIPE_FROM_FILE, .pi = *pi };
+
+	p.b = (struct pbuf){ .head = run->buf[0], .size = BUF_SIZE, .off = HEADROOM, .len = len };
+	memcpy(p.b.head + p.b.off, run->frame + run->l3_off, len);
+	run->used[0] = true;
+	pipe_burst(&run->pipe, &p, 1);
 }
 
 static void handle_frame(struct pcap_run *run, const struct pcap_pkthdr *h, const uint8_t *data)
 {
+	struct pkt_info pi;
+	int err;
+
 	run->n.read++;
+	run->h = h;
+	run->frame = data;
+	run->l3_off = 0;
 	if (h->caplen < h->len || h->caplen > 65535) {
 		run->n.truncated++;
-		write_packet(run, h, data, h->caplen);
+		write_record(run, data, h->caplen);
 		return;
 	}
 	if (run->linktype == DLT_EN10MB)
-		handle_ether(run, h, data);
+		err = pkt_parse_frame(data, h->caplen, &run->l3_off, &pi);
 	else
-		handle_raw(run, h, data);
+		err = pkt_parse(data, h->caplen, &pi);
+	if (err < 0) {	/* the XDP program passes these: not IP, or not sane IP */
+		if (err == -ENOENT)
+			run->n.not_ip++;
+		else
+			pipe_count(&run->pipe, P_C_malformed);
+		write_record(run, data, h->caplen);
+		return;
+	}
+	process(run, &pi, h->caplen - run->l3_off);
 }
 
 /* --- the run --------------------------------------------------------------------------- */
@@ -198,8 +201,10 @@ static void print_counts(const struct pcap_run *run)
 #define PCAP_COUNTER_PRINT(name, text) fprintf(stderr, " %s=%" PRIu64, #name, run->n.name);
 	PCAP_COUNTERS(PCAP_COUNTER_PRINT)
 #undef PCAP_COUNTER_PRINT
+	for (int c = 0; c < P_C_MAX; c++)
+		fprintf(stderr, " %s=%" PRIu64, pipe_counter_names[c],
+			pipe_counter(&run->pipe, (enum pipe_counter)c));
 	fputc('\n', stderr);
-	cmd_dump_stats(run->env->sad, stderr);
 }
 
 static bool linktype_ok(int lt)
@@ -207,14 +212,54 @@ static bool linktype_ok(int lt)
 	return lt == DLT_EN10MB || lt == DLT_RAW || lt == DLT_IPV4 || lt == DLT_IPV6;
 }
 
-int pcap_mode_run(struct exec_env *env, const struct pcap_opts *opts)
+/* The output capture, created 0600: it holds decrypted traffic. */
+static pcap_dumper_t *open_output(pcap_t *dead, const char *path)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	pcap_dumper_t *d = f ? pcap_dump_fopen(dead, f) : NULL;
+
+	if (!d) {
+		log_warn("%s", path);
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+	}
+	return d;
+}
+
+static int run_capture(struct pcap_run *run, pcap_t *in, const char *name)
+{
 	struct pcap_pkthdr *h;
 	const u_char *data;
+	int rc;
+
+	while ((rc = pcap_next_ex(in, &h, &data)) == 1)
+		handle_frame(run, h, data);
+	if (rc == PCAP_ERROR) {
+		log_warnx("%s: %s", name, pcap_geterr(in));
+		return -1;
+	}
+	return 0;
+}
+
+static void pipe_setup(struct pcap_run *run, const struct sad *sad, const struct spd *spd,
+		       const struct pcap_opts *o)
+{
+	run->pipe = (struct pipe){ .sad = sad, .spd = spd, .thread = 0,
+				   .ports = &ports, .drv = run };
+	run->pipe.cfg = (struct pipe_config){ .unknown_spi_drop = o->unknown_spi_drop,
+					      .strict_inbound = o->strict_inbound,
+					      .fix_csum = o->fix_csum };
+}
+
+int pcap_mode_run(const struct sad *sad, const struct spd *spd, const struct pcap_opts *opts)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_run *run;
-	pcap_t *in, *dead;
-	int rc, ret = -1;
+	pcap_t *in, *dead = NULL;
+	int ret = -1;
 
 	in = pcap_open_offline(opts->in, errbuf);
 	if (!in) {
@@ -222,36 +267,29 @@ int pcap_mode_run(struct exec_env *env, const struct pcap_opts *opts)
 		return -1;
 	}
 	run = calloc(1, sizeof(*run));
-	if (!run)
-		goto close_in;
-	run->env = env;
+	if (!run || !(run->buf = calloc(1 + PIPE_BURST, BUF_SIZE)))
+		goto free_run;
 	run->opts = opts;
 	run->linktype = pcap_datalink(in);
+	pipe_setup(run, sad, spd, opts);
 	if (!linktype_ok(run->linktype)) {
 		log_warnx("%s: link type %s is not supported (Ethernet or raw IP)", opts->in,
 			  pcap_datalink_val_to_name(run->linktype));
 		goto free_run;
 	}
 	dead = pcap_open_dead(run->linktype, 65535);
-	run->out = dead ? pcap_dump_open(dead, opts->out) : NULL;
-	if (!run->out) {
-		log_warnx("%s: %s", opts->out, dead ? pcap_geterr(dead) : "cannot open");
-		goto close_dead;
-	}
-	while ((rc = pcap_next_ex(in, &h, &data)) == 1)
-		handle_frame(run, h, data);
-	if (rc == PCAP_ERROR)
-		log_warnx("%s: %s", opts->in, pcap_geterr(in));
-	else
-		ret = 0;
+	run->out = dead ? open_output(dead, opts->out) : NULL;
+	if (!run->out)
+		goto free_run;
+	ret = run_capture(run, in, opts->in);
 	pcap_dump_close(run->out);
 	print_counts(run);
-close_dead:
+free_run:
 	if (dead)
 		pcap_close(dead);
-free_run:
+	if (run)
+		free(run->buf);
 	free(run);
-close_in:
 	pcap_close(in);
 	return ret;
 }

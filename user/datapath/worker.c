@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * worker.c - the per-queue loop of the live datapath (DESIGN.md, packet flow):
- *   RX burst from each AF_XDP socket: inbound ESP -> SA by SPI -> esp_in -> host port (or,
- *     with --fast-forward, AF_XDP TX when the kernel routes the inner packet out of one of
- *     esper-xdp's interfaces);
- *     plaintext -> the policy XDP matched (metadata) -> esp_out -> AF_XDP TX on the egress
- *     interface with the next hop's MAC, or to the kernel (raw socket) while it resolves it;
- *   host port burst: host-originated plaintext -> SPD -> esp_out -> the same way out;
- *   then completions, fill rings, and a poll() when there was nothing to do.
- * A burst is sorted first (ESP with its SA, plaintext with its policy), then decrypted and
- * encrypted in one go each (esp_in_burst; egress.c for the way out).
- * Never logs per packet: every outcome is a counter (worker.h, sad.h).
+ * worker.c - the per-queue loop of the live datapath, the AF_XDP and host-port driver of
+ * the pipeline (pipeline.h): bursts from each AF_XDP socket (frames XDP redirected, with
+ * its metadata) and from the host port (plaintext the host routed into it) go to
+ * pipe_burst; the pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh
+ * Ethernet header, the kernel a raw socket, the host the TUN queue, release the frame's
+ * return to the UMEM. Then answers from the next-hop resolver, completions, fill rings, and
+ * a poll() when there was nothing to do. Called by live.c (start, stop).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,16 +17,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "egress.h"
 #include "esper_abi.h"
 #include "esper_wire.h"
 #include "lib/log.h"
+#include "lib/rcu.h"
 #include "worker.h"
 
-#define BURST 64
 #define IDLE_POLL_MS 100
 #define NEXTHOP_TUNNELS 256	/* next-hop cache entries: tunnel endpoints */
 #define NEXTHOP_HOSTS 4096	/* inner destinations forwarded by the worker */
+
+/* Room in a host-port frame: headroom for the outer headers, the rest for the packet. */
+#define HOST_OFF (XSK_HEADROOM)
+#define HOST_ROOM (XSK_FRAME_SIZE - HOST_OFF - 128)
 
 const char *const worker_counter_names[W_C_MAX] = {
 #define WORKER_COUNTER_NAME(name, text) [W_C_##name] = #name,
@@ -38,220 +37,227 @@ const char *const worker_counter_names[W_C_MAX] = {
 #undef WORKER_COUNTER_NAME
 };
 
-static inline void count(struct worker *w, enum worker_counter c)
+/* Only the worker itself writes its counters: no atomic read-modify-write needed. */
+static void count(struct worker *w, enum worker_counter c)
 {
-	worker_count(w, c);
+	atomic_store_explicit(&w->counters[c],
+			      atomic_load_explicit(&w->counters[c], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
-/* --- classification ------------------------------------------------------------------ */
-
-/* What one burst holds, sorted: inbound ESP with its SA, plaintext with its policy. */
-struct burst {
-	struct sa *sa[BURST];
-	struct pbuf in[BURST];
-	struct pkt_info in_pi[BURST];
-	uint64_t in_frame[BURST];
-	unsigned nin;
-	struct egress_pkt out[BURST];
-	unsigned nout;
-};
-
-/* The outbound policy for a plaintext packet: the one XDP matched if it still exists. */
-static struct sp *policy_for(struct worker *w, const struct esper_meta *m,
-			     const struct pkt_info *pi)
+static struct xsk_port *port_of(struct worker *w, int ifindex)
 {
-	struct sp *sp = NULL;
-
-	if (m && m->kind == ESPER_META_PLAIN_OUT)
-		sp = spd_by_id(w->spd, m->id);
-	return sp ? sp : spd_match(w->spd, pi);
+	for (unsigned i = 0; i < w->xs.nports; i++)
+		if (w->xs.port[i].ifindex == ifindex)
+			return &w->xs.port[i];
+	return NULL;
 }
 
-static bool classify_esp(struct worker *w, struct burst *bu, uint64_t frame,
-			 const struct pbuf *b, const struct pkt_info *pi)
+/* --- the pipeline's ports ------------------------------------------------------------------ */
+
+static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 {
-	uint32_t spi;
-	struct sa *sa;
+	struct worker *w = drv;
+	struct xsk_port *port = port_of(w, nh->ifindex);
+	uint8_t *eth = p->b.head + p->b.off - ETH_HLEN_;
+	uint16_t type = p->b.head[p->b.off] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
 
-	count(w, W_C_rx_esp);
-	if (pi->fragment) {	/* XDP passes fragments to the kernel; not from here either */
-		count(w, W_C_malformed);
-		return false;
-	}
-	if (!esp_spi(b->head + b->off, pi, &spi) || !(sa = sad_by_spi(w->sad, spi))) {
-		count(w, W_C_no_sa);
-		return false;
-	}
-	bu->sa[bu->nin] = sa;
-	bu->in[bu->nin] = *b;
-	bu->in_pi[bu->nin] = *pi;
-	bu->in_frame[bu->nin++] = frame;
-	return true;
-}
-
-static bool classify_plain(struct worker *w, struct burst *bu, uint64_t frame,
-			   const struct pbuf *b, const struct pkt_info *pi,
-			   const struct esper_meta *m)
-{
-	struct sp *sp;
-
-	count(w, W_C_rx_plain);
-	sp = policy_for(w, m, pi);
-	if (!sp) {
-		count(w, W_C_no_policy);
-		return false;
-	}
-	if (sp->conf.dir != SP_DIR_OUT) {
-		count(w, W_C_policy_drop);
-		return false;
-	}
-	bu->out[bu->nout++] = (struct egress_pkt){ .frame = frame, .b = *b, .pi = *pi, .sp = sp };
-	return true;
-}
-
-/* Sort the IP packet at b (in the frame at frame) into the burst; false: drop it. */
-static bool classify(struct worker *w, struct burst *bu, uint64_t frame, struct pbuf *b,
-		     const struct pkt_info *pi, const struct esper_meta *m)
-{
-	b->len = pi->ip_len;
-	if (pi->proto == IPPROTO_ESP_)	/* ESP is never plaintext */
-		return classify_esp(w, bu, frame, b, pi);
-	return classify_plain(w, bu, frame, b, pi, m);
-}
-
-/* Take the metadata in front of a received frame and wipe it, so that a reused frame
- * never shows it again. NULL if there was none. */
-static const struct esper_meta *take_meta(struct worker *w, uint64_t addr, struct esper_meta *m)
-{
-	uint8_t *data = xsk_frame(&w->xs, addr);
-
-	if (addr - xsk_frame_base(addr) < sizeof(*m))
-		return NULL;
-	memcpy(m, data - sizeof(*m), sizeof(*m));
-	memset(data - sizeof(*m), 0, sizeof(*m));
-	return m->magic == ESPER_META_MAGIC ? m : NULL;
-}
-
-static void rx_frame(struct worker *w, struct burst *bu, uint64_t addr, uint32_t len)
-{
-	uint64_t frame = xsk_frame_base(addr);
-	struct esper_meta meta;
-	const struct esper_meta *m = take_meta(w, addr, &meta);
-	struct pbuf b = { .head = xsk_frame(&w->xs, frame), .size = XSK_FRAME_SIZE };
-	struct pkt_info pi;
-	uint16_t l3_off;
-
-	count(w, W_C_rx);
-	if (pkt_parse_frame(xsk_frame(&w->xs, addr), len, &l3_off, &pi) < 0) {
-		count(w, W_C_malformed);
-		xsk_free(&w->xs, frame);
+	if (!port || p->b.off < ETH_HLEN_) {	/* route() vouched for both */
+		pipe_count(&w->pipe, P_C_tx_error);
+		xsk_free(&w->xs, p->handle);
 		return;
 	}
-	b.off = (uint32_t)(addr - frame) + l3_off;
-	if (!classify(w, bu, frame, &b, &pi, m))
-		xsk_free(&w->xs, frame);
+	memcpy(eth, nh->mac, 6);
+	memcpy(eth + 6, port->mac, 6);
+	eth[12] = (uint8_t)(type >> 8);
+	eth[13] = (uint8_t)type;
+	xsk_tx(&w->xs, port, p->handle + p->b.off - ETH_HLEN_, p->b.len + ETH_HLEN_);
 }
 
-/* --- the burst's crypto --------------------------------------------------------------- */
-
-static void decrypt(struct worker *w, struct burst *bu)
+static bool port_kernel(void *drv, const uint8_t *ip, uint32_t len)
 {
-	struct pbuf *b[BURST];
-	int res[BURST];
+	struct worker *w = drv;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	int fd;
 
-	for (unsigned i = 0; i < bu->nin; i++)
-		b[i] = &bu->in[i];
-	esp_in_burst(bu->sa, b, bu->in_pi, bu->nin, w->id, res);
-	for (unsigned i = 0; i < bu->nin; i++) {
-		if (res[i] == 0 && egress_decrypted(w, bu->in_frame[i], b[i]))
-			continue;	/* its frame is queued for TX */
-		if (res[i] != 0)
-			count(w, W_C_esp_drop);
-		xsk_free(&w->xs, bu->in_frame[i]);
+	if (ip[0] >> 4 == 4) {
+		struct sockaddr_in *sin = (void *)&ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, ip + 16, 4);
+		sl = sizeof(*sin);
+		fd = w->raw[0];
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, ip + 24, 16);
+		sl = sizeof(*sin6);
+		fd = w->raw[1];
 	}
+	return sendto(fd, ip, len, 0, (struct sockaddr *)&ss, sl) == (ssize_t)len;
 }
 
-static void process(struct worker *w, struct burst *bu)
+static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 {
-	if (bu->nin)
-		decrypt(w, bu);
-	if (bu->nout)
-		egress_encrypt(w, bu->out, bu->nout);
-	bu->nin = bu->nout = 0;
+	struct worker *w = drv;
+
+	return write(w->host_fd, ip, len) == (ssize_t)len;
 }
+
+static void port_release(void *drv, struct pipe_pkt *p)
+{
+	struct worker *w = drv;
+
+	xsk_free(&w->xs, p->handle);
+}
+
+static bool port_alloc(void *drv, struct pipe_pkt *p)
+{
+	struct worker *w = drv;
+
+	if (!xsk_alloc(&w->xs, &p->handle))
+		return false;
+	p->b = (struct pbuf){ .head = xsk_frame(&w->xs, p->handle), .size = XSK_FRAME_SIZE,
+			      .off = XSK_HEADROOM };
+	return true;
+}
+
+/* Outer next hops out of an interface that is not ours go through the kernel (resolved
+ * false); inner ones are only ours to forward when they leave by one of our ports. */
+static int port_route(void *drv, int family, const uint8_t *dst, bool inner, struct nexthop *nh)
+{
+	struct worker *w = drv;
+	struct nexthop_cache *c = inner ? w->nh_fwd : w->nh;
+	int err;
+
+	if (!c)
+		return -EXDEV;
+	err = nexthop_lookup(c, family, dst, nh);
+	if (err)
+		return err;
+	if (!port_of(w, nh->ifindex)) {
+		if (inner)
+			return -EXDEV;
+		nh->resolved = false;
+	}
+	return 0;
+}
+
+static const struct pipe_ports ports = {
+	.wire = port_wire,
+	.kernel = port_kernel,
+	.host = port_host,
+	.pass = port_release,	/* XDP passes what may pass; nothing comes here to pass */
+	.release = port_release,
+	.alloc = port_alloc,
+	.route = port_route,
+};
 
 /* --- bursts from the AF_XDP sockets and the host port ------------------------------------ */
 
-static unsigned rx_burst(struct worker *w, struct xsk_port *p, struct burst *bu)
+/* XDP's policy id for plaintext, from the metadata in front of a received frame, which is
+ * then wiped (a reused frame never shows it again). 0 if none. */
+static uint32_t take_hint(struct worker *w, uint64_t addr)
 {
-	uint32_t idx, n = xsk_ring_cons__peek(&p->rx, BURST, &idx);
+	uint8_t *data = xsk_frame(&w->xs, addr);
+	struct esper_meta m;
+
+	if (addr - xsk_frame_base(addr) < sizeof(m))
+		return 0;
+	memcpy(&m, data - sizeof(m), sizeof(m));
+	memset(data - sizeof(m), 0, sizeof(m));
+	return m.magic == ESPER_META_MAGIC && m.kind == ESPER_META_PLAIN_OUT ? m.id : 0;
+}
+
+/* A frame XDP redirected, as a packet of the burst; false: it was freed. */
+static bool rx_frame(struct worker *w, const struct xdp_desc *d, struct pipe_pkt *p)
+{
+	uint64_t frame = xsk_frame_base(d->addr);
+	uint16_t l3_off;
+
+	count(w, W_C_rx);
+	p->handle = frame;
+	p->hint = take_hint(w, d->addr);
+	p->from = PIPE_FROM_WIRE;
+	if (pkt_parse_frame(xsk_frame(&w->xs, d->addr), d->len, &l3_off, &p->pi) < 0) {
+		pipe_count(&w->pipe, P_C_malformed);	/* XDP passes these: cannot happen */
+		xsk_free(&w->xs, frame);
+		return false;
+	}
+	p->b = (struct pbuf){ .head = xsk_frame(&w->xs, frame), .size = XSK_FRAME_SIZE,
+			      .off = (uint32_t)(d->addr - frame) + l3_off,
+			      .len = d->len - l3_off };
+	return true;
+}
+
+static unsigned rx_burst(struct worker *w, struct xsk_port *port)
+{
+	struct pipe_pkt pkts[PIPE_BURST];
+	uint32_t idx, n = xsk_ring_cons__peek(&port->rx, PIPE_BURST, &idx), k = 0;
 
 	/* The frames were written by the CPU that ran XDP: ask for their first lines (the
 	 * metadata and the headers) all at once, before the first is read. */
 	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *data = xsk_frame(&w->xs, xsk_ring_cons__rx_desc(&p->rx, idx + i)->addr);
+		uint8_t *data = xsk_frame(&w->xs, xsk_ring_cons__rx_desc(&port->rx, idx + i)->addr);
 
 		__builtin_prefetch(data - sizeof(struct esper_meta), 1);
 		__builtin_prefetch(data, 1);
 		__builtin_prefetch(data + 64, 1);
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
-
-		rx_frame(w, bu, d->addr, d->len);
-	}
-	xsk_ring_cons__release(&p->rx, n);
-	process(w, bu);
+	for (uint32_t i = 0; i < n; i++)
+		k += rx_frame(w, xsk_ring_cons__rx_desc(&port->rx, idx + i), &pkts[k]);
+	xsk_ring_cons__release(&port->rx, n);
+	if (k)
+		pipe_burst(&w->pipe, pkts, k);
 	return n;
 }
 
-/* Room in a host-port frame: headroom for the outer headers, the rest for the packet. */
-#define HOST_OFF (XSK_HEADROOM)
-#define HOST_ROOM (XSK_FRAME_SIZE - HOST_OFF - 128)
-
 /* One packet from the host port into a frame; false when there is none (or no frame). */
-static bool host_read(struct worker *w, struct burst *bu)
+static bool host_read(struct worker *w, struct pipe_pkt *p)
 {
-	struct pkt_info pi;
-	struct pbuf b;
-	uint64_t frame;
 	ssize_t len;
 
-	if (!xsk_alloc(&w->xs, &frame)) {
-		count(w, W_C_no_frame);
+	if (!port_alloc(w, p)) {
+		pipe_count(&w->pipe, P_C_no_frame);
 		return false;
 	}
-	b = (struct pbuf){ .head = xsk_frame(&w->xs, frame), .size = XSK_FRAME_SIZE,
-			   .off = HOST_OFF };
-	len = read(w->host_fd, b.head + b.off, HOST_ROOM);
+	p->b.off = HOST_OFF;
+	len = read(w->host_fd, p->b.head + p->b.off, HOST_ROOM);
 	if (len <= 0) {
-		xsk_free(&w->xs, frame);
+		xsk_free(&w->xs, p->handle);
 		return false;
 	}
 	count(w, W_C_host_rx);
-	b.len = (uint32_t)len;
-	if (pkt_parse(b.head + b.off, b.len, &pi) < 0) {
-		count(w, W_C_malformed);
-		xsk_free(&w->xs, frame);
-	} else if (!classify(w, bu, frame, &b, &pi, NULL)) {
-		xsk_free(&w->xs, frame);
-	}
+	p->b.len = (uint32_t)len;
+	p->hint = 0;
+	p->from = PIPE_FROM_HOST;
 	return true;
 }
 
-static unsigned host_burst(struct worker *w, struct burst *bu)
+static unsigned host_burst(struct worker *w)
 {
-	unsigned n = 0;
+	struct pipe_pkt pkts[PIPE_BURST];
+	unsigned n = 0, k = 0;
 
-	while (n < BURST && host_read(w, bu))
+	while (n < PIPE_BURST && host_read(w, &pkts[k])) {
 		n++;
-	process(w, bu);
+		if (pkt_parse(pkts[k].b.head + pkts[k].b.off, pkts[k].b.len, &pkts[k].pi) < 0) {
+			pipe_count(&w->pipe, P_C_malformed);
+			xsk_free(&w->xs, pkts[k].handle);
+			continue;
+		}
+		k++;
+	}
+	if (k)
+		pipe_burst(&w->pipe, pkts, k);
 	return n;
 }
 
 static void idle(struct worker *w, struct rcu_reader *rcu)
 {
-	struct pollfd pfd[XSK_MAX_PORTS + 1];
+	struct pollfd pfd[ESPER_MAX_IFACES + 1];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < w->xs.nports; i++)
@@ -267,7 +273,6 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct rcu_reader *rcu = rcu_register();
-	static __thread struct burst bu;
 
 	if (!rcu) {
 		log_warnx("worker %u: no RCU reader slot left", w->id);
@@ -277,9 +282,12 @@ static void *worker_main(void *arg)
 		unsigned work = 0;
 
 		rcu_quiescent(rcu);
+		nexthop_poll(w->nh);
+		if (w->nh_fwd)
+			nexthop_poll(w->nh_fwd);
 		for (unsigned i = 0; i < w->xs.nports; i++)
-			work += rx_burst(w, &w->xs.port[i], &bu);
-		work += host_burst(w, &bu);
+			work += rx_burst(w, &w->xs.port[i]);
+		work += host_burst(w);
 		for (unsigned i = 0; i < w->xs.nports; i++) {
 			xsk_flush(&w->xs, &w->xs.port[i]);
 			xsk_complete(&w->xs, &w->xs.port[i]);
@@ -320,40 +328,46 @@ static void *pinned_main(void *arg)
 	return worker_main(arg);
 }
 
-int worker_start(struct worker *w)
+void worker_release(struct worker *w)
 {
-	int err;
+	for (int i = 0; i < 2; i++) {
+		if (w->raw[i] >= 0)
+			close(w->raw[i]);
+		w->raw[i] = -1;
+	}
+	nexthop_cache_free(w->nh);
+	nexthop_cache_free(w->nh_fwd);
+	w->nh = w->nh_fwd = NULL;
+}
+
+int worker_prepare(struct worker *w)
+{
+	bool fwd = w->pipe.cfg.forward_v4 || w->pipe.cfg.forward_v6;
 
 	w->raw[0] = open_raw(AF_INET, w->fwmark);
 	w->raw[1] = open_raw(AF_INET6, w->fwmark);
 	w->nh = nexthop_cache_new(w->fwmark, NEXTHOP_TUNNELS);
-	w->nh_fwd = w->fast_forward ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
-	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (w->fast_forward && !w->nh_fwd)) {
-		err = -errno;
-		goto fail;
+	w->nh_fwd = fwd ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
+	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd)) {
+		int err = -errno;
+
+		worker_release(w);
+		return err;
 	}
+	w->pipe.ports = &ports;
+	w->pipe.drv = w;
+	w->pipe.thread = w->id;
+	return 0;
+}
+
+int worker_start(struct worker *w)
+{
 	atomic_store(&w->stop, false);
-	err = -pthread_create(&w->thread, NULL, pinned_main, w);
-	if (!err)
-		return 0;
-fail:
-	if (w->raw[0] >= 0)
-		close(w->raw[0]);
-	if (w->raw[1] >= 0)
-		close(w->raw[1]);
-	nexthop_cache_free(w->nh);
-	nexthop_cache_free(w->nh_fwd);
-	w->nh = w->nh_fwd = NULL;
-	return err;
+	return -pthread_create(&w->thread, NULL, pinned_main, w);
 }
 
 void worker_stop(struct worker *w)
 {
 	atomic_store(&w->stop, true);
 	pthread_join(w->thread, NULL);
-	close(w->raw[0]);
-	close(w->raw[1]);
-	nexthop_cache_free(w->nh);
-	nexthop_cache_free(w->nh_fwd);
-	w->nh = w->nh_fwd = NULL;
 }

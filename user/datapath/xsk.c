@@ -106,7 +106,7 @@ int xsk_set_open(struct xsk_set *s, const char *const *ifnames, unsigned n, unsi
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	if (n == 0 || n > XSK_MAX_PORTS)
+	if (n == 0 || n > ESPER_MAX_IFACES)
 		return -EINVAL;
 	err = pool_open(&s->pool, n);
 	if (err)

@@ -14,11 +14,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <xdp/xsk.h>
+#include <linux/types.h>
+
+#include "esper_abi.h"
 
 #define XSK_FRAME_SIZE	4096
 #define XSK_RING_SIZE	2048
 #define XSK_HEADROOM	256	/* room in front of received data: metadata, ESP headers */
-#define XSK_MAX_PORTS	8
 
 struct xsk_port {
 	struct xsk_socket *xsk;
@@ -49,7 +51,7 @@ struct xsk_umem_pool {
 
 struct xsk_set {
 	struct xsk_umem_pool pool;
-	struct xsk_port port[XSK_MAX_PORTS];
+	struct xsk_port port[ESPER_MAX_IFACES];
 	unsigned nports;
 };
 

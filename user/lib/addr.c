@@ -29,11 +29,6 @@ const char *addr_str(const struct ip_addr *a, char buf[ADDR_STRLEN])
 	return buf;
 }
 
-bool addr_eq(const struct ip_addr *x, const struct ip_addr *y)
-{
-	return x->family == y->family && memcmp(x->a, y->a, 16) == 0;
-}
-
 unsigned addr_bits(const struct ip_addr *a)
 {
 	return a->family == AF_INET ? 32 : 128;

@@ -20,7 +20,6 @@ struct ip_addr {
 
 int addr_parse(const char *s, struct ip_addr *out);
 const char *addr_str(const struct ip_addr *a, char buf[ADDR_STRLEN]);
-bool addr_eq(const struct ip_addr *x, const struct ip_addr *y);
 unsigned addr_bits(const struct ip_addr *a);
 void addr_mask(uint8_t *a, unsigned len, unsigned plen);
 bool addr_host_bits_set(const struct ip_addr *a, unsigned plen);

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
+
 struct htab;
 
 /* Does object obj have key key? */
@@ -20,7 +22,6 @@ typedef bool (*htab_eq_fn)(const void *obj, const void *key);
 
 struct htab *htab_new(htab_eq_fn eq);
 void htab_free(struct htab *h);	/* frees the table, not the objects; NULL is a no-op */
-size_t htab_count(const struct htab *h);
 
 void *htab_find(const struct htab *h, uint64_t hash, const void *key);
 
@@ -29,7 +30,5 @@ int htab_reserve(struct htab *h, size_t n);	/* room for n more: the next n inser
 int htab_insert(struct htab *h, uint64_t hash, void *obj);
 void *htab_remove(struct htab *h, uint64_t hash, const void *key);
 void htab_foreach(const struct htab *h, void (*fn)(void *obj, void *arg), void *arg);
-
-uint64_t hash_bytes(const void *p, size_t len);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * pkt.c - frame and IP parsing for the userspace datapath (the rules of pkt.h, the same as
  * the XDP program's) and Internet checksums (RFC 1071; pseudo-headers of RFC 793/768/8200).
- * Called by esp_in.c, esp_out.c, pcap_mode.c and the workers.
+ * Called by the datapath (ESP, the pipeline and its drivers) and the tests.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,14 +10,10 @@
 #include <sys/socket.h>
 
 #include <linux/types.h>
+#include "bytes.h"
 #include "esper_abi.h"
 #include "esper_wire.h"
 #include "pkt.h"
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *ethertype)
 {
@@ -102,6 +98,8 @@ static bool walk_ipv6_ext(const uint8_t *l3, struct pkt_info *pi, bool *non_firs
 		pi->l4_off = (uint16_t)(pi->l4_off + hlen);
 		if (pi->l4_off > pi->ip_len)
 			return false;
+		if (*non_first && is_ipv6_ext(pi->proto))
+			return false;	/* as XDP: the upper layer is beyond this fragment */
 		if (*non_first)
 			return true;
 	}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "list.h"
 #include "log.h"
 #include "rcu.h"
 
@@ -19,13 +20,13 @@ static struct rcu_reader readers[RCU_MAX_READERS];
 static _Atomic bool reader_used[RCU_MAX_READERS];
 
 struct deferred {
-	struct deferred *next;
+	struct list node;
 	void (*fn)(void *);
 	void *p;
 	uint64_t epoch;
 };
 
-static struct deferred *pending_head, **pending_tail = &pending_head;
+static struct list pending = LIST_INIT(pending);	/* oldest first; the writer's */
 
 struct rcu_reader *rcu_register(void)
 {
@@ -91,35 +92,30 @@ void rcu_defer(void (*fn)(void *), void *p)
 	}
 	d->fn = fn;
 	d->p = p;
-	d->next = NULL;
 	d->epoch = atomic_fetch_add(&rcu_epoch, 1);
-	*pending_tail = d;
-	pending_tail = &d->next;
+	list_add_tail(&pending, &d->node);
 }
 
 void rcu_reclaim(void)
 {
+	struct deferred *d;
 	uint64_t min;
 
-	if (!pending_head)
+	if (list_empty(&pending))
 		return;
 	min = oldest_seen();
-	while (pending_head && pending_head->epoch < min) {
-		struct deferred *d = pending_head;
-
-		pending_head = d->next;
+	while ((d = list_first(&pending, struct deferred, node)) && d->epoch < min) {
+		list_del(&d->node);
 		d->fn(d->p);
 		free(d);
 	}
-	if (!pending_head)
-		pending_tail = &pending_head;
 }
 
 void rcu_barrier(void)
 {
-	while (pending_head) {
+	while (!list_empty(&pending)) {
 		rcu_reclaim();
-		if (pending_head)
+		if (!list_empty(&pending))
 			sched_yield();
 	}
 }

@@ -2,15 +2,17 @@
 /*
  * sad.c - the SAD (RFC 4301 4.4.2): SA objects, their two indexes (SPI, UniqueID), their
  * insertion-ordered list for dumps, sequence number allocation (RFC 4303 3.3.3: never
- * wraps). Written by cmd_exec.c only; read by the ESP code and the workers.
+ * wraps), direction and inbound selectors (RFC 4301 4.1, 5.2). Written by the command
+ * executor (user/control) only; read by the datapath.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
+#include "key_history.h"
 #include "lib/htab.h"
 #include "lib/rcu.h"
+#include "lib/wipe.h"
 #include "sad.h"
 
 const char *const sa_counter_names[SA_C_MAX] = {
@@ -22,7 +24,8 @@ const char *const sa_counter_names[SA_C_MAX] = {
 struct sad {
 	struct htab *by_spi;
 	struct htab *by_uid;
-	struct sa *head, *tail;
+	struct key_history *keys;
+	struct list sas;	/* insertion order */
 	size_t count;
 };
 
@@ -36,32 +39,17 @@ static bool uid_eq(const void *obj, const void *key)
 	return ((const struct sa *)obj)->uid == *(const uint32_t *)key;
 }
 
-static inline uint64_t mix(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-/* hash_bytes(&v, 4) unrolled (htab.c): one per inbound packet (sad_by_spi). */
-static inline uint64_t hash_u32(uint32_t v)
-{
-	uint64_t w = 0;
-
-	memcpy(&w, &v, sizeof(v));
-	return mix(mix((0x9e3779b97f4a7c15ULL ^ sizeof(v)) ^ w, 0x94d049bb133111ebULL),
-		   0x2545f4914f6cdd1dULL);
-}
-
 struct sad *sad_new(void)
 {
 	struct sad *sad = calloc(1, sizeof(*sad));
 
 	if (!sad)
 		return NULL;
+	list_init(&sad->sas);
 	sad->by_spi = htab_new(spi_eq);
 	sad->by_uid = htab_new(uid_eq);
-	if (!sad->by_spi || !sad->by_uid) {
+	sad->keys = key_history_new();
+	if (!sad->by_spi || !sad->by_uid || !sad->keys) {
 		sad_free(sad);
 		return NULL;
 	}
@@ -72,42 +60,39 @@ void sad_free(struct sad *sad)
 {
 	if (!sad)
 		return;
-	while (sad->head) {
-		struct sa *sa = sad->head;
+	struct sa *sa;
 
-		sad->head = sa->next;
+	list_for_each(sa, &sad->sas, node)
 		sa_free(sa);
-	}
 	htab_free(sad->by_spi);
 	htab_free(sad->by_uid);
+	key_history_free(sad->keys);
 	free(sad);
 }
 
-struct sa *sa_new(const struct cmd_add *add, unsigned nthreads)
+struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 {
 	struct sa *sa = aligned_alloc(64, (sizeof(*sa) + 63) & ~(size_t)63);
-	uint32_t window = add->has_replay ? add->replay : REPLAY_DEFAULT_WINDOW;
 
 	if (!sa)
 		return NULL;
 	memset(sa, 0, sizeof(*sa));
-	sa->spi = add->spi;
-	sa->uid = add->uid;
-	sa->src = add->src;
-	sa->dst = add->dst;
-	sa->alg = add->alg;
-	sa->cipher = add->cipher;
-	sa->esn = add->esn;
-	sa->tfc = add->has_tfc ? add->tfc : 0;
-	sa->seq_init = add->has_seq ? add->seq : 1;
-	sa->seq_max = add->esn ? UINT64_MAX : UINT32_MAX;
-	sa->key_len = add->key_len;
-	memcpy(sa->key, add->key, add->key_len);
+	sa->conf = *p;
+	sa->spi = p->spi;
+	sa->uid = p->uid;
+	sa->src = p->src;
+	sa->dst = p->dst;
+	sa->cipher = p->cipher;
+	sa->esn = p->esn;
+	sa->tfc = p->tfc;
+	sa->seq_max = p->esn ? UINT64_MAX : UINT32_MAX;
 	for (int i = 0; i < 4; i++)
 		sa->spi_be[i] = (uint8_t)(sa->spi >> (24 - 8 * i));
-	atomic_store(&sa->seq_next, sa->seq_init);
-	sa->aead = aead_new(sa->cipher, sa->key, sa->key_len, nthreads);
-	if (!sa->aead || replay_init(&sa->replay, window, sa->seq_init - 1) < 0) {
+	list_init(&sa->sps);
+	list_init(&sa->node);
+	atomic_store(&sa->seq_next, p->seq);
+	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
+	if (!sa->aead || replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
 		int err = errno;
 
 		sa_free(sa);
@@ -124,7 +109,8 @@ void sa_free(struct sa *sa)
 		return;
 	aead_free(sa->aead);
 	replay_fini(&sa->replay);
-	OPENSSL_cleanse(sa->key, sizeof(sa->key));
+	free(atomic_load(&sa->in_sels));
+	wipe(&sa->conf, sizeof(sa->conf));
 	free(sa);
 }
 
@@ -142,43 +128,48 @@ int sad_reserve(struct sad *sad)
 
 int sad_add(struct sad *sad, struct sa *sa)
 {
+	int err;
+
 	if (sad_by_spi(sad, sa->spi) || sad_by_uid(sad, sa->uid))
 		return -EEXIST;
 	if (sad_reserve(sad) < 0)
 		return -ENOMEM;
+	err = key_history_add(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len,
+			      sa->conf.seq);
+	if (err)
+		return err;
 	htab_insert(sad->by_spi, hash_u32(sa->spi), sa);
 	htab_insert(sad->by_uid, hash_u32(sa->uid), sa);
-	sa->prev = sad->tail;
-	sa->next = NULL;
-	if (sad->tail)
-		sad->tail->next = sa;
-	else
-		sad->head = sa;
-	sad->tail = sa;
+	list_add_tail(&sad->sas, &sa->node);
 	sad->count++;
 	return 0;
 }
 
+/* The number sa would send next, as key_history_release wants it (0: none left). */
+static uint64_t next_to_send(const struct sa *sa)
+{
+	uint64_t next = atomic_load(&((struct sa *)sa)->seq_next);
+
+	return next > sa->seq_max ? 0 : next;	/* 0 after 2^64-1, seq_max + 1 after 2^32-1 */
+}
+
 void sad_remove(struct sad *sad, struct sa *sa)
 {
+	key_history_remove(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len,
+			   sa_is_outbound(sa) ? next_to_send(sa) : 1);
 	htab_remove(sad->by_spi, hash_u32(sa->spi), &sa->spi);
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
-	if (sa->prev)
-		sa->prev->next = sa->next;
-	else
-		sad->head = sa->next;
-	if (sa->next)
-		sa->next->prev = sa->prev;
-	else
-		sad->tail = sa->prev;
+	list_del(&sa->node);
 	sad->count--;
 	rcu_defer(sa_free_deferred, sa);
 }
 
 void sad_flush(struct sad *sad)
 {
-	while (sad->head)
-		sad_remove(sad, sad->head);
+	struct sa *sa;
+
+	list_for_each(sa, &sad->sas, node)
+		sad_remove(sad, sa);
 }
 
 struct sa *sad_by_spi(const struct sad *sad, uint32_t spi)
@@ -193,7 +184,12 @@ struct sa *sad_by_uid(const struct sad *sad, uint32_t uid)
 
 struct sa *sad_first(const struct sad *sad)
 {
-	return sad->head;
+	return list_first(&sad->sas, struct sa, node);
+}
+
+struct sa *sad_next(const struct sad *sad, const struct sa *sa)
+{
+	return sa->node.next == &sad->sas ? NULL : list_entry(sa->node.next, struct sa, node);
 }
 
 size_t sad_count(const struct sad *sad)
@@ -216,4 +212,38 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
 							memory_order_relaxed));
 	*first = cur;
 	return granted;
+}
+
+int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume)
+{
+	/* what key_history_add would answer, without recording anything */
+	*resume = key_history_resume(sad->keys, p->cipher, p->key, p->key_len);
+	if (key_history_held(sad->keys, p->cipher, p->key, p->key_len))
+		return -EEXIST;
+	return !*resume || p->seq < *resume ? -ESTALE : 0;
+}
+
+int sa_set_outbound(struct sa *sa)
+{
+	uint8_t f = atomic_load(&sa->flags);
+
+	if (f & SA_OUTBOUND)
+		return 0;
+	if ((f & SA_INBOUND) || sa_counter(sa, SA_C_in_packets))
+		return -EPERM;
+	atomic_fetch_or_explicit(&sa->flags, SA_OUTBOUND, memory_order_release);
+	return 0;
+}
+
+void sa_unset_outbound(struct sa *sa)
+{
+	atomic_fetch_and_explicit(&sa->flags, (uint8_t)~SA_OUTBOUND, memory_order_release);
+}
+
+void sa_set_in_sels(struct sa *sa, struct sa_sels *sels)
+{
+	struct sa_sels *old = atomic_exchange_explicit(&sa->in_sels, sels, memory_order_acq_rel);
+
+	if (old)
+		rcu_defer(free, old);
 }

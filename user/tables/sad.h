@@ -2,9 +2,15 @@
 /*
  * sad.h - the Security Association Database: SAs by SPI (inbound ESP, RFC 4301 4.4.2) and
  * by UniqueID (what policies name). The command executor is the only writer; workers look
- * SAs up lock-free (htab.h, rcu.h) and see each SA either whole or not at all. An SA's
- * identity and keys never change after it is published; only its runtime state does
- * (sequence counter, replay window, counters), each with its own atomic contract.
+ * SAs up lock-free (htab.h, rcu.h) and see each SA either whole or not at all.
+ *
+ * An SA has three parts. Its identity and keys never change once it is published. Its
+ * runtime state (sequence counter, replay window, counters) has one atomic contract per
+ * field. Its direction and inbound selectors are written by the control thread while
+ * workers read them: SAs are unidirectional (RFC 4301 4.1), and one that an outbound policy
+ * names is outbound for good (SA_OUTBOUND: it never decrypts); an inbound policy naming it
+ * adds its selectors to the set a decrypted packet must match (RFC 4301 5.2 step 4).
+ * The configuration (struct sa_params) is kept for the listings only.
  */
 #ifndef ESPER_SAD_H
 #define ESPER_SAD_H
@@ -13,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/addr.h"
-#include "control/cmd.h"
 #include "crypto/crypto.h"
+#include "lib/addr.h"
+#include "lib/list.h"
 #include "replay.h"
 
 /* Counters kept per SA (summed over workers). */
@@ -30,6 +36,8 @@
 	X(bad_pad, "dropped: bad ESP padding")				\
 	X(dummy, "dropped: dummy packets (next header 59)")		\
 	X(ecn_drop, "dropped: not-ECT inner with CE outer (RFC 6040)")	\
+	X(policy_mismatch, "dropped: decrypted packet outside the SA's inbound policies") \
+	X(no_in_policy, "dropped: no inbound policy names the SA (--strict-inbound)") \
 	X(seq_exhausted, "refused: sequence numbers exhausted")		\
 	X(iv_exhausted, "refused: IV space (key tree) exhausted")	\
 	X(too_big, "refused: encapsulation larger than the MTU")	\
@@ -48,24 +56,55 @@ enum sa_counter {
 
 extern const char *const sa_counter_names[SA_C_MAX];
 
-struct sp;
+/* An SA as configured: what `add` says. */
+struct sa_params {
+	uint32_t spi;			/* host order */
+	uint32_t uid;
+	struct ip_addr src, dst;	/* the SA carries ESP from src to dst */
+	enum esp_alg alg;
+	enum aead_cipher cipher;
+	bool esn;
+	uint8_t key[ESP_KEYMAT_MAX];
+	uint8_t key_len;
+	uint32_t tfc;			/* pad the payload to this many bytes; 0: none */
+	uint64_t seq;			/* the first sequence number (1 by default) */
+	uint32_t replay;		/* the anti-replay window in packets (0: off) */
+};
+
+/* One inbound policy's selectors, masked, as a decrypted packet is checked against them. */
+struct sa_sel {
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	uint8_t proto;			/* 0: any */
+	uint8_t src_plen, dst_plen;
+	uint8_t tunnel;			/* the policy's mode is tunnel */
+	uint16_t sport, dport;		/* network order; 0: any */
+	uint8_t src[16], dst[16];
+};
+
+struct sa_sels {
+	unsigned n;
+	struct sa_sel sel[];
+};
+
+#define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
+#define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
 struct sa {
 	/* Identity and keys: immutable once published. */
 	uint32_t spi;			/* host order */
 	uint32_t uid;
 	struct ip_addr src, dst;
-	enum esp_alg alg;
 	enum aead_cipher cipher;
 	bool esn;
 	uint8_t icv_len;
-	uint8_t key_len;
 	uint32_t tfc;			/* 0: no TFC padding */
-	uint64_t seq_init;
 	uint64_t seq_max;		/* 2^32-1, or 2^64-1 with ESN */
 	struct aead *aead;
-	uint8_t key[ESP_KEYMAT_MAX];	/* kept for dump; zeroized on free */
 	uint8_t spi_be[4];		/* the SPI as it travels */
+
+	/* Direction and inbound selectors: the control thread writes, workers read. */
+	_Atomic uint8_t flags;			/* SA_OUTBOUND, SA_INBOUND: sticky */
+	struct sa_sels *_Atomic in_sels;	/* NULL: no inbound policy names it */
 
 	/* Outbound: the next sequence number to send; 0 once 2^64-1 has been used. */
 	_Atomic uint64_t seq_next __attribute__((aligned(64)));
@@ -76,9 +115,10 @@ struct sa {
 	_Atomic uint64_t counters[SA_C_MAX] __attribute__((aligned(64)));
 
 	/* Control plane only (the executor's thread). */
-	struct sp *sps;			/* policies naming this SA, through sp->sa_next */
-	unsigned n_tunnel_sps, n_transport_sps;
-	struct sa *prev, *next;		/* insertion order, for dump */
+	struct sa_params conf;		/* for dump; the key is wiped when the SA is freed */
+	struct list sps;		/* policies naming this SA (struct sp, sa_node) */
+	unsigned n_tunnel_sps, n_transport_sps, n_in_sps;
+	struct list node;		/* SAD insertion order, for dump */
 };
 
 struct sad;
@@ -86,13 +126,13 @@ struct sad;
 struct sad *sad_new(void);
 void sad_free(struct sad *sad);		/* frees every SA now: no reader may be running */
 
-/* A keyed SA from an add command, not yet in the SAD. NULL with errno set. */
-struct sa *sa_new(const struct cmd_add *add, unsigned nthreads);
-void sa_free(struct sa *sa);		/* zeroizes keys; NULL is a no-op */
+/* A keyed SA, not yet in the SAD. NULL with errno set. */
+struct sa *sa_new(const struct sa_params *p, unsigned nthreads);
+void sa_free(struct sa *sa);		/* wipes keys; NULL is a no-op */
 
 int sad_reserve(struct sad *sad);	/* make room so the next sad_add can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
-void sad_remove(struct sad *sad, struct sa *sa);	/* unpublish; free it with rcu_defer */
+void sad_remove(struct sad *sad, struct sa *sa);	/* unpublish; freed after a grace period */
 void sad_flush(struct sad *sad);	/* unpublish and defer-free every SA */
 
 /* Lock-free lookups for readers. */
@@ -100,11 +140,32 @@ struct sa *sad_by_spi(const struct sad *sad, uint32_t spi);
 struct sa *sad_by_uid(const struct sad *sad, uint32_t uid);
 
 struct sa *sad_first(const struct sad *sad);	/* insertion order (control thread only) */
+struct sa *sad_next(const struct sad *sad, const struct sa *sa);
 size_t sad_count(const struct sad *sad);
 
 /* Sequence numbers for n packets: the first in *first; returns how many were granted (0
  * once the SA is exhausted: it never wraps, RFC 4303 3.3.3). */
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
+
+/* May an SA with these parameters join the SAD, as far as its key goes (key_history.h)? 0,
+ * -EEXIST (an SA of the SAD has the key), -ESTALE (the key has sent numbers p->seq does
+ * not reach: *resume is where it may start, 0 if nowhere). sad_add records the key;
+ * sad_remove remembers where an outbound SA stopped. */
+int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume);
+
+/* Control thread: sa becomes outbound, for good (-EPERM if it is inbound: an inbound
+ * policy named it, or it has decrypted); sa_unset_outbound undoes it before it sent. */
+int sa_set_outbound(struct sa *sa);
+void sa_unset_outbound(struct sa *sa);
+
+/* Control thread: publish sa's inbound selectors (NULL: none), the old set freed after a
+ * grace period. */
+void sa_set_in_sels(struct sa *sa, struct sa_sels *sels);
+
+static inline bool sa_is_outbound(const struct sa *sa)
+{
+	return atomic_load_explicit(&((struct sa *)sa)->flags, memory_order_acquire) & SA_OUTBOUND;
+}
 
 static inline void sa_count(struct sa *sa, enum sa_counter c, uint64_t n)
 {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * spd.c - the SPD (RFC 4301 4.4.1) as a tuple-space search: one hash of entries keyed by
- * struct esper_spd_key (each entry holds at most one outbound and one inbound policy), and
- * per address family the ordered list of tuples in use, published whole (the same
- * struct esper_tuple_list the XDP program reads). spd_match probes the tuples in order;
- * its cost grows with the tuples in use, never with the number of policies.
- * Written by cmd_exec.c only (through spd_add/spd_remove*), read by workers and pcap mode.
+ * struct esper_spd_key (each entry holds at most one outbound and one inbound policy), the
+ * shadow keys of the policies that need ports or a protocol (refcounted; see esper_abi.h,
+ * "failing closed"), and per address family the ordered list of tuples in use, published
+ * whole (the same struct esper_tuple_list the XDP program reads). spd_match probes the
+ * tuples in order; its cost grows with the tuples in use, never with the number of policies.
+ * Also owns what the policies tell their SAs: the inbound selectors (RFC 4301 5.2).
+ * Written by the command executor only (spd_add, spd_remove*); read by the datapath.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +26,11 @@ struct spd_entry {
 	struct sp *_Atomic slot[2];	/* [SP_DIR_OUT], [SP_DIR_IN] */
 };
 
+struct shadow {
+	struct esper_spd_key key;
+	unsigned refs;			/* policies leaving this shadow */
+};
+
 struct tuple_set {
 	struct esper_tuple_list *_Atomic list;	/* published, replaced whole */
 	uint32_t refs[ESPER_MAX_TUPLES];	/* entries per tuple, parallel to list->t */
@@ -31,9 +38,10 @@ struct tuple_set {
 
 struct spd {
 	struct htab *entries;
+	struct htab *shadows;
 	struct htab *by_id;
 	struct tuple_set set[2];	/* IPv4, IPv6 */
-	struct sp *head, *tail;
+	struct list sps;		/* insertion order */
 	size_t count;
 	uint32_t next_id;
 	struct spd_mirror mirror;
@@ -44,9 +52,9 @@ static inline unsigned family_idx(uint8_t family)
 	return family == ESPER_AF_INET6;
 }
 
-static bool entry_eq(const void *obj, const void *key)
+static bool key_eq(const void *obj, const void *key)
 {
-	return memcmp(&((const struct spd_entry *)obj)->key, key, sizeof(struct esper_spd_key)) == 0;
+	return memcmp(obj, key, sizeof(struct esper_spd_key)) == 0;	/* the key comes first */
 }
 
 static bool id_eq(const void *obj, const void *key)
@@ -57,11 +65,6 @@ static bool id_eq(const void *obj, const void *key)
 static inline uint64_t key_hash(const struct esper_spd_key *k)
 {
 	return hash_bytes(k, sizeof(*k));
-}
-
-static inline uint64_t id_hash(uint32_t id)
-{
-	return hash_bytes(&id, sizeof(id));
 }
 
 static int no_set_entry(void *ctx, const struct esper_spd_key *k, const struct esper_spd_val *v)
@@ -90,20 +93,23 @@ struct spd *spd_new(void)
 
 	if (!spd)
 		return NULL;
-	spd->entries = htab_new(entry_eq);
+	list_init(&spd->sps);
+	spd->entries = htab_new(key_eq);
+	spd->shadows = htab_new(key_eq);
 	spd->by_id = htab_new(id_eq);
 	spd->set[0].list = calloc(1, sizeof(struct esper_tuple_list));
 	spd->set[1].list = calloc(1, sizeof(struct esper_tuple_list));
 	spd->next_id = 1;
 	spd->mirror = no_mirror;
-	if (!spd->entries || !spd->by_id || !spd->set[0].list || !spd->set[1].list) {
+	if (!spd->entries || !spd->shadows || !spd->by_id || !spd->set[0].list ||
+	    !spd->set[1].list) {
 		spd_free(spd);
 		return NULL;
 	}
 	return spd;
 }
 
-static void free_entry(void *obj, void *arg)
+static void free_obj(void *obj, void *arg)
 {
 	(void)arg;
 	free(obj);
@@ -111,17 +117,18 @@ static void free_entry(void *obj, void *arg)
 
 void spd_free(struct spd *spd)
 {
+	struct sp *sp;
+
 	if (!spd)
 		return;
-	while (spd->head) {
-		struct sp *sp = spd->head;
-
-		spd->head = sp->next;
+	list_for_each(sp, &spd->sps, node)
 		sp_free(sp);
-	}
 	if (spd->entries)
-		htab_foreach(spd->entries, free_entry, NULL);
+		htab_foreach(spd->entries, free_obj, NULL);
+	if (spd->shadows)
+		htab_foreach(spd->shadows, free_obj, NULL);
 	htab_free(spd->entries);
+	htab_free(spd->shadows);
 	htab_free(spd->by_id);
 	free(spd->set[0].list);
 	free(spd->set[1].list);
@@ -135,7 +142,7 @@ void spd_set_mirror(struct spd *spd, const struct spd_mirror *m)
 
 /* --- policies and their keys ----------------------------------------------------------- */
 
-static void key_of(const struct cmd_spdadd *c, struct esper_spd_key *k)
+static void key_of(const struct sp_params *c, struct esper_spd_key *k)
 {
 	unsigned alen = c->src.addr.family == AF_INET ? 4 : 16;
 
@@ -161,14 +168,21 @@ static void key_of(const struct cmd_spdadd *c, struct esper_spd_key *k)
 	addr_mask(k->dst, alen, k->dst_plen);
 }
 
-struct sp *sp_new(const struct cmd_spdadd *c, struct sa *sa)
+struct sp *sp_new(const struct sp_params *c, struct sa *sa)
 {
 	struct sp *sp = calloc(1, sizeof(*sp));
 
 	if (!sp)
 		return NULL;
 	sp->conf = *c;
-	sp->sa = sa;
+	sp->dir = (uint8_t)c->dir;
+	sp->action = (uint8_t)c->action;
+	sp->mode = (uint8_t)c->mode;
+	sp->tsrc = c->tsrc;
+	sp->tdst = c->tdst;
+	sp->sa = c->action == SP_IPSEC ? sa : NULL;
+	list_init(&sp->sa_node);
+	list_init(&sp->node);
 	key_of(c, &sp->key);
 	return sp;
 }
@@ -183,17 +197,40 @@ static void sp_free_deferred(void *p)
 	sp_free(p);
 }
 
-bool spd_packet_key(const struct pkt_info *pi, const struct esper_tuple *t,
-		    struct esper_spd_key *k)
+bool spd_packet_opaque(const struct pkt_info *pi)
+{
+	return pi->proto == PKT_PROTO_UNKNOWN ||
+	       ((pi->proto == 6 || pi->proto == 17) && !pi->has_ports);
+}
+
+/* Does tuple t need what the packet lacks: ports it has none of, a protocol it can't tell? */
+static bool lacks(const struct pkt_info *pi, const struct esper_tuple *t)
+{
+	return ((t->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !pi->has_ports) ||
+	       ((t->flags & ESPER_T_PROTO) && pi->proto == PKT_PROTO_UNKNOWN);
+}
+
+static void mask_addrs(const struct pkt_info *pi, const struct esper_tuple *t,
+		       struct esper_spd_key *k)
 {
 	unsigned alen = pi->family == AF_INET ? 4 : 16;
 
-	if ((t->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) && !pi->has_ports)
-		return false;
-	memset(k, 0, sizeof(*k));
 	k->family = pi->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
 	k->src_plen = t->src_plen;
 	k->dst_plen = t->dst_plen;
+	memcpy(k->src, pi->src, alen);
+	memcpy(k->dst, pi->dst, alen);
+	addr_mask(k->src, alen, t->src_plen);
+	addr_mask(k->dst, alen, t->dst_plen);
+}
+
+bool spd_packet_key(const struct pkt_info *pi, const struct esper_tuple *t,
+		    struct esper_spd_key *k)
+{
+	if (lacks(pi, t))
+		return false;
+	memset(k, 0, sizeof(*k));
+	mask_addrs(pi, t, k);
 	k->flags = t->flags;
 	if (t->flags & ESPER_T_PROTO)
 		k->proto = pi->proto;
@@ -201,11 +238,46 @@ bool spd_packet_key(const struct pkt_info *pi, const struct esper_tuple *t,
 		k->sport = pi->sport;
 	if (t->flags & ESPER_T_DPORT)
 		k->dport = pi->dport;
-	memcpy(k->src, pi->src, alen);
-	memcpy(k->dst, pi->dst, alen);
-	addr_mask(k->src, alen, t->src_plen);
-	addr_mask(k->dst, alen, t->dst_plen);
 	return true;
+}
+
+void spd_shadow_key(const struct pkt_info *pi, const struct esper_tuple *t,
+		    struct esper_spd_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	mask_addrs(pi, t, k);
+	k->flags = t->flags | ESPER_K_SHADOW;
+	if ((t->flags & ESPER_T_PROTO) && pi->proto == PKT_PROTO_UNKNOWN)
+		k->flags |= ESPER_K_NOPROTO;
+	else if (t->flags & ESPER_T_PROTO)
+		k->proto = pi->proto;
+}
+
+/* The shadow keys policy key k leaves (0, 1 or 2 of them): without its ports, and without
+ * its protocol. */
+static unsigned shadows_of(const struct esper_spd_key *k, struct esper_spd_key out[2])
+{
+	unsigned n = 0;
+
+	if (k->flags & (ESPER_T_SPORT | ESPER_T_DPORT)) {
+		out[n] = *k;
+		out[n].flags |= ESPER_K_SHADOW;
+		out[n].sport = out[n].dport = 0;
+		n++;
+	}
+	if (k->flags & ESPER_T_PROTO) {
+		out[n] = *k;
+		out[n].flags |= ESPER_K_SHADOW | ESPER_K_NOPROTO;
+		out[n].proto = 0;
+		out[n].sport = out[n].dport = 0;
+		n++;
+	}
+	return n;
+}
+
+static bool leaves_shadows(const struct sp *sp)
+{
+	return sp->action != SP_BYPASS;
 }
 
 /* --- tuples ---------------------------------------------------------------------------- */
@@ -306,6 +378,81 @@ static void refs_remove(struct tuple_set *s, unsigned pos, unsigned count)
 	memmove(&s->refs[pos], &s->refs[pos + 1], (count - pos - 1) * sizeof(s->refs[0]));
 }
 
+/* --- shadow keys ----------------------------------------------------------------------- */
+
+static struct shadow *shadow_find(const struct spd *spd, const struct esper_spd_key *k)
+{
+	return htab_find(spd->shadows, key_hash(k), k);
+}
+
+/* One more policy leaves the shadow key k: mirrored when it is the first. */
+static int shadow_ref(struct spd *spd, const struct esper_spd_key *k)
+{
+	static const struct esper_spd_val zero;
+	const struct spd_mirror *m = &spd->mirror;
+	struct shadow *s = shadow_find(spd, k);
+	int err;
+
+	if (s) {
+		s->refs++;
+		return 0;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || htab_reserve(spd->shadows, 1) < 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	err = m->set_entry(m->ctx, k, &zero);
+	if (err) {
+		free(s);
+		return err;
+	}
+	s->key = *k;
+	s->refs = 1;
+	htab_insert(spd->shadows, key_hash(k), s);
+	return 0;
+}
+
+static void shadow_unref(struct spd *spd, const struct esper_spd_key *k)
+{
+	const struct spd_mirror *m = &spd->mirror;
+	struct shadow *s = shadow_find(spd, k);
+
+	if (!s || --s->refs)
+		return;
+	if (m->del_entry(m->ctx, k) < 0)
+		log_warnx("spd: could not delete a shadow key from the BPF map");
+	htab_remove(spd->shadows, key_hash(k), k);
+	rcu_defer(free, s);
+}
+
+/* The shadow keys of sp, before the policy itself becomes visible. */
+static int shadows_add(struct spd *spd, const struct sp *sp)
+{
+	struct esper_spd_key sk[2];
+	unsigned n = leaves_shadows(sp) ? shadows_of(&sp->key, sk) : 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int err = shadow_ref(spd, &sk[i]);
+
+		if (err) {
+			while (i--)
+				shadow_unref(spd, &sk[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void shadows_remove(struct spd *spd, const struct sp *sp)
+{
+	struct esper_spd_key sk[2];
+	unsigned n = leaves_shadows(sp) ? shadows_of(&sp->key, sk) : 0;
+
+	for (unsigned i = 0; i < n; i++)
+		shadow_unref(spd, &sk[i]);
+}
+
 /* --- entries --------------------------------------------------------------------------- */
 
 static struct spd_entry *entry_find(const struct spd *spd, const struct esper_spd_key *k)
@@ -326,11 +473,11 @@ static struct esper_spd_val value_with(const struct spd_entry *e, enum sp_dir di
 	}
 	s[dir] = sp;
 	if (s[SP_DIR_OUT]) {
-		v.flags |= ESPER_SPD_OUT;
+		v.out = (uint8_t)(ESPER_ACT_IPSEC + s[SP_DIR_OUT]->action);
 		v.out_id = s[SP_DIR_OUT]->id;
 	}
 	if (s[SP_DIR_IN]) {
-		v.flags |= ESPER_SPD_IN;
+		v.in = (uint8_t)(ESPER_ACT_IPSEC + s[SP_DIR_IN]->action);
 		v.in_id = s[SP_DIR_IN]->id;
 	}
 	return v;
@@ -340,7 +487,7 @@ struct sp *spd_find_same(const struct spd *spd, const struct sp *sp)
 {
 	struct spd_entry *e = entry_find(spd, &sp->key);
 
-	return e ? atomic_load(&e->slot[sp->conf.dir]) : NULL;
+	return e ? atomic_load(&e->slot[sp->dir]) : NULL;
 }
 
 static uint32_t next_free_id(struct spd *spd)
@@ -353,63 +500,87 @@ static uint32_t next_free_id(struct spd *spd)
 	return id;
 }
 
-/* --- insertion-ordered list and the SA's list ------------------------------------------ */
+/* --- what the policies tell their SAs ---------------------------------------------------- */
 
-static void list_link_after(struct spd *spd, struct sp *prev, struct sp *sp)
+static struct sa_sel sel_of(const struct sp *sp)
 {
-	sp->prev = prev;
-	sp->next = prev ? prev->next : spd->head;
-	if (sp->next)
-		sp->next->prev = sp;
-	else
-		spd->tail = sp;
-	if (prev)
-		prev->next = sp;
-	else
-		spd->head = sp;
+	struct sa_sel s = {
+		.family = sp->conf.src.addr.family,
+		.proto = sp->conf.proto,
+		.src_plen = sp->key.src_plen,
+		.dst_plen = sp->key.dst_plen,
+		.tunnel = sp->mode == SP_MODE_TUNNEL,
+		.sport = sp->key.sport,
+		.dport = sp->key.dport,
+	};
+
+	memcpy(s.src, sp->key.src, 16);
+	memcpy(s.dst, sp->key.dst, 16);
+	return s;
 }
 
-static void list_unlink(struct spd *spd, struct sp *sp)
+static bool names_inbound(const struct sp *sp)
 {
-	if (sp->prev)
-		sp->prev->next = sp->next;
-	else
-		spd->head = sp->next;
-	if (sp->next)
-		sp->next->prev = sp->prev;
-	else
-		spd->tail = sp->prev;
+	return sp->dir == SP_DIR_IN && sp->action == SP_IPSEC;
+}
+
+/* Publish the selectors of the inbound ipsec policies naming sa (RFC 4301 5.2). */
+static void sa_in_sels_update(struct sa *sa)
+{
+	struct sa_sels *sels = NULL;
+	struct sp *sp;
+
+	if (sa->n_in_sps) {
+		sels = malloc(sizeof(*sels) + sa->n_in_sps * sizeof(sels->sel[0]));
+		if (!sels) {
+			/* keep the old set; a policy removed from it may still be accepted */
+			log_warnx("spd: no memory for the inbound selectors of SA 0x%x", sa->spi);
+			return;
+		}
+		sels->n = 0;
+		list_for_each(sp, &sa->sps, sa_node)
+			if (names_inbound(sp))
+				sels->sel[sels->n++] = sel_of(sp);
+	}
+	sa_set_in_sels(sa, sels);
 }
 
 static void sa_link(struct sp *sp)
 {
 	struct sa *sa = sp->sa;
 
-	sp->sa_prev = NULL;
-	sp->sa_next = sa->sps;
-	if (sa->sps)
-		sa->sps->sa_prev = sp;
-	sa->sps = sp;
-	if (sp->conf.mode == SP_MODE_TUNNEL)
+	if (!sa)
+		return;
+	list_add_tail(&sa->sps, &sp->sa_node);
+	if (sp->mode == SP_MODE_TUNNEL)
 		sa->n_tunnel_sps++;
 	else
 		sa->n_transport_sps++;
+	if (names_inbound(sp)) {
+		atomic_fetch_or_explicit(&sa->flags, SA_INBOUND, memory_order_release);
+		sa->n_in_sps++;
+		sa_in_sels_update(sa);
+	}
 }
 
-static void sa_unlink(struct sp *sp)
+/* keep_sels: the policy is replaced by one naming another SA (a rekey): its SA keeps
+ * accepting what the policy allowed, not anything, while the peer still sends on it. */
+static void sa_unlink(struct sp *sp, bool keep_sels)
 {
 	struct sa *sa = sp->sa;
 
-	if (sp->sa_prev)
-		sp->sa_prev->sa_next = sp->sa_next;
-	else
-		sa->sps = sp->sa_next;
-	if (sp->sa_next)
-		sp->sa_next->sa_prev = sp->sa_prev;
-	if (sp->conf.mode == SP_MODE_TUNNEL)
+	if (!sa)
+		return;
+	list_del(&sp->sa_node);
+	if (sp->mode == SP_MODE_TUNNEL)
 		sa->n_tunnel_sps--;
 	else
 		sa->n_transport_sps--;
+	if (names_inbound(sp)) {
+		sa->n_in_sps--;
+		if (!keep_sels)
+			sa_in_sels_update(sa);
+	}
 }
 
 /* --- add ------------------------------------------------------------------------------- */
@@ -462,50 +633,66 @@ static void plan_abort(struct add_plan *p)
 	free(p->new_list);
 }
 
-/* Write the plan to the mirror: the entry first, then the tuple list that makes it live. */
+/* Write the plan to the mirror: the shadows and the entry first, then the tuple list that
+ * makes them live. */
 static int mirror_add(struct spd *spd, const struct sp *sp, const struct add_plan *p)
 {
 	const struct spd_mirror *m = &spd->mirror;
 	struct spd_entry *old = p->new_entry ? NULL : p->entry;
-	struct esper_spd_val v = value_with(old, sp->conf.dir, sp);
-	int err;
+	struct esper_spd_val v = value_with(old, sp->dir, sp);
+	int err = shadows_add(spd, sp);
 
-	err = m->set_entry(m->ctx, &sp->key, &v);
 	if (err)
 		return err;
-	if (!p->new_list)
-		return 0;
-	err = m->set_tuples(m->ctx, family_idx(sp->key.family), p->new_list);
+	err = m->set_entry(m->ctx, &sp->key, &v);
+	if (!err && p->new_list) {
+		err = m->set_tuples(m->ctx, family_idx(sp->key.family), p->new_list);
+		if (err)
+			m->del_entry(m->ctx, &sp->key);
+	}
 	if (err)
-		m->del_entry(m->ctx, &sp->key);
+		shadows_remove(spd, sp);
 	return err;
+}
+
+static void publish_entry(struct spd *spd, const struct sp *sp, const struct add_plan *p)
+{
+	struct tuple_set *s = set_of(spd, &sp->key);
+
+	htab_insert(spd->entries, key_hash(&sp->key), p->entry);
+	if (p->new_list) {
+		refs_insert(s, p->tuple_pos, atomic_load(&s->list)->count);
+		publish_list(s, p->new_list);
+	} else {
+		s->refs[p->tuple_pos]++;
+	}
+}
+
+/* A policy going (replaced by new, else NULL): out of every list, its shadows released,
+ * freed after a grace period. */
+static void retire(struct spd *spd, struct sp *old, const struct sp *new)
+{
+	htab_remove(spd->by_id, hash_u32(old->id), &old->id);
+	list_del(&old->node);
+	sa_unlink(old, new && new->sa != old->sa);
+	shadows_remove(spd, old);
+	rcu_defer(sp_free_deferred, old);
 }
 
 static void publish_add(struct spd *spd, struct sp *sp, const struct add_plan *p)
 {
-	struct tuple_set *s = set_of(spd, &sp->key);
-	struct sp *old = atomic_load(&p->entry->slot[sp->conf.dir]);
+	struct sp *old = atomic_load(&p->entry->slot[sp->dir]);
 
-	atomic_store_explicit(&p->entry->slot[sp->conf.dir], sp, memory_order_release);
-	if (p->new_entry) {
-		htab_insert(spd->entries, key_hash(&sp->key), p->entry);
-		if (p->new_list) {
-			refs_insert(s, p->tuple_pos, atomic_load(&s->list)->count);
-			publish_list(s, p->new_list);
-		} else {
-			s->refs[p->tuple_pos]++;
-		}
-	}
-	htab_insert(spd->by_id, id_hash(sp->id), sp);
+	atomic_store_explicit(&p->entry->slot[sp->dir], sp, memory_order_release);
+	if (p->new_entry)
+		publish_entry(spd, sp, p);
+	htab_insert(spd->by_id, hash_u32(sp->id), sp);
 	sa_link(sp);
 	if (old) {
-		list_link_after(spd, old, sp);
-		list_unlink(spd, old);
-		htab_remove(spd->by_id, id_hash(old->id), &old->id);
-		sa_unlink(old);
-		rcu_defer(sp_free_deferred, old);
+		list_insert_after(&old->node, &sp->node);
+		retire(spd, old, sp);
 	} else {
-		list_link_after(spd, spd->tail, sp);
+		list_add_tail(&spd->sps, &sp->node);
 		spd->count++;
 	}
 }
@@ -567,60 +754,72 @@ void spd_remove(struct spd *spd, struct sp *sp)
 {
 	const struct spd_mirror *m = &spd->mirror;
 	struct spd_entry *e = entry_find(spd, &sp->key);
-	enum sp_dir other = sp->conf.dir == SP_DIR_OUT ? SP_DIR_IN : SP_DIR_OUT;
+	enum sp_dir other = sp->dir == SP_DIR_OUT ? SP_DIR_IN : SP_DIR_OUT;
 
-	if (e && atomic_load(&e->slot[sp->conf.dir]) == sp) {
+	if (e && atomic_load(&e->slot[sp->dir]) == sp) {
 		if (atomic_load(&e->slot[other])) {
-			struct esper_spd_val v = value_with(e, sp->conf.dir, NULL);
+			struct esper_spd_val v = value_with(e, sp->dir, NULL);
 
 			if (m->set_entry(m->ctx, &e->key, &v) < 0)
 				log_warnx("spd: could not update a policy key in the BPF map");
-			atomic_store_explicit(&e->slot[sp->conf.dir], NULL, memory_order_release);
+			atomic_store_explicit(&e->slot[sp->dir], NULL, memory_order_release);
 		} else {
 			remove_entry(spd, e);
 		}
 	}
-	htab_remove(spd->by_id, id_hash(sp->id), &sp->id);
-	list_unlink(spd, sp);
-	sa_unlink(sp);
 	spd->count--;
-	rcu_defer(sp_free_deferred, sp);
+	retire(spd, sp, NULL);
 }
 
 void spd_remove_sa(struct spd *spd, struct sa *sa)
 {
-	while (sa->sps)
-		spd_remove(spd, sa->sps);
+	struct sp *sp;
+
+	list_for_each(sp, &sa->sps, sa_node)
+		spd_remove(spd, sp);
 }
 
 void spd_flush(struct spd *spd)
 {
-	while (spd->head)
-		spd_remove(spd, spd->head);
+	struct sp *sp;
+
+	list_for_each(sp, &spd->sps, node)
+		spd_remove(spd, sp);
 }
 
 /* --- lookups --------------------------------------------------------------------------- */
 
-struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi)
+static struct sp *entry_policy(const struct spd_entry *e)
+{
+	struct sp *sp = atomic_load_explicit(&((struct spd_entry *)e)->slot[SP_DIR_OUT],
+					     memory_order_acquire);
+
+	return sp ? sp : atomic_load_explicit(&((struct spd_entry *)e)->slot[SP_DIR_IN],
+					      memory_order_acquire);
+}
+
+struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi, bool *opaque)
 {
 	const struct tuple_set *s = &spd->set[pi->family == AF_INET6];
 	const struct esper_tuple_list *l =
 		atomic_load_explicit(&((struct tuple_set *)s)->list, memory_order_acquire);
+	bool can_lack = spd_packet_opaque(pi);
 	struct esper_spd_key k;
 
+	*opaque = false;
 	for (unsigned i = 0; i < l->count; i++) {
 		struct spd_entry *e;
 		struct sp *sp;
 
-		if (!spd_packet_key(pi, &l->t[i], &k))
+		if (!spd_packet_key(pi, &l->t[i], &k)) {
+			if (can_lack && !*opaque) {
+				spd_shadow_key(pi, &l->t[i], &k);
+				*opaque = shadow_find(spd, &k) != NULL;
+			}
 			continue;
+		}
 		e = entry_find(spd, &k);
-		if (!e)
-			continue;
-		sp = atomic_load_explicit(&e->slot[SP_DIR_OUT], memory_order_acquire);
-		if (!sp)
-			sp = atomic_load_explicit(&e->slot[SP_DIR_IN], memory_order_acquire);
-		if (sp)
+		if (e && (sp = entry_policy(e)))
 			return sp;
 	}
 	return NULL;
@@ -628,12 +827,17 @@ struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi)
 
 struct sp *spd_by_id(const struct spd *spd, uint32_t id)
 {
-	return htab_find(spd->by_id, id_hash(id), &id);
+	return htab_find(spd->by_id, hash_u32(id), &id);
 }
 
 struct sp *spd_first(const struct spd *spd)
 {
-	return spd->head;
+	return list_first(&spd->sps, struct sp, node);
+}
+
+struct sp *spd_next(const struct spd *spd, const struct sp *sp)
+{
+	return sp->node.next == &spd->sps ? NULL : list_entry(sp->node.next, struct sp, node);
 }
 
 size_t spd_count(const struct spd *spd)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * spd.h - the Security Policy Database (RFC 4301 4.4.1) as a tuple-space search, the same
- * structure the XDP program walks (include/esper_abi.h explains the keys and the order:
- * most specific first). The command executor is the only writer; workers call spd_match
- * lock-free. Every change is first mirrored (struct spd_mirror: the BPF maps), then
- * published here, so a failed mirror leaves both sides unchanged.
+ * structure the XDP program walks (include/esper_abi.h explains the keys, the order - most
+ * specific first - and the shadow keys that make a lookup fail closed). The command executor
+ * is the only writer; workers call spd_match lock-free. Every change is first mirrored
+ * (struct spd_mirror: the BPF maps), then published here, so a failed mirror leaves both
+ * sides unchanged.
+ *
+ * Policies have setkey's three actions: ipsec (protect with an SA), discard, none (bypass).
  */
 #ifndef ESPER_SPD_H
 #define ESPER_SPD_H
@@ -14,19 +17,48 @@
 #include <linux/types.h>
 
 #include "esper_abi.h"
-#include "control/cmd.h"
+#include "lib/addr.h"
+#include "lib/list.h"
 #include "lib/pkt.h"
 
 struct sa;
 
+enum sp_dir { SP_DIR_OUT, SP_DIR_IN };
+enum sp_mode { SP_MODE_TRANSPORT, SP_MODE_TUNNEL };
+enum sp_action { SP_IPSEC, SP_DISCARD, SP_BYPASS };	/* setkey: ipsec, discard, none */
+
+#define SP_PROTO_ANY	0	/* protocol numbers otherwise: 1 icmp, 6 tcp, 17 udp, 58 icmp6 */
+
+/* A selector: IP/PLEN[PORT]. */
+struct sp_sel {
+	struct ip_addr addr;	/* host bits are zero */
+	uint8_t plen;
+	bool has_port;
+	uint16_t port;		/* host order */
+};
+
+/* A policy as configured: what `spdadd` says. */
+struct sp_params {
+	struct sp_sel src, dst;	/* same family */
+	uint8_t proto;		/* SP_PROTO_ANY or the protocol number */
+	enum sp_dir dir;
+	enum sp_action action;
+	enum sp_mode mode;	/* ipsec only */
+	struct ip_addr tsrc, tdst;	/* tunnel endpoints, same family; zero in transport mode */
+	uint32_t uid;		/* the SA it names (ipsec only) */
+};
+
 struct sp {
 	uint32_t id;			/* unique while published; mirrored into the BPF map */
-	struct cmd_spdadd conf;		/* selectors, direction, mode, tunnel, UniqueID */
+	uint8_t dir, action, mode;	/* enum sp_dir, sp_action, sp_mode */
+	struct sa *sa;			/* ipsec: the SA it names (outlives the policy) */
+	struct ip_addr tsrc, tdst;	/* tunnel endpoints */
 	struct esper_spd_key key;	/* the tuple-space key of its selectors */
-	struct sa *sa;			/* the SA named by conf.uid; outlives the policy */
+
 	/* Control plane only. */
-	struct sp *sa_next, *sa_prev;	/* the SA's policies */
-	struct sp *prev, *next;		/* insertion order, for spddump */
+	struct sp_params conf;		/* for spddump */
+	struct list sa_node;		/* the SA's policies */
+	struct list node;		/* insertion order, for spddump */
 };
 
 /* Where the SPD mirrors itself (the BPF maps); every callback returns 0 or -errno. */
@@ -43,8 +75,8 @@ struct spd *spd_new(void);
 void spd_free(struct spd *spd);		/* frees every policy now: no reader may be running */
 void spd_set_mirror(struct spd *spd, const struct spd_mirror *m);
 
-/* A policy from an spdadd command for SA sa, not yet in the SPD. NULL with errno set. */
-struct sp *sp_new(const struct cmd_spdadd *c, struct sa *sa);
+/* A policy, not yet in the SPD; sa: the SA it names (ipsec), else NULL. NULL with errno. */
+struct sp *sp_new(const struct sp_params *c, struct sa *sa);
 void sp_free(struct sp *sp);
 
 /* The published policy with the same selectors and direction as sp, if any. */
@@ -55,24 +87,39 @@ bool spd_tuple_full(const struct spd *spd, const struct sp *sp);
 
 /* Mirror, then publish sp; a published policy with the same selectors and direction is
  * replaced atomically (readers see the old or the new one) and freed after a grace period.
- * On error nothing changed and sp is still the caller's. */
+ * The inbound selectors of the SAs concerned follow (sa_set_in_sels), except that an SA
+ * whose inbound policy is replaced by one naming another SA (a rekey) keeps accepting what
+ * that policy allowed. On error nothing changed and sp is still the caller's. */
 int spd_add(struct spd *spd, struct sp *sp);
 void spd_remove(struct spd *spd, struct sp *sp);	/* unpublish and defer-free */
 void spd_remove_sa(struct spd *spd, struct sa *sa);	/* every policy naming sa */
 void spd_flush(struct spd *spd);
 
-/* Lock-free for readers: the first policy in the documented order matching the packet. */
-struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi);
+/*
+ * Lock-free for readers: the first policy in the documented order whose key matches the
+ * packet (an outbound one before an inbound one on the same key), or NULL. *opaque is set
+ * when the packet's selectors could not all be read (a non-first fragment, a TCP/UDP
+ * header cut short, an IPv6 chain past the parser) and a policy that is not a bypass
+ * might match it by what could be read, ahead of the one returned: the caller must then
+ * protect it with that policy or drop it, never bypass it (RFC 4301 7).
+ */
+struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi, bool *opaque);
 struct sp *spd_by_id(const struct spd *spd, uint32_t id);
 
 struct sp *spd_first(const struct spd *spd);		/* insertion order (control thread) */
+struct sp *spd_next(const struct spd *spd, const struct sp *sp);
 size_t spd_count(const struct spd *spd);
 const struct esper_tuple_list *spd_tuples(const struct spd *spd, unsigned family_idx);
 
 /* The tuple-space order of esper_abi.h: < 0 if a is probed before b. */
 int spd_tuple_cmp(const struct esper_tuple *a, const struct esper_tuple *b);
-/* The key of a packet for one tuple; false if the tuple can't match it (ports missing). */
+/* The key of a packet for one tuple; false if the tuple needs what the packet lacks. */
 bool spd_packet_key(const struct pkt_info *pi, const struct esper_tuple *t,
+		    struct esper_spd_key *k);
+/* Can't all of the packet's selectors be read (esper_abi.h, "opaque")? */
+bool spd_packet_opaque(const struct pkt_info *pi);
+/* The shadow key a tuple's policies leave for packets that lack what it needs. */
+void spd_shadow_key(const struct pkt_info *pi, const struct esper_tuple *t,
 		    struct esper_spd_key *k);
 
 #endif

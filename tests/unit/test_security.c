@@ -73,6 +73,7 @@ static unsigned gw_run(struct gw *g, const char *text, char **out)
 static uint64_t send_one(struct gw *g)
 {
 	uint8_t payload[32] = { 1, 2, 3 }, *iv;
+	bool opaque;
 	struct pkt_info pi;
 	struct fx_buf fb;
 	struct sp *sp;
@@ -80,7 +81,7 @@ static uint64_t send_one(struct gw *g)
 
 	fx_packet(&fb, AF_INET, 17, payload, sizeof(payload));
 	assert_int_equal(pkt_parse(fb.b.head + fb.b.off, fb.b.len, &pi), 0);
-	sp = spd_match(g->spd, &pi);
+	sp = spd_match(g->spd, &pi, &opaque);
 	assert_non_null(sp);
 	assert_int_equal(esp_out(sp, &fb.b, 0, 0, 0), 0);
 	iv = fb.b.head + fb.b.off + 20 + 8;	/* tunnel 4in4: outer IPv4, SPI, SN */
@@ -186,12 +187,13 @@ static void test_readd_key(void **state)
 static uint32_t seal(struct gw *g, uint8_t *out)
 {
 	uint8_t payload[32] = { 9 };
+	bool opaque;
 	struct pkt_info pi;
 	struct fx_buf fb;
 
 	fx_packet(&fb, AF_INET, 17, payload, sizeof(payload));
 	assert_int_equal(pkt_parse(fb.b.head + fb.b.off, fb.b.len, &pi), 0);
-	assert_int_equal(esp_out(spd_match(g->spd, &pi), &fb.b, 0, 0, 0), 0);
+	assert_int_equal(esp_out(spd_match(g->spd, &pi, &opaque), &fb.b, 0, 0, 0), 0);
 	memcpy(out, fb.b.head + fb.b.off, fb.b.len);
 	return fb.b.len;
 }

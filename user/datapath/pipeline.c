@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * pipeline.c - the packet pipeline (pipeline.h): a burst is sorted by classify.c (or, for
+ * plaintext XDP redirected, by the policy id XDP found), decrypted with one esp_in_burst and
+ * encrypted with one esp_out_burst, and every packet handed to one of the driver's ports.
+ *
+ *   inbound ESP -> esp_in -> the inner packet must match an inbound policy of its SA, if any
+ *     names it (RFC 4301 5.2 step 4; --strict-inbound: there must be one) -> fast forward
+ *     (a route out of a port of ours to a known neighbour: TTL / hop limit decremented,
+ *     RFC 1812 5.3.1, RFC 8200 3) or the host
+ *   plaintext -> the next hop of the outer destination -> esp_out within its MTU (TFC padding
+ *     is cut to fit, RFC 4303 2.7) -> the wire, or the kernel while the next hop is unknown;
+ *     too big: IPv4 without DF is fragmented first (RFC 4459 3) and each fragment encrypted
+ *     once (a fragment is never fragmented again), else "packet too big" to the sender
+ *     (RFC 4301 8.2, icmp.c); below what the family lets a sender be told (IPv6: 1280,
+ *     RFC 8200 5) the packet is dropped and counted.
+ * Never logs per packet: every outcome is a counter (pipeline.h, sad.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "classify.h"
+#include "esper_wire.h"
+#include "icmp.h"
+#include "pipeline.h"
+
+const char *const pipe_counter_names[P_C_MAX] = {
+#define PIPE_COUNTER_NAME(name, text) [P_C_##name] = #name,
+	PIPE_COUNTERS(PIPE_COUNTER_NAME)
+#undef PIPE_COUNTER_NAME
+};
+
+static void count(struct pipe *pp, enum pipe_counter c)
+{
+	pipe_count(pp, c);
+}
+
+static void drop(struct pipe *pp, struct pipe_pkt *p, enum pipe_counter why)
+{
+	count(pp, why);
+	pp->ports->release(pp->drv, p);
+}
+
+/* The burst, sorted: inbound ESP with its SA, plaintext with its policy. */
+struct sorted {
+	struct pipe_pkt *in[PIPE_BURST];
+	struct sa *sa[PIPE_BURST];
+	unsigned nin;
+	struct pipe_pkt *out[PIPE_BURST];
+	struct sp *sp[PIPE_BURST];
+	unsigned nout;
+};
+
+/* --- the way out -------------------------------------------------------------------------- */
+
+static void to_host(struct pipe *pp, struct pipe_pkt *p)
+{
+	count(pp, pp->ports->host(pp->drv, p->b.head + p->b.off, p->b.len) ? P_C_to_host
+									     : P_C_tx_error);
+	pp->ports->release(pp->drv, p);
+}
+
+/* One hop less, with the IPv4 header checksum updated incrementally (RFC 1624). */
+static void decrease_hop_limit(uint8_t *ip)
+{
+	if (ip[0] >> 4 == 4) {
+		struct ipv4_hdr *h = (struct ipv4_hdr *)ip;
+		uint32_t check = h->check + (uint32_t)htons(0x0100);
+
+		h->check = (uint16_t)(check + (check >= 0xffff));
+		h->ttl--;
+	} else {
+		ip[7]--;
+	}
+}
+
+/* What a router does more than decrement the hop limit is left to the kernel: IPv4
+ * options, IPv6 hop-by-hop options, link-local addresses, an expiring TTL ("time
+ * exceeded"). */
+static bool plain_forwardable(const uint8_t *ip, bool v4)
+{
+	if (v4)
+		return ip[0] == 0x45 && ip[8] > 1;
+	return ip[6] != 0 /* hop-by-hop */ && ip[7] > 1 &&
+	       !(ip[8] == 0xfe && (ip[9] & 0xc0) == 0x80) &&
+	       !(ip[24] == 0xfe && (ip[25] & 0xc0) == 0x80);
+}
+
+/* A decrypted packet, forwarded by the pipeline if it may: true if it went to the wire. */
+static bool fast_forward(struct pipe *pp, struct pipe_pkt *p)
+{
+	const uint8_t *ip = p->b.head + p->b.off;
+	bool v4 = ip[0] >> 4 == 4;
+	struct nexthop nh;
+
+	if (!(v4 ? pp->cfg.forward_v4 : pp->cfg.forward_v6) || !plain_forwardable(ip, v4))
+		return false;
+	if (pp->ports->route(pp->drv, v4 ? AF_INET : AF_INET6, ip + (v4 ? 16 : 24), true,
+			     &nh) < 0 ||
+	    !nh.unicast || !nh.resolved || (nh.mtu && p->b.len > nh.mtu))
+		return false;
+	decrease_hop_limit(p->b.head + p->b.off);
+	count(pp, P_C_forwarded);
+	pp->ports->wire(pp->drv, p, &nh);
+	return true;
+}
+
+/* --- decrypted packets: the inbound policy check (RFC 4301 5.2) ---------------------------- */
+
+static bool prefix_eq(const uint8_t *a, const uint8_t *net, unsigned plen)
+{
+	unsigned bytes = plen / 8, bits = plen % 8;
+
+	if (memcmp(a, net, bytes))
+		return false;
+	return !bits || ((a[bytes] ^ net[bytes]) & (uint8_t)(0xff00 >> bits)) == 0;
+}
+
+/* Does the inner packet match sel? What it could not show (ports of a fragment, a protocol
+ * past an unwalkable chain) is not held against it: the first fragment, which carries
+ * them, is checked. */
+static bool sel_match(const struct sa_sel *sel, const struct pkt_info *pi, bool tunnel)
+{
+	if (sel->family != pi->family || sel->tunnel != tunnel ||
+	    !prefix_eq(pi->src, sel->src, sel->src_plen) ||
+	    !prefix_eq(pi->dst, sel->dst, sel->dst_plen))
+		return false;
+	if (sel->proto && pi->proto != PKT_PROTO_UNKNOWN && sel->proto != pi->proto)
+		return false;
+	if (!pi->has_ports)
+		return true;
+	return (!sel->sport || sel->sport == pi->sport) && (!sel->dport || sel->dport == pi->dport);
+}
+
+static bool inner_allowed(struct pipe *pp, struct sa *sa, const struct pkt_info *pi,
+			  bool tunnel)
+{
+	const struct sa_sels *sels = atomic_load_explicit(&sa->in_sels, memory_order_acquire);
+
+	if (!sels) {
+		if (!pp->cfg.strict_inbound)
+			return true;	/* ESPER: no inbound policy, no check */
+		sa_count(sa, SA_C_no_in_policy, 1);
+		return false;
+	}
+	for (unsigned i = 0; i < sels->n; i++)
+		if (sel_match(&sels->sel[i], pi, tunnel))
+			return true;
+	sa_count(sa, SA_C_policy_mismatch, 1);
+	return false;
+}
+
+static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool tunnel)
+{
+	struct pkt_info pi;
+
+	if (pkt_parse(p->b.head + p->b.off, p->b.len, &pi) < 0) {
+		drop(pp, p, P_C_malformed);	/* esp_in checked it: cannot happen */
+		return;
+	}
+	if (!inner_allowed(pp, sa, &pi, tunnel)) {
+		drop(pp, p, P_C_inner_drop);
+		return;
+	}
+	if (!tunnel || !fast_forward(pp, p))
+		to_host(pp, p);
+}
+
+static void decrypt(struct pipe *pp, struct sorted *s)
+{
+	struct pbuf *b[PIPE_BURST];
+	struct pkt_info pi[PIPE_BURST];
+	int res[PIPE_BURST];
+	bool tunnel[PIPE_BURST];
+
+	for (unsigned i = 0; i < s->nin; i++) {
+		b[i] = &s->in[i]->b;
+		pi[i] = s->in[i]->pi;
+	}
+	esp_in_burst(s->sa, b, pi, s->nin, pp->thread, res, tunnel);
+	for (unsigned i = 0; i < s->nin; i++) {
+		if (res[i])
+			drop(pp, s->in[i], P_C_esp_drop);
+		else
+			decrypted(pp, s->in[i], s->sa[i], tunnel[i]);
+	}
+}
+
+/* --- plaintext: the next hop, the MTU, ESP ------------------------------------------------ */
+
+/* The largest packet that still fits mtu once encapsulated by sp (RFC 4303 2.4 padding,
+ * no TFC padding: esp_out cuts that to fit). 0 if nothing fits. */
+static uint32_t inner_mtu(const struct sp *sp, uint32_t mtu)
+{
+	uint32_t outer = sp->mode == SP_MODE_TUNNEL ? (sp->tdst.family == AF_INET ? 20 : 40) : 0;
+	uint32_t over = outer + ESP_HDR_LEN + ESP_IV_LEN + sp->sa->icv_len;
+
+	return mtu < over + 8 ? 0 : ((mtu - over) & ~3u) - 2;
+}
+
+static void too_big(struct pipe *pp, struct pipe_pkt *p, struct sp *sp, uint32_t mtu)
+{
+	uint32_t room = inner_mtu(sp, mtu);
+	uint8_t msg[ICMP_TOO_BIG_MAX];
+	size_t n;
+
+	if (room < (p->pi.family == AF_INET ? 68u : 1280u)) {	/* RFC 791, RFC 8200 5 */
+		drop(pp, p, P_C_too_small);
+		return;
+	}
+	n = icmp_too_big(p->b.head + p->b.off, &p->pi, room, msg);
+	if (n && pp->ports->host(pp->drv, msg, (uint32_t)n))
+		count(pp, P_C_icmp_too_big);
+	drop(pp, p, P_C_esp_drop);
+}
+
+static bool without_df(const struct pipe_pkt *p)
+{
+	const struct ipv4_hdr *h = (const void *)(p->b.head + p->b.off);
+
+	return p->pi.family == AF_INET && !(ntohs(h->frag_off) & IPV4_DF);
+}
+
+/* One fragment of p: its header, then len bytes of its payload from at, in a new buffer. */
+static bool make_fragment(struct pipe *pp, const struct pipe_pkt *p, uint32_t at, uint32_t len,
+			  struct pipe_pkt *f)
+{
+	const uint8_t *ip = p->b.head + p->b.off;
+	uint32_t hl = p->pi.l4_off, total = p->pi.ip_len - hl;
+	uint16_t frag = ntohs(((const struct ipv4_hdr *)ip)->frag_off);
+	struct ipv4_hdr *h;
+
+	if (!pp->ports->alloc(pp->drv, f)) {
+		count(pp, P_C_no_frame);
+		return false;
+	}
+	f->from = p->from;
+	f->hint = 0;
+	f->b.len = hl + len;
+	memcpy(f->b.head + f->b.off, ip, hl);
+	memcpy(f->b.head + f->b.off + hl, ip + hl + at, len);
+	h = (struct ipv4_hdr *)(f->b.head + f->b.off);
+	h->tot_len = htons((uint16_t)(hl + len));
+	h->frag_off = htons((uint16_t)(((frag & IPV4_OFFSET) + at / 8) |
+				       ((at + len < total || (frag & IPV4_MF)) ? IPV4_MF : 0)));
+	csum_ipv4_header(f->b.head + f->b.off);
+	pkt_parse(f->b.head + f->b.off, f->b.len, &f->pi);
+	count(pp, P_C_fragmented);
+	return true;
+}
+
+static void encrypt(struct pipe *pp, struct pipe_pkt **pkts, struct sp **sp, unsigned n,
+		    bool may_fragment);
+
+/* IPv4 without DF: fragments that fit once encapsulated, each encrypted (options are
+ * copied into every fragment); they are never fragmented again. */
+static void fragment(struct pipe *pp, struct pipe_pkt *p, struct sp *sp, uint32_t mtu)
+{
+	uint32_t hl = p->pi.l4_off, total = p->pi.ip_len - hl;
+	uint32_t room = inner_mtu(sp, mtu), step = room > hl ? (room - hl) & ~7u : 0;
+	struct pipe_pkt frags[PIPE_BURST], *f[PIPE_BURST];
+	struct sp *fsp[PIPE_BURST];
+	unsigned n = 0;
+
+	if (step < 8 || (total + step - 1) / step > PIPE_BURST) {
+		drop(pp, p, P_C_too_small);
+		return;
+	}
+	for (uint32_t at = 0; at < total; at += step, n++) {
+		if (!make_fragment(pp, p, at, total - at < step ? total - at : step, &frags[n]))
+			break;
+		f[n] = &frags[n];
+		fsp[n] = sp;
+	}
+	pp->ports->release(pp->drv, p);
+	encrypt(pp, f, fsp, n, false);
+}
+
+/* The outer destination's next hop: 0, or -EAGAIN (unknown yet: the kernel routes it,
+ * without a known MTU), or -ENETUNREACH. */
+static int outer_route(struct pipe *pp, const struct pipe_pkt *p, const struct sp *sp,
+		       struct nexthop *nh)
+{
+	if (sp->mode == SP_MODE_TUNNEL)
+		return pp->ports->route(pp->drv, sp->tdst.family, sp->tdst.a, false, nh);
+	return pp->ports->route(pp->drv, p->pi.family, p->pi.dst, false, nh);
+}
+
+static void sent(struct pipe *pp, struct pipe_pkt *p, const struct nexthop *nh, bool known)
+{
+	if (known && nh->resolved) {
+		count(pp, P_C_to_wire);
+		pp->ports->wire(pp->drv, p, nh);
+		return;
+	}
+	count(pp, pp->ports->kernel(pp->drv, p->b.head + p->b.off, p->b.len) ? P_C_to_kernel
+									       : P_C_tx_error);
+	pp->ports->release(pp->drv, p);
+}
+
+static void encrypted(struct pipe *pp, struct pipe_pkt *p, struct sp *sp,
+		      const struct nexthop *nh, bool known, int res, bool may_fragment)
+{
+	if (res == 0)
+		sent(pp, p, nh, known);
+	else if (res != ESP_DROP(SA_C_too_big))
+		drop(pp, p, P_C_esp_drop);
+	else if (may_fragment && without_df(p) && !p->pi.fragment)
+		fragment(pp, p, sp, nh->mtu);
+	else if (may_fragment)
+		too_big(pp, p, sp, nh->mtu);
+	else
+		drop(pp, p, P_C_too_small);	/* a fragment of ours that does not fit */
+}
+
+static void encrypt(struct pipe *pp, struct pipe_pkt **pkts, struct sp **sp, unsigned n,
+		    bool may_fragment)
+{
+	struct sp *esp_sp[PIPE_BURST];
+	struct pbuf *b[PIPE_BURST];
+	struct pkt_info pi[PIPE_BURST];
+	struct nexthop nh[PIPE_BURST];
+	uint32_t mtu[PIPE_BURST];
+	unsigned idx[PIPE_BURST], m = 0;
+	bool known[PIPE_BURST];
+	int res[PIPE_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		int err = outer_route(pp, pkts[i], sp[i], &nh[m]);
+
+		if (err && err != -EAGAIN) {
+			drop(pp, pkts[i], P_C_no_route);
+			continue;
+		}
+		known[m] = !err;
+		mtu[m] = known[m] ? nh[m].mtu : 0;
+		esp_sp[m] = sp[i];
+		b[m] = &pkts[i]->b;
+		pi[m] = pkts[i]->pi;
+		idx[m++] = i;
+	}
+	if (!m)
+		return;
+	esp_out_burst(esp_sp, b, pi, m, pp->thread, mtu, pp->cfg.fix_csum ? ESP_OUT_FIX_CSUM : 0,
+		      res);
+	for (unsigned j = 0; j < m; j++)
+		encrypted(pp, pkts[idx[j]], esp_sp[j], &nh[j], known[j], res[j], may_fragment);
+}
+
+/* --- sorting the burst -------------------------------------------------------------------- */
+
+static enum pipe_counter drop_counter(enum esper_counter why)
+{
+	switch (why) {
+	case ESPER_C_DROP_OPAQUE: return P_C_opaque_drop;
+	case ESPER_C_DROP_UNKNOWN_SPI: return P_C_unknown_spi;
+	default: return P_C_policy_drop;
+	}
+}
+
+/* Host plaintext: only an outbound ipsec policy takes it; there is nowhere to pass it. */
+static void decide_host(struct pipe *pp, struct pipe_pkt *p, struct classified *c)
+{
+	bool opaque;
+	struct sp *sp = spd_match(pp->spd, &p->pi, &opaque);
+
+	memset(c, 0, sizeof(*c));
+	if (sp && sp->dir == SP_DIR_OUT && sp->action == SP_IPSEC) {
+		c->v = V_ENCRYPT;
+		c->sp = sp;
+		return;
+	}
+	c->v = V_DROP;
+	c->why = opaque ? ESPER_C_DROP_OPAQUE : ESPER_C_PASS_NO_POLICY;
+	if (sp && sp->action != SP_BYPASS && !opaque)
+		c->why = ESPER_C_DROP_IN_POLICY;
+}
+
+static void decide(struct pipe *pp, struct pipe_pkt *p, struct classified *c)
+{
+	struct sp *sp;
+
+	if (p->from == PIPE_FROM_HOST) {
+		decide_host(pp, p, c);
+		return;
+	}
+	/* XDP's policy for plaintext, while it stands: the lookup it made is not made again */
+	if (p->hint && p->pi.proto != IPPROTO_ESP_ && (sp = spd_by_id(pp->spd, p->hint)) &&
+	    sp->dir == SP_DIR_OUT && sp->action == SP_IPSEC) {
+		*c = (struct classified){ .v = V_ENCRYPT, .sp = sp };
+		return;
+	}
+	classify(pp->sad, pp->spd, pp->cfg.unknown_spi_drop, p->b.head + p->b.off, &p->pi, c);
+}
+
+static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
+{
+	struct classified c;
+
+	p->b.len = p->pi.ip_len;	/* link-layer padding is not the packet's */
+	decide(pp, p, &c);
+	switch (c.v) {
+	case V_DECRYPT:
+		count(pp, P_C_esp_in);
+		s->in[s->nin] = p;
+		s->sa[s->nin++] = c.sa;
+		break;
+	case V_ENCRYPT:
+		count(pp, P_C_plain_out);
+		s->out[s->nout] = p;
+		s->sp[s->nout++] = c.sp;
+		break;
+	case V_PASS:
+		if (p->from == PIPE_FROM_FILE) {
+			count(pp, P_C_passed);
+			pp->ports->pass(pp->drv, p);
+		} else {
+			drop(pp, p, P_C_stale);	/* XDP redirected it; it may not pass now */
+		}
+		break;
+	case V_DROP:
+		drop(pp, p, p->from == PIPE_FROM_HOST && c.why == ESPER_C_PASS_NO_POLICY
+				    ? P_C_no_policy : drop_counter(c.why));
+		break;
+	}
+}
+
+void pipe_burst(struct pipe *pp, struct pipe_pkt *pkts, unsigned n)
+{
+	struct sorted s;
+
+	s.nin = s.nout = 0;
+	for (unsigned i = 0; i < n; i++)
+		sort(pp, &pkts[i], &s);
+	if (s.nin)
+		decrypt(pp, &s);
+	if (s.nout)
+		encrypt(pp, s.out, s.sp, s.nout, true);
+}
