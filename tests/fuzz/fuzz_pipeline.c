@@ -88,7 +88,8 @@ struct ref_pol {
 	unsigned sa;
 	uint8_t src[16], dst[16], splen, dplen, proto;
 	uint16_t sport, dport;	/* host order, 0: any */
-	bool live;		/* the SPD holds it */
+	bool accepted;		/* the executor took it */
+	bool live;		/* the SPD holds it (not replaced since) */
 };
 
 struct world {
@@ -126,13 +127,13 @@ static void prefix_of(const char *s, bool v6, uint8_t *a, uint8_t *plen)
 
 /* --- the configuration ------------------------------------------------------------------- */
 
-static void exec_text(const char *text)
+/* Apply one command; whether it was accepted. */
+static bool exec_text(const char *text)
 {
 	struct cmd_error err;
 	struct cmd c;
 
-	if (cmd_parse_string(text, &c, &err) == 1)
-		cmd_exec(&W.env, &c, &err);
+	return cmd_parse_string(text, &c, &err) == 1 && cmd_exec(&W.env, &c, &err) == 0;
 }
 
 static const char *sa_end(unsigned i, bool v6, bool src)
@@ -198,43 +199,58 @@ static void add_policy(struct rd *r)
 		snprintf(act, sizeof(act), "ipsec esp/transport//unique:%u", p->sa + 1);
 	snprintf(text, sizeof(text), "spdadd %s%s %s%s %s -P %s %s ;", nets[s], sp, nets[d], dp,
 		 pnames[pi], p->out ? "out" : "in", act);
-	exec_text(text);
+	p->accepted = exec_text(text);
 	W.npol++;
 }
 
-/* Which reference policies the SPD holds: the published ones, by their selectors. */
+static bool same_key(const struct ref_pol *a, const struct ref_pol *b)
+{
+	return a->v6 == b->v6 && a->out == b->out && a->splen == b->splen &&
+	       a->dplen == b->dplen && a->proto == b->proto && a->sport == b->sport &&
+	       a->dport == b->dport && !memcmp(a->src, b->src, 16) && !memcmp(a->dst, b->dst, 16);
+}
+
+static bool names_in(const struct ref_pol *p, unsigned sa)
+{
+	return !p->out && !p->action && p->sa == sa;
+}
+
+/* An SA's inbound selectors, as tables/spd.c keeps them: the inbound ipsec policies naming
+ * it, recomputed whenever one is added or goes, except when one is replaced by a policy
+ * naming another SA (a rekey: the SA keeps what it had). */
+static bool sels[4][MAX_POL];
+
+static void recompute(unsigned sa)
+{
+	for (unsigned i = 0; i < W.npol; i++)
+		sels[sa][i] = W.pol[i].live && names_in(&W.pol[i], sa);
+}
+
+/* Replay the accepted policies in order: which are live at the end, and the selectors. */
 static void mark_live(void)
 {
-	for (unsigned i = 0; i < W.npol; i++) {
-		struct ref_pol *p = &W.pol[i];
+	memset(sels, 0, sizeof(sels));
+	for (unsigned j = 0; j < W.npol; j++) {
+		struct ref_pol *q = &W.pol[j];
 
-		p->live = false;
-		for (const struct sp *sp = spd_first(W.spd); sp; sp = spd_next(W.spd, sp)) {
-			const struct sp_params *c = &sp->conf;
-			size_t alen = p->v6 ? 16 : 4;
+		q->live = false;
+		if (!q->accepted)
+			continue;
+		for (unsigned i = 0; i < j; i++) {
+			struct ref_pol *o = &W.pol[i];
 
-			if ((c->src.addr.family == AF_INET6) == p->v6 &&
-			    c->dir == (p->out ? SP_DIR_OUT : SP_DIR_IN) &&
-			    (int)c->action == p->action && c->src.plen == p->splen &&
-			    c->dst.plen == p->dplen && c->proto == p->proto &&
-			    c->src.port == p->sport && c->dst.port == p->dport &&
-			    !memcmp(c->src.addr.a, p->src, alen) && !memcmp(c->dst.addr.a, p->dst, alen) &&
-			    (p->action || (c->uid == p->sa + 1 &&
-					   (c->mode == SP_MODE_TUNNEL) == p->tunnel)))
-				p->live = true;
+			if (!o->live || !same_key(o, q))
+				continue;
+			o->live = false;	/* replaced by q */
+			if (!o->out && !o->action && !(names_in(q, o->sa)))
+				continue;	/* a rekey away: o's SA keeps its selectors */
+			if (!o->out && !o->action)
+				recompute(o->sa);
 		}
+		q->live = true;
+		if (names_in(q, q->sa))
+			recompute(q->sa);
 	}
-	/* of several with one key and direction, the last one added is the one that holds */
-	for (unsigned i = 0; i < W.npol; i++)
-		for (unsigned j = i + 1; j < W.npol; j++) {
-			struct ref_pol *a = &W.pol[i], *b = &W.pol[j];
-
-			if (a->live && b->live && a->v6 == b->v6 && a->out == b->out &&
-			    a->splen == b->splen && a->dplen == b->dplen && a->proto == b->proto &&
-			    a->sport == b->sport && a->dport == b->dport &&
-			    !memcmp(a->src, b->src, 16) && !memcmp(a->dst, b->dst, 16))
-				a->live = false;
-		}
 }
 
 /* --- the reference ----------------------------------------------------------------------- */
@@ -359,7 +375,7 @@ static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 	for (unsigned i = 0; i < W.npol; i++) {
 		const struct ref_pol *p = &W.pol[i];
 
-		if (!p->live || p->out || p->action || p->sa != (unsigned)W.cur_sa)
+		if (!sels[W.cur_sa][i])
 			continue;
 		named = true;
 		matched |= p->tunnel == W.cur_tunnel && fits(p, &pi) != NO;
