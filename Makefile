@@ -2,6 +2,7 @@
 #
 #   make            the daemon build/esper-xdp (and the XDP object and skeleton it embeds)
 #   make test       every test: unit (plain and ASan+UBSan), BPF, interop, fuzz smoke, integ
+#   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer (not in make test yet)
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs
 #   make help       this list
@@ -41,7 +42,7 @@ BPF_SKEL := $(BPF_DIR)/esper.skel.h
 VMLINUX  := $(BPF_DIR)/vmlinux.h
 
 .PHONY: all test unit unit-asan test-bpf test-interop test-fuzz test-integ bench fuzz \
-	deps clean help format check
+	test-strongswan deps clean help format check
 
 all: $(BIN)
 
@@ -104,6 +105,9 @@ test-fuzz:
 
 test-integ: $(BIN)
 	tests/integ/run.sh $(BIN)
+
+test-strongswan: $(BIN)
+	ESPER=$(BIN) tests/strongswan/run.sh
 
 test: all
 	scripts/test-all.sh

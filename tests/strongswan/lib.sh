@@ -141,6 +141,17 @@ swanctl_gw() {
 		"$SWANCTL" "$cmd" --uri "$(swan_uri "$n")" "$@"
 }
 
+# swan_blackhole_tun NS: whatever kernel-libipsec decrypts comes out of its TUN device
+# ipsec0: drop it, before any other routing rule (the local table's rule moves from
+# preference 0 to 1, so that packets for the gateway itself are dropped too).
+swan_blackhole_tun() {
+	for f in -4 -6; do
+		in_ns "$1" ip $f rule add pref 1 lookup local &&
+			in_ns "$1" ip $f rule del pref 0 lookup local &&
+			in_ns "$1" ip $f rule add pref 0 iif ipsec0 blackhole || return 1
+	done
+}
+
 # swan_start N MODE: charon on gateway N, configured and loaded (not yet initiated).
 swan_start() {
 	n=$1
@@ -151,11 +162,7 @@ swan_start() {
 		>"$d/charon.out" 2>&1 &
 	eval "SWAN${n}_PID=$!"
 	wait_for "charon on gw$n" test -S "$d/charon.vici" || return 1
-	if [ "$2" = ikeonly ]; then
-		# Whatever kernel-libipsec decrypts comes out of its TUN device: drop it.
-		in_ns "$(gw_ns "$n")" ip rule add iif ipsec0 pref 100 blackhole
-		in_ns "$(gw_ns "$n")" ip -6 rule add iif ipsec0 pref 100 blackhole
-	fi
+	[ "$2" = ikeonly ] && swan_blackhole_tun "$(gw_ns "$n")"
 	swanctl_gw "$n" --load-all --file "$d/swanctl.conf" >"$d/load.out" 2>&1 ||
 		{ cat "$d/load.out"; return 1; }
 }

@@ -84,19 +84,22 @@ case_ikeonly() {
 	swanctl_gw 1 --rekey --child net >/dev/null || { echo "rekey by gw1 failed"; return 1; }
 	sleep 0.5
 	if ping_ok $NS_B 198.51.100.10 3; then echo "gw1 delivered gw2's ESP"; return 1; fi
+	if ping_ok $NS_B 198.51.100.1 2; then echo "gw1 answered through its charon"; return 1; fi
 	capture_stop
 	follow_stop
 	swanctl_gw 1 --list-sas >"$LOGDIR/gw1.sas"
 	cat "$LOGDIR/gw1.sas"
 	grep -q 'INSTALLED, TUNNEL-in-UDP' "$LOGDIR/gw1.sas" || { echo "no CHILD_SA on gw1"; return 1; }
-	grep -E '^ +(in|out) ' "$LOGDIR/gw1.sas" | grep -v ' 0 bytes, *0 packets' &&
-		{ echo "gw1's charon carried traffic"; return 1; }
+	# gw2's ESP reaches charon's socket here (esper-xdp is not there to take it first):
+	# kernel-libipsec decrypts it (its in counters), for the blackhole; it sends nothing.
+	grep -E '^ +out ' "$LOGDIR/gw1.sas" | grep -v ' 0 bytes, *0 packets' &&
+		{ echo "gw1's charon sent ESP"; return 1; }
 	[ "$(wc -l <"$LOGDIR/gw1.uat")" -eq 6 ] || { echo "not 3 CHILD_SAs keyed"; return 1; }
 	esp1=$(pcap_count "$LOGDIR/wire.pcap" 'src host 192.0.2.1 and udp port 4500 and udp[8:4] != 0')
 	echo "ESP sent by gw1: $esp1"
 	[ "$esp1" -eq 0 ] || return 1
-	wire_check "$LOGDIR/wire.pcap" 6 || return 1
-	tshark_check "$LOGDIR/wire.pcap" "$LOGDIR/gw1.uat" 6
+	wire_check "$LOGDIR/wire.pcap" 8 || return 1
+	tshark_check "$LOGDIR/wire.pcap" "$LOGDIR/gw1.uat" 8
 }
 
 # --- esper-xdp keyed by charon, strongSwan as the peer --------------------------------------
