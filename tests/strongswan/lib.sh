@@ -235,18 +235,18 @@ follow_stop() {
 
 # wire_check PCAP MIN_ESP: between the gateways only IKE (UDP 500, UDP 4500 with the
 # non-ESP marker) and UDP-encapsulated ESP (UDP 4500, first 4 bytes the SPI, never 0):
-# no ESP as IP protocol 50, no other IPv4, no packet of the sites in the clear. (IPv6 ND
-# and MLD of the gateways' own addresses are not site traffic and not counted.)
+# no ESP as IP protocol 50, no other IPv4, no packet of the sites in the clear. (IGMP,
+# IPv6 ND and MLD of the interfaces themselves are not site traffic and not counted.)
 pcap_count() { tcpdump -nr "$1" "$2" 2>/dev/null | wc -l; }
 
 wire_check() {
 	ike=$(pcap_count "$1" 'udp port 500 or (udp port 4500 and udp[8:4] = 0)')
 	esp=$(pcap_count "$1" 'udp port 4500 and udp[8:4] != 0')
 	esp50=$(pcap_count "$1" 'ip proto 50 or ip6 proto 50')
-	other=$(pcap_count "$1" 'ip and not (udp port 500 or udp port 4500)')
+	other=$(pcap_count "$1" 'ip and not (udp port 500 or udp port 4500 or igmp)')
 	other6=$(pcap_count "$1" 'ip6 and not (icmp6 or dst net ff00::/8)')
 	clear=$(pcap_count "$1" 'net 198.51.100.0/24 or net 203.0.113.0/24')
-	echo "on the wire: $ike IKE, $esp UDP-encapsulated ESP, $esp50 plain ESP, $other other IPv4, $other6 other IPv6 (not ND/MLD), $clear site packets in the clear"
+	echo "on the wire: $ike IKE, $esp UDP-encapsulated ESP, $esp50 plain ESP, $other other IPv4 (not IGMP), $other6 other IPv6 (not ND/MLD), $clear site packets in the clear"
 	[ "$esp" -ge "$2" ] && [ "$esp50" -eq 0 ] && [ "$other" -eq 0 ] && [ "$other6" -eq 0 ] &&
 		[ "$clear" -eq 0 ] && [ "$ike" -ge 2 ]
 }
@@ -289,6 +289,29 @@ rekey_under_ping() {
 	[ -n "$after" ] && [ "$before" != "$after" ] && [ "${sent:-0}" -eq 100 ] && [ "$lost" -le "$2" ]
 }
 
+# two_rekeys N1 MAXLOSS1 N2 MAXLOSS2: gateway N1's charon rekeys under ping, then N2's;
+# the follower's $LOGDIR/gw1.cmds then gets the deletes of the two replaced CHILD_SAs
+# (after delete_rekeyed_delay), and the tunnel still works.
+two_rekeys() {
+	rekey_under_ping "$1" "$2" || return 1
+	rekey_under_ping "$3" "$4" || return 1
+	wait_for "deletes" sh -c "[ \$(grep -c '^delete' $LOGDIR/gw1.cmds) -ge 4 ]" ||
+		{ cat "$LOGDIR/gw1.cmds"; return 1; }
+	ping_ok $NS_A 203.0.113.10 2 || { echo "ping after the rekeyings failed"; return 1; }
+}
+
+# wire_checks MIN_ESP: stop the capture and the followers, then wire_check and
+# tshark_check (with gw1's keys) of $LOGDIR/wire.pcap.
+wire_checks() {
+	capture_stop
+	follow_stop
+	wire_check "$LOGDIR/wire.pcap" "$1" && tshark_check "$LOGDIR/wire.pcap" "$LOGDIR/gw1.uat" "$1"
+}
+
+ping_ok() {	# ping_ok NS ADDR [COUNT]
+	in_ns "$1" ping -q -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null
+}
+
 # size_sweep: one ping of each size 0, 100, ..., 1400 from hostA to hostB, without DF (a
 # gateway fragments what no longer fits once encapsulated: kernel-libipsec's TUN device
 # has an MTU of 1400, esper-xdp fragments before encrypting).
@@ -303,6 +326,9 @@ size_sweep() {
 
 swan_down() {
 	follow_stop
+	exec 9>&-
+	[ -n "${STANDIN_PID:-}" ] && kill "$STANDIN_PID" 2>/dev/null && wait "$STANDIN_PID" 2>/dev/null
+	STANDIN_PID=""
 	swan_stop 1 2>/dev/null
 	swan_stop 2 2>/dev/null
 	topo_down
