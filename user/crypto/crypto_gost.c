@@ -85,6 +85,7 @@ enum impl {
 struct gost_block {
 	enum impl impl;
 	size_t n;
+	mgm_ecb_fn ecb;	     /* the implementation's ECB, called with this block as key */
 	EVP_CIPHER_CTX *ctx; /* the engine's; NULL for ours */
 	union {
 		struct kuznyechik_key kuz;
@@ -146,10 +147,42 @@ static int engine_open(struct gost_block *b)
 	return ok ? 0 : -EIO;
 }
 
+static int kuz_table_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	kuznyechik_ecb_table(&((struct gost_block *)key)->k.kuz, out, in, nb);
+	return 0;
+}
+
+static int kuz_ct_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	kuznyechik_ecb_ct(&((struct gost_block *)key)->k.kuz, out, in, nb);
+	return 0;
+}
+
+static int magma_table_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	magma_ecb_table(&((struct gost_block *)key)->k.magma, out, in, nb);
+	return 0;
+}
+
+static int magma_ct_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	magma_ecb_ct(&((struct gost_block *)key)->k.magma, out, in, nb);
+	return 0;
+}
+
+static int engine_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks);
+
 static int block_open(struct gost_block *b, enum impl impl)
 {
+	static const mgm_ecb_fn ecb[] = {
+	    [IMPL_KUZ_TABLE] = kuz_table_ecb,	  [IMPL_KUZ_CT] = kuz_ct_ecb,
+	    [IMPL_MAGMA_TABLE] = magma_table_ecb, [IMPL_MAGMA_CT] = magma_ct_ecb,
+	};
+
 	b->impl = impl;
 	b->n = impl == IMPL_KUZ_ENGINE || impl == IMPL_KUZ_TABLE || impl == IMPL_KUZ_CT ? 16 : 8;
+	b->ecb = is_ours(impl) ? ecb[impl] : engine_ecb;
 	b->ctx = NULL;
 	return is_ours(impl) ? 0 : engine_open(b);
 }
@@ -228,8 +261,10 @@ static int magma_cbc1_ecb(struct gost_block *b, uint8_t *out, const uint8_t *in,
 	return 0;
 }
 
-static int engine_ecb(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t nblocks)
+static int engine_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks)
 {
+	struct gost_block *b = key;
+
 	while (nblocks) {
 		size_t k = nblocks < CHUNK_BLOCKS ? nblocks : CHUNK_BLOCKS;
 		int err;
@@ -261,22 +296,7 @@ int crypto_gost_block_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nbl
 {
 	struct gost_block *b = key;
 
-	switch (b->impl) {
-	case IMPL_KUZ_TABLE:
-		kuznyechik_ecb_table(&b->k.kuz, out, in, nblocks);
-		return 0;
-	case IMPL_KUZ_CT:
-		kuznyechik_ecb_ct(&b->k.kuz, out, in, nblocks);
-		return 0;
-	case IMPL_MAGMA_TABLE:
-		magma_ecb_table(&b->k.magma, out, in, nblocks);
-		return 0;
-	case IMPL_MAGMA_CT:
-		magma_ecb_ct(&b->k.magma, out, in, nblocks);
-		return 0;
-	default:
-		return engine_ecb(b, out, in, nblocks);
-	}
+	return b->ecb(b, out, in, nblocks);
 }
 
 int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t len)
@@ -943,7 +963,7 @@ static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, bool open
 	if (err)
 		return err;
 	make_nonce(g, iv, nonce);
-	c->ecb = crypto_gost_block_ecb;
+	c->ecb = (*leaf)->blk.ecb;
 	c->key = &(*leaf)->blk;
 	c->n = g->n;
 	return 0;
