@@ -535,6 +535,11 @@ static enum impl auto_pick(enum gost_block_kind kind)
 		for (int s = 0; ok[c] && s < 2; s++)
 			best[s] = ns[c][s] < best[s] ? ns[c][s] : best[s];
 	}
+	log_debug("GOST auto, %s: ns per 64/1420-byte packet's cipher calls: ct %.0f/%.0f, "
+		  "table %.0f/%.0f, engine %.0f/%.0f (0: not here)",
+		  kind == GOST_BLOCK_KUZNYECHIK ? "Kuznyechik" : "Magma", ok[0] ? ns[0][0] : 0,
+		  ok[0] ? ns[0][1] : 0, ok[1] ? ns[1][0] : 0, ok[1] ? ns[1][1] : 0,
+		  ok[2] ? ns[2][0] : 0, ok[2] ? ns[2][1] : 0);
 	if (ok[0] && ns[0][0] <= AUTO_SLACK * best[0] && ns[0][1] <= AUTO_SLACK * best[1])
 		return (enum impl)impl_for(kind, GOST_IMPL_CT);
 	for (int c = 0; c < 3; c++) {
