@@ -199,8 +199,8 @@ static int open_op(void *arg)
 
 /* An SA of cipher c on impl, and a packet of len bytes sealed by it for open; false if impl
  * is not on this CPU. seal keeps sealing its own buffer; open always gets the same packet. */
-static bool aead_job_init(struct aead_job *j, enum aead_cipher c, enum gost_impl impl,
-			  size_t len, bool for_open)
+static bool aead_job_init(struct aead_job *j, enum aead_cipher c, enum gost_impl impl, size_t len,
+			  bool for_open)
 {
 	uint8_t km[ESP_KEYMAT_MAX];
 
@@ -287,11 +287,10 @@ static void print_aead_row(enum aead_cipher c, size_t len)
 
 static void print_aead_header(void)
 {
-	printf("%-18s %5s | %-23s | %-13s | %-23s | %-13s\n", "", "", "seal MB/s",
-	       "seal x engine", "open MB/s", "open x engine");
-	printf("%-18s %5s | %7s %7s %7s | %6s %6s | %7s %7s %7s | %6s %6s\n", "transform",
-	       "bytes", "engine", "table", "ct", "table", "ct", "engine", "table", "ct", "table",
-	       "ct");
+	printf("%-18s %5s | %-23s | %-13s | %-23s | %-13s\n", "", "", "seal MB/s", "seal x engine",
+	       "open MB/s", "open x engine");
+	printf("%-18s %5s | %7s %7s %7s | %6s %6s | %7s %7s %7s | %6s %6s\n", "transform", "bytes",
+	       "engine", "table", "ct", "table", "ct", "engine", "table", "ct", "table", "ct");
 }
 
 static void print_aead_table(void)
@@ -496,8 +495,8 @@ static void print_kuz_paths(void)
 /* The CPU features the implementations could use, as the kernel reports them. */
 static void print_cpu(void)
 {
-	static const char *const want[] = {"pclmulqdq", "ssse3", "avx2", "bmi2", "avx512f",
-					   "avx512bw", "avx512vbmi", "gfni", "vaes", "vpclmulqdq"};
+	static const char *const want[] = {"pclmulqdq", "ssse3",      "avx2", "bmi2", "avx512f",
+					   "avx512bw",	"avx512vbmi", "gfni", "vaes", "vpclmulqdq"};
 	char line[8192], *flags = NULL;
 	FILE *f = fopen("/proc/cpuinfo", "r");
 

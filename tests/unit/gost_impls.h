@@ -17,9 +17,9 @@ static const struct {
 	enum gost_impl impl;
 	const char *name;
 } gost_impls[] = {
-	{GOST_IMPL_ENGINE, "block cipher: gost-engine"},
-	{GOST_IMPL_TABLE, "block cipher: table"},
-	{GOST_IMPL_CT, "block cipher: ct"},
+    {GOST_IMPL_ENGINE, "block cipher: gost-engine"},
+    {GOST_IMPL_TABLE, "block cipher: table"},
+    {GOST_IMPL_CT, "block cipher: ct"},
 };
 
 static enum gost_impl gost_impl_under_test = GOST_IMPL_AUTO;
@@ -45,21 +45,21 @@ static inline const char *gost_impl_skip(size_t i)
 	return why;
 }
 
-#define run_per_gost_impl(tests, setup, teardown)                                              \
-	({                                                                                     \
-		int failed_ = 0;                                                               \
-		for (size_t i_ = 0; i_ < sizeof(gost_impls) / sizeof(gost_impls[0]); i_++) {   \
-			const char *why_ = gost_impl_skip(i_);                                 \
-			if (why_) {                                                            \
-				fprintf(stderr, "*** %s: SKIPPED: %s ***\n",                   \
-					gost_impls[i_].name, why_);                            \
-				continue;                                                      \
-			}                                                                      \
-			gost_impl_under_test = gost_impls[i_].impl;                            \
-			failed_ += cmocka_run_group_tests_name(gost_impls[i_].name, tests,    \
-							       setup, teardown);               \
-		}                                                                              \
-		failed_;                                                                       \
+#define run_per_gost_impl(tests, setup, teardown)                                                  \
+	({                                                                                         \
+		int failed_ = 0;                                                                   \
+		for (size_t i_ = 0; i_ < sizeof(gost_impls) / sizeof(gost_impls[0]); i_++) {       \
+			const char *why_ = gost_impl_skip(i_);                                     \
+			if (why_) {                                                                \
+				fprintf(stderr, "*** %s: SKIPPED: %s ***\n", gost_impls[i_].name,  \
+					why_);                                                     \
+				continue;                                                          \
+			}                                                                          \
+			gost_impl_under_test = gost_impls[i_].impl;                                \
+			failed_ += cmocka_run_group_tests_name(gost_impls[i_].name, tests, setup,  \
+							       teardown);                          \
+		}                                                                                  \
+		failed_;                                                                           \
 	})
 
 #endif

@@ -38,8 +38,7 @@ static const char *const kuz_ct_hex = "7f679d90bebc24305a468d42b9d4edcd";
 static const char *const magma_key_hex =
     "ffeeddccbbaa99887766554433221100f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 static const uint32_t magma_k[8] = {
-    0xffeeddcc, 0xbbaa9988, 0x77665544, 0x33221100,
-    0xf0f1f2f3, 0xf4f5f6f7, 0xf8f9fafb, 0xfcfdfeff,
+    0xffeeddcc, 0xbbaa9988, 0x77665544, 0x33221100, 0xf0f1f2f3, 0xf4f5f6f7, 0xf8f9fafb, 0xfcfdfeff,
 };
 static const char *const magma_pt_hex = "fedcba9876543210";
 static const char *const magma_ct_hex = "4ee901e5c2d8ca3d";

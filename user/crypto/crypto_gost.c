@@ -71,11 +71,11 @@ static struct {
 
 /* One implementation of one cipher: the engine's (the reference) or ours. */
 enum impl {
-	IMPL_KUZ_ENGINE,  /* kuznyechik-ecb */
-	IMPL_MAGMA_CFB,	  /* the gost89-CFB batch */
-	IMPL_MAGMA_CBC1,  /* magma-cbc, one block per call */
-	IMPL_MAGMA_CTR,	  /* magma-ctr keystream (benchmark baseline, no ECB) */
-	IMPL_KUZ_TABLE,	  /* kuznyechik.c */
+	IMPL_KUZ_ENGINE, /* kuznyechik-ecb */
+	IMPL_MAGMA_CFB,	 /* the gost89-CFB batch */
+	IMPL_MAGMA_CBC1, /* magma-cbc, one block per call */
+	IMPL_MAGMA_CTR,	 /* magma-ctr keystream (benchmark baseline, no ECB) */
+	IMPL_KUZ_TABLE,	 /* kuznyechik.c */
 	IMPL_KUZ_CT,
 	IMPL_MAGMA_TABLE, /* magma.c */
 	IMPL_MAGMA_CT,
@@ -176,8 +176,10 @@ static int engine_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks
 static int block_open(struct gost_block *b, enum impl impl)
 {
 	static const mgm_ecb_fn ecb[] = {
-	    [IMPL_KUZ_TABLE] = kuz_table_ecb,	  [IMPL_KUZ_CT] = kuz_ct_ecb,
-	    [IMPL_MAGMA_TABLE] = magma_table_ecb, [IMPL_MAGMA_CT] = magma_ct_ecb,
+	    [IMPL_KUZ_TABLE] = kuz_table_ecb,
+	    [IMPL_KUZ_CT] = kuz_ct_ecb,
+	    [IMPL_MAGMA_TABLE] = magma_table_ecb,
+	    [IMPL_MAGMA_CT] = magma_ct_ecb,
 	};
 
 	b->impl = impl;

@@ -20,14 +20,14 @@
 
 /* RFC 8891 4.1: Pi'_0 .. Pi'_7; Pi'_i substitutes nibble i (bits 4i .. 4i+3) of a word */
 static const uint8_t sbox[8][16] __attribute__((aligned(16))) = {
-	{12, 4, 6, 2, 10, 5, 11, 9, 14, 8, 13, 7, 0, 3, 15, 1},
-	{6, 8, 2, 3, 9, 10, 5, 12, 1, 14, 4, 7, 11, 13, 0, 15},
-	{11, 3, 5, 8, 2, 15, 10, 13, 14, 1, 7, 4, 12, 9, 6, 0},
-	{12, 8, 2, 1, 13, 4, 15, 6, 7, 0, 10, 5, 3, 14, 9, 11},
-	{7, 15, 5, 10, 8, 1, 6, 13, 0, 9, 3, 14, 11, 4, 2, 12},
-	{5, 13, 15, 6, 9, 2, 12, 10, 11, 7, 8, 1, 4, 3, 14, 0},
-	{8, 14, 2, 5, 6, 9, 1, 12, 15, 4, 11, 0, 13, 10, 3, 7},
-	{1, 7, 14, 13, 0, 5, 8, 3, 4, 15, 10, 6, 9, 12, 11, 2},
+    {12, 4, 6, 2, 10, 5, 11, 9, 14, 8, 13, 7, 0, 3, 15, 1},
+    {6, 8, 2, 3, 9, 10, 5, 12, 1, 14, 4, 7, 11, 13, 0, 15},
+    {11, 3, 5, 8, 2, 15, 10, 13, 14, 1, 7, 4, 12, 9, 6, 0},
+    {12, 8, 2, 1, 13, 4, 15, 6, 7, 0, 10, 5, 3, 14, 9, 11},
+    {7, 15, 5, 10, 8, 1, 6, 13, 0, 9, 3, 14, 11, 4, 2, 12},
+    {5, 13, 15, 6, 9, 2, 12, 10, 11, 7, 8, 1, 4, 3, 14, 0},
+    {8, 14, 2, 5, 6, 9, 1, 12, 15, 4, 11, 0, 13, 10, 3, 7},
+    {1, 7, 14, 13, 0, 5, 8, 3, 4, 15, 10, 6, 9, 12, 11, 2},
 };
 
 /* Made once by tables_init, read-only afterwards. */
@@ -88,7 +88,7 @@ static inline uint32_t g(uint32_t x)
 }
 
 static inline __attribute__((always_inline)) void enc_n(const struct magma_key *k, uint8_t *out,
-							 const uint8_t *in, const int n)
+							const uint8_t *in, const int n)
 {
 	uint32_t n1[4], n2[4], w;
 
@@ -162,9 +162,8 @@ AVX2 static inline __m256i ct_g(__m256i x)
 }
 
 /* sets (1 or 2) register pairs through the 32 rounds */
-AVX2 static inline __attribute__((always_inline)) void ct_rounds(const struct magma_key *k,
-								  __m256i *n1, __m256i *n2,
-								  const int sets)
+AVX2 static inline __attribute__((always_inline)) void
+ct_rounds(const struct magma_key *k, __m256i *n1, __m256i *n2, const int sets)
 {
 	for (int i = 0; i < 32; i += 2) {
 		__m256i ka = _mm256_set1_epi32((int)k->k[key_index(i)]);
@@ -179,17 +178,16 @@ AVX2 static inline __attribute__((always_inline)) void ct_rounds(const struct ma
 
 /* 8 * sets blocks. Lanes hold blocks 0 1 4 5 | 2 3 6 7 of each eight: the order in which
  * vshufps splits them and vpunpck{l,h}dq puts them back. */
-AVX2 static inline __attribute__((always_inline)) void ct_pass(const struct magma_key *k,
-								uint8_t *out, const uint8_t *in,
-								const int sets)
+AVX2 static inline __attribute__((always_inline)) void
+ct_pass(const struct magma_key *k, uint8_t *out, const uint8_t *in, const int sets)
 {
 	const __m256i bswap = _mm256_broadcastsi128_si256(
 	    _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3));
 	__m256i n1[2], n2[2];
 
 	for (int s = 0; s < sets; s++) {
-		__m256 a = _mm256_castsi256_ps(_mm256_shuffle_epi8(
-		    _mm256_loadu_si256((const __m256i *)(in + 64 * s)), bswap));
+		__m256 a = _mm256_castsi256_ps(
+		    _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(in + 64 * s)), bswap));
 		__m256 b = _mm256_castsi256_ps(_mm256_shuffle_epi8(
 		    _mm256_loadu_si256((const __m256i *)(in + 64 * s + 32)), bswap));
 
@@ -198,7 +196,8 @@ AVX2 static inline __attribute__((always_inline)) void ct_pass(const struct magm
 	}
 	ct_rounds(k, n1, n2, sets);
 	for (int s = 0; s < sets; s++) {
-		__m256i lo = _mm256_unpacklo_epi32(n1[s], n2[s]), hi = _mm256_unpackhi_epi32(n1[s], n2[s]);
+		__m256i lo = _mm256_unpacklo_epi32(n1[s], n2[s]),
+			hi = _mm256_unpackhi_epi32(n1[s], n2[s]);
 
 		_mm256_storeu_si256((__m256i *)(out + 64 * s), _mm256_shuffle_epi8(lo, bswap));
 		_mm256_storeu_si256((__m256i *)(out + 64 * s + 32), _mm256_shuffle_epi8(hi, bswap));
