@@ -398,11 +398,13 @@ static void run_split(struct run *r, size_t q, size_t t)
 static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *nonce, size_t q,
 		     size_t t)
 {
-	uint8_t *icn = r->icn, *e = r->e;
 	size_t n = c->n;
+	uint8_t *icn, *e;
 	int err;
 
 	memset(r, 0, sizeof(*r));
+	icn = r->icn;
+	e = r->e;
 	r->c = c;
 	r->n = n;
 	r->acc_fn = n == 16 ? gf()->acc128 : gf()->acc64;
