@@ -103,8 +103,8 @@ static void print_workers(FILE *out, void *arg)
 			fprintf(out, " %s=%" PRIu64, xdp_names[c], (uint64_t)xdp[c]);
 		fputc('\n', out);
 	}
-	fprintf(out, "crypto backend=\"%s\" gost=%s\n", crypto_backend_name(),
-		crypto_gost_available() ? "yes" : "no");
+	fprintf(out, "crypto backend=\"%s\" gost=%s gost_impl=\"%s\"\n", crypto_backend_name(),
+		crypto_gost_available() ? "yes" : "no", crypto_gost_impl_name());
 }
 
 /* --- the control thread ------------------------------------------------------------------ */

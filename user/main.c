@@ -25,6 +25,7 @@ struct opts {
 	struct pcap_opts pcap;
 	const char *cmd_file;
 	enum crypto_backend backend;
+	enum gost_impl gost;
 };
 
 static void usage(FILE *f)
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 		"      --pcap-in FILE      offline mode: process this capture...\n"
 		"      --pcap-out FILE     ...into this one (no root, no NIC needed)\n"
 		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
+		"      --gost auto|engine|table|ct      GOST block ciphers (default auto: ct unless\n"
+		"                          it is >25%% slower here; docs/crypto.md)\n"
 		"      --unknown-spi pass|drop          ESP for no SA of ours (default pass)\n"
 		"      --strict-inbound    an SA that no inbound policy names delivers nothing\n"
 		"                          (RFC 4301 throughout; default: ESPER's rule, delivered)\n"
@@ -59,8 +62,9 @@ static void usage(FILE *f)
 		"  -h, --help\n");
 }
 
-enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_UNKNOWN_SPI, OPT_FIX_CSUM,
-       OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF, OPT_MTU };
+enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_GOST, OPT_UNKNOWN_SPI,
+       OPT_FIX_CSUM, OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF,
+       OPT_MTU };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -72,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "pcap-in", required_argument, NULL, OPT_PCAP_IN },
 	{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
 	{ "crypto", required_argument, NULL, OPT_CRYPTO },
+	{ "gost", required_argument, NULL, OPT_GOST },
 	{ "unknown-spi", required_argument, NULL, OPT_UNKNOWN_SPI },
 	{ "fix-csum", no_argument, NULL, OPT_FIX_CSUM },
 	{ "fwmark", required_argument, NULL, OPT_FWMARK },
@@ -107,6 +112,7 @@ static int parse_choice(const char *s, const char *what, const char *const *name
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	static const char *const backends[] = { "auto", "ipsec-mb", "openssl" };
+	static const char *const gost[] = { "auto", "engine", "table", "ct" };
 	static const char *const modes[] = { "native", "skb" };
 	static const char *const spi[] = { "pass", "drop" };
 	static const char *const rpf[] = { "strict", "off" };
@@ -127,6 +133,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_PCAP_IN: o->pcap.in = optarg; break;
 		case OPT_PCAP_OUT: o->pcap.out = optarg; break;
 		case OPT_CRYPTO: o->backend = parse_choice(optarg, "crypto backend", backends, 3); break;
+		case OPT_GOST: o->gost = parse_choice(optarg, "--gost", gost, 4); break;
 		case OPT_UNKNOWN_SPI:
 			o->pcap.unknown_spi_drop = o->live.unknown_spi_drop =
 				parse_choice(optarg, "--unknown-spi", spi, 2);
@@ -191,8 +198,10 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (crypto_init(o.backend) < 0)
 		fatalx("the requested crypto backend is not available on this machine");
+	if (o.gost != GOST_IMPL_AUTO && crypto_gost_select(o.gost) < 0)
+		fatalx("--gost: not available on this machine (no gost-engine, or no AVX2 for ct)");
 	log_info("crypto: AES-GCM on %s; GOST %s", crypto_backend_name(),
-		 crypto_gost_available() ? "on gost-engine" : "not available (no gost-engine)");
+		 crypto_gost_available() ? crypto_gost_impl_name() : "not available (no gost-engine)");
 	env.sad = sad_new();
 	env.spd = spd_new();
 	if (!env.sad || !env.spd)

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * bench_gost.c - speed of the RFC 9227 transforms (crypto_gost.c, mgm.c) against the raw
- * block cipher they run on, measured in the same run on one core (a benchmark, never a
- * test). For 64, 512 and 1420-byte payloads: the engine's raw rate over a buffer of that
- * size (kuznyechik-ecb; for Magma the gost89-CFB batch that the transforms use), aead_seal
- * and aead_open in MB/s and Mpps, and the share of the ceiling: raw / 2 for the AEAD
- * transforms (two block encryptions per block: keystream and hash key), raw / 1 for the
- * MAC-only ones (hash keys only). Then the same with the portable GF(2^n) code, the other
- * raw Magma paths, and kuznyechik-ecb from the engine against the gostprov provider (in a
- * child process), to back the choices made in crypto_gost.c.
- * Time-bounded: 0.3 s of thread CPU time per figure, the figures of a row taken in turns.
- * Run by `make bench`, or build/bench/bench_gost [secs].
+ * bench_gost.c - speed of the RFC 9227 transforms (crypto_gost.c, mgm.c) on each block cipher
+ * implementation: gost-engine (the reference), table and ct (kuznyechik.c, magma.c), on one
+ * core and in one run, so that the ratios to the engine are taken under the same load (a
+ * benchmark, never a test). Prints the CPU's flags and what `auto` chose; then for each
+ * transform and 64, 512, 1420-byte payloads aead_seal and aead_open in MB/s per
+ * implementation with their ratio to the engine; then each implementation's raw ECB rate
+ * (what MGM calls); then the older baselines: the portable GF(2^n) code, gost-engine's Magma
+ * paths, and kuznyechik-ecb from the engine against the gostprov provider (in a child).
+ * Every figure is the median of `rounds` rounds (ratios: the median of the per-round
+ * ratios); in a round the figures of a row are taken side by side in 10 ms turns until each
+ * has had `secs` of thread CPU time. Run by `make bench`, or
+ * build/bench/bench_gost [secs [rounds]] (default 0.1 s, 5 rounds).
  */
 #include <errno.h>
 #include <sched.h>
@@ -27,8 +28,11 @@
 #include "crypto/crypto_gost.h"
 #include "crypto/mgm.h"
 
+#define MAX_ROUNDS 15
+
 static const size_t sizes[] = {64, 512, 1420};
-static double secs = 0.3;
+static double secs = 0.1;
+static int rounds = 5;
 
 /* CPU time of this thread: what the operation costs on its core, whatever else the machine
  * runs meanwhile (wall time on a shared machine measures the neighbours). */
@@ -79,6 +83,53 @@ static double per_sec(const struct op *o)
 	return (double)o->n / o->t;
 }
 
+/* --- the implementations ------------------------------------------------------------------ */
+enum { I_ENGINE, I_TABLE, I_CT, NIMPL };
+static const enum gost_impl impl_ids[NIMPL] = {GOST_IMPL_ENGINE, GOST_IMPL_TABLE, GOST_IMPL_CT};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* A row: nops ops (bytes per call each), `rounds` rounds side by side. mbps[i] is op i's
+ * median MB/s; ratio[i] the median over rounds of op i's rate over op base[i]'s. */
+struct row {
+	struct op op[2 * NIMPL];
+	size_t bytes[2 * NIMPL];
+	int base[2 * NIMPL];
+	size_t nops;
+	double mbps[2 * NIMPL], ratio[2 * NIMPL];
+};
+
+static void run_row(struct row *r)
+{
+	double rate[2 * NIMPL][MAX_ROUNDS], q[2 * NIMPL][MAX_ROUNDS];
+
+	for (int k = 0; k < rounds; k++) {
+		run_ops(r->op, r->nops);
+		for (size_t i = 0; i < r->nops; i++)
+			rate[i][k] = per_sec(&r->op[i]) * (double)r->bytes[i] / 1e6;
+		for (size_t i = 0; i < r->nops; i++)
+			q[i][k] = rate[i][k] / rate[r->base[i]][k];
+	}
+	for (size_t i = 0; i < r->nops; i++) {
+		r->mbps[i] = median(rate[i], rounds);
+		r->ratio[i] = median(q[i], rounds);
+	}
+}
+
 /* --- raw block cipher --------------------------------------------------------------------- */
 struct raw_job {
 	struct gost_block *b;
@@ -100,14 +151,18 @@ static int ecb_op(void *arg)
 	return crypto_gost_block_ecb(j->b, j->out, j->in, j->len / crypto_gost_block_size(j->b));
 }
 
-static void raw_job_init(struct raw_job *j, enum gost_block_kind kind, size_t len)
+/* false if that implementation is not on this CPU */
+static bool raw_job_init(struct raw_job *j, enum gost_block_kind kind, enum gost_impl impl,
+			 size_t len)
 {
-	static uint8_t in[4096], out[4096];
+	static uint8_t in[16384], out[16384];
 	uint8_t key[32];
 	size_t n;
 
 	memset(key, 0x5a, sizeof(key));
-	j->b = crypto_gost_block_new(kind, key);
+	j->b = crypto_gost_block_new_impl(kind, impl, key);
+	if (!j->b && errno == ENOTSUP && impl == GOST_IMPL_CT)
+		return false;
 	if (!j->b) {
 		perror("crypto_gost_block_new");
 		exit(1);
@@ -116,6 +171,7 @@ static void raw_job_init(struct raw_job *j, enum gost_block_kind kind, size_t le
 	j->in = in;
 	j->out = out;
 	j->len = (len + n - 1) / n * n;
+	return true;
 }
 
 /* --- the transforms ------------------------------------------------------------------------ */
@@ -123,6 +179,7 @@ struct aead_job {
 	struct aead *a;
 	struct aead_req r;
 	const uint8_t *sealed; /* to restore before each open (decryption is in place) */
+	uint8_t data[2048], sealed_copy[2048], aad[8], iv[8], icv[16];
 };
 
 static int seal_op(void *arg)
@@ -140,67 +197,100 @@ static int open_op(void *arg)
 	return aead_open(j->a, 0, &j->r);
 }
 
-struct result {
-	double raw, seal, open;
-};
-
-static void run_aead(enum aead_cipher c, size_t len, struct result *res)
+/* An SA of cipher c on impl, and a packet of len bytes sealed by it for open; false if impl
+ * is not on this CPU. seal keeps sealing its own buffer; open always gets the same packet. */
+static bool aead_job_init(struct aead_job *j, enum aead_cipher c, enum gost_impl impl, size_t len,
+			  bool for_open)
 {
-	static uint8_t data_s[2048], data_o[2048], sealed[2048];
-	uint8_t km[ESP_KEYMAT_MAX], aad[8] = {1, 2, 3, 4, 0, 0, 0, 1}, iv[8];
-	uint8_t icv_s[16], icv_o[16];
-	bool kuz = c == AEAD_KUZNYECHIK_MGM || c == AEAD_KUZNYECHIK_MGM_MAC;
-	enum gost_block_kind kind = kuz ? GOST_BLOCK_KUZNYECHIK : GOST_BLOCK_MAGMA;
-	struct aead_job js, jo;
-	struct raw_job raw;
-	struct op ops[3] = {
-	    {raw_op, &raw, 0, 0},
-	    {seal_op, &js, 0, 0},
-	    {open_op, &jo, 0, 0},
-	};
+	uint8_t km[ESP_KEYMAT_MAX];
 
 	memset(km, 0x33, sizeof(km));
-	memset(data_s, 0xab, sizeof(data_s));
-	memset(data_o, 0xab, sizeof(data_o));
-	js.a = jo.a = aead_new(c, km, aead_keymat_len(c), 1);
-	if (!js.a || aead_next_iv(js.a, 1, len, iv)) {
+	memset(j->data, 0xab, sizeof(j->data));
+	memcpy(j->aad, (uint8_t[8]){1, 2, 3, 4, 0, 0, 0, 1}, 8);
+	if (crypto_gost_select(impl))
+		return false;
+	j->a = aead_new(c, km, aead_keymat_len(c), 1);
+	crypto_gost_select(GOST_IMPL_AUTO);
+	if (!j->a || aead_next_iv(j->a, 1, len, j->iv)) {
 		perror("aead_new");
 		exit(1);
 	}
-	/* separate buffers: seal keeps sealing its own; open always gets the same packet */
-	js.r = (struct aead_req){aad, sizeof(aad), iv, data_s, len, icv_s};
-	jo.r = (struct aead_req){aad, sizeof(aad), iv, data_o, len, icv_o};
-	if (seal_op(&jo))
-		exit(1);
-	memcpy(sealed, data_o, len);
-	jo.sealed = sealed;
-	raw_job_init(&raw, kind, len);
-	run_ops(ops, 3);
-	res->raw = per_sec(&ops[0]) * (double)raw.len / 1e6;
-	res->seal = per_sec(&ops[1]) * (double)len / 1e6;
-	res->open = per_sec(&ops[2]) * (double)len / 1e6;
-	crypto_gost_block_free(raw.b);
-	aead_free(js.a);
+	j->r = (struct aead_req){j->aad, sizeof(j->aad), j->iv, j->data, len, j->icv};
+	if (for_open) {
+		if (seal_op(j))
+			exit(1);
+		memcpy(j->sealed_copy, j->data, len);
+		j->sealed = j->sealed_copy;
+	}
+	return true;
 }
 
-static void print_row(enum aead_cipher c, size_t len)
+static void print_ratio_cols(const struct row *r, const int *col, int first)
 {
-	bool mac = c == AEAD_KUZNYECHIK_MGM_MAC || c == AEAD_MAGMA_MGM_MAC;
-	struct result r;
-	double ceil;
+	for (int i = first; i < NIMPL; i++) {
+		if (col[i] < 0)
+			printf(" %6s", "n/a");
+		else
+			printf(" %6.2f", r->ratio[col[i]]);
+	}
+}
 
-	run_aead(c, len, &r);
-	ceil = mac ? r.raw : r.raw / 2;
-	printf("%-19s %5zu %9.1f %9.1f | %9.1f %7.3f %5.0f%% | %9.1f %7.3f %5.0f%%\n",
-	       aead_cipher_name(c), len, r.raw, ceil, r.seal, r.seal / (double)len,
-	       100 * r.seal / ceil, r.open, r.open / (double)len, 100 * r.open / ceil);
+static void print_mbps_cols(const struct row *r, const int *col)
+{
+	for (int i = 0; i < NIMPL; i++) {
+		if (col[i] < 0)
+			printf(" %7s", "n/a");
+		else
+			printf(" %7.1f", r->mbps[col[i]]);
+	}
+}
+
+/* seal and open of one transform at one size on every implementation */
+static void print_aead_row(enum aead_cipher c, size_t len)
+{
+	static struct aead_job js[NIMPL], jo[NIMPL];
+	int cs[NIMPL], co[NIMPL];
+	struct row r = {.nops = 0};
+
+	for (int i = 0; i < NIMPL; i++) {
+		cs[i] = co[i] = -1;
+		if (!aead_job_init(&js[i], c, impl_ids[i], len, false))
+			continue;
+		aead_job_init(&jo[i], c, impl_ids[i], len, true);
+		cs[i] = (int)r.nops;
+		r.op[r.nops] = (struct op){seal_op, &js[i], 0, 0};
+		r.bytes[r.nops] = len;
+		r.base[r.nops++] = cs[I_ENGINE];
+		co[i] = (int)r.nops;
+		r.op[r.nops] = (struct op){open_op, &jo[i], 0, 0};
+		r.bytes[r.nops] = len;
+		r.base[r.nops++] = co[I_ENGINE];
+	}
+	run_row(&r);
+	printf("%-18s %5zu |", aead_cipher_name(c), len);
+	print_mbps_cols(&r, cs);
+	printf(" |");
+	print_ratio_cols(&r, cs, I_TABLE);
+	printf(" |");
+	print_mbps_cols(&r, co);
+	printf(" |");
+	print_ratio_cols(&r, co, I_TABLE);
+	printf("\n");
 	fflush(stdout);
+	for (int i = 0; i < NIMPL; i++) {
+		if (cs[i] >= 0) {
+			aead_free(js[i].a);
+			aead_free(jo[i].a);
+		}
+	}
 }
 
-static void print_header(void)
+static void print_aead_header(void)
 {
-	printf("%-19s %5s %9s %9s | %9s %7s %6s | %9s %7s %6s\n", "transform", "bytes", "raw MB/s",
-	       "ceil MB/s", "seal MB/s", "Mpps", "%ceil", "open MB/s", "Mpps", "%ceil");
+	printf("%-18s %5s | %-23s | %-13s | %-23s | %-13s\n", "", "", "seal MB/s", "seal x engine",
+	       "open MB/s", "open x engine");
+	printf("%-18s %5s | %7s %7s %7s | %6s %6s | %7s %7s %7s | %6s %6s\n", "transform", "bytes",
+	       "engine", "table", "ct", "table", "ct", "engine", "table", "ct", "table", "ct");
 }
 
 static void print_aead_table(void)
@@ -212,13 +302,51 @@ static void print_aead_table(void)
 	    AEAD_MAGMA_MGM_MAC,
 	};
 
-	print_header();
+	print_aead_header();
 	for (size_t c = 0; c < sizeof(cs) / sizeof(cs[0]); c++)
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
-			print_row(cs[c], sizes[s]);
-	printf("ceil = raw / 2 for the AEAD transforms (E(Y_i) and H_i per block), raw for the\n"
-	       "MAC-only ones (H_i only). MGM also needs E(0||ICN), E(1||ICN), H for the AAD and\n"
-	       "length blocks and E(sum): at 1420 B 183 encryptions against the ceiling's 178.\n");
+			print_aead_row(cs[c], sizes[s]);
+	printf("x engine: the median over the rounds of (rate / the engine's rate in the same\n"
+	       "round). Packets: aead_seal/aead_open on a payload of that many bytes with an\n"
+	       "8-byte AAD, the key-tree leaf cached (as between leaf changes).\n");
+}
+
+/* Raw ECB (what MGM calls: crypto_gost_block_ecb over one buffer) per implementation. */
+static void print_raw_table(void)
+{
+	static const size_t raw_sizes[] = {64, 512, 1420, 16384};
+	static const enum gost_block_kind kinds[] = {GOST_BLOCK_KUZNYECHIK, GOST_BLOCK_MAGMA};
+
+	printf("\nRaw ECB, one call over a buffer (MB/s, x engine):\n");
+	printf("%-10s %6s | %7s %7s %7s | %6s %6s\n", "cipher", "bytes", "engine", "table", "ct",
+	       "table", "ct");
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t s = 0; s < 4; s++) {
+			struct raw_job j[NIMPL];
+			struct row r = {.nops = 0};
+			int col[NIMPL];
+
+			for (int i = 0; i < NIMPL; i++) {
+				col[i] = -1;
+				if (!raw_job_init(&j[i], kinds[k], impl_ids[i], raw_sizes[s]))
+					continue;
+				col[i] = (int)r.nops;
+				r.op[r.nops] = (struct op){ecb_op, &j[i], 0, 0};
+				r.bytes[r.nops] = j[i].len;
+				r.base[r.nops++] = col[I_ENGINE];
+			}
+			run_row(&r);
+			printf("%-10s %6zu |", k ? "Magma" : "Kuznyechik", raw_sizes[s]);
+			print_mbps_cols(&r, col);
+			printf(" |");
+			print_ratio_cols(&r, col, I_TABLE);
+			printf("\n");
+			fflush(stdout);
+			for (int i = 0; i < NIMPL; i++)
+				if (col[i] >= 0)
+					crypto_gost_block_free(j[i].b);
+		}
+	}
 }
 
 /* The same at 1420 bytes with the portable GF(2^n) multiplication (CPUs without PCLMULQDQ). */
@@ -227,9 +355,9 @@ static void print_portable(void)
 	if (mgm_gf_select(MGM_GF_PORTABLE))
 		return;
 	printf("\nWith the portable GF(2^n) multiplication instead of PCLMULQDQ:\n");
-	print_header();
-	print_row(AEAD_KUZNYECHIK_MGM, 1420);
-	print_row(AEAD_MAGMA_MGM, 1420);
+	print_aead_header();
+	print_aead_row(AEAD_KUZNYECHIK_MGM, 1420);
+	print_aead_row(AEAD_MAGMA_MGM, 1420);
 	mgm_gf_select(MGM_GF_AUTO);
 }
 
@@ -253,7 +381,7 @@ static void print_magma_paths(void)
 		struct op o[4];
 
 		for (size_t i = 0; i < 4; i++) {
-			raw_job_init(&j[i], rows[i].kind, sizes[s]);
+			raw_job_init(&j[i], rows[i].kind, GOST_IMPL_ENGINE, sizes[s]);
 			o[i] = (struct op){rows[i].ecb ? ecb_op : raw_op, &j[i], 0, 0};
 		}
 		run_ops(o, 4);
@@ -305,7 +433,7 @@ static void child_kuz(int fd)
 			struct raw_job raw;
 			struct op o[2] = {{raw_op, &raw, 0, 0}, {prov_op, &j, 0, 0}};
 
-			raw_job_init(&raw, GOST_BLOCK_KUZNYECHIK, sizes[s]);
+			raw_job_init(&raw, GOST_BLOCK_KUZNYECHIK, GOST_IMPL_ENGINE, sizes[s]);
 			j.len = (int)raw.len;
 			run_ops(o, 2);
 			r[0][s] = per_sec(&o[0]) * j.len / 1e6;
@@ -364,6 +492,37 @@ static void print_kuz_paths(void)
 	}
 }
 
+/* The CPU features the implementations could use, as the kernel reports them. */
+static void print_cpu(void)
+{
+	static const char *const want[] = {"pclmulqdq", "ssse3",      "avx2", "bmi2", "avx512f",
+					   "avx512bw",	"avx512vbmi", "gfni", "vaes", "vpclmulqdq"};
+	char line[8192], *flags = NULL;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5) && (flags = strchr(line, ':')))
+			break;
+	if (f)
+		fclose(f);
+	printf("cpu flags:");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char w[32];
+		const char *p = flags;
+		bool has = false;
+
+		snprintf(w, sizeof(w), " %s", want[i]);
+		while (p && (p = strstr(p, w)) && !has) {
+			char end = p[strlen(w)];
+
+			has = end == ' ' || end == '\n' || end == 0;
+			p += strlen(w);
+		}
+		printf(" %s%s", has ? "" : "no-", want[i]);
+	}
+	printf("\n");
+}
+
 static void pin_one_core(void)
 {
 	cpu_set_t set;
@@ -373,24 +532,29 @@ static void pin_one_core(void)
 	CPU_SET(cpu < 0 ? 0 : cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		perror("sched_setaffinity");
-	printf("pinned to CPU %d, %.2f s of thread CPU time per figure, figures of one row\n"
-	       "taken side by side in 10 ms turns\n",
-	       cpu < 0 ? 0 : cpu, secs);
+	printf("pinned to CPU %d; every figure the median of %d rounds, each %.2f s of thread\n"
+	       "CPU time per figure, the figures of a row taken side by side in 10 ms turns\n",
+	       cpu < 0 ? 0 : cpu, rounds, secs);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		secs = atof(argv[1]) > 0 ? atof(argv[1]) : secs;
+	if (argc > 2 && atoi(argv[2]) > 0)
+		rounds = atoi(argv[2]) < MAX_ROUNDS ? atoi(argv[2]) : MAX_ROUNDS;
 	pin_one_core();
+	print_cpu();
 	measure_kuz_paths(); /* before the engine is loaded in this process */
 	crypto_init(CRYPTO_AUTO);
 	if (!crypto_gost_available()) {
 		printf("bench_gost: gost-engine not loadable, nothing to measure\n");
 		return 1;
 	}
-	printf("GF(2^n) multiply: %s; Magma ECB: %s\n\n", mgm_gf_name(), crypto_gost_magma_path());
+	printf("GOST block ciphers: %s; GF(2^n) multiply: %s; engine's Magma ECB: %s\n\n",
+	       crypto_gost_impl_name(), mgm_gf_name(), crypto_gost_magma_path());
 	print_aead_table();
+	print_raw_table();
 	print_portable();
 	print_magma_paths();
 	print_kuz_paths();

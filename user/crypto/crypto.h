@@ -45,6 +45,14 @@ enum crypto_backend {
 	CRYPTO_OPENSSL,
 };
 
+/* The block ciphers under the GOST transforms (crypto_gost.c, docs/crypto.md). */
+enum gost_impl {
+	GOST_IMPL_AUTO,		/* ct unless >25 % slower than the fastest here (measured) */
+	GOST_IMPL_ENGINE,	/* gost-engine, the reference */
+	GOST_IMPL_TABLE,	/* kuznyechik.c, magma.c: table-driven, not constant-time */
+	GOST_IMPL_CT,		/* the same, AVX2 constant-time code */
+};
+
 #define ESP_KEYMAT_MAX	44	/* longest keying material (Kuznyechik: 32 + 12) */
 #define ESP_IV_LEN	8	/* every transform here sends an 8-byte IV */
 #define ESP_ICV_MAX	16
@@ -66,6 +74,10 @@ int crypto_init(enum crypto_backend backend);
 void crypto_fini(void);
 const char *crypto_backend_name(void);	/* what AES-GCM runs on, e.g. "intel-ipsec-mb (avx2)" */
 bool crypto_gost_available(void);	/* gost-engine loaded: the GOST transforms can be keyed */
+/* After crypto_init, before SAs are keyed (an SA keeps its implementation). -ENOTSUP: not on
+ * this CPU, or no gost-engine. */
+int crypto_gost_select(enum gost_impl impl);
+const char *crypto_gost_impl_name(void);	/* "auto: Kuznyechik table, Magma ct-avx2" */
 
 /* Map an algorithm name and key length to a transform: 0, or -EINVAL for a bad length. */
 int aead_cipher_for(enum esp_alg alg, size_t keylen, enum aead_cipher *out);

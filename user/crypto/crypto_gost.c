@@ -8,12 +8,22 @@
  * mgm.c. Called by crypto.c: crypto_gost_init at start-up, aead_gost_ops per SA and per
  * packet.
  *
- * Block ciphers come from gost-engine 3.0.1 through the ENGINE API: kuznyechik-ecb for
- * Kuznyechik; Magma has no ECB there, so a batch of Magma blocks is one GOST 28147-89 CFB
- * *decryption* (cipher "gost89", S-box id-tc26-gost-28147-param-Z, key meshing off), which
- * is block-parallel: P_j = C_j ^ E(C_{j-1}). Magma is GOST 28147-89 with that S-box and
- * reversed byte order (RFC 8891), hence the byte swaps. A self-test at start-up compares it
- * with magma-cbc one block at a time, the fallback.
+ * The block cipher behind MGM is one of three implementations, chosen per process
+ * (crypto_gost_select, `--gost`) and bound to an SA's cipher contexts when it is keyed
+ * (docs/crypto.md):
+ *   table   kuznyechik.c and magma.c, table-driven: not constant-time;
+ *   ct      the same files' AVX2 code: constant-time;
+ *   engine  gost-engine 3.0.1 through the ENGINE API, the reference (not constant-time
+ *           either): kuznyechik-ecb for Kuznyechik; Magma has no ECB there, so a batch of
+ *           Magma blocks is one GOST 28147-89 CFB *decryption* (cipher "gost89", S-box
+ *           id-tc26-gost-28147-param-Z, key meshing off), which is block-parallel:
+ *           P_j = C_j ^ E(C_{j-1}). Magma is GOST 28147-89 with that S-box and reversed byte
+ *           order (RFC 8891), hence the byte swaps; magma-cbc one block per call is the
+ *           fallback if that batch fails its self-test.
+ * `auto` takes ct unless it is more than 25 % slower than the fastest of the three on this
+ * CPU, measured per cipher at start-up. Every implementation passes its known answers at
+ * start-up or is not offered. gost-engine also provides Streebog for KDF_TREE (kdf_tree.c):
+ * without it no GOST transform is available.
  */
 /*
  * The ENGINE API (and EVP_CIPHER_CTX_iv_noconst) is deprecated in OpenSSL 3. We use it on
@@ -28,6 +38,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,7 +51,9 @@
 #include "crypto.h"
 #include "crypto_gost.h"
 #include "kdf_tree.h"
+#include "kuznyechik.h"
 #include "lib/log.h"
+#include "magma.h"
 #include "mgm.h"
 
 #define KEY_LEN	     32
@@ -56,19 +69,43 @@ static struct {
 	bool magma_batch; /* the gost89-CFB batch passed its self-test */
 } eng;
 
+/* One implementation of one cipher: the engine's (the reference) or ours. */
 enum impl {
-	IMPL_KUZ_ECB,
-	IMPL_MAGMA_CFB,
-	IMPL_MAGMA_CBC1,
-	IMPL_MAGMA_CTR,
+	IMPL_KUZ_ENGINE, /* kuznyechik-ecb */
+	IMPL_MAGMA_CFB,	 /* the gost89-CFB batch */
+	IMPL_MAGMA_CBC1, /* magma-cbc, one block per call */
+	IMPL_MAGMA_CTR,	 /* magma-ctr keystream (benchmark baseline, no ECB) */
+	IMPL_KUZ_TABLE,	 /* kuznyechik.c */
+	IMPL_KUZ_CT,
+	IMPL_MAGMA_TABLE, /* magma.c */
+	IMPL_MAGMA_CT,
 };
 
 /* One keyed block cipher. Used by one thread at a time. */
 struct gost_block {
 	enum impl impl;
 	size_t n;
-	EVP_CIPHER_CTX *ctx;
+	mgm_ecb_fn ecb;	     /* the implementation's ECB, called with this block as key */
+	EVP_CIPHER_CTX *ctx; /* the engine's; NULL for ours */
+	union {
+		struct kuznyechik_key kuz;
+		struct magma_key magma;
+	} k;
 };
+
+/* The process-wide choice: made by crypto_gost_init (auto) and crypto_gost_select, before
+ * any SA is keyed; an SA keeps what it got. */
+static struct {
+	enum gost_impl want;
+	enum impl kuz, magma;		/* what new SAs get */
+	enum impl auto_kuz, auto_magma; /* auto's pick (measured at start-up) */
+	bool table_ok, ct_ok;		/* passed their known answers */
+} sel;
+
+static bool is_ours(enum impl impl)
+{
+	return impl >= IMPL_KUZ_TABLE;
+}
 
 /* Counter blocks, byte-reversed, for the gost89-CFB batch (one spare block at the end). */
 static __thread uint64_t magma_tmp[CHUNK_BLOCKS + 1];
@@ -80,19 +117,17 @@ static void key_rev32(uint8_t *out, const uint8_t *key)
 		out[i] = key[(i & ~3) + 3 - (i & 3)];
 }
 
-/* Bind a fresh context to its cipher, without a key: all allocation happens here. */
-static int block_open(struct gost_block *b, enum impl impl)
+/* Bind a fresh engine context to its cipher, without a key: all allocation happens here. */
+static int engine_open(struct gost_block *b)
 {
 	static const uint8_t zero_iv[8];
 	int ok;
 
-	b->impl = impl;
-	b->n = impl == IMPL_KUZ_ECB ? 16 : 8;
 	b->ctx = EVP_CIPHER_CTX_new();
 	if (!b->ctx)
 		return -ENOMEM;
-	switch (impl) {
-	case IMPL_KUZ_ECB:
+	switch (b->impl) {
+	case IMPL_KUZ_ENGINE:
 		ok = EVP_EncryptInit_ex(b->ctx, eng.kuz_ecb, eng.e, NULL, NULL);
 		break;
 	case IMPL_MAGMA_CFB:
@@ -112,26 +147,80 @@ static int block_open(struct gost_block *b, enum impl impl)
 	return ok ? 0 : -EIO;
 }
 
+static int kuz_table_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	kuznyechik_ecb_table(&((struct gost_block *)key)->k.kuz, out, in, nb);
+	return 0;
+}
+
+static int kuz_ct_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	kuznyechik_ecb_ct(&((struct gost_block *)key)->k.kuz, out, in, nb);
+	return 0;
+}
+
+static int magma_table_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	magma_ecb_table(&((struct gost_block *)key)->k.magma, out, in, nb);
+	return 0;
+}
+
+static int magma_ct_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
+{
+	magma_ecb_ct(&((struct gost_block *)key)->k.magma, out, in, nb);
+	return 0;
+}
+
+static int engine_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks);
+
+static int block_open(struct gost_block *b, enum impl impl)
+{
+	static const mgm_ecb_fn ecb[] = {
+	    [IMPL_KUZ_TABLE] = kuz_table_ecb,
+	    [IMPL_KUZ_CT] = kuz_ct_ecb,
+	    [IMPL_MAGMA_TABLE] = magma_table_ecb,
+	    [IMPL_MAGMA_CT] = magma_ct_ecb,
+	};
+
+	b->impl = impl;
+	b->n = impl == IMPL_KUZ_ENGINE || impl == IMPL_KUZ_TABLE || impl == IMPL_KUZ_CT ? 16 : 8;
+	b->ecb = is_ours(impl) ? ecb[impl] : engine_ecb;
+	b->ctx = NULL;
+	return is_ours(impl) ? 0 : engine_open(b);
+}
+
 static void block_close(struct gost_block *b)
 {
 	EVP_CIPHER_CTX_free(b->ctx); /* the engine's key schedule is cleansed with it */
 	b->ctx = NULL;
+	OPENSSL_cleanse(&b->k, sizeof(b->k));
 }
 
-/* Rekey without touching the cipher binding (no allocation, S-box and meshing kept). */
+/* Rekey without touching the cipher binding (no allocation; the engine's S-box and meshing
+ * kept). Ours overwrite every round key. */
 static int block_setkey(struct gost_block *b, const uint8_t key[KEY_LEN])
 {
 	uint8_t rk[KEY_LEN];
 	int ok;
 
-	if (b->impl == IMPL_MAGMA_CFB) {
+	switch (b->impl) {
+	case IMPL_KUZ_TABLE:
+		kuznyechik_setkey(&b->k.kuz, key);
+		return 0;
+	case IMPL_KUZ_CT:
+		return kuznyechik_setkey_ct(&b->k.kuz, key);
+	case IMPL_MAGMA_TABLE:
+	case IMPL_MAGMA_CT:
+		magma_setkey(&b->k.magma, key);
+		return 0;
+	case IMPL_MAGMA_CFB:
 		key_rev32(rk, key);
 		ok = EVP_DecryptInit_ex(b->ctx, NULL, NULL, rk, NULL);
 		OPENSSL_cleanse(rk, sizeof(rk));
-	} else {
-		ok = EVP_EncryptInit_ex(b->ctx, NULL, NULL, key, NULL);
+		return ok ? 0 : -EIO;
+	default:
+		return EVP_EncryptInit_ex(b->ctx, NULL, NULL, key, NULL) ? 0 : -EIO;
 	}
-	return ok ? 0 : -EIO;
 }
 
 static int kuz_ecb(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t nb)
@@ -174,7 +263,7 @@ static int magma_cbc1_ecb(struct gost_block *b, uint8_t *out, const uint8_t *in,
 	return 0;
 }
 
-int crypto_gost_block_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks)
+static int engine_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks)
 {
 	struct gost_block *b = key;
 
@@ -183,7 +272,7 @@ int crypto_gost_block_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nbl
 		int err;
 
 		switch (b->impl) {
-		case IMPL_KUZ_ECB:
+		case IMPL_KUZ_ENGINE:
 			err = kuz_ecb(b, out, in, k);
 			break;
 		case IMPL_MAGMA_CFB:
@@ -205,10 +294,19 @@ int crypto_gost_block_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nbl
 	return 0;
 }
 
+int crypto_gost_block_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nblocks)
+{
+	struct gost_block *b = key;
+
+	return b->ecb(b, out, in, nblocks);
+}
+
 int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t len)
 {
 	if (len % b->n || len > UINT32_MAX)
 		return -EINVAL;
+	if (is_ours(b->impl))
+		return crypto_gost_block_ecb(b, out, in, len / b->n);
 	if (b->impl == IMPL_MAGMA_CBC1)
 		return magma_cbc1_ecb(b, out, in, len / 8);
 	if (b->impl == IMPL_MAGMA_CFB)
@@ -216,33 +314,36 @@ int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in,
 	return EVP_Cipher(b->ctx, out, in, (unsigned)len) > 0 ? 0 : -EIO;
 }
 
-static enum impl impl_of(enum gost_block_kind kind)
+/* The implementation `gi` names for a kind of block; -1 where there is none. */
+static int impl_for(enum gost_block_kind kind, enum gost_impl gi)
 {
-	switch (kind) {
-	case GOST_BLOCK_KUZNYECHIK:
-		return IMPL_KUZ_ECB;
-	case GOST_BLOCK_MAGMA:
-		return eng.magma_batch ? IMPL_MAGMA_CFB : IMPL_MAGMA_CBC1;
-	case GOST_BLOCK_MAGMA_CBC1:
+	bool kuz = kind == GOST_BLOCK_KUZNYECHIK;
+
+	if (kind == GOST_BLOCK_MAGMA_CBC1)
 		return IMPL_MAGMA_CBC1;
-	default:
+	if (kind == GOST_BLOCK_MAGMA_CTR)
 		return IMPL_MAGMA_CTR;
+	switch (gi) {
+	case GOST_IMPL_ENGINE:
+		return kuz ? IMPL_KUZ_ENGINE : eng.magma_batch ? IMPL_MAGMA_CFB : IMPL_MAGMA_CBC1;
+	case GOST_IMPL_TABLE:
+		return !sel.table_ok ? -1 : kuz ? IMPL_KUZ_TABLE : IMPL_MAGMA_TABLE;
+	case GOST_IMPL_CT:
+		return !sel.ct_ok ? -1 : kuz ? IMPL_KUZ_CT : IMPL_MAGMA_CT;
+	default:
+		return kuz ? sel.auto_kuz : sel.auto_magma;
 	}
 }
 
-struct gost_block *crypto_gost_block_new(enum gost_block_kind kind, const uint8_t key[32])
+static struct gost_block *block_new(enum impl impl, const uint8_t key[32])
 {
-	struct gost_block *b;
+	struct gost_block *b = aligned_alloc(16, sizeof(*b));
 	int err;
 
-	if (!eng.e) {
-		errno = ENOTSUP;
-		return NULL;
-	}
-	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	err = block_open(b, impl_of(kind));
+	memset(b, 0, sizeof(*b));
+	err = block_open(b, impl);
 	if (!err)
 		err = block_setkey(b, key);
 	if (err) {
@@ -251,6 +352,23 @@ struct gost_block *crypto_gost_block_new(enum gost_block_kind kind, const uint8_
 		return NULL;
 	}
 	return b;
+}
+
+struct gost_block *crypto_gost_block_new_impl(enum gost_block_kind kind, enum gost_impl gi,
+					      const uint8_t key[32])
+{
+	int impl = impl_for(kind, gi);
+
+	if (!eng.e || impl < 0) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	return block_new((enum impl)impl, key);
+}
+
+struct gost_block *crypto_gost_block_new(enum gost_block_kind kind, const uint8_t key[32])
+{
+	return crypto_gost_block_new_impl(kind, sel.want, key);
 }
 
 void crypto_gost_block_free(struct gost_block *b)
@@ -291,7 +409,7 @@ static const uint8_t magma_kat_ct[8] = {0x4e, 0xe9, 0x01, 0xe5, 0xc2, 0xd8, 0xca
 
 static int kat(enum impl impl, const uint8_t *key, const uint8_t *pt, const uint8_t *ct)
 {
-	struct gost_block b = {.ctx = NULL};
+	struct gost_block b;
 	uint8_t out[16];
 	int err = block_open(&b, impl);
 
@@ -303,6 +421,12 @@ static int kat(enum impl impl, const uint8_t *key, const uint8_t *pt, const uint
 		err = -ENOTSUP;
 	block_close(&b);
 	return err;
+}
+
+static int kat_pair(enum impl kuz, enum impl magma)
+{
+	return kat(kuz, kuz_kat_key, kuz_kat_pt, kuz_kat_ct) ||
+	       kat(magma, magma_kat_key, magma_kat_pt, magma_kat_ct);
 }
 
 /* The batch must equal one-block magma-cbc over more than 1024 bytes (where GOST 28147-89
@@ -338,8 +462,7 @@ static int magma_batch_test(void)
 
 static int self_test(void)
 {
-	if (kat(IMPL_KUZ_ECB, kuz_kat_key, kuz_kat_pt, kuz_kat_ct) ||
-	    kat(IMPL_MAGMA_CBC1, magma_kat_key, magma_kat_pt, magma_kat_ct)) {
+	if (kat_pair(IMPL_KUZ_ENGINE, IMPL_MAGMA_CBC1)) {
 		log_warnx("gost-engine: Kuznyechik or Magma fails its known answer");
 		return -ENOTSUP;
 	}
@@ -347,8 +470,124 @@ static int self_test(void)
 	    !kat(IMPL_MAGMA_CFB, magma_kat_key, magma_kat_pt, magma_kat_ct) && !magma_batch_test();
 	if (!eng.magma_batch)
 		log_warnx("gost-engine: batched Magma unavailable, one engine call per block");
+	sel.table_ok = !kat_pair(IMPL_KUZ_TABLE, IMPL_MAGMA_TABLE);
+	sel.ct_ok = kuznyechik_ct_supported() && magma_ct_supported() &&
+		    !kat_pair(IMPL_KUZ_CT, IMPL_MAGMA_CT);
+	if (!sel.table_ok)
+		log_warnx("GOST table ciphers fail their known answers: not used");
 	ERR_clear_error();
 	return 0;
+}
+
+/* --- auto: which implementation this CPU runs best -------------------------------------------
+ * Each candidate makes the cipher calls of MGM (mgm.c: 2 blocks, then q + t, then 1) for a
+ * 64-byte and a 1420-byte payload with 8 bytes of AAD: best of 5 runs of 8 packets. ct wins
+ * if it is within 25 % of the fastest at both sizes; otherwise the fastest overall. */
+#define AUTO_SLACK 1.25
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double packet_ns(struct gost_block *b, size_t len, uint8_t *buf)
+{
+	size_t q = (len + b->n - 1) / b->n, best = SIZE_MAX;
+
+	for (int run = 0; run < 5; run++) {
+		uint64_t t0 = mono_ns();
+
+		for (int p = 0; p < 8; p++) {
+			crypto_gost_block_ecb(b, buf, buf, 2);
+			crypto_gost_block_ecb(b, buf, buf, q + q + 2);
+			crypto_gost_block_ecb(b, buf, buf, 1);
+		}
+		if (mono_ns() - t0 < best)
+			best = mono_ns() - t0;
+	}
+	return (double)best / 8;
+}
+
+/* ns per packet of impl at 64 and 1420 bytes; false if it cannot run here. */
+static bool auto_measure(int impl, double ns[2])
+{
+	static uint8_t buf[2 * 180 * 16];
+	struct gost_block *b;
+
+	if (impl < 0 || !(b = block_new((enum impl)impl, kuz_kat_key)))
+		return false;
+	ns[0] = packet_ns(b, 64, buf);
+	ns[1] = packet_ns(b, 1420, buf);
+	crypto_gost_block_free(b);
+	return true;
+}
+
+static enum impl auto_pick(enum gost_block_kind kind)
+{
+	static const enum gost_impl cand[3] = {GOST_IMPL_CT, GOST_IMPL_TABLE, GOST_IMPL_ENGINE};
+	double ns[3][2], best[2] = {1e300, 1e300}, cost, least = 1e300;
+	bool ok[3];
+	int pick = 0;
+
+	for (int c = 0; c < 3; c++) {
+		ok[c] = auto_measure(impl_for(kind, cand[c]), ns[c]);
+		for (int s = 0; ok[c] && s < 2; s++)
+			best[s] = ns[c][s] < best[s] ? ns[c][s] : best[s];
+	}
+	log_debug("GOST auto, %s: ns per 64/1420-byte packet's cipher calls: ct %.0f/%.0f, "
+		  "table %.0f/%.0f, engine %.0f/%.0f (0: not here)",
+		  kind == GOST_BLOCK_KUZNYECHIK ? "Kuznyechik" : "Magma", ok[0] ? ns[0][0] : 0,
+		  ok[0] ? ns[0][1] : 0, ok[1] ? ns[1][0] : 0, ok[1] ? ns[1][1] : 0,
+		  ok[2] ? ns[2][0] : 0, ok[2] ? ns[2][1] : 0);
+	if (ok[0] && ns[0][0] <= AUTO_SLACK * best[0] && ns[0][1] <= AUTO_SLACK * best[1])
+		return (enum impl)impl_for(kind, GOST_IMPL_CT);
+	for (int c = 0; c < 3; c++) {
+		cost = ok[c] ? ns[c][0] / best[0] + ns[c][1] / best[1] : 1e300;
+		if (cost < least)
+			least = cost, pick = c;
+	}
+	return (enum impl)impl_for(kind, cand[pick]);
+}
+
+static const char *impl_name(enum impl impl)
+{
+	switch (impl) {
+	case IMPL_KUZ_TABLE:
+	case IMPL_MAGMA_TABLE:
+		return "table";
+	case IMPL_KUZ_CT:
+	case IMPL_MAGMA_CT:
+		return "ct-avx2";
+	default:
+		return "gost-engine";
+	}
+}
+
+int crypto_gost_select(enum gost_impl gi)
+{
+	int kuz = impl_for(GOST_BLOCK_KUZNYECHIK, gi), magma = impl_for(GOST_BLOCK_MAGMA, gi);
+
+	if (!eng.e || kuz < 0 || magma < 0)
+		return -ENOTSUP;
+	sel.want = gi;
+	sel.kuz = (enum impl)kuz;
+	sel.magma = (enum impl)magma;
+	return 0;
+}
+
+const char *crypto_gost_impl_name(void)
+{
+	static const char *const wants[] = {"auto", "engine", "table", "ct"};
+	static char name[80];
+
+	if (!eng.e)
+		return "none (no gost-engine)";
+	snprintf(name, sizeof(name), "%s: Kuznyechik %s, Magma %s", wants[sel.want],
+		 impl_name(sel.kuz), impl_name(sel.magma));
+	return name;
 }
 
 static int engine_load(void)
@@ -378,6 +617,7 @@ static void engine_unload(void)
 		ENGINE_free(eng.e);
 	}
 	memset(&eng, 0, sizeof(eng));
+	memset(&sel, 0, sizeof(sel));
 }
 
 int crypto_gost_init(void)
@@ -394,6 +634,10 @@ int crypto_gost_init(void)
 	if (err) {
 		kdf_tree_fini();
 		engine_unload();
+	} else {
+		sel.auto_kuz = auto_pick(GOST_BLOCK_KUZNYECHIK);
+		sel.auto_magma = auto_pick(GOST_BLOCK_MAGMA);
+		crypto_gost_select(GOST_IMPL_AUTO);
 	}
 	ERR_clear_error();
 	return err;
@@ -547,7 +791,7 @@ static int gost_init(struct aead *a, const uint8_t *keymat, size_t len)
 	g->n = kuz ? 16 : 8;
 	g->pnum_bits = kuz ? PNUM_BITS_KUZ : PNUM_BITS_MAGMA;
 	g->mac_only = a->cipher == AEAD_KUZNYECHIK_MGM_MAC || a->cipher == AEAD_MAGMA_MGM_MAC;
-	g->impl = impl_of(kuz ? GOST_BLOCK_KUZNYECHIK : GOST_BLOCK_MAGMA);
+	g->impl = kuz ? sel.kuz : sel.magma;
 	for (; g->nslots < a->nthreads; g->nslots++) {
 		int err = slot_open(&g->slot[g->nslots], g->impl);
 
@@ -726,7 +970,7 @@ static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, bool open
 	if (err)
 		return err;
 	make_nonce(g, iv, nonce);
-	c->ecb = crypto_gost_block_ecb;
+	c->ecb = (*leaf)->blk.ecb;
 	c->key = &(*leaf)->blk;
 	c->n = g->n;
 	return 0;

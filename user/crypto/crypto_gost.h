@@ -2,7 +2,7 @@
 /*
  * crypto_gost.h - what crypto_gost.c offers besides aead_gost_ops (crypto.h): hooks for the
  * tests (IV counter, derivation count, nonce), the derivation count for `stats`
- * (cmd_dump.c), and gost-engine's raw block ciphers for the MGM tests and the benchmark.
+ * (cmd_dump.c), and the raw block ciphers for the MGM tests and the benchmark.
  * The ESP code needs none of it.
  */
 #ifndef ESPER_CRYPTO_GOST_H
@@ -39,23 +39,27 @@ size_t crypto_gost_nonce(const struct aead *a, const uint8_t iv[ESP_IV_LEN], uin
  * block" (the fallback if the batch path fails its self-test at crypto_gost_init). */
 const char *crypto_gost_magma_path(void);
 
-/* gost-engine's block ciphers, keyed once. */
+/* The block ciphers, keyed once: Kuznyechik and Magma on the implementation the transforms
+ * use (crypto_gost_select) or on a given one; two gost-engine paths as baselines. */
 enum gost_block_kind {
-	GOST_BLOCK_KUZNYECHIK, /* kuznyechik-ecb */
-	GOST_BLOCK_MAGMA,      /* Magma ECB on the path the transforms use */
-	GOST_BLOCK_MAGMA_CBC1, /* Magma ECB as magma-cbc with a zero IV, one block per call */
-	GOST_BLOCK_MAGMA_CTR,  /* magma-ctr keystream: raw only, no ECB */
+	GOST_BLOCK_KUZNYECHIK,
+	GOST_BLOCK_MAGMA,
+	GOST_BLOCK_MAGMA_CBC1, /* gost-engine's magma-cbc with a zero IV, one block per call */
+	GOST_BLOCK_MAGMA_CTR,  /* gost-engine's magma-ctr keystream: raw only, no ECB */
 };
 
 struct gost_block;
 
 struct gost_block *crypto_gost_block_new(enum gost_block_kind kind, const uint8_t key[32]);
+/* ENOTSUP: that implementation is not on this CPU (the last two kinds ignore impl). */
+struct gost_block *crypto_gost_block_new_impl(enum gost_block_kind kind, enum gost_impl impl,
+					      const uint8_t key[32]);
 void crypto_gost_block_free(struct gost_block *b);	   /* zeroizes; NULL is a no-op */
 size_t crypto_gost_block_size(const struct gost_block *b); /* 16 or 8 */
 /* ECB over nblocks blocks in RFC byte order, out != in; an mgm_ecb_fn (key = the block). */
 int crypto_gost_block_ecb(void *b, uint8_t *out, const uint8_t *in, size_t nblocks);
-/* One raw engine call over len bytes (a multiple of the block size), the benchmark's
- * baseline: kuznyechik-ecb, gost89-cfb decryption, magma-cbc (per block), magma-ctr. */
+/* One raw call over len bytes (a multiple of the block size), the benchmark's baseline:
+ * kuznyechik-ecb, gost89-cfb decryption, magma-cbc (per block), magma-ctr; ECB for ours. */
 int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t len);
 
 #endif

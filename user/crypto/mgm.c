@@ -278,6 +278,13 @@ struct stream {
 	size_t todo; /* blocks still to make */
 };
 
+/* The associated data or ciphertext bytes not yet making a whole block. */
+struct part {
+	uint8_t b[MGM_BLOCK_MAX];
+	size_t len;
+};
+
+/* One operation's state, every secret temporary included: run_end wipes it in one go. */
 struct run {
 	const struct mgm_cipher *c;
 	size_t n;
@@ -286,12 +293,9 @@ struct run {
 	uint8_t y[MGM_BLOCK_MAX], z[MGM_BLOCK_MAX];
 	struct stream ks, h;
 	size_t wipe; /* scratch bytes to clear at the end */
-};
-
-/* The associated data or ciphertext bytes not yet making a whole block. */
-struct part {
-	uint8_t b[MGM_BLOCK_MAX];
-	size_t len;
+	struct part p;
+	uint8_t icn[2 * MGM_BLOCK_MAX], e[2 * MGM_BLOCK_MAX]; /* 0||ICN, 1||ICN and E of them */
+	uint8_t sum[MGM_BLOCK_MAX], t[MGM_BLOCK_MAX];	      /* the tag: E(sum) = T */
 };
 
 static inline size_t nblocks(size_t len, size_t n)
@@ -394,11 +398,13 @@ static void run_split(struct run *r, size_t q, size_t t)
 static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *nonce, size_t q,
 		     size_t t)
 {
-	uint8_t icn[2 * MGM_BLOCK_MAX], e[2 * MGM_BLOCK_MAX];
 	size_t n = c->n;
+	uint8_t *icn, *e;
 	int err;
 
 	memset(r, 0, sizeof(*r));
+	icn = r->icn;
+	e = r->e;
 	r->c = c;
 	r->n = n;
 	r->acc_fn = n == 16 ? gf()->acc128 : gf()->acc64;
@@ -418,9 +424,7 @@ static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *n
 		err = c->ecb(c->key, e, icn + n, 1);
 		memcpy(r->z, e, n);
 	}
-	explicit_bzero(icn, sizeof(icn)); /* the nonce holds the SA's secret salt */
-	explicit_bzero(e, sizeof(e));
-	if (err)
+	if (err) /* icn holds the SA's secret salt, e secret counters: run_end wipes both */
 		return err;
 	if (q + t <= SCRATCH_BYTES / n)
 		return run_batch(r, q, t);
@@ -520,10 +524,10 @@ static int hash_pad(struct run *r, struct part *p)
 	return hash_blocks(r, p->b, 1);
 }
 
-/* T = E(sum ^ H_{h+q+1} (x) (len(A) || len(C))), all n bytes of it. */
-static int run_tag(struct run *r, size_t alen, size_t clen, uint8_t *t)
+/* r->t = E(sum ^ H_{h+q+1} (x) (len(A) || len(C))), all n bytes of it. */
+static int run_tag(struct run *r, size_t alen, size_t clen)
 {
-	uint8_t blk[MGM_BLOCK_MAX], sum[MGM_BLOCK_MAX];
+	uint8_t blk[MGM_BLOCK_MAX], *sum = r->sum;
 	uint64_t hi, lo;
 	int err;
 
@@ -544,28 +548,24 @@ static int run_tag(struct run *r, size_t alen, size_t clen, uint8_t *t)
 	} else {
 		st64(sum, reduce64(r->acc));
 	}
-	err = r->c->ecb(r->c->key, t, sum, 1);
-	explicit_bzero(sum, sizeof(sum));
-	return err;
+	return r->c->ecb(r->c->key, r->t, sum, 1);
 }
 
 static int run_hash(struct run *r, const struct mgm_seg *aad, size_t naad, size_t alen,
-		    const uint8_t *c, size_t clen, uint8_t *t)
+		    const uint8_t *c, size_t clen)
 {
-	struct part p = {.len = 0};
 	int err = 0;
 
 	for (size_t i = 0; i < naad && !err; i++)
-		err = hash_bytes(r, &p, aad[i].p, aad[i].len);
+		err = hash_bytes(r, &r->p, aad[i].p, aad[i].len);
 	if (!err)
-		err = hash_pad(r, &p);
+		err = hash_pad(r, &r->p);
 	if (!err)
-		err = hash_bytes(r, &p, c, clen);
+		err = hash_bytes(r, &r->p, c, clen);
 	if (!err)
-		err = hash_pad(r, &p);
+		err = hash_pad(r, &r->p);
 	if (!err)
-		err = run_tag(r, alen, clen, t);
-	explicit_bzero(&p, sizeof(p));
+		err = run_tag(r, alen, clen);
 	return err;
 }
 
@@ -602,7 +602,6 @@ static int ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
 		size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
 {
-	uint8_t t[MGM_BLOCK_MAX];
 	struct run r;
 	size_t alen;
 	int err = check_args(c, aad, naad, data, len, tag_len, &alen);
@@ -614,18 +613,16 @@ int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	if (!err)
 		err = run_crypt(&r, data, len);
 	if (!err)
-		err = run_hash(&r, aad, naad, alen, data, len, t);
+		err = run_hash(&r, aad, naad, alen, data, len);
 	if (!err)
-		memcpy(tag, t, tag_len);
+		memcpy(tag, r.t, tag_len);
 	run_end(&r);
-	explicit_bzero(t, sizeof(t));
 	return err;
 }
 
 int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
 		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
 {
-	uint8_t t[MGM_BLOCK_MAX];
 	struct run r;
 	size_t alen;
 	int err = check_args(c, aad, naad, data, len, tag_len, &alen);
@@ -635,12 +632,11 @@ int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	err = run_start(&r, c, nonce, nblocks(len, c->n),
 			nblocks(alen, c->n) + nblocks(len, c->n) + 1);
 	if (!err)
-		err = run_hash(&r, aad, naad, alen, data, len, t);
-	if (!err && !ct_equal(t, tag, tag_len))
+		err = run_hash(&r, aad, naad, alen, data, len);
+	if (!err && !ct_equal(r.t, tag, tag_len))
 		err = -EBADMSG;
 	if (!err)
 		err = run_crypt(&r, data, len);
 	run_end(&r);
-	explicit_bzero(t, sizeof(t));
 	return err;
 }
