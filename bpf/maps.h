@@ -36,6 +36,14 @@ struct {
 	__type(value, struct esper_sa_in_val);
 } sa_in SEC(".maps");
 
+/* UDP ports (host order) that esp-udp SAs go to: 1, else 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ESPER_NATT_PORTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} natt_ports SEC(".maps");
+
 /* The host's own addresses (user/control/localaddr.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

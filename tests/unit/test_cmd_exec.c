@@ -68,6 +68,7 @@ struct fake_maps {
 	unsigned fail_nth;
 	unsigned failed;	/* failures injected */
 	unsigned calls[OP_MAX];
+	uint8_t natt[65536];	/* natt_ports, by port in host order */
 };
 
 static int inject(struct fake_maps *m, enum fail_op op)
@@ -95,7 +96,10 @@ static int fake_set_sa(void *ctx, const struct sa *sa)
 	assert_false(sa_is_outbound(sa));	/* only SAs that may decrypt */
 	if (inject(m, FAIL_SET_SA))
 		return -EIO;
-	assert_int_equal(sa_find(m, spi), -1);	/* the executor refuses duplicates first */
+	if (sa_find(m, spi) >= 0) {	/* update: the same SPI, another path */
+		m->sa_uid[sa_find(m, spi)] = uid;
+		return 0;
+	}
 	assert_true(m->n_sa < MAP_MAX);
 	m->sa_spi[m->n_sa] = spi;
 	m->sa_uid[m->n_sa++] = uid;
@@ -114,6 +118,15 @@ static int fake_del_sa(void *ctx, uint32_t spi)
 		return -ENOENT;
 	m->sa_spi[i] = m->sa_spi[--m->n_sa];
 	m->sa_uid[i] = m->sa_uid[m->n_sa];
+	return 0;
+}
+
+static int fake_set_natt_port(void *ctx, uint16_t port, bool used)
+{
+	struct fake_maps *m = ctx;
+
+	assert_int_not_equal(m->natt[ntohs(port)], used);	/* transitions only */
+	m->natt[ntohs(port)] = used;
 	return 0;
 }
 
@@ -271,7 +284,7 @@ static struct fx *fx_new(void)
 	assert_true(f->sad && f->spd && f->maps);
 	sm.ctx = f->maps;
 	spd_set_mirror(f->spd, &sm);
-	f->sam = (struct sa_mirror){ fake_set_sa, fake_del_sa, f->maps };
+	f->sam = (struct sa_mirror){ fake_set_sa, fake_del_sa, fake_set_natt_port, f->maps };
 	f->env = (struct exec_env){ .sad = f->sad, .spd = f->spd, .nthreads = 1,
 				    .sa_mirror = &f->sam, .stats_extra = stats_extra,
 				    .stats_arg = f };
@@ -571,7 +584,7 @@ static void traffic(struct fx *tx, struct fx *rx, uint32_t spi, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct fx_buf fb;
 
-		fx_packet(&fb, sp->conf.mode == SP_MODE_TUNNEL ? AF_INET : sa->src.family, 17,
+		fx_packet(&fb, sp->conf.mode == SP_MODE_TUNNEL ? AF_INET : sa->family, 17,
 			  payload, sizeof(payload));
 		assert_int_equal(esp_out(sp, &fb.b, 0, 0, 0), 0);
 		if (rx)

@@ -331,7 +331,7 @@ static unsigned count(bool (*pred)(unsigned), bool tcp)
 static void test_scale(void **state)
 {
 	struct counts cnt = { 0 };
-	struct sa_mirror sam = { c_set_sa, c_del_sa, &cnt };
+	struct sa_mirror sam = { c_set_sa, c_del_sa, NULL, &cnt };
 	struct spd_mirror spm = { c_set_entry, c_del_entry, c_set_tuples, &cnt };
 	struct exec_env env = { .sad = sad_new(), .spd = spd_new(), .nthreads = 1,
 				.sa_mirror = &sam, .out = stdout };

@@ -28,7 +28,8 @@ enum cmd_kind {
 	CMD_SPDDUMP,		/* spddump ; */
 	CMD_SPDDELETE,		/* spddelete ... ; (accepted, ignored) */
 	CMD_DELETE,		/* delete SRC DST esp 0xSPI ; */
-	CMD_ADD,		/* add SRC DST esp 0xSPI -u ID -E ALGO 0xKEY [OPTS] ; */
+	CMD_ADD,		/* add SRC[PORT] DST[PORT] esp|esp-udp 0xSPI -u ID -E ALGO 0xKEY ... ; */
+	CMD_UPDATE,		/* update SRC[PORT] DST[PORT] esp|esp-udp 0xSPI ; (moves the SA) */
 	CMD_SPDADD,		/* spdadd ... ; and its alias spdupdate ... ; */
 	CMD_SPIGRP,		/* spigrp ; SA groups in ipsec_spigrp(5) SAID notation */
 	CMD_STATS,		/* stats ; counters per SA and per worker */
@@ -63,7 +64,8 @@ struct cmd {
 	struct cmd_loc at[CF_MAX];
 	union {
 		struct cmd_delete del;
-		struct sa_params add;	/* defaults filled: seq 1, the default replay window */
+		struct sa_params add;	/* defaults filled: seq 1, the default replay window;
+					 * update: spi, addresses, encapsulation */
 		struct sp_params spd;	/* without -P: out */
 	};
 };

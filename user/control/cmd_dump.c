@@ -47,9 +47,20 @@ static bool sa_resume_seq(const struct sa *sa, uint64_t *seq)
 	return true;
 }
 
-static void print_sa(const struct sa *sa, FILE *out)
+/* SRC DST esp, or SRC[PORT] DST[PORT] esp-udp */
+static void print_endpoints(const struct sa_params *c, FILE *out)
 {
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+
+	if (c->encap)
+		fprintf(out, "%s[%u] %s[%u] esp-udp", addr_str(&c->src, src), c->sport,
+			addr_str(&c->dst, dst), c->dport);
+	else
+		fprintf(out, "%s %s esp", addr_str(&c->src, src), addr_str(&c->dst, dst));
+}
+
+static void print_sa(const struct sa *sa, FILE *out)
+{
 	bool usable;
 	uint64_t seq = 1;
 
@@ -63,9 +74,10 @@ static void print_sa(const struct sa *sa, FILE *out)
 		sa_counter(sa, SA_C_out_packets), sa_counter(sa, SA_C_out_bytes),
 		sa_counter(sa, SA_C_in_packets), sa_counter(sa, SA_C_in_bytes),
 		sa_counter(sa, SA_C_replay), sa_counter(sa, SA_C_icv_fail));
-	fprintf(out, "%sadd %s %s esp 0x%x -u %u -E %s%s 0x", usable ? "" : "# exhausted: ",
-		addr_str(&sa->src, src), addr_str(&sa->dst, dst), sa->spi, sa->uid,
-		alg_name(sa->conf.alg), sa->esn ? "-esn" : "");
+	fprintf(out, "%sadd ", usable ? "" : "# exhausted: ");
+	print_endpoints(&sa->conf, out);
+	fprintf(out, " 0x%x -u %u -E %s%s 0x", sa->spi, sa->uid, alg_name(sa->conf.alg),
+		sa->esn ? "-esn" : "");
 	for (unsigned i = 0; i < sa->conf.key_len; i++)
 		fprintf(out, "%02x", sa->conf.key[i]);
 	if (sa->tfc)
@@ -158,7 +170,7 @@ void cmd_dump_spigrp(const struct sad *sad, FILE *out)
 			fputc('\n', out);
 		}
 		if (!tun || sa->n_transport_sps) {
-			print_said("esp", sa->spi, &sa->dst, out);
+			print_said("esp", sa->spi, &sa->conf.dst, out);
 			fputc('\n', out);
 		}
 	}

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -68,6 +69,29 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error
 	return 0;
 }
 
+/* --- the UDP ports of esp-udp SAs (RFC 3948) in the XDP map natt_ports ------------------ */
+
+/* Before an SA going to port (host order) joins the SAD or moves there. */
+static int natt_port_use(struct exec_env *env, bool encap, uint16_t port)
+{
+	const struct sa_mirror *m = env->sa_mirror;
+
+	if (!encap || !m || sad_natt_port(env->sad, htons(port)))
+		return 0;
+	return m->set_natt_port(m->ctx, htons(port), true);
+}
+
+/* After an SA going to port left the SAD or moved away. */
+static void natt_port_release(struct exec_env *env, bool encap, uint16_t port)
+{
+	const struct sa_mirror *m = env->sa_mirror;
+
+	if (!encap || !m || sad_natt_port(env->sad, htons(port)))
+		return;
+	if (m->set_natt_port(m->ctx, htons(port), false) < 0)
+		log_warnx("could not remove UDP port %u from the XDP map", port);
+}
+
 static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
 {
 	const struct sa_mirror *m = env->sa_mirror;
@@ -84,8 +108,14 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 		sa_free(sa);
 		FAIL(err, c, CF_CMD, "out of memory");
 	}
+	if ((e = natt_port_use(env, c->add.encap, c->add.dport)) < 0) {
+		sa_free(sa);
+		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", c->add.dport,
+		     strerror(-e));
+	}
 	if (m && (e = m->set_sa(m->ctx, sa)) < 0) {
 		sa_free(sa);
+		natt_port_release(env, c->add.encap, c->add.dport);
 		FAIL(err, c, CF_SPI, "cannot add SPI 0x%x to the XDP map: %s", c->add.spi,
 		     strerror(-e));
 	}
@@ -94,6 +124,7 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 		if (m)
 			m->del_sa(m->ctx, sa->spi);
 		sa_free(sa);
+		natt_port_release(env, c->add.encap, c->add.dport);
 		FAIL(err, c, CF_CMD, "cannot add the SA: %s", strerror(-e));
 	}
 	return 0;
@@ -102,11 +133,14 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 static void remove_sa(struct exec_env *env, struct sa *sa)
 {
 	const struct sa_mirror *m = env->sa_mirror;
+	bool encap = sa->conf.encap;
+	uint16_t port = sa->conf.dport;
 
 	spd_remove_sa(env->spd, sa);
 	if (!sa_is_outbound(sa) && m && m->del_sa(m->ctx, sa->spi) < 0)
 		log_warnx("could not remove SPI 0x%x from the XDP map", sa->spi);
 	sad_remove(env->sad, sa);
+	natt_port_release(env, encap, port);
 }
 
 static int exec_delete(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
@@ -125,6 +159,109 @@ static void exec_flush(struct exec_env *env)
 
 	while ((sa = sad_first(env->sad)))
 		remove_sa(env, sa);
+}
+
+/* --- update: an SA moves (a new NAT mapping, MOBIKE) -------------------------------------- */
+
+/* The path part of an SA's parameters (what sad_move reads), without the keys. */
+static struct sa_params path_of(const struct sa_params *p)
+{
+	return (struct sa_params){ .src = p->src, .dst = p->dst, .encap = p->encap,
+				   .sport = p->sport, .dport = p->dport };
+}
+
+/* The tunnel policies of sa whose endpoints are its path's (old), with the endpoints of to:
+ * new policies, not yet published; NULL with *n 0 if there are none. -ENOMEM: none made. */
+static int moved_policies(struct sa *sa, const struct sa_params *old, const struct sa_params *to,
+			  struct sp ***out, unsigned *n)
+{
+	unsigned max = sa->n_tunnel_sps, k = 0;
+	struct sp **sps = max ? calloc(max, sizeof(*sps)) : NULL;
+	struct sp *sp;
+
+	*out = NULL;
+	*n = 0;
+	if (max && !sps)
+		return -ENOMEM;
+	list_for_each(sp, &sa->sps, sa_node) {
+		struct sp_params p = sp->conf;
+		bool fwd = !memcmp(&p.tsrc, &old->src, sizeof(p.tsrc)) &&
+			   !memcmp(&p.tdst, &old->dst, sizeof(p.tdst));
+
+		if (p.mode != SP_MODE_TUNNEL || !fwd || k == max)
+			continue;
+		p.tsrc = to->src;
+		p.tdst = to->dst;
+		if (!(sps[k] = sp_new(&p, sa))) {
+			while (k)
+				sp_free(sps[--k]);
+			free(sps);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	*out = sps;
+	*n = k;
+	return 0;
+}
+
+/* The SA's own path and its XDP entry; on failure nothing changed. */
+static int move_sa(struct exec_env *env, const struct cmd *c, struct sa *sa,
+		   const struct sa_params *to, struct cmd_error *err)
+{
+	const struct sa_mirror *m = env->sa_mirror;
+	struct sa_params old = path_of(&sa->conf);
+	int e = natt_port_use(env, to->encap, to->dport);
+
+	if (e < 0)
+		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", to->dport,
+		     strerror(-e));
+	if (sad_move(env->sad, sa, to) < 0) {
+		natt_port_release(env, to->encap, to->dport);
+		FAIL(err, c, CF_CMD, "out of memory");
+	}
+	if (!sa_is_outbound(sa) && m && (e = m->set_sa(m->ctx, sa)) < 0) {
+		sad_move(env->sad, sa, &old);	/* the old path back: it cannot fail twice */
+		natt_port_release(env, to->encap, to->dport);
+		FAIL(err, c, CF_SPI, "cannot update SPI 0x%x in the XDP map: %s", sa->spi,
+		     strerror(-e));
+	}
+	natt_port_release(env, old.encap, old.dport);
+	return 0;
+}
+
+static int exec_update(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+{
+	const struct sa_params *u = &c->add;
+	struct sa *sa = sad_by_spi(env->sad, u->spi);
+	struct sa_params to;
+	struct sp **sps;
+	unsigned n, failed = 0;
+
+	if (!sa)
+		FAIL(err, c, CF_SPI, "no SA with SPI 0x%x", u->spi);
+	if (u->dst.family != sa->family)
+		FAIL(err, c, CF_SRC, "the SA with SPI 0x%x is %s: update keeps the address family",
+		     u->spi, family_name(sa->family));
+	to = path_of(u);
+	if (moved_policies(sa, &sa->conf, &to, &sps, &n) < 0)
+		FAIL(err, c, CF_CMD, "out of memory");
+	if (move_sa(env, c, sa, &to, err) < 0) {
+		while (n)
+			sp_free(sps[--n]);
+		free(sps);
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (spd_add(env->spd, sps[i]) < 0) {	/* the XDP maps refused: ENOMEM */
+			sp_free(sps[i]);
+			failed++;
+		}
+	free(sps);
+	if (failed)
+		FAIL(err, c, CF_CMD, "the SA moved, but %u of its tunnel policies could not "
+		     "follow (XDP maps full?): give them again with spdadd", failed);
+	return 0;
 }
 
 /* --- spdadd ---------------------------------------------------------------------------- */
@@ -157,7 +294,7 @@ static int check_ipsec(struct exec_env *env, const struct cmd *c, struct sa **sa
 
 	if (!sa)
 		FAIL(err, c, CF_POLICY_UID, "no SA with UniqueID %u", s->uid);
-	sa_family = sa->src.family;
+	sa_family = sa->family;
 	if (s->mode == SP_MODE_TUNNEL && s->tsrc.family != sa_family)
 		FAIL(err, c, CF_TUNNEL, "tunnel endpoints are %s but the SA with UniqueID %u is %s",
 		     family_name(s->tsrc.family), s->uid, family_name(sa_family));
@@ -257,6 +394,7 @@ int cmd_exec(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
 	case CMD_SPDDELETE: break;	/* accepted for setkey compatibility */
 	case CMD_DELETE: ret = exec_delete(env, c, err); break;
 	case CMD_ADD: ret = exec_add(env, c, err); break;
+	case CMD_UPDATE: ret = exec_update(env, c, err); break;
 	case CMD_SPDADD: ret = exec_spdadd(env, c, err); break;
 	case CMD_STATS:
 		cmd_dump_stats(env->sad, env->out);

@@ -302,17 +302,6 @@ static int field(struct parse *p, enum cmd_field f, const char *what)
 
 /* ---- shared fields ----------------------------------------------------------------------- */
 
-static int address(struct parse *p, enum cmd_field f, const char *what, struct ip_addr *a)
-{
-	int ret = field(p, f, what);
-
-	if (ret)
-		return ret;
-	if (parse_addr(p->t.s, p->t.len, a))
-		return fail(p, p->t.loc, "invalid %s '%s'", what, quote_tok(&p->t).s);
-	return 0;
-}
-
 /* DST after SRC: same family. */
 static int same_family(struct parse *p, const char *what, const struct ip_addr *src,
 		       const struct ip_addr *dst)
@@ -382,16 +371,87 @@ static int parse_spddelete(struct parse *p)
 	return 0;
 }
 
-/* delete SRC DST esp 0xSPI ; (SRC and DST are not used: any valid addresses do) */
+/* ---- SA endpoints: SRC[PORT] DST[PORT] esp|esp-udp ------------------------------------ */
+
+#define NATT_PORT 4500	/* RFC 3948 2, IANA: ipsec-nat-t */
+
+/* ADDR or ADDR[PORT] (PORT 1..65535) for field f; *port 0 without [PORT]. */
+static int endpoint(struct parse *p, enum cmd_field f, const char *what, struct ip_addr *a,
+		    uint16_t *port)
+{
+	const char *br;
+	size_t alen;
+	uint64_t v;
+	int ret = field(p, f, what);
+
+	if (ret)
+		return ret;
+	br = memchr(p->t.s, '[', p->t.len);
+	alen = br ? (size_t)(br - p->t.s) : p->t.len;
+	if (parse_addr(p->t.s, alen, a))
+		return fail(p, p->t.loc, "invalid %s '%s'", what, quote(p->t.s, alen).s);
+	*port = 0;
+	if (!br)
+		return 0;
+	if (p->t.len - alen < 3 || p->t.s[p->t.len - 1] != ']' ||
+	    parse_dec(br + 1, p->t.len - alen - 2, 65535, &v) || v == 0)
+		return fail(p, loc_at(p, alen), "invalid port '%s': expected [1..65535]",
+			    quote(br, p->t.len - alen).s);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* SRC[PORT] DST[PORT] esp|esp-udp: ports only with esp-udp, which defaults them to 4500
+ * (RFC 3948), as setkey's `add` and `delete` take them; the families must agree unless
+ * the addresses are not used (delete). */
+static int endpoints(struct parse *p, struct sa_params *a, bool any_family)
+{
+	struct cmd_loc sport_at, dport_at;
+	int ret;
+
+	ret = endpoint(p, CF_SRC, "SRC address", &a->src, &a->sport);
+	sport_at = p->t.loc;
+	if (!ret)
+		ret = endpoint(p, CF_DST, "DST address", &a->dst, &a->dport);
+	dport_at = p->t.loc;
+	if (!ret && !any_family)
+		ret = same_family(p, "address", &a->src, &a->dst);
+	if (!ret)
+		ret = word(p, "'esp' or 'esp-udp'");
+	if (ret)
+		return ret;
+	a->encap = tok_is(&p->t, "esp-udp");
+	if (!a->encap && !tok_is(&p->t, "esp"))
+		return unexpected(p, "'esp' or 'esp-udp'");
+	if (!a->encap && (a->sport || a->dport))
+		return fail(p, a->sport ? sport_at : dport_at,
+			    "a port is for esp-udp (ESP in UDP, RFC 3948) only");
+	if (a->encap && !a->sport)
+		a->sport = NATT_PORT;
+	if (a->encap && !a->dport)
+		a->dport = NATT_PORT;
+	return 0;
+}
+
+/* delete SRC[PORT] DST[PORT] esp|esp-udp 0xSPI ; (the addresses are not used: any do) */
 static int parse_delete(struct parse *p)
 {
+	struct sa_params a = { 0 };
 	struct cmd_delete *d = &p->c->del;
+	int ret = endpoints(p, &a, true);
 
-	return address(p, CF_SRC, "SRC address", &d->src) ?:
-	       address(p, CF_DST, "DST address", &d->dst) ?:
-	       keyword(p, "esp") ?:
-	       spi(p, &d->spi) ?:
-	       semi(p);
+	d->src = a.src;
+	d->dst = a.dst;
+	return ret ?: spi(p, &d->spi) ?: semi(p);
+}
+
+/* update SRC[PORT] DST[PORT] esp|esp-udp 0xSPI ; : the SA moves there (setkey's update with
+ * addresses only): a peer behind a NAT that changed its mapping, MOBIKE (RFC 4555). */
+static int parse_update(struct parse *p)
+{
+	struct sa_params *a = &p->c->add;
+
+	return endpoints(p, a, false) ?: spi(p, &a->spi) ?: semi(p);
 }
 
 /* ---- add --------------------------------------------------------------------------------- */
@@ -601,17 +661,14 @@ static int options(struct parse *p)
 	}
 }
 
-/* add SRC DST esp 0xSPI -u ID -E ALGO 0xKEY [OPTS] ; */
+/* add SRC[PORT] DST[PORT] esp|esp-udp 0xSPI -u ID -E ALGO 0xKEY [OPTS] ; */
 static int parse_add(struct parse *p)
 {
 	struct sa_params *a = &p->c->add;
 
 	a->seq = 1;
 	a->replay = REPLAY_DEFAULT_WINDOW;
-	return address(p, CF_SRC, "SRC address", &a->src) ?:
-	       address(p, CF_DST, "DST address", &a->dst) ?:
-	       same_family(p, "address", &a->src, &a->dst) ?:
-	       keyword(p, "esp") ?:
+	return endpoints(p, a, false) ?:
 	       spi(p, &a->spi) ?:
 	       keyword(p, "-u") ?:
 	       field(p, CF_UID, "UniqueID") ?:
@@ -912,6 +969,7 @@ static const struct cmd_def {
 	{ "spddelete", CMD_SPDDELETE, parse_spddelete },
 	{ "delete", CMD_DELETE, parse_delete },
 	{ "add", CMD_ADD, parse_add },
+	{ "update", CMD_UPDATE, parse_update },
 	{ "spdadd", CMD_SPDADD, parse_spdadd },
 	{ "spdupdate", CMD_SPDADD, parse_spdadd },
 };

@@ -4,7 +4,8 @@
  * plaintext XDP redirected, by the policy id XDP found), decrypted with one esp_in_burst and
  * encrypted with one esp_out_burst, and every packet handed to one of the driver's ports.
  *
- *   inbound ESP -> esp_in -> the inner packet must match an inbound policy of its SA, if any
+ *   inbound ESP (bare, or in UDP: a new peer address or port is reported, RFC 3948) ->
+ *     esp_in -> the inner packet must match an inbound policy of its SA, if any
  *     names it (RFC 4301 5.2 step 4; --strict-inbound: there must be one) -> fast forward
  *     (a route out of a port of ours to a known neighbour: TTL / hop limit decremented,
  *     RFC 1812 5.3.1, RFC 8200 3) or the host
@@ -18,8 +19,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "classify.h"
 #include "esper_wire.h"
@@ -168,23 +171,83 @@ static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool t
 		to_host(pp, p);
 }
 
+/* --- ESP in UDP: a peer that a NAT moved (RFC 3948 2.2, RFC 7296 2.23) --------------------- */
+
+/* Where ESP in UDP came from: its outer source and UDP source port, noted before esp_in
+ * overwrites the outer headers. */
+struct peer {
+	uint8_t addr[16];
+	uint16_t port;		/* network order */
+};
+
+static void note_peer(const struct pipe_pkt *p, struct peer *peer)
+{
+	memcpy(peer->addr, p->pi.src, p->pi.family == AF_INET ? 4 : 16);
+	peer->port = p->pi.sport;
+}
+
+const char *pipe_event_str(const struct pipe_event *ev, char buf[PIPE_EVENT_STRLEN])
+{
+	char from[ADDR_STRLEN], to[ADDR_STRLEN];
+
+	snprintf(buf, PIPE_EVENT_STRLEN, "mapping spi=0x%08x uid=%u from=%s[%u] to=%s[%u]",
+		 ev->spi, ev->uid, addr_str(&ev->old_addr, from), ev->old_port,
+		 addr_str(&ev->new_addr, to), ev->new_port);
+	return buf;
+}
+
+#define MAPPING_REPORT_NS 1000000000ull	/* one mapping event per SA per second at most */
+
+/* An authenticated packet came from elsewhere than the SA's peer: counted, and reported at
+ * most once a second per SA; the SA moves only when the keying daemon says so (update). */
+static void check_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
+{
+	const struct sa_path *path = sa_path(sa);
+	size_t alen = sa->family == AF_INET ? 4 : 16;
+	struct pipe_event ev = { .kind = PIPE_EV_MAPPING, .spi = sa->spi, .uid = sa->uid };
+	struct timespec now;
+	uint64_t ns, told;
+
+	if (!memcmp(peer->addr, path->src.a, alen) && peer->port == path->sport)
+		return;
+	sa_count(sa, SA_C_mapping, 1);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec + 1;	/* never 0 */
+	told = atomic_load_explicit(&sa->mapping_told, memory_order_relaxed);
+	if ((told && ns - told < MAPPING_REPORT_NS) || !pp->ports->event ||
+	    !atomic_compare_exchange_strong(&sa->mapping_told, &told, ns))
+		return;
+	ev.old_addr = path->src;
+	ev.old_port = ntohs(path->sport);
+	ev.new_addr.family = sa->family;
+	memcpy(ev.new_addr.a, peer->addr, alen);
+	ev.new_port = ntohs(peer->port);
+	pp->ports->event(pp->drv, &ev);
+}
+
 static void decrypt(struct pipe *pp, struct sorted *s)
 {
 	struct pbuf *b[PIPE_BURST];
 	struct pkt_info pi[PIPE_BURST];
+	struct peer peer[PIPE_BURST];
 	int res[PIPE_BURST];
 	bool tunnel[PIPE_BURST];
 
 	for (unsigned i = 0; i < s->nin; i++) {
 		b[i] = &s->in[i]->b;
 		pi[i] = s->in[i]->pi;
+		if (pi[i].proto == IPPROTO_UDP_)
+			note_peer(s->in[i], &peer[i]);
 	}
 	esp_in_burst(s->sa, b, pi, s->nin, pp->thread, res, tunnel);
 	for (unsigned i = 0; i < s->nin; i++) {
-		if (res[i])
+		if (res[i]) {
 			drop(pp, s->in[i], P_C_esp_drop);
-		else
-			decrypted(pp, s->in[i], s->sa[i], tunnel[i]);
+			continue;
+		}
+		if (pi[i].proto == IPPROTO_UDP_)
+			check_peer(pp, s->sa[i], &peer[i]);
+		decrypted(pp, s->in[i], s->sa[i], tunnel[i]);
 	}
 }
 
@@ -195,7 +258,8 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 static uint32_t inner_mtu(const struct sp *sp, uint32_t mtu)
 {
 	uint32_t outer = sp->mode == SP_MODE_TUNNEL ? (sp->tdst.family == AF_INET ? 20 : 40) : 0;
-	uint32_t over = outer + ESP_HDR_LEN + ESP_IV_LEN + sp->sa->icv_len;
+	uint32_t udp = sa_path(sp->sa)->encap ? UDP_HLEN : 0;
+	uint32_t over = outer + udp + ESP_HDR_LEN + ESP_IV_LEN + sp->sa->icv_len;
 
 	return mtu < over + 8 ? 0 : ((mtu - over) & ~3u) - 2;
 }

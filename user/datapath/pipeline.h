@@ -73,6 +73,25 @@ struct pipe_pkt {
 	struct pkt_info pi;	/* the parse of b's packet (the pipeline fills it) */
 };
 
+/* What the keying daemon should hear of, one line each (live: after the housekeeper's next
+ * round; pcap mode: at once). */
+enum pipe_event_kind {
+	PIPE_EV_MAPPING,	/* ESP in UDP of an SA came from another address or port (NAT) */
+};
+
+struct pipe_event {
+	enum pipe_event_kind kind;
+	uint32_t spi, uid;
+	struct ip_addr old_addr, new_addr;	/* mapping: the SA's peer, and where it is now */
+	uint16_t old_port, new_port;		/* host order */
+};
+
+/* The event as one line, without a line feed (docs/commands.md, "Events"):
+ *   mapping spi=0x00001000 uid=7 from=192.0.2.1[4500] to=198.51.100.9[31337]
+ */
+#define PIPE_EVENT_STRLEN 160
+const char *pipe_event_str(const struct pipe_event *ev, char buf[PIPE_EVENT_STRLEN]);
+
 /* The driver's ports. Those taking a struct pipe_pkt own it afterwards; the others copy. */
 struct pipe_ports {
 	void (*wire)(void *drv, struct pipe_pkt *p, const struct nexthop *nh);
@@ -85,6 +104,7 @@ struct pipe_ports {
 	 * inner: a decrypted packet's destination (fast forward): -EXDEV unless the route
 	 * leaves by one of the driver's own ports. */
 	int (*route)(void *drv, int family, const uint8_t *dst, bool inner, struct nexthop *nh);
+	void (*event)(void *drv, const struct pipe_event *ev);	/* may drop it: never blocks */
 };
 
 struct pipe_config {

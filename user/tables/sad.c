@@ -5,6 +5,7 @@
  * wraps), direction and inbound selectors (RFC 4301 4.1, 5.2). Written by the command
  * executor (user/control) only; read by the datapath.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct sad {
 	struct key_history *keys;
 	struct list sas;	/* insertion order */
 	size_t count;
+	_Atomic uint32_t *natt_refs;	/* per UDP port (network order): esp-udp SAs to it */
 };
 
 static bool spi_eq(const void *obj, const void *key)
@@ -49,7 +51,8 @@ struct sad *sad_new(void)
 	sad->by_spi = htab_new(spi_eq);
 	sad->by_uid = htab_new(uid_eq);
 	sad->keys = key_history_new();
-	if (!sad->by_spi || !sad->by_uid || !sad->keys) {
+	sad->natt_refs = calloc(65536, sizeof(*sad->natt_refs));
+	if (!sad->by_spi || !sad->by_uid || !sad->keys || !sad->natt_refs) {
 		sad_free(sad);
 		return NULL;
 	}
@@ -67,7 +70,34 @@ void sad_free(struct sad *sad)
 	htab_free(sad->by_spi);
 	htab_free(sad->by_uid);
 	key_history_free(sad->keys);
+	free(sad->natt_refs);
 	free(sad);
+}
+
+/* sa's path and configured addresses become p's; the old path is freed after a grace
+ * period. */
+static int set_path(struct sa *sa, const struct sa_params *p)
+{
+	struct sa_path *path = calloc(1, sizeof(*path)), *old;
+
+	if (!path)
+		return -ENOMEM;
+	path->src = p->src;
+	path->dst = p->dst;
+	path->encap = p->encap;
+	if (p->encap) {
+		path->sport = htons(p->sport);
+		path->dport = htons(p->dport);
+	}
+	old = atomic_exchange_explicit(&sa->path, path, memory_order_acq_rel);
+	if (old)
+		rcu_defer(free, old);
+	sa->conf.src = p->src;
+	sa->conf.dst = p->dst;
+	sa->conf.encap = p->encap;
+	sa->conf.sport = p->encap ? p->sport : 0;
+	sa->conf.dport = p->encap ? p->dport : 0;
+	return 0;
 }
 
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
@@ -80,8 +110,7 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	sa->conf = *p;
 	sa->spi = p->spi;
 	sa->uid = p->uid;
-	sa->src = p->src;
-	sa->dst = p->dst;
+	sa->family = p->dst.family;
 	sa->cipher = p->cipher;
 	sa->esn = p->esn;
 	sa->tfc = p->tfc;
@@ -92,7 +121,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	list_init(&sa->node);
 	atomic_store(&sa->seq_next, p->seq);
 	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
-	if (!sa->aead || replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
+	if (!sa->aead || set_path(sa, p) < 0 ||
+	    replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
 		int err = errno;
 
 		sa_free(sa);
@@ -110,6 +140,7 @@ void sa_free(struct sa *sa)
 	aead_free(sa->aead);
 	replay_fini(&sa->replay);
 	free(atomic_load(&sa->in_sels));
+	free(atomic_load(&sa->path));
 	wipe(&sa->conf, sizeof(sa->conf));
 	free(sa);
 }
@@ -124,6 +155,13 @@ int sad_reserve(struct sad *sad)
 	if (htab_reserve(sad->by_spi, 1) < 0 || htab_reserve(sad->by_uid, 1) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+static void natt_ref(struct sad *sad, const struct sa_path *path, int by)
+{
+	if (path->encap)
+		atomic_fetch_add_explicit(&sad->natt_refs[path->dport], (uint32_t)by,
+					  memory_order_relaxed);
 }
 
 int sad_add(struct sad *sad, struct sa *sa)
@@ -142,6 +180,7 @@ int sad_add(struct sad *sad, struct sa *sa)
 	htab_insert(sad->by_uid, hash_u32(sa->uid), sa);
 	list_add_tail(&sad->sas, &sa->node);
 	sad->count++;
+	natt_ref(sad, sa_path(sa), 1);
 	return 0;
 }
 
@@ -161,6 +200,7 @@ void sad_remove(struct sad *sad, struct sa *sa)
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
 	list_del(&sa->node);
 	sad->count--;
+	natt_ref(sad, sa_path(sa), -1);
 	rcu_defer(sa_free_deferred, sa);
 }
 
@@ -195,6 +235,11 @@ struct sa *sad_next(const struct sad *sad, const struct sa *sa)
 size_t sad_count(const struct sad *sad)
 {
 	return sad->count;
+}
+
+unsigned sad_natt_port(const struct sad *sad, uint16_t port)
+{
+	return atomic_load_explicit(&sad->natt_refs[port], memory_order_relaxed);
 }
 
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
@@ -238,6 +283,17 @@ int sa_set_outbound(struct sa *sa)
 void sa_unset_outbound(struct sa *sa)
 {
 	atomic_fetch_and_explicit(&sa->flags, (uint8_t)~SA_OUTBOUND, memory_order_release);
+}
+
+int sad_move(struct sad *sad, struct sa *sa, const struct sa_params *p)
+{
+	const struct sa_path *old = sa_path(sa);
+	int err;
+
+	natt_ref(sad, old, -1);
+	err = set_path(sa, p);
+	natt_ref(sad, sa_path(sa), 1);
+	return err;
 }
 
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels)

@@ -45,7 +45,8 @@
 	X(fragment, "refused: fragment in transport mode")		\
 	X(tx_error, "dropped: transmit failed")				\
 	X(crypto_error, "dropped: crypto backend error (key derivation, engine)") \
-	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget")
+	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget") \
+	X(mapping, "decrypted from a peer address or port other than the SA's (NAT, RFC 3948)")
 
 enum sa_counter {
 #define SA_COUNTER_ENUM(name, text) SA_C_##name,
@@ -61,6 +62,8 @@ struct sa_params {
 	uint32_t spi;			/* host order */
 	uint32_t uid;
 	struct ip_addr src, dst;	/* the SA carries ESP from src to dst */
+	bool encap;			/* esp-udp: ESP in UDP (RFC 3948) */
+	uint16_t sport, dport;		/* esp-udp: the UDP ports, host order */
 	enum esp_alg alg;
 	enum aead_cipher cipher;
 	bool esn;
@@ -86,6 +89,15 @@ struct sa_sels {
 	struct sa_sel sel[];
 };
 
+/* Where an SA's ESP travels: its outer addresses and, UDP-encapsulated (RFC 3948), its
+ * ports. `update` replaces it whole (a peer that moved behind a NAT, MOBIKE): readers load
+ * it once and see the old path or the new one. */
+struct sa_path {
+	struct ip_addr src, dst;
+	bool encap;
+	uint16_t sport, dport;		/* network order; 0 without encapsulation */
+};
+
 #define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
 #define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
@@ -93,7 +105,7 @@ struct sa {
 	/* Identity and keys: immutable once published. */
 	uint32_t spi;			/* host order */
 	uint32_t uid;
-	struct ip_addr src, dst;
+	uint8_t family;			/* of the outer addresses: `update` keeps it */
 	enum aead_cipher cipher;
 	bool esn;
 	uint8_t icv_len;
@@ -102,9 +114,11 @@ struct sa {
 	struct aead *aead;
 	uint8_t spi_be[4];		/* the SPI as it travels */
 
-	/* Direction and inbound selectors: the control thread writes, workers read. */
+	/* Direction, inbound selectors, path: the control thread writes, workers read. */
 	_Atomic uint8_t flags;			/* SA_OUTBOUND, SA_INBOUND: sticky */
 	struct sa_sels *_Atomic in_sels;	/* NULL: no inbound policy names it */
+	struct sa_path *_Atomic path;		/* never NULL once published */
+	_Atomic uint64_t mapping_told;		/* when a new peer mapping was last reported */
 
 	/* Outbound: the next sequence number to send; 0 once 2^64-1 has been used. */
 	_Atomic uint64_t seq_next __attribute__((aligned(64)));
@@ -143,6 +157,10 @@ struct sa *sad_first(const struct sad *sad);	/* insertion order (control thread 
 struct sa *sad_next(const struct sad *sad, const struct sa *sa);
 size_t sad_count(const struct sad *sad);
 
+/* How many SAs of the SAD are UDP-encapsulated to destination port `port` (network order):
+ * UDP to such a port is looked at as ESP in UDP (RFC 3948 2.2). Lock-free. */
+unsigned sad_natt_port(const struct sad *sad, uint16_t port);
+
 /* Sequence numbers for n packets: the first in *first; returns how many were granted (0
  * once the SA is exhausted: it never wraps, RFC 4303 3.3.3). */
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
@@ -161,6 +179,16 @@ void sa_unset_outbound(struct sa *sa);
 /* Control thread: publish sa's inbound selectors (NULL: none), the old set freed after a
  * grace period. */
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels);
+
+/* Control thread: move sa, an SA of sad, to the addresses and encapsulation of p (`update`):
+ * its path and its configuration; the old path is freed after a grace period. Sequence
+ * numbers, replay window and keys stay. -ENOMEM: nothing changed. */
+int sad_move(struct sad *sad, struct sa *sa, const struct sa_params *p);
+
+static inline const struct sa_path *sa_path(const struct sa *sa)
+{
+	return atomic_load_explicit(&((struct sa *)sa)->path, memory_order_acquire);
+}
 
 static inline bool sa_is_outbound(const struct sa *sa)
 {
