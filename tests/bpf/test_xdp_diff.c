@@ -57,6 +57,7 @@ static struct exec_env ENV;
 
 static struct sa *sas[NSAS];		/* the SAs in the SAD */
 static uint32_t gone_spis[256];		/* SPIs of deleted SAs: unknown again */
+static uint16_t gone_ports[256];	/* ... and their UDP destination ports */
 static size_t ngone;
 static uint32_t next_uid = 1000000;
 
@@ -66,6 +67,7 @@ enum stat {
 	ST_ESP_OUTBOUND, ST_ESP_GONE, ST_ESP_FRAG, ST_VLAN, ST_IP4_OPTS, ST_IP6_EXT, ST_FRAGMENT,
 	ST_CUT_L4, ST_LONG_CHAIN, ST_TRUNCATED, ST_PADDED, ST_VERSION, ST_MUTATED, ST_ADDS,
 	ST_REPLACES, ST_REMOVES, ST_REFUSED, ST_SA_ADDS, ST_SA_DELETES, ST_SA_OUTBOUND,
+	ST_SA_ENCAP, ST_UDP_ESP, ST_UDP_ESP_OURS, ST_UDP_CONTROL,
 	ST_MAX
 };
 static unsigned long stats[ST_MAX];
@@ -102,6 +104,14 @@ static struct sa *sa_create(struct hx_rand *r)
 	a->src.family = a->dst.family = fam == ESPER_AF_INET ? AF_INET : AF_INET6;
 	hx_rand_addr(r, fam, a->src.a);
 	hx_rand_addr(r, fam, a->dst.a);
+	if (!hx_rnd(r, 3)) {	/* esp-udp, mostly to one of two NAT-T ports */
+		static const uint16_t ports[] = { 4500, 4500, 4501 };
+
+		a->encap = true;
+		a->sport = hx_rnd(r, 2) ? 4500 : (uint16_t)(1 + hx_rnd(r, 65535));
+		a->dport = hx_rnd(r, 4) ? ports[hx_rnd(r, 3)] : (uint16_t)(1 + hx_rnd(r, 65535));
+		stats[ST_SA_ENCAP]++;
+	}
 	exec_ok(&c);
 	sa = sad_by_spi(SAD, a->spi);
 	assert_non_null(sa);
@@ -114,11 +124,13 @@ static void sa_delete(struct sa *sa)
 {
 	struct cmd c = { .kind = CMD_DELETE };
 
-	if (ngone < sizeof(gone_spis) / sizeof(gone_spis[0]))
+	if (ngone < sizeof(gone_spis) / sizeof(gone_spis[0])) {
+		gone_ports[ngone] = sa->conf.dport;
 		gone_spis[ngone++] = sa->spi;
+	}
 	c.del.spi = sa->spi;
-	c.del.src = sa->src;
-	c.del.dst = sa->dst;
+	c.del.src = sa->conf.src;
+	c.del.dst = sa->conf.dst;
 	exec_ok(&c);
 	stats[ST_SA_DELETES]++;
 }
@@ -197,14 +209,14 @@ static bool name_sa(struct hx_rand *r, struct sp_params *c)
 	if (!sa)
 		return false;
 	c->uid = sa->uid;
-	if (c->src.addr.family == sa->src.family && hx_rnd(r, 2)) {
+	if (c->src.addr.family == sa->family && hx_rnd(r, 2)) {
 		c->mode = SP_MODE_TRANSPORT;
 		memset(&c->tsrc, 0, sizeof(c->tsrc));
 		memset(&c->tdst, 0, sizeof(c->tdst));
 	} else {
 		c->mode = SP_MODE_TUNNEL;
-		c->tsrc = sa->src;
-		c->tdst = sa->dst;
+		c->tsrc = sa->conf.src;
+		c->tdst = sa->conf.dst;
 	}
 	return true;
 }
@@ -281,7 +293,7 @@ static void policy_refused(struct hx_rand *r)
 	}
 	if (!sa)
 		return;
-	rand_conf(r, &t, sa->src.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6, &cmd.spd);
+	rand_conf(r, &t, sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6, &cmd.spd);
 	cmd.spd.action = SP_IPSEC;
 	cmd.spd.dir = sa_is_outbound(sa) ? SP_DIR_IN : SP_DIR_OUT;
 	cmd.spd.mode = SP_MODE_TRANSPORT;
@@ -397,6 +409,34 @@ static void hx_policy_of(const struct sp *sp, struct hx_policy *p)
 	p->id = sp->id;
 }
 
+/* natt_ports holds the destination ports of the SAD's esp-udp SAs, and no other: the ports
+ * of every SA there is and was, and some others, are looked at. */
+static void check_natt_ports(void)
+{
+	uint16_t ports[2 * 256 + NSAS + 8] = { 4500, 4501, 500, 1, 65535 };
+	size_t n = 5;
+	struct hx_rand r = { .s = sad_count(SAD) };
+
+	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa))
+		ports[n++] = sa->conf.dport;
+	for (size_t i = 0; i < ngone; i++)
+		ports[n++] = gone_ports[i];
+	for (int i = 0; i < 3; i++)
+		ports[n++] = (uint16_t)hx_rand_port(&r);
+	for (size_t i = 0; i < n; i++) {
+		__u32 key = ports[i];
+		__u8 used = 0;
+		bool want = false;
+
+		for (struct sa *sa = sad_first(SAD); sa && !want; sa = sad_next(SAD, sa))
+			want = sa->conf.encap && sa->conf.dport == ports[i];
+		assert_int_equal(bpf_map_lookup_elem(H.fds.natt_ports, &key, &used), 0);
+		if (used != want)
+			fail_msg("natt_ports[%u] = %u, want %d", ports[i], used, want);
+		assert_int_equal(sad_natt_port(SAD, htons(ports[i])) != 0, want);
+	}
+}
+
 /*
  * The maps hold exactly what the tables say: the SPD's tuple lists; one key per distinct
  * policy key with the outbound and inbound policies' actions and ids; the shadow keys of
@@ -471,15 +511,18 @@ static void check_maps(void)
 			continue;
 		}
 		assert_int_equal(rc, 0);
-		w.family = sa->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		memcpy(w.src, sa->src.a, 16);
-		memcpy(w.dst, sa->dst.a, 16);
+		w.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+		w.encap = sa->conf.encap;
+		w.dport = sa->conf.encap ? htons(sa->conf.dport) : 0;
+		memcpy(w.src, sa->conf.src.a, 16);
+		memcpy(w.dst, sa->conf.dst.a, 16);
 		assert_memory_equal(&v, &w, sizeof(v));
 		may_decrypt++;
 	}
 	spis = map_keys(H.fds.sa_in, sizeof(*spis), &nk);
 	free(spis);
 	assert_int_equal(nk, may_decrypt);
+	check_natt_ports();
 }
 
 /* --- userspace's decision ----------------------------------------------------------------- */
@@ -525,6 +568,8 @@ static void user_decide(const uint8_t *f, size_t len, bool unknown_drop, struct 
 	spd_match(SPD, &pi, &opaque);
 	stats[ST_SHADOWED] += opaque;
 	stats[ST_ESP_FRAG] += pi.proto == IPPROTO_ESP_ && pi.fragment;
+	stats[ST_UDP_ESP_OURS] += c.v == V_DECRYPT && pi.proto == 17;
+	stats[ST_UDP_CONTROL] += c.why == ESPER_C_PASS_NATT_CONTROL;
 }
 
 /* --- frames ----------------------------------------------------------------------------- */
@@ -559,6 +604,30 @@ static uint32_t rand_spi(struct hx_rand *r, struct sa **sa)
 	return hx_rnd(r, 2) ? 0x100 + hx_rnd(r, 0x10000) : hx_rnd(r, UINT32_MAX) + 1;
 }
 
+/* UDP as a NAT-T port would get it (RFC 3948 2.2, 2.3): to an esp-udp SA's port (or to
+ * 4500, or anywhere), carrying ESP (of that SA, of another, of none), a keepalive, IKE or
+ * data, addressed as the SA or not. */
+static void rand_udp_encap(struct hx_rand *r, struct hx_pkt *k)
+{
+	struct sa *sa = sas[hx_rnd(r, NSAS)];
+	struct sa *other;
+	unsigned what = hx_rnd(r, 20);
+
+	k->proto = 17;
+	k->dport = sa->conf.encap && hx_rnd(r, 4) ? sa->conf.dport : hx_rnd(r, 2) ? 4500 : k->dport;
+	k->udp_carries = what < 12 ? HX_UDP_ESP : what < 15 ? HX_UDP_KEEPALIVE
+				     : what < 18 ? HX_UDP_IKE : HX_UDP_DATA;
+	k->spi = hx_rnd(r, 4) ? sa->spi : rand_spi(r, &other);
+	if (k->udp_carries == HX_UDP_DATA && !hx_rnd(r, 2))
+		k->payload = (uint16_t)hx_rnd(r, 4);	/* 1-3 bytes: neither ESP nor a marker */
+	if (hx_rnd(r, 4)) {
+		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+
+		hx_rand_esp_addrs(r, k, fam, sa->conf.src.a, sa->conf.dst.a);
+	}
+	stats[ST_UDP_ESP] += k->udp_carries == HX_UDP_ESP;
+}
+
 /* A frame from the harness's generator, aimed at a live policy most of the time, then
  * perhaps damaged. Returns its length (at least ETH_HLEN, test_run's minimum). */
 static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
@@ -572,13 +641,15 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 
 	hx_rand_pkt(r, targets, ntargets, esp, spi, &k);
 	if (sa) {
-		uint8_t fam = sa->src.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		int how = hx_rand_esp_addrs(r, &k, fam, sa->src.a, sa->dst.a);
+		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+		int how = hx_rand_esp_addrs(r, &k, fam, sa->conf.src.a, sa->conf.dst.a);
 
 		stats[how ? ST_ESP_WRONG : ST_ESP_EXACT]++;
 		stats[ST_ESP_OUTBOUND] += sa_is_outbound(sa);
 	}
-	if (!hx_rnd(r, 8))	/* ICMP of the family, which has no ports */
+	if (!esp && !hx_rnd(r, 5))
+		rand_udp_encap(r, &k);
+	else if (!hx_rnd(r, 8))	/* ICMP of the family, which has no ports */
 		k.proto = esp ? 50 : k.family == ESPER_AF_INET ? 1 : 58;
 	if (!hx_rnd(r, 40))
 		k.ethertype = hx_rnd(r, 2) ? 0x0806 : 0x88cc;
@@ -676,7 +747,7 @@ static void test_xdp_differential(void **state)
 		ESPER_C_PASS_NOT_IP, ESPER_C_PASS_MALFORMED, ESPER_C_PASS_NO_POLICY,
 		ESPER_C_PASS_BYPASS, ESPER_C_PASS_UNKNOWN_SPI, ESPER_C_DROP_UNKNOWN_SPI,
 		ESPER_C_DROP_IN_POLICY, ESPER_C_DROP_DISCARD, ESPER_C_DROP_OPAQUE,
-		ESPER_C_REDIRECT_ESP_IN, ESPER_C_REDIRECT_PLAIN_OUT,
+		ESPER_C_REDIRECT_ESP_IN, ESPER_C_REDIRECT_PLAIN_OUT, ESPER_C_PASS_NATT_CONTROL,
 	};
 	struct hx_rand r = { .s = 0xd1ffd1ff5eed0002ULL };
 	struct tuples ts;
@@ -729,7 +800,8 @@ static void test_xdp_differential(void **state)
 		"parser), %lu fragments, %lu headers cut; %lu truncated, %lu padded, %lu version, "
 		"%lu mutated\n"
 		"[          ] policies: %lu added, %lu replaced, %lu removed, %lu refused; SAs: "
-		"%lu added, %lu deleted, %lu of %d outbound at the end\n",
+		"%lu added (%lu esp-udp), %lu deleted, %lu of %d outbound at the end\n"
+		"[          ] UDP to NAT-T ports: %lu ESP (%lu of ours), %lu IKE or keepalive\n",
 		stats[ST_FRAMES], seen[ESPER_C_REDIRECT_PLAIN_OUT], seen[ESPER_C_REDIRECT_ESP_IN],
 		seen[ESPER_C_DROP_IN_POLICY], seen[ESPER_C_DROP_DISCARD], seen[ESPER_C_DROP_OPAQUE],
 		seen[ESPER_C_PASS_BYPASS], seen[ESPER_C_PASS_NO_POLICY],
@@ -741,7 +813,8 @@ static void test_xdp_differential(void **state)
 		stats[ST_LONG_CHAIN], stats[ST_FRAGMENT], stats[ST_CUT_L4], stats[ST_TRUNCATED],
 		stats[ST_PADDED], stats[ST_VERSION], stats[ST_MUTATED], stats[ST_ADDS],
 		stats[ST_REPLACES], stats[ST_REMOVES], stats[ST_REFUSED], stats[ST_SA_ADDS],
-		stats[ST_SA_DELETES], stats[ST_SA_OUTBOUND], NSAS);
+		stats[ST_SA_ENCAP], stats[ST_SA_DELETES], stats[ST_SA_OUTBOUND], NSAS,
+		stats[ST_UDP_ESP], stats[ST_UDP_ESP_OURS], stats[ST_UDP_CONTROL]);
 	if (disagreements)
 		fail_msg("%u frames where XDP and classify() disagree", disagreements);
 	/* every verdict must have been exercised, or the comparison proves little */
@@ -752,6 +825,7 @@ static void test_xdp_differential(void **state)
 	assert_true(stats[ST_ESP_WRONG] >= MIN_EACH && stats[ST_ESP_OUTBOUND] >= MIN_EACH);
 	assert_true(stats[ST_ESP_FRAG] >= MIN_EACH && stats[ST_LONG_CHAIN] >= MIN_EACH);
 	assert_true(stats[ST_REFUSED] > 0 && stats[ST_REPLACES] > 0);
+	assert_true(stats[ST_UDP_ESP_OURS] >= MIN_EACH && stats[ST_UDP_CONTROL] >= MIN_EACH);
 }
 
 /* --- set-up ------------------------------------------------------------------------------ */

@@ -67,7 +67,13 @@ struct hx_pkt {
 					 * bytes of the upper layer (a header cut short) */
 	uint16_t payload;		/* bytes after the upper-layer header */
 	uint16_t ethertype;		/* 0: from family; else a raw non-IP frame (ARP...) */
+	uint8_t udp_carries;		/* UDP: enum hx_udp, what follows its header */
 };
+
+/* What a UDP packet carries (RFC 3948 2.2, 2.3): payload bytes only, ESP (SPI, sequence
+ * number 1, then the payload bytes), a NAT-keepalive (the byte 0xff alone), or IKE behind
+ * the non-ESP marker (4 zero bytes, then the payload bytes). */
+enum hx_udp { HX_UDP_DATA, HX_UDP_ESP, HX_UDP_KEEPALIVE, HX_UDP_IKE };
 
 /* The selectors the XDP parser must extract from a built frame. */
 struct hx_sel {
@@ -183,9 +189,21 @@ static inline size_t hx_build_l4(const struct hx_pkt *p, uint8_t *l4)
 	case 17:
 		hx_put16(l4, p->sport);
 		hx_put16(l4 + 2, p->dport);
-		hx_put16(l4 + 4, 8 + p->payload);
 		hx_put16(l4 + 6, 0);
 		n = 8;
+		if (p->udp_carries == HX_UDP_ESP) {
+			hx_put32(l4 + 8, p->spi);
+			hx_put32(l4 + 12, 1);
+			n = 16;
+		} else if (p->udp_carries == HX_UDP_KEEPALIVE) {
+			l4[8] = 0xff;
+			hx_put16(l4 + 4, 9);
+			return p->cut_l4 && p->cut_l4 - 1u < 9 ? p->cut_l4 - 1u : 9;
+		} else if (p->udp_carries == HX_UDP_IKE) {
+			hx_put32(l4 + 8, 0);
+			n = 12;
+		}
+		hx_put16(l4 + 4, (uint16_t)(n + p->payload));
 		break;
 	case 1:
 	case 58:
