@@ -362,18 +362,117 @@ fast_forward_case() {	# family
 case_fast_forward_4in4() { fast_forward_case 4; }
 case_fast_forward_6in6() { fast_forward_case 6; }
 
+# --- NAT traversal (RFC 3948): ESP in UDP between the gateways -----------------------------
+
+# natt_tunnel FAMILY: the site-to-site tunnel with esp-udp SAs (gw1 sends from port 4500 to
+# gw2's 4501, gw2 from 4501 to 4500). On the wire: UDP-encapsulated ESP only, which tshark
+# decrypts and authenticates with the keys.
+natt_tunnel() {
+	if [ "$1" = 4 ]; then
+		t1=192.0.2.1 t2=192.0.2.2 a=198.51.100.0/24 b=203.0.113.0/24
+		host_a=198.51.100.10 host_b=203.0.113.10
+	else
+		t1=2001:db8:f::1 t2=2001:db8:f::2 a=2001:db8:a::/64 b=2001:db8:b::/64
+		host_a=2001:db8:a::10 host_b=2001:db8:b::10
+	fi
+	for n in 1 2; do
+		gw_cmd $n "add $t1[4500] $t2[4501] esp-udp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+		gw_cmd $n "add $t2[4501] $t1[4500] esp-udp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	done
+	gw_cmd 1 "spdadd $a $b any -P out ipsec esp/tunnel/$t1-$t2/unique:1 ;"
+	gw_cmd 1 "spdadd $b $a any -P in ipsec esp/tunnel/$t2-$t1/unique:2 ;"
+	gw_cmd 2 "spdadd $b $a any -P out ipsec esp/tunnel/$t2-$t1/unique:2 ;"
+	gw_cmd 2 "spdadd $a $b any -P in ipsec esp/tunnel/$t1-$t2/unique:1 ;"
+	capture_start "$LOGDIR/natt.pcap"
+	ping_ok $NS_A $host_b 5 || { echo "ping $host_b failed"; capture_stop; return 1; }
+	transfer $NS_A $NS_B $host_b 10 || { capture_stop; return 1; }
+	transfer $NS_B $NS_A $host_a 10 || { capture_stop; return 1; }
+	capture_stop
+	[ "$(gw_stat 1 'sa spi=0x00001001' out_packets)" -gt 1000 ] || { echo "gw1 did not encrypt"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00001001' in_packets)" -gt 1000 ] || { echo "gw2 did not decrypt"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00002001' in_packets)" -gt 1000 ] || { echo "gw1 did not decrypt"; return 1; }
+	udp=$(tcpdump -nr "$LOGDIR/natt.pcap" "udp and ((src port 4500 and dst port 4501) or (src port 4501 and dst port 4500))" 2>/dev/null | wc -l)
+	other=$(tcpdump -nr "$LOGDIR/natt.pcap" "not (udp and (port 4500 or port 4501)) and not arp and not icmp6 and not (ip6 and src net fe80::/10)" 2>/dev/null | wc -l)
+	echo "on the wire: $udp ESP-in-UDP packets, $other others"
+	[ "$udp" -gt 1000 ] && [ "$other" -eq 0 ] || return 1
+	tshark -r "$LOGDIR/natt.pcap" -d udp.port==4501,udpencap -o esp.enable_encryption_decode:TRUE \
+		-o esp.enable_authentication_check:TRUE \
+		-o "uat:esp_sa:\"IPv$1\",\"$t1\",\"$t2\",\"0x00001001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_OUT\",\"NULL\",\"\"" \
+		-o "uat:esp_sa:\"IPv$1\",\"$t2\",\"$t1\",\"0x00002001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_BACK\",\"NULL\",\"\"" \
+		-V >"$LOGDIR/natt.txt" 2>/dev/null
+	good=$(grep -c 'ESP ICV: .*\[correct\]' "$LOGDIR/natt.txt")
+	bad=$(grep -c 'ESP ICV: .*incorrect' "$LOGDIR/natt.txt")
+	echo "tshark: $good ICVs correct, $bad incorrect"
+	[ "$good" -gt 1000 ] && [ "$bad" -eq 0 ]
+}
+
+case_natt_tunnel_4in4() { natt_tunnel 4; }
+case_natt_tunnel_6in6() { natt_tunnel 6; }
+
+# natt_send NS DST PORT HEX: one UDP datagram from port 4500, with the routing mark 1 (as a
+# keying daemon's own socket: it bypasses the gateway's policies).
+natt_send() {
+	in_ns "$1" /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 1)
+s.bind(("0.0.0.0", 4500))
+s.sendto(bytes.fromhex(sys.argv[3]), (sys.argv[1], int(sys.argv[2])))' "$2" "$3" "$4"
+}
+
+# Transport mode in UDP between the gateways themselves (as case_transport), under a policy
+# that protects everything between them: IKE (behind the non-ESP marker) and NAT-keepalives
+# to the NAT-T port still reach the keying daemon's socket in the clear.
+case_natt_transport() {
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1[4500] 192.0.2.2[4500] esp-udp 0x3001 -u 31 -E aes-gcm-16-esn $KEY_OUT ;"
+		gw_cmd $n "add 192.0.2.2[4500] 192.0.2.1[4500] esp-udp 0x3002 -u 32 -E aes-gcm-16-esn $KEY_BACK ;"
+	done
+	gw_cmd 1 "spdadd 192.0.2.1 192.0.2.2 any -P out ipsec esp/transport//unique:31 ;"
+	gw_cmd 1 "spdadd 192.0.2.2 192.0.2.1 any -P in ipsec esp/transport//unique:32 ;"
+	gw_cmd 2 "spdadd 192.0.2.2 192.0.2.1 any -P out ipsec esp/transport//unique:32 ;"
+	gw_cmd 2 "spdadd 192.0.2.1 192.0.2.2 any -P in ipsec esp/transport//unique:31 ;"
+	transport_routes $NS_G1 192.0.2.2 2001:db8:f::2 192.0.2.1 2001:db8:f::1
+	transport_routes $NS_G2 192.0.2.1 2001:db8:f::1 192.0.2.2 2001:db8:f::2
+	ping_ok $NS_G1 192.0.2.2 5 || { echo "ping gw1 -> gw2 failed"; return 1; }
+	transfer $NS_G1 $NS_G2 192.0.2.2 10 || return 1
+	transfer $NS_G2 $NS_G1 192.0.2.1 10 || return 1
+	[ "$(gw_stat 1 'sa spi=0x00003001' out_packets)" -gt 1000 ] || { echo "gw1 did not encrypt"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00003001' in_packets)" -gt 1000 ] || { echo "gw2 did not decrypt"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00003002' in_packets)" -gt 1000 ] || { echo "gw1 did not decrypt"; return 1; }
+	# the keying daemon's socket on gw1 (a stand-in), then IKE and a keepalive from gw2
+	rm -f "$LOGDIR/ike.got"
+	ip netns exec $NS_G1 /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 1)
+s.bind(("192.0.2.1", 4500))
+s.settimeout(10)
+with open(sys.argv[1], "w") as f:
+    for _ in range(2):
+        f.write(s.recv(2048).hex() + "\n")
+        f.flush()' "$LOGDIR/ike.got" &
+	rcv=$!
+	sleep 0.5
+	before=$(gw_stat 1 xdp PASS_NATT_CONTROL)
+	natt_send $NS_G2 192.0.2.1 4500 0000000049b54e4b45
+	natt_send $NS_G2 192.0.2.1 4500 ff
+	wait $rcv
+	echo "the daemon's socket got: $(tr '\n' ' ' <"$LOGDIR/ike.got")"
+	[ "$(cat "$LOGDIR/ike.got")" = "$(printf '0000000049b54e4b45\nff')" ] || return 1
+	[ "$(gw_stat 1 xdp PASS_NATT_CONTROL)" -ge $((before + 2)) ] || { echo "not counted"; return 1; }
+}
+
 # --- running the cases ---------------------------------------------------------------------
 
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
 	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
-	fast_forward_6in6"
+	fast_forward_6in6 natt_tunnel_4in4 natt_tunnel_6in6 natt_transport"
 
 run_case() {
 	name=$1
 	opts=$GW_OPTS
 	QUEUES=1
-	[ "$name" = transport ] && opts="$opts --fwmark 1"
+	[ "$name" = transport ] || [ "$name" = natt_transport ] && opts="$opts --fwmark 1"
 	[ "$name" = two_queues ] && QUEUES=2 && opts="$opts -q 2"
 	[ "$name" = skb_mode ] && opts="$opts -m skb"
 	case $name in fast_forward_*) opts="$opts --fast-forward" ;; esac
