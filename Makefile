@@ -5,7 +5,8 @@
 #                   DESTDIR/PREFIX (PREFIX=/usr/local); make uninstall removes them (docs/service.md)
 #   make man        the man pages esper-xdp(8), esper-xdp.conf(5) from docs/ (pandoc)
 #   make test       every test: include layers, unit (plain and ASan+UBSan), BPF, interop,
-#                   security, fuzz smoke, integ
+#                   security, fuzz smoke, integ, install (make install, man pages, the
+#                   systemd units under systemd in a container)
 #   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer (not in make test yet)
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs

@@ -66,10 +66,15 @@ check "seccomp filter on" grep -q '^Seccomp:	2' "$st"
 check "/usr read-only for the service" \
 	sh -c "nsenter -t $pid -m sh -c 'touch /usr/x' 2>&1 | grep -q 'Read-only'"
 check "the host port's rp_filter was written (ReadWritePaths=/proc/sys/net)" \
-	sh -c '[ "$(cat /proc/sys/net/ipv4/conf/esper0/rp_filter)" = 0 ]'
+	sh -c '[ "$(cat /proc/sys/net/ipv4/conf/default/rp_filter)" != 0 ] &&
+	       [ "$(cat /proc/sys/net/ipv4/conf/esper0/rp_filter)" = 0 ]'
 # A crash: systemd restarts it, and the new run replaces the program the dead one left.
 kill -9 "$pid"
-check "restarted after a crash" wait_for sh -c "p=\$(systemctl show -p MainPID --value esper-xdp.service); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ] && ip link show v0 | grep -q xdp && systemctl is-active -q esper-xdp.service"
+restarted() {
+	p=$(mainpid)
+	[ "$p" != 0 ] && [ "$p" != "$pid" ] && xdp_on && systemctl is-active -q esper-xdp.service
+}
+check "restarted after a crash" wait_for restarted
 check "the restart replaced the stale program" \
 	wait_for sh -c 'journalctl -u esper-xdp.service | grep -q "removing a stale esper-xdp XDP program"'
 echo 'spddump ;' > /run/esper-xdp/commands
