@@ -106,7 +106,7 @@ $(BUILD)/obj/main.o: CFLAGS += -I$(BUILD)/gen
 # --- man pages, units, install ----------------------------------------------------------------
 # esper-xdp(8) is docs/man/esper-xdp.8.md; esper-xdp.conf(5) is docs/commands.md under the
 # header docs/man/esper-xdp.conf.5.md. docs/man/man.lua turns links into their text.
-PANDOC_MAN = $(PANDOC) -s -f markdown -t man --lua-filter docs/man/man.lua \
+PANDOC_MAN = $(PANDOC) -s -f markdown -t man --lua-filter docs/man/man.lua -M hyphenate=false \
 	-M footer="esper-xdp $$(scripts/version.sh)" -M date="$$(git log -1 --format=%cs 2>/dev/null)"
 
 man: $(MAN_PAGES)
