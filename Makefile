@@ -7,7 +7,7 @@
 #   make test       every test: include layers, unit (plain and ASan+UBSan), BPF, interop,
 #                   security, fuzz smoke, integ, install (make install, man pages, the
 #                   systemd units under systemd in a container)
-#   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer (not in make test yet)
+#   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs
 #   make help       this list

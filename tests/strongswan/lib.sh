@@ -327,8 +327,6 @@ size_sweep() {
 swan_down() {
 	follow_stop
 	exec 9>&-
-	[ -n "${STANDIN_PID:-}" ] && kill "$STANDIN_PID" 2>/dev/null && wait "$STANDIN_PID" 2>/dev/null
-	STANDIN_PID=""
 	swan_stop 1 2>/dev/null
 	swan_stop 2 2>/dev/null
 	topo_down
