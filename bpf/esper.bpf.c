@@ -6,9 +6,10 @@
  *   ESP, not a fragment, whose SPI names an SA that may decrypt, with the SA's outer source
  *     and destination, addressed to this host (local_addrs) -> redirect (RFC 4303 2.1,
  *     RFC 4301 4.1: SAs are unidirectional)
- *   UDP, not a fragment, to this host at a NAT-T port (natt_ports, RFC 3948 2): a 1-byte
- *     keepalive or the non-ESP marker (IKE) -> XDP_PASS, before the SPD; ESP in UDP whose
- *     SPI names an esp-udp SA that may decrypt, to its destination and port -> redirect
+ *   UDP, not a fragment, to this host at a NAT-T port (natt_ports, RFC 3948 2): ESP in UDP
+ *     whose SPI names an esp-udp SA that may decrypt, to its destination and port ->
+ *     redirect; a 1-byte keepalive or the non-ESP marker (IKE) -> XDP_PASS, unless an
+ *     outbound ipsec policy protects it (then as below)
  *   anything else, ESP included, by the SPD (RFC 4301 4.4.1, tuple-space search as
  *     esper_abi.h specifies, failing closed on unreadable selectors, RFC 4301 7):
  *     outbound ipsec -> redirect, if the source is routed back through the interface the
@@ -342,20 +343,26 @@ static __always_inline bool reverse_path_ok(struct xdp_md *ctx, const struct pkt
 	return rc == BPF_FIB_LKUP_RET_SUCCESS && p.ifindex == ctx->ingress_ifindex;
 }
 
-/* Everything but inbound ESP of ours, ESP included, by the SPD; esp_in_udp: ESP in UDP to
- * a NAT-T port of this host, for no SA of ours. */
+/* Everything but inbound ESP of ours, ESP included, by the SPD; natt: what natt() made of
+ * it. IKE and keepalives to a NAT-T port of this host pass past every policy but one that
+ * protects them (which tunnels them: never a leak), as the kernel's UDP-encapsulation
+ * socket would take them, so the keying daemon keeps its socket under any policy. */
 static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_sel *s,
-					  bool esp_in_udp)
+					  int natt)
 {
 	__u32 id = 0;
+	int res = spd_lookup(s, &id);
 
-	switch (spd_lookup(s, &id)) {
-	case SPD_PROTECT:
+	if (res == SPD_PROTECT) {
 		if (config_has(ESPER_CFG_RPF) && !reverse_path_ok(ctx, s))
 			return count(ESPER_C_DROP_RPF, XDP_DROP);
 		/* never pass it when the socket is missing: that would leak it */
 		return redirect(ctx, ESPER_META_PLAIN_OUT, id, ESPER_C_REDIRECT_PLAIN_OUT,
 				ESPER_C_DROP_NO_XSK, XDP_DROP);
+	}
+	if (natt == NATT_CONTROL)
+		return count(ESPER_C_PASS_NATT_CONTROL, XDP_PASS);
+	switch (res) {
 	case SPD_DISCARD:
 		return count(ESPER_C_DROP_DISCARD, XDP_DROP);
 	case SPD_IN_DROP:
@@ -365,7 +372,7 @@ static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_s
 	case SPD_BYPASS:
 		return count(ESPER_C_PASS_BYPASS, XDP_PASS);
 	}
-	if ((s->proto == IPPROTO_ESP_ && !s->fragment) || esp_in_udp) {
+	if ((s->proto == IPPROTO_ESP_ && !s->fragment) || natt == NATT_UNKNOWN) {
 		if (config_has(ESPER_CFG_UNKNOWN_SPI_DROP))
 			return count(ESPER_C_DROP_UNKNOWN_SPI, XDP_DROP);
 		return count(ESPER_C_PASS_UNKNOWN_SPI, XDP_PASS);
@@ -378,6 +385,7 @@ int esper_xdp(struct xdp_md *ctx)
 {
 	struct pkt_sel s;
 	__u32 uid = 0;
+	int natt_res;
 
 	__builtin_memset(&s, 0, sizeof(s));
 	switch (parse_packet(ctx, &s)) {
@@ -391,16 +399,11 @@ int esper_xdp(struct xdp_md *ctx)
 	if (esp_ours(ctx, &s, &uid))
 		return redirect(ctx, ESPER_META_ESP_IN, uid, ESPER_C_REDIRECT_ESP_IN,
 				ESPER_C_PASS_NO_XSK, XDP_PASS);
-	switch (natt(ctx, &s, &uid)) {
-	case NATT_CONTROL:
-		return count(ESPER_C_PASS_NATT_CONTROL, XDP_PASS);
-	case NATT_ESP:
+	natt_res = natt(ctx, &s, &uid);
+	if (natt_res == NATT_ESP)
 		return redirect(ctx, ESPER_META_ESP_IN, uid, ESPER_C_REDIRECT_ESP_IN,
 				ESPER_C_PASS_NO_XSK, XDP_PASS);
-	case NATT_UNKNOWN:
-		return classify_plain(ctx, &s, true);
-	}
-	return classify_plain(ctx, &s, false);
+	return classify_plain(ctx, &s, natt_res);
 }
 
 char LICENSE[] SEC("license") = "GPL";

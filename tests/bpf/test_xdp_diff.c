@@ -67,7 +67,7 @@ enum stat {
 	ST_ESP_OUTBOUND, ST_ESP_GONE, ST_ESP_FRAG, ST_VLAN, ST_IP4_OPTS, ST_IP6_EXT, ST_FRAGMENT,
 	ST_CUT_L4, ST_LONG_CHAIN, ST_TRUNCATED, ST_PADDED, ST_VERSION, ST_MUTATED, ST_ADDS,
 	ST_REPLACES, ST_REMOVES, ST_REFUSED, ST_SA_ADDS, ST_SA_DELETES, ST_SA_OUTBOUND,
-	ST_SA_ENCAP, ST_UDP_ESP, ST_UDP_ESP_OURS, ST_UDP_CONTROL,
+	ST_SA_ENCAP, ST_UDP_ESP, ST_UDP_ESP_OURS, ST_UDP_CONTROL, ST_UDP_CONTROL_PROTECTED,
 	ST_MAX
 };
 static unsigned long stats[ST_MAX];
@@ -570,6 +570,12 @@ static void user_decide(const uint8_t *f, size_t len, bool unknown_drop, struct 
 	stats[ST_ESP_FRAG] += pi.proto == IPPROTO_ESP_ && pi.fragment;
 	stats[ST_UDP_ESP_OURS] += c.v == V_DECRYPT && pi.proto == 17;
 	stats[ST_UDP_CONTROL] += c.why == ESPER_C_PASS_NATT_CONTROL;
+	if (c.v == V_ENCRYPT && pi.proto == 17) {	/* IKE that a policy protects */
+		struct sa *unused;
+
+		stats[ST_UDP_CONTROL_PROTECTED] +=
+			classify_natt(SAD, f + l3_off, &pi, &unused) == NATT_CONTROL;
+	}
 }
 
 /* --- frames ----------------------------------------------------------------------------- */
@@ -801,7 +807,8 @@ static void test_xdp_differential(void **state)
 		"%lu mutated\n"
 		"[          ] policies: %lu added, %lu replaced, %lu removed, %lu refused; SAs: "
 		"%lu added (%lu esp-udp), %lu deleted, %lu of %d outbound at the end\n"
-		"[          ] UDP to NAT-T ports: %lu ESP (%lu of ours), %lu IKE or keepalive\n",
+		"[          ] UDP to NAT-T ports: %lu ESP (%lu of ours), %lu IKE or keepalive passed, "
+		"%lu protected\n",
 		stats[ST_FRAMES], seen[ESPER_C_REDIRECT_PLAIN_OUT], seen[ESPER_C_REDIRECT_ESP_IN],
 		seen[ESPER_C_DROP_IN_POLICY], seen[ESPER_C_DROP_DISCARD], seen[ESPER_C_DROP_OPAQUE],
 		seen[ESPER_C_PASS_BYPASS], seen[ESPER_C_PASS_NO_POLICY],
@@ -814,7 +821,8 @@ static void test_xdp_differential(void **state)
 		stats[ST_PADDED], stats[ST_VERSION], stats[ST_MUTATED], stats[ST_ADDS],
 		stats[ST_REPLACES], stats[ST_REMOVES], stats[ST_REFUSED], stats[ST_SA_ADDS],
 		stats[ST_SA_ENCAP], stats[ST_SA_DELETES], stats[ST_SA_OUTBOUND], NSAS,
-		stats[ST_UDP_ESP], stats[ST_UDP_ESP_OURS], stats[ST_UDP_CONTROL]);
+		stats[ST_UDP_ESP], stats[ST_UDP_ESP_OURS], stats[ST_UDP_CONTROL],
+		stats[ST_UDP_CONTROL_PROTECTED]);
 	if (disagreements)
 		fail_msg("%u frames where XDP and classify() disagree", disagreements);
 	/* every verdict must have been exercised, or the comparison proves little */
@@ -826,6 +834,7 @@ static void test_xdp_differential(void **state)
 	assert_true(stats[ST_ESP_FRAG] >= MIN_EACH && stats[ST_LONG_CHAIN] >= MIN_EACH);
 	assert_true(stats[ST_REFUSED] > 0 && stats[ST_REPLACES] > 0);
 	assert_true(stats[ST_UDP_ESP_OURS] >= MIN_EACH && stats[ST_UDP_CONTROL] >= MIN_EACH);
+	assert_true(stats[ST_UDP_CONTROL_PROTECTED] >= 10);
 }
 
 /* --- set-up ------------------------------------------------------------------------------ */

@@ -268,6 +268,57 @@ static void test_classify_natt(void **state)
 	sad_free(sad);
 }
 
+/* IKE and keepalives pass past every policy but one that protects them: an in ipsec or a
+ * discard policy does not drop them (the keying daemon must get them), an out ipsec policy
+ * encrypts them (passing them would leak what it protects). */
+static void test_control_and_policies(void **state)
+{
+	static const struct {
+		enum sp_dir dir;
+		enum sp_action action;
+		enum verdict want;
+	} cases[] = {
+		{ SP_DIR_IN, SP_IPSEC, V_PASS },   { SP_DIR_IN, SP_DISCARD, V_PASS },
+		{ SP_DIR_OUT, SP_DISCARD, V_PASS }, { SP_DIR_OUT, SP_BYPASS, V_PASS },
+		{ SP_DIR_OUT, SP_IPSEC, V_ENCRYPT },
+	};
+	const struct natt_case ike = { "IKE", 4500, natt_cases[10].data, natt_cases[10].len };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sad *sad = sad_new();
+		struct spd *spd = spd_new();
+		struct sa *sa = udp_sa(0x6001, AF_INET, 4500, 4500), *tx = udp_sa(0x6002, AF_INET,
+									      4500, 4500);
+		struct sp_params c = { .proto = SP_PROTO_ANY, .dir = cases[i].dir,
+				       .action = cases[i].action, .mode = SP_MODE_TRANSPORT };
+		struct classified out;
+		struct fx_buf fb;
+		struct pkt_info pi;
+
+		assert_true(sad && spd);
+		add_sa(sad, sa);
+		add_sa(sad, tx);
+		if (cases[i].action == SP_IPSEC)
+			c.uid = cases[i].dir == SP_DIR_OUT ? tx->uid : sa->uid;
+		addr_parse("192.0.2.0", &c.src.addr);	/* everything between the peers */
+		addr_parse("192.0.2.0", &c.dst.addr);
+		c.src.plen = c.dst.plen = 24;
+		assert_int_equal(spd_add(spd, sp_new(&c, c.uid ? sad_by_uid(sad, c.uid) : NULL)),
+				 0);
+		udp_packet(&fb, &ike, &pi);
+		classify(sad, spd, false, fb.b.head + fb.b.off, &pi, &out);
+		if (out.v != cases[i].want)
+			fail_msg("policy %zu: verdict %d, want %d", i, out.v, cases[i].want);
+		assert_int_equal(out.why, cases[i].want == V_PASS ? ESPER_C_PASS_NATT_CONTROL
+								  : ESPER_C_REDIRECT_PLAIN_OUT);
+		spd_flush(spd);
+		rcu_barrier();
+		spd_free(spd);
+		sad_free(sad);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_encapsulation),
 		cmocka_unit_test(test_mtu),
 		cmocka_unit_test(test_classify_natt),
+		cmocka_unit_test(test_control_and_policies),
 	};
 
 	if (crypto_init(CRYPTO_AUTO) < 0)

@@ -103,12 +103,12 @@ void classify(const struct sad *sad, const struct spd *spd, bool unknown_spi_dro
 		set(out, V_DECRYPT, ESPER_C_REDIRECT_ESP_IN);
 		return;
 	}
-	if (natt == NATT_CONTROL) {
-		set(out, V_PASS, ESPER_C_PASS_NATT_CONTROL);
-		return;
-	}
 	sp = spd_match(spd, pi, &opaque);
-	if (sp)
+	/* IKE and keepalives: past every policy but one that protects them (tunnelled, never
+	 * leaked), as XDP does */
+	if (natt == NATT_CONTROL && !(sp && sp->dir == SP_DIR_OUT && sp->action == SP_IPSEC))
+		set(out, V_PASS, ESPER_C_PASS_NATT_CONTROL);
+	else if (sp)
 		by_policy(sp, opaque, out);
 	else if (opaque)
 		set(out, V_DROP, ESPER_C_DROP_OPAQUE);

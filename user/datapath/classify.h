@@ -8,9 +8,10 @@
  *   ESP, not a fragment, whose SPI names an SA that may decrypt (no outbound policy names
  *     it) and whose outer source and destination are the SA's ------> decrypt
  *   UDP, not a fragment, to a port esp-udp SAs go to (sad_natt_port, RFC 3948):
- *     a 1-byte NAT-keepalive 0xff or the non-ESP marker (4 zero bytes: IKE) -> pass;
  *     ESP whose SPI names an esp-udp SA that may decrypt, to its destination address and
- *     port, from any source (a NAT may have moved the peer) -------------> decrypt
+ *     port, from any source (a NAT may have moved the peer) -------------> decrypt;
+ *     a 1-byte NAT-keepalive 0xff or the non-ESP marker (4 zero bytes: IKE) -> pass,
+ *     whatever the SPD says but outbound ipsec (then encrypt: never a leak)
  *   anything else, ESP included, by the SPD (tables/spd.h, failing closed):
  *     outbound ipsec -> encrypt; outbound discard, inbound ipsec or discard -> drop;
  *     bypass -> pass; selectors unreadable and a protecting policy might match -> drop;
