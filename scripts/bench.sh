@@ -3,6 +3,7 @@
 #   build/bench/bench_esp      ESP encrypt/decrypt against the raw AES-GCM rate (in process)
 #   build/bench/bench_gost     the RFC 9227 transforms against the raw block cipher
 #   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
+#   build/bench/bench_nexthop  a burst of new destinations against a busy one (next hops)
 #   scripts/bench-live.sh      the live datapath against xdp-bench baselines (root only)
 # A benchmark never fails on a timing: this script exits 0 unless a binary is missing.
 # Extra arguments go to bench_esp (e.g. scripts/bench.sh -r 5).
@@ -43,6 +44,10 @@ elif [ ! -x "$BENCH/bench_xdp_spd" ]; then
 else
 	"$BENCH/bench_xdp_spd" || echo "bench_xdp_spd: exit status $? (not a failure of the bench run)"
 fi
+
+echo
+echo "=== next hops, a burst of new destinations: build/bench/bench_nexthop"
+"$BENCH/bench_nexthop" || echo "bench_nexthop: exit status $? (not a failure of the bench run)"
 
 echo
 echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd"
