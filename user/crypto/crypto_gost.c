@@ -899,7 +899,7 @@ static int slot_leaf(struct gost_sa *g, struct gost_slot *s, uint8_t i1, uint16_
 		     bool open, struct gost_leaf **out)
 {
 	struct gost_leaf *l, *o;
-	uint8_t kmsg[KEY_LEN];
+	uint8_t kmsg[KEY_LEN] = {0}; /* kdf_tree_level writes it; cppcheck cannot tell */
 	unsigned v, from, other;
 	int err = 0;
 
