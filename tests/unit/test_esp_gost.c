@@ -16,6 +16,7 @@
 #include <inttypes.h>
 
 #include "crypto/crypto_gost.h"
+#include "lib/bytes.h"
 #include "gost_impls.h"
 #include "../data/rfc9227_vectors.h"
 
@@ -69,11 +70,6 @@ struct example {
 	uint32_t spi, sn;
 };
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void decode_example(const struct rfc9227_pkt *v, struct example *ex)
 {
 	uint8_t payload[128];
@@ -96,12 +92,12 @@ static void decode_example(const struct rfc9227_pkt *v, struct example *ex)
 	assert_int_equal(payload[n - 1], 4); /* next header: IPv4, tunnel mode */
 	ex->inner_len = n - 2 - payload[n - 2];
 	memcpy(ex->inner, payload, ex->inner_len);
-	assert_int_equal(ex->inner[2] << 8 | ex->inner[3], ex->inner_len);
+	assert_int_equal(rd16(ex->inner + 2), ex->inner_len);
 	/* outer IPv4 (20) | SPI | SN | IV */
 	assert_int_equal(ex->packet[0], 0x45);
 	assert_int_equal(ex->packet[9], IPPROTO_ESP_);
-	ex->spi = get32(ex->packet + 20);
-	ex->sn = get32(ex->packet + 24);
+	ex->spi = rd32(ex->packet + 20);
+	ex->sn = rd32(ex->packet + 24);
 	assert_memory_equal(ex->packet + 28, ex->iv, 8);
 }
 
@@ -199,7 +195,7 @@ static void example_encrypt(const struct rfc9227_pkt *v)
 	assert_memory_equal(o + 6, ex.packet + 6, 2);	/* flags, fragment offset */
 	assert_int_equal(o[9], ex.packet[9]);		/* protocol 50 */
 	assert_memory_equal(o + 12, ex.packet + 12, 8); /* addresses */
-	assert_int_equal(o[4] << 8 | o[5], ex.sn & 0xffff);
+	assert_int_equal(rd16(o + 4), ex.sn & 0xffff);
 	assert_int_equal(o[8], 64);
 	assert_int_equal(csum_fold(csum_add(0, o, 20)), 0);
 	assert_int_equal(crypto_gost_derivations(sa->aead), 3);
