@@ -36,13 +36,7 @@ static bool is_mac(enum aead_cipher c)
 static int setup(void **state)
 {
 	(void)state;
-	if (crypto_init(CRYPTO_AUTO) < 0)
-		return -1;
-	gost_impl_use();
-	if (!crypto_gost_available())
-		fprintf(stderr, "\n*** test_esp_gost: SKIPPED: gost-engine not loadable (install "
-				"libengine-gost-openssl); no GOST ESP test ran ***\n\n");
-	return 0;
+	return gost_setup("test_esp_gost");
 }
 
 static int teardown(void **state)
@@ -50,14 +44,6 @@ static int teardown(void **state)
 	(void)state;
 	crypto_fini();
 	return 0;
-}
-
-static void need_gost(void)
-{
-	if (!crypto_gost_available()) {
-		fprintf(stderr, "*** SKIPPED: gost-engine missing ***\n");
-		skip();
-	}
 }
 
 /* --- RFC 9227 Appendix A at the ESP level ---------------------------------------------- */
@@ -206,7 +192,6 @@ static void example_encrypt(const struct rfc9227_pkt *v)
 static void test_rfc9227_decrypt(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < RFC9227_NPKTS; i++)
 		example_decrypt(&rfc9227_pkts[i]);
 }
@@ -214,7 +199,6 @@ static void test_rfc9227_decrypt(void **state)
 static void test_rfc9227_encrypt(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < RFC9227_NPKTS; i++)
 		example_encrypt(&rfc9227_pkts[i]);
 }
@@ -224,7 +208,6 @@ static void test_rfc9227_encrypt(void **state)
 static void test_rfc9227_one_sa(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i + 1 < RFC9227_NPKTS; i += 2) {
 		const struct rfc9227_pkt *v1 = &rfc9227_pkts[i], *v2 = &rfc9227_pkts[i + 1];
 		struct example e1, e2;
@@ -398,7 +381,6 @@ static void replay_run(enum aead_cipher c, bool esn)
 static void test_replay_reorder_esn(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++)
 		for (int esn = 0; esn < 2; esn++)
 			replay_run(gost_ciphers[c], esn);
@@ -443,7 +425,6 @@ static void esn_cross(enum aead_cipher c)
 static void test_esn_across_2_32(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++)
 		esn_cross(gost_ciphers[c]);
 }
@@ -453,7 +434,6 @@ static void test_esn_across_2_32(void **state)
 static void test_mac_only_in_clear(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++) {
 		struct sa *tx = fx_sa_cipher(gost_ciphers[c], 0x6000, false, 0, 0);
 		struct sa *rx = fx_sa_cipher(gost_ciphers[c], 0x6000, false, 0, 0);
@@ -560,7 +540,6 @@ static void forged_run(enum aead_cipher c, bool esn)
 static void test_forged_indices(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++)
 		for (int esn = 0; esn < 2; esn++)
 			forged_run(gost_ciphers[c], esn);
@@ -572,7 +551,6 @@ static void test_forged_indices(void **state)
 static void test_forged_old_sn(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++) {
 		struct sa *tx = fx_sa_cipher(gost_ciphers[c], 0x8000, false, 5000, 0);
 		struct sa *rx = fx_sa_cipher(gost_ciphers[c], 0x8000, false, 5000, 0);
