@@ -82,6 +82,11 @@ MAGMA_BACK=0x$(printf '%02x' $(seq 151 186) | tr -d '\n')
 gost_case() {	# alg key_out key_back inner outer
 	tunnel_policies 1 "$4" "$5" "$1" "$2" "$3"
 	tunnel_policies 2 "$4" "$5" "$1" "$2" "$3"
+	gw_sync 1 && gw_sync 2 || return 1
+	if grep -q "GOST transforms are not available" "$LOGDIR/gw1.err" "$LOGDIR/gw2.err"; then
+		echo "gost-engine is not loadable: install libengine-gost-openssl (scripts/setup-deps.sh installs it)"
+		return 1
+	fi
 	if [ "$4" = 4 ]; then dst=203.0.113.10; else dst=2001:db8:b::10; fi
 	ping_ok $NS_A $dst 5 || { echo "ping $dst failed"; return 1; }
 	transfer $NS_A $NS_B $dst 4 || return 1

@@ -16,8 +16,11 @@
 # receiver the next), so that each implementation interoperates with the others.
 #
 # Usage: tests/interop/test_gost_pcap.sh build/esper-xdp
-# Prints PASS/FAIL per case and "N passed, N failed"; exits non-zero on any failure. If
-# gost-engine is missing (the binary refuses GOST SAs) it says SKIPPED loudly and exits 0.
+# Prints PASS/FAIL per case and "N passed, N failed"; exits non-zero on any failure.
+# gost-engine is a dependency (scripts/setup-deps.sh installs libengine-gost-openssl): if the
+# binary cannot load it, the suite fails at once, saying so. One case hides the engine
+# (OPENSSL_ENGINES=/nonexistent): a GOST SA must then be refused with "GOST transforms are
+# not available", and an AES-GCM SA of the same file still keyed.
 # Needs /usr/bin/python3 with scapy (only to build the plaintext captures and to read and
 # extend the encrypted ones).
 
@@ -175,10 +178,11 @@ printf 'add 192.0.2.1 192.0.2.2 esp 0x100 -u 1 -E gost 0x%088d ;\n' 0 > "$TMP/pr
 	-f "$TMP/probe.cmds" > /dev/null 2> "$TMP/probe.err"
 if grep -q "GOST transforms are not available" "$TMP/probe.err"; then
 	echo "*****************************************************************"
-	echo "*** test_gost_pcap: SKIPPED: $ESPER cannot load gost-engine"
-	echo "*** (install libengine-gost-openssl); no GOST pcap case ran"
+	echo "*** test_gost_pcap: FAILED: $ESPER cannot load gost-engine:"
+	echo "*** install libengine-gost-openssl (scripts/setup-deps.sh installs it)"
 	echo "*****************************************************************"
-	exit 0
+	echo "gost pcap: 0 passed, 1 failed"
+	exit 1
 fi
 
 # --- the block cipher implementations: ct only where the CPU has it -----------------------------
@@ -280,6 +284,35 @@ run_case() {
 	fi
 }
 
+# Without gost-engine: the GOST SA refused, at its algorithm, the AES-GCM SA keyed.
+no_engine_case() {
+	local d="$TMP/no-engine" e
+
+	mkdir -p "$d"
+	{
+		printf 'add 192.0.2.1 192.0.2.2 esp 0x100 -u 1 -E gost 0x%s ;\n' "$(key 44 1)"
+		printf 'add 192.0.2.1 192.0.2.2 esp 0x101 -u 2 -E aes-gcm-16 0x%s ;\n' "$(key 20 2)"
+	} > "$d/cmds"
+	e=$( {
+		OPENSSL_ENGINES=/nonexistent "$ESPER" --pcap-in "$TMP/plain-v4-ether.pcap" \
+			--pcap-out "$d/out.pcap" -f "$d/cmds" > "$d/out" 2> "$d/err" ||
+			{ echo "esper-xdp failed"; exit; }
+		grep -q "^$d/cmds:1:[0-9]*: error: GOST transforms are not available" "$d/err" ||
+			{ echo "the GOST SA was not refused: $(head -3 "$d/err")"; exit; }
+		[ "$(grep -c ': error: ' "$d/err")" = 1 ] || { echo "more than one refusal"; exit; }
+		grep -q "^sa spi=0x00000101 " "$d/err" || { echo "the AES-GCM SA is missing"; exit; }
+		grep -q "^sa spi=0x00000100 " "$d/err" && { echo "the GOST SA was keyed"; exit; }
+	} )
+	if [ -z "$e" ]; then
+		passed=$((passed + 1))
+		echo "PASS without gost-engine: GOST SA refused, AES-GCM SA keyed"
+	else
+		failed=$((failed + 1))
+		echo "FAIL without gost-engine: $e"
+	fi
+}
+
+no_engine_case
 spi=0x2000
 n=0
 for cipher in kuz magma; do
