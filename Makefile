@@ -121,7 +121,7 @@ test-strongswan: $(BIN)
 test: all
 	scripts/test-all.sh
 
-bench: all $(BENCH_BIN)
+bench: all $(BENCH_BIN) $(BUILD)/tests/test_scale
 	scripts/bench.sh
 
 fuzz:
