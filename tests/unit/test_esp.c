@@ -538,16 +538,14 @@ static void test_refuses_oversize_result(void **state)
 	struct sa *sa = fx_sa_cipher(AEAD_AES128_GCM, 0xd000, false, 0, 0);
 	struct sp *sp = fx_sp(sa, AF_INET, AF_INET);
 	static uint8_t mem[70000 + 256];
-	struct ipv4_hdr *h = (void *)(mem + 128);
-	struct pbuf b = { .head = mem, .size = sizeof(mem), .off = 128, .len = 65500 };
+	struct pb_pkt p = pb_packet("198.51.100.7", "203.0.113.9", 17, 0, 0);
+	struct pbuf b = { .head = mem, .size = sizeof(mem), .off = 128 };
 
 	(void)state;
-	h->ver_ihl = 0x45;
-	h->tot_len = htons(65500);	/* + 20 + 16 + trailer + 16 > 65535 */
-	h->ttl = 64;
-	h->proto = 17;
-	inet_pton(AF_INET, "198.51.100.7", h->saddr);
-	inet_pton(AF_INET, "203.0.113.9", h->daddr);
+	p.raw = true;
+	p.payload = 65500 - 20;	/* + 20 + 16 + trailer + 16 > 65535 */
+	b.len = (uint32_t)pb_ip(&p, mem + 128);
+	assert_int_equal(b.len, 65500);
 	assert_int_equal(esp_out(sp, &b, 0, 0, 0), ESP_DROP(SA_C_too_big));
 	assert_int_equal(b.len, 65500);
 	sp_free(sp);
