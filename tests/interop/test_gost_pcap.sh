@@ -21,8 +21,8 @@
 # binary cannot load it, the suite fails at once, saying so. One case hides the engine
 # (OPENSSL_ENGINES=/nonexistent): a GOST SA must then be refused with "GOST transforms are
 # not available", and an AES-GCM SA of the same file still keyed.
-# Needs /usr/bin/python3 with scapy (only to build the plaintext captures and to read and
-# extend the encrypted ones).
+# Needs /usr/bin/python3 with scapy (only to build the plaintext captures, with
+# tests/lib/esptest.py, and to read and extend the encrypted ones).
 
 set -u
 
@@ -39,6 +39,9 @@ if ! $PY -c 'import scapy' 2>/dev/null; then
 	exit 2
 fi
 
+# the plaintext packets come from tests/lib/esptest.py
+PYTHONPATH="$(cd "$(dirname "$0")/../lib" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 TMP=$(mktemp -d /tmp/test_gost_pcap.XXXXXX) || exit 2
 trap 'rm -rf "$TMP"' EXIT
 
@@ -49,40 +52,35 @@ import sys
 
 
 def build(outdir, npkt):
-    import logging
-    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-    from scapy.all import IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Ether, Raw, wrpcap
+    from esptest import HOST, ether, icmp_echo, tcp, udp, wrpcap
 
-    src = {4: "198.51.100.7", 6: "2001:db8:1::7"}
-    dst = {4: "203.0.113.9", 6: "2001:db8:2::9"}
     sizes = [0, 1, 3, 60, 200, 1000, 1400, 31]
     for fam in (4, 6):
+        src, dst = HOST[fam]
         pkts = []
         for i in range(npkt):
-            data = Raw(bytes((i * 13 + j) & 0xFF for j in range(sizes[i % len(sizes)])))
+            data = bytes((i * 13 + j) & 0xFF for j in range(sizes[i % len(sizes)]))
             if fam == 4:
-                l3 = IP(src=src[4], dst=dst[4], ttl=63, id=0x100 + i,
-                        tos=0x2a if i % 3 == 0 else 0, flags="DF" if i % 2 else 0)
+                hdr = dict(ttl=63, id=0x100 + i, tos=0x2a if i % 3 == 0 else 0,
+                           flags="DF" if i % 2 else 0)
             else:
-                l3 = IPv6(src=src[6], dst=dst[6], hlim=63, tc=0x2a if i % 3 == 0 else 0,
-                          fl=0x12345 + i)
+                hdr = dict(ttl=63, tc=0x2a if i % 3 == 0 else 0, fl=0x12345 + i)
             if i % 3 == 0:
-                l4 = ICMP(id=7, seq=i) if fam == 4 else ICMPv6EchoRequest(id=7, seq=i)
+                pkts.append(icmp_echo(fam, src, dst, echo_id=7, echo_seq=i, data=data,
+                                      **hdr))
             elif i % 3 == 1:
-                l4 = UDP(sport=1000 + i, dport=53)
+                pkts.append(udp(fam, src, dst, sport=1000 + i, dport=53, data=data, **hdr))
             else:
-                l4 = TCP(sport=2000 + i, dport=80, flags="S", seq=i)
-            p = l3 / l4 / data
-            pkts.append(p.__class__(bytes(p)))  # checksums filled in
+                pkts.append(tcp(fam, src, dst, sport=2000 + i, dport=80, seq=i, data=data,
+                                **hdr))
         ts = 1700000000
-        ether = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p for p in pkts]
-        raw = [p for p in pkts]
-        for k, p in enumerate(ether):
+        ether_pkts = [ether(p) for p in pkts]
+        for k, p in enumerate(ether_pkts):
             p.time = ts + k * 0.001
-        for k, p in enumerate(raw):
+        for k, p in enumerate(pkts):
             p.time = ts + k * 0.001
-        wrpcap("%s/plain-v%d-ether.pcap" % (outdir, fam), ether, linktype=1)
-        wrpcap("%s/plain-v%d-raw.pcap" % (outdir, fam), raw, linktype=101)
+        wrpcap("%s/plain-v%d-ether.pcap" % (outdir, fam), ether_pkts, linktype=1)
+        wrpcap("%s/plain-v%d-raw.pcap" % (outdir, fam), pkts, linktype=101)
 
 
 def read(path):

@@ -33,10 +33,11 @@ ping_ok() {	# ping_ok NS ADDR [COUNT] [PING OPTIONS...]
 
 mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
 
-# send_from_wire IFACE: run the Python on stdin in the wire namespace, with scapy, the
-# interface toward gw1 (w1) or gw2 (w2) and the MAC of that gateway's WAN port as argv.
+# send_from_wire IFACE: run the Python on stdin in the wire namespace, with scapy and
+# tests/lib/esptest.py, the interface toward gw1 (w1) or gw2 (w2) and the MAC of that
+# gateway's WAN port as argv.
 send_from_wire() {
-	in_ns $NS_W /usr/bin/python3 - "$@"
+	in_ns $NS_W env PYTHONPATH=tests/lib /usr/bin/python3 - "$@"
 }
 
 gw_alive() { kill -0 "$(gw_pid "$1")" 2>/dev/null; }
@@ -81,11 +82,11 @@ case_wan_spoof() {
 	before=$(gw_stat 1 'sa spi=0x00001001' out_packets)
 	send_from_wire w1 "$(mac_of $NS_G1 g1w)" <<'PY' || return 1
 import sys
-from scapy.all import sendp, Ether, IP, UDP, Raw, conf
-conf.verb = 0
+from esptest import Ether, udp
+from scapy.all import sendp
 for i in range(5):
-    sendp(Ether(dst=sys.argv[2]) / IP(src="198.51.100.200", dst="203.0.113.10") /
-          UDP(sport=4000 + i, dport=9999) / Raw(b"spoofed"), iface=sys.argv[1])
+    sendp(Ether(dst=sys.argv[2]) / udp(4, "198.51.100.200", "203.0.113.10", sport=4000 + i,
+                                       dport=9999, data=b"spoofed"), iface=sys.argv[1])
 PY
 	sleep 0.5
 	after=$(gw_stat 1 'sa spi=0x00001001' out_packets)
