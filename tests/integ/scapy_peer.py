@@ -37,6 +37,7 @@ def answer(pkt):
 
 
 sniff(iface=iface, filter="esp and src host 192.0.2.1", prn=answer,
-      stop_filter=lambda p: done >= count, timeout=15)
+      stop_filter=lambda p: done >= count, timeout=15,
+      started_callback=lambda: print("peer: listening on %s" % iface, flush=True))
 print("peer: %d requests decrypted, %d replies sent" % (done, done))
 sys.exit(0 if done >= count else 1)

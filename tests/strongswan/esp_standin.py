@@ -129,6 +129,7 @@ def packet(pkt):
 
 threading.Thread(target=read_commands, daemon=True).start()
 sniff(iface=[lan, wan], prn=packet, store=False, timeout=duration,
+      started_callback=lambda: print("standin: sniffing on %s and %s" % (lan, wan), flush=True),
       filter="inbound and ((udp dst port 4500 and udp[8:4] != 0) or "
              "(ip and not udp port 500 and not udp port 4500))")
 with lock:
