@@ -613,32 +613,44 @@ static uint32_t rand_spi(struct hx_rand *r, struct sa **sa)
 /* UDP as a NAT-T port would get it (RFC 3948 2.2, 2.3): to an esp-udp SA's port (or to
  * 4500, or anywhere), carrying ESP (of that SA, of another, of none), a keepalive, IKE or
  * data, addressed as the SA or not. */
-static void rand_udp_encap(struct hx_rand *r, struct hx_pkt *k)
+static void rand_udp_encap(struct hx_rand *r, struct pb_pkt *k)
 {
+	static uint8_t data[72];	/* what the UDP header carries */
 	struct sa *sa = sas[hx_rnd(r, NSAS)];
 	struct sa *other;
 	unsigned what = hx_rnd(r, 20);
+	uint32_t spi = hx_rnd(r, 4) ? sa->spi : rand_spi(r, &other);
 
 	k->proto = 17;
 	k->dport = sa->conf.encap && hx_rnd(r, 4) ? sa->conf.dport : hx_rnd(r, 2) ? 4500 : k->dport;
-	k->udp_carries = what < 12 ? HX_UDP_ESP : what < 15 ? HX_UDP_KEEPALIVE
-				     : what < 18 ? HX_UDP_IKE : HX_UDP_DATA;
-	k->spi = hx_rnd(r, 4) ? sa->spi : rand_spi(r, &other);
-	if (k->udp_carries == HX_UDP_DATA && !hx_rnd(r, 2))
-		k->payload = (uint16_t)hx_rnd(r, 4);	/* 1-3 bytes: neither ESP nor a marker */
+	k->payload = 8 + hx_rnd(r, 64);
+	test_rand_bytes(&r->s, data, sizeof(data));
+	k->data = data;
+	if (what < 12) {	/* ESP: SPI, sequence number 1 */
+		wr32(data, spi);
+		wr32(data + 4, 1);
+		stats[ST_UDP_ESP]++;
+	} else if (what < 15) {	/* a NAT-keepalive */
+		data[0] = 0xff;
+		k->payload = 1;
+	} else if (what < 18) {	/* IKE behind the non-ESP marker */
+		wr32(data, 0);
+		k->payload = 4 + hx_rnd(r, 64);
+	} else {		/* data, perhaps 1-3 bytes: neither ESP nor a marker */
+		k->payload = hx_rnd(r, 2) ? hx_rnd(r, 4) : k->payload;
+	}
 	if (hx_rnd(r, 4)) {
 		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
 
 		hx_rand_esp_addrs(r, k, fam, sa->conf.src.a, sa->conf.dst.a);
 	}
-	stats[ST_UDP_ESP] += k->udp_carries == HX_UDP_ESP;
 }
 
 /* A frame from the harness's generator, aimed at a live policy most of the time, then
  * perhaps damaged. Returns its length (at least ETH_HLEN, test_run's minimum). */
 static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 {
-	struct hx_pkt k;
+	struct pb_pkt k;
 	bool esp = !hx_rnd(r, 4);
 	struct sa *sa = NULL;
 	uint32_t spi = esp ? rand_spi(r, &sa) : 0;
@@ -659,14 +671,14 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 		k.proto = esp ? 50 : k.family == ESPER_AF_INET ? 1 : 58;
 	if (!hx_rnd(r, 40))
 		k.ethertype = hx_rnd(r, 2) ? 0x0806 : 0x88cc;
-	len = hx_build(&k, buf);
-	l3 = hx_l3_off(&k);
+	len = pb_frame(&k, buf);
+	l3 = pb_l3_off(&k);
 	stats[ST_VLAN] += k.vlan[0] != 0;
 	stats[ST_IP4_OPTS] += !k.ethertype && k.family == ESPER_AF_INET && k.ip4_optlen;
 	stats[ST_IP6_EXT] += !k.ethertype && k.family == ESPER_AF_INET6 && k.next;
 	stats[ST_LONG_CHAIN] +=
 		!k.ethertype && k.family == ESPER_AF_INET6 && k.next > ESPER_MAX_IPV6_EXT;
-	stats[ST_FRAGMENT] += !k.ethertype && k.frag != HX_FRAG_NONE;
+	stats[ST_FRAGMENT] += !k.ethertype && k.frag != PB_FRAG_NONE;
 	stats[ST_CUT_L4] += !k.ethertype && k.cut_l4;
 	if (k.ethertype)
 		return len;
@@ -678,7 +690,7 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 		size_t min = l3 + (k.family == ESPER_AF_INET ? 20u + k.ip4_optlen : 40u);
 
 		len = min + hx_rnd(r, (uint32_t)(len - min + 1));
-		hx_set_ip_end(&k, buf, len);
+		pb_set_ip_end(&k, buf, len);
 		stats[ST_TRUNCATED]++;
 	} else if (what < 18) {		/* Ethernet padding behind the IP packet */
 		size_t pad = 1 + hx_rnd(r, 64);
@@ -688,7 +700,7 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 		stats[ST_PADDED]++;
 	} else if (what < 22) {		/* a version against the ethertype */
 		if (hx_rnd(r, 2))	/* a sound packet of the other family */
-			hx_put16(buf + l3 - 2, k.family == ESPER_AF_INET ? 0x86dd : 0x0800);
+			wr16(buf + l3 - 2, k.family == ESPER_AF_INET ? 0x86dd : 0x0800);
 		else
 			buf[l3] = (uint8_t)((buf[l3] & 0x0f) | hx_rnd(r, 16) << 4);
 		stats[ST_VERSION]++;
