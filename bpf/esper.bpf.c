@@ -6,7 +6,8 @@
  *   ESP, not a fragment, whose SPI names an SA that may decrypt, with the SA's outer source
  *     and destination, addressed to this host (local_addrs) -> redirect (RFC 4303 2.1,
  *     RFC 4301 4.1: SAs are unidirectional)
- *   UDP, not a fragment, to this host at a NAT-T port (natt_ports, RFC 3948 2): ESP in UDP
+ *   UDP, not a fragment, to this host at the address and port of an esp-udp SA that may
+ *     decrypt (natt_dests, RFC 3948 2): ESP in UDP
  *     whose SPI names an esp-udp SA that may decrypt, to its destination and port ->
  *     redirect; a 1-byte keepalive or the non-ESP marker (IKE) -> XDP_PASS, unless an
  *     outbound ipsec policy protects it (then as below)
@@ -15,7 +16,7 @@
  *     outbound ipsec -> redirect, if the source is routed back through the interface the
  *       packet came in on (strict reverse path against the kernel's FIB, as rp_filter)
  *     outbound discard, inbound ipsec or discard, opaque -> XDP_DROP; bypass -> XDP_PASS
- *     no policy -> XDP_PASS (ESP, bare or in UDP to a NAT-T port: or XDP_DROP,
+ *     no policy -> XDP_PASS (ESP, bare or in UDP to a NAT-T destination: or XDP_DROP,
  *     --unknown-spi drop)
  * A redirect puts struct esper_meta in front of the frame and sends it to the AF_XDP socket
  * of the receiving queue. Loaded and attached by user/control/bpf_load.c; maps (maps.h)
@@ -275,21 +276,25 @@ static __always_inline bool esp_ours(struct xdp_md *ctx, const struct pkt_sel *s
 }
 
 enum natt_result {
-	NATT_NONE,	/* not UDP to a NAT-T port of this host */
+	NATT_NONE,	/* not UDP to a NAT-T destination of this host */
 	NATT_CONTROL,	/* IKE (non-ESP marker) or a NAT-keepalive: the kernel's */
 	NATT_ESP,	/* ESP in UDP of an SA of ours: *uid */
 	NATT_UNKNOWN,	/* ESP in UDP for no SA of ours */
 };
 
-static __always_inline bool natt_port(__be16 port)
+/* Does an esp-udp SA that may decrypt go to the packet's destination address and port? */
+static __always_inline bool natt_dest(const struct pkt_sel *s)
 {
-	__u32 key = bpf_ntohs(port);
-	__u8 *used = bpf_map_lookup_elem(&natt_ports, &key);
+	struct esper_natt_key k;
 
-	return used && *used;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.family = s->family;
+	k.port = s->dport;
+	__builtin_memcpy(k.addr, s->dst, sizeof(k.addr));
+	return bpf_map_lookup_elem(&natt_dests, &k) != NULL;
 }
 
-/* UDP to a NAT-T port of this host (RFC 3948 2.2, 2.3): what it carries. ESP's SPI is the
+/* UDP to a NAT-T destination of this host (RFC 3948 2.2, 2.3): what it carries. ESP's SPI is the
  * first 4 bytes after the UDP header, never zero; ESP needs its 8-byte header at least. */
 static __always_inline int natt(struct xdp_md *ctx, const struct pkt_sel *s, __u32 *uid)
 {
@@ -298,7 +303,7 @@ static __always_inline int natt(struct xdp_md *ctx, const struct pkt_sel *s, __u
 	__u8 *p;
 
 	if (s->proto != IPPROTO_UDP_ || s->fragment || !s->has_ports || off > s->l4_end ||
-	    !natt_port(s->dport) || (config_has(ESPER_CFG_LOCAL) && !is_local(s)))
+	    !natt_dest(s) || (config_has(ESPER_CFG_LOCAL) && !is_local(s)))
 		return NATT_NONE;
 	len = s->l4_end - off;
 	if (len == 1) {
@@ -344,7 +349,7 @@ static __always_inline bool reverse_path_ok(struct xdp_md *ctx, const struct pkt
 }
 
 /* Everything but inbound ESP of ours, ESP included, by the SPD; natt: what natt() made of
- * it. IKE and keepalives to a NAT-T port of this host pass past every policy but one that
+ * it. IKE and keepalives to a NAT-T destination of this host pass past every policy but one that
  * protects them (which tunnels them: never a leak), as the kernel's UDP-encapsulation
  * socket would take them, so the keying daemon keeps its socket under any policy. */
 static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_sel *s,

@@ -36,13 +36,14 @@ struct {
 	__type(value, struct esper_sa_in_val);
 } sa_in SEC(".maps");
 
-/* UDP ports (host order) that esp-udp SAs go to: 1, else 0. */
+/* Where esp-udp SAs that may decrypt go: (address, UDP port) -> 1. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ESPER_NATT_PORTS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, ESPER_MAX_NATT_DESTS);
+	__type(key, struct esper_natt_key);
 	__type(value, __u8);
-} natt_ports SEC(".maps");
+} natt_dests SEC(".maps");
 
 /* The host's own addresses (user/control/localaddr.c). */
 struct {

@@ -57,7 +57,6 @@ static struct exec_env ENV;
 
 static struct sa *sas[NSAS];		/* the SAs in the SAD */
 static uint32_t gone_spis[256];		/* SPIs of deleted SAs: unknown again */
-static uint16_t gone_ports[256];	/* ... and their UDP destination ports */
 static size_t ngone;
 static uint32_t next_uid = 1000000;
 
@@ -104,7 +103,7 @@ static struct sa *sa_create(struct hx_rand *r)
 	a->src.family = a->dst.family = fam == ESPER_AF_INET ? AF_INET : AF_INET6;
 	hx_rand_addr(r, fam, a->src.a);
 	hx_rand_addr(r, fam, a->dst.a);
-	if (!hx_rnd(r, 3)) {	/* esp-udp, mostly to one of two NAT-T ports */
+	if (!hx_rnd(r, 3)) {	/* esp-udp, mostly to one of two NAT-T destinations */
 		static const uint16_t ports[] = { 4500, 4500, 4501 };
 
 		a->encap = true;
@@ -124,10 +123,8 @@ static void sa_delete(struct sa *sa)
 {
 	struct cmd c = { .kind = CMD_DELETE };
 
-	if (ngone < sizeof(gone_spis) / sizeof(gone_spis[0])) {
-		gone_ports[ngone] = sa->conf.dport;
+	if (ngone < sizeof(gone_spis) / sizeof(gone_spis[0]))
 		gone_spis[ngone++] = sa->spi;
-	}
 	c.del.spi = sa->spi;
 	c.del.src = sa->conf.src;
 	c.del.dst = sa->conf.dst;
@@ -409,32 +406,41 @@ static void hx_policy_of(const struct sp *sp, struct hx_policy *p)
 	p->id = sp->id;
 }
 
-/* natt_ports holds the destination ports of the SAD's esp-udp SAs, and no other: the ports
- * of every SA there is and was, and some others, are looked at. */
-static void check_natt_ports(void)
+/* Does an esp-udp SA of the SAD that may decrypt go to (dst, dport)? */
+static bool natt_wanted(const struct ip_addr *dst, uint16_t dport)
 {
-	uint16_t ports[2 * 256 + NSAS + 8] = { 4500, 4501, 500, 1, 65535 };
-	size_t n = 5;
-	struct hx_rand r = { .s = sad_count(SAD) };
-
 	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa))
-		ports[n++] = sa->conf.dport;
-	for (size_t i = 0; i < ngone; i++)
-		ports[n++] = gone_ports[i];
-	for (int i = 0; i < 3; i++)
-		ports[n++] = (uint16_t)hx_rand_port(&r);
-	for (size_t i = 0; i < n; i++) {
-		__u32 key = ports[i];
-		__u8 used = 0;
-		bool want = false;
+		if (sa->conf.encap && !sa_is_outbound(sa) && sa->conf.dport == dport &&
+		    !memcmp(&sa->conf.dst, dst, sizeof(*dst)))
+			return true;
+	return false;
+}
 
-		for (struct sa *sa = sad_first(SAD); sa && !want; sa = sad_next(SAD, sa))
-			want = sa->conf.encap && sa->conf.dport == ports[i];
-		assert_int_equal(bpf_map_lookup_elem(H.fds.natt_ports, &key, &used), 0);
-		if (used != want)
-			fail_msg("natt_ports[%u] = %u, want %d", ports[i], used, want);
-		assert_int_equal(sad_natt_port(SAD, htons(ports[i])) != 0, want);
+/* natt_dests holds where the SAD's esp-udp SAs that may decrypt go, and nothing else: the
+ * map's keys are exactly those places (and sad_natt_dest agrees). */
+static void check_natt_dests(void)
+{
+	struct esper_natt_key *keys;
+	size_t nk, want = 0;
+
+	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa)) {
+		struct esper_natt_key k = { .port = htons(sa->conf.dport) };
+		bool w = natt_wanted(&sa->conf.dst, sa->conf.dport), first = true;
+		__u8 v;
+
+		k.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+		memcpy(k.addr, sa->conf.dst.a, 16);
+		if (w != (bpf_map_lookup_elem(H.fds.natt_dests, &k, &v) == 0))
+			fail_msg("natt_dests and the SAD disagree for SPI 0x%x", sa->spi);
+		assert_int_equal(sad_natt_dest(SAD, sa->family, sa->conf.dst.a, k.port), w);
+		for (struct sa *o = sad_first(SAD); o != sa; o = sad_next(SAD, o))
+			first &= !(o->conf.dport == sa->conf.dport &&
+				   !memcmp(&o->conf.dst, &sa->conf.dst, sizeof(o->conf.dst)));
+		want += w && first;
 	}
+	keys = map_keys(H.fds.natt_dests, sizeof(*keys), &nk);
+	free(keys);
+	assert_int_equal(nk, want);
 }
 
 /*
@@ -522,7 +528,7 @@ static void check_maps(void)
 	spis = map_keys(H.fds.sa_in, sizeof(*spis), &nk);
 	free(spis);
 	assert_int_equal(nk, may_decrypt);
-	check_natt_ports();
+	check_natt_dests();
 }
 
 /* --- userspace's decision ----------------------------------------------------------------- */
@@ -610,7 +616,7 @@ static uint32_t rand_spi(struct hx_rand *r, struct sa **sa)
 	return hx_rnd(r, 2) ? 0x100 + hx_rnd(r, 0x10000) : hx_rnd(r, UINT32_MAX) + 1;
 }
 
-/* UDP as a NAT-T port would get it (RFC 3948 2.2, 2.3): to an esp-udp SA's port (or to
+/* UDP as a NAT-T destination would get it (RFC 3948 2.2, 2.3): to an esp-udp SA's port (or to
  * 4500, or anywhere), carrying ESP (of that SA, of another, of none), a keepalive, IKE or
  * data, addressed as the SA or not. */
 static void rand_udp_encap(struct hx_rand *r, struct pb_pkt *k)
@@ -819,7 +825,7 @@ static void test_xdp_differential(void **state)
 		"%lu mutated\n"
 		"[          ] policies: %lu added, %lu replaced, %lu removed, %lu refused; SAs: "
 		"%lu added (%lu esp-udp), %lu deleted, %lu of %d outbound at the end\n"
-		"[          ] UDP to NAT-T ports: %lu ESP (%lu of ours), %lu IKE or keepalive passed, "
+		"[          ] UDP to NAT-T destinations: %lu ESP (%lu of ours), %lu IKE or keepalive passed, "
 		"%lu protected\n",
 		stats[ST_FRAMES], seen[ESPER_C_REDIRECT_PLAIN_OUT], seen[ESPER_C_REDIRECT_ESP_IN],
 		seen[ESPER_C_DROP_IN_POLICY], seen[ESPER_C_DROP_DISCARD], seen[ESPER_C_DROP_OPAQUE],

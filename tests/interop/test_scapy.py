@@ -62,6 +62,8 @@ def commands(case, direction):
     # An SA carries ESP from its SRC to its DST: the tunnel endpoints, or in transport mode
     # the hosts themselves (esper-xdp decrypts only ESP with the SA's outer addresses).
     s, d = OUTER[case["outer"]] if case["mode"] == "tunnel" else INNER[fam]
+    if case.get("behind_nat") and case["mode"] == "transport":
+        s = NAT_ADDR[fam]  # the peer as the keying daemon sees it: its NAT's address
     seq = " seq:0x%016x" % ESN_START if case["esn"] else ""
     proto = "esp"
     if case["natt"]:
@@ -87,7 +89,7 @@ def esper(case, direction, frames):
         raise AssertionError("esper-xdp failed: %s" % r.err)
     if r.refused():
         raise AssertionError("esper-xdp refused a command: %s" % r.err)
-    case["stdout"] = r.stdout
+    case["stdout"], case["stderr"] = r.stdout, r.err
     return r.out
 
 
@@ -179,33 +181,42 @@ def esper_to_scapy(case):
             bytes(dec), bytes(want))
 
 
-def natted(case, pkt):
-    """pkt as a NAT in front of the peer forwards it: another source address (transport
-    mode: the inner checksum no longer fits it) and UDP source port."""
+def natted(pkt, addr, port):
+    """pkt as a NAT in front of the peer forwards it: from addr and UDP port (transport
+    mode: the inner checksum no longer fits the address)."""
     nat = pkt.copy()
-    nat.src = NAT_ADDR[nat.version]
-    nat[UDP].sport = NAT_PORT
+    nat.src = addr
+    nat[UDP].sport = port
     if nat.version == 4:
         nat.chksum = None
     return nat.__class__(bytes(nat))
 
 
 def nat_to_esper(case):
-    """The peer is behind a NAT: its ESP in UDP comes from another address and port.
-    Decrypted all the same, reported once as a mapping event; transport mode's inner
-    TCP/UDP checksum is made anew for the address it arrived from (RFC 3948 3.1.2)."""
+    """The peer is behind a NAT. Tunnel mode: its ESP in UDP comes from another address
+    and port than the SA's, and is decrypted all the same (the inner packet is what the ICV
+    vouches for) and reported once as a mapping event. Transport mode: the SA has the NAT's
+    address (as the keying daemon saw it), the NAT changed the port: decrypted, reported,
+    the inner TCP/UDP checksum made anew for the address (RFC 3948 3.1.2); the same from
+    any other address is dropped (the outer source becomes the packet's, the ICV does not
+    cover it)."""
     sa = case_sa(case)
+    fam, transport = case["outer"], case["mode"] == "transport"
     plain = plaintexts(case["inner"], 4)
     frames = []
     for pkt, seq in zip(plain, seqs(case, len(plain))):
         sa.seq_num, sa.esn = seq & 0xFFFFFFFF, seq >> 32
-        frames.append(frame(case, natted(case, udp_fixed(sa.encrypt(pkt)))))
+        frames.append(frame(case, natted(udp_fixed(sa.encrypt(pkt)), NAT_ADDR[fam], NAT_PORT)))
+    if transport:  # one more, sealed by the peer, from an address that is not the SA's
+        sa.seq_num, sa.esn = (seqs(case, 5)[4] & 0xFFFFFFFF), seqs(case, 5)[4] >> 32
+        spoofed = "192.0.2.66" if fam == 4 else "2001:db8::66"
+        frames.append(frame(case, natted(udp_fixed(sa.encrypt(plain[0])), spoofed, NAT_PORT)))
     case = dict(case, behind_nat=True)
     out = esper(case, "in", frames)
-    assert len(out) == len(frames), "esper-xdp wrote %d of %d packets" % (len(out), len(frames))
+    assert len(out) == len(plain), "esper-xdp wrote %d packets, want %d" % (len(out), len(plain))
     for got, want in zip(out, plain):
         got = l3(got)
-        if case["mode"] == "transport":  # what the host gets: the NAT's address, checksums right
+        if transport:  # what the host gets: the NAT's address, checksums right
             want = want.copy()
             want.src = NAT_ADDR[want.version]
             del want.payload.chksum
@@ -214,11 +225,13 @@ def nat_to_esper(case):
             want = want.__class__(bytes(want))
         assert bytes(got) == bytes(want), "decrypted packet differs:\n%r\n%r" % (
             bytes(got), bytes(want))
-    s, _ = OUTER[case["outer"]] if case["mode"] == "tunnel" else INNER[case["inner"]]
+    s = NAT_ADDR[fam] if transport else OUTER[fam][0]
     event = "mapping spi=0x%08x uid=7 from=%s[%d] to=%s[%d]" % (
-        case["spi"], s, NATT_PORTS[0], NAT_ADDR[case["outer"]], NAT_PORT)
+        case["spi"], s, NATT_PORTS[0], NAT_ADDR[fam], NAT_PORT)
     events = [l for l in case["stdout"].splitlines() if l.startswith("mapping ")]
     assert events == [event], "events %r, want [%r]" % (events, event)
+    if transport:
+        assert "peer_address=1" in case["stderr"], "the spoofed packet was not counted"
 
 
 def cases():

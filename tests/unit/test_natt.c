@@ -4,8 +4,8 @@
  * (ports, length, checksum 0 over IPv4, a right one over IPv6) in every mode, esp_in taking
  * from an esp-udp SA nothing but ESP in UDP with a sane UDP length (and from the others no
  * UDP), the MTU counting the UDP header, and classify's NAT-T rule (classify_natt) for each
- * kind of UDP a NAT-T port gets: keepalive, IKE's non-ESP marker, ESP of an SA of ours, of
- * none, too short to tell. tests/interop/test_scapy.py checks the same against scapy and
+ * kind of UDP a NAT-T destination gets: keepalive, IKE's non-ESP marker, ESP of an SA of
+ * ours, of none, too short to tell; an SA that only sends makes no NAT-T destination. tests/interop/test_scapy.py checks the same against scapy and
  * tests/bpf/test_xdp_diff.c classify_natt against the XDP program.
  */
 #include "esp_fixture.h"
@@ -198,16 +198,21 @@ static const uint8_t short7[] = { 0, 0, 0x50, 0x01, 0, 0, 0 };
 
 static const struct natt_case natt_cases[] = {
 	{ "ESP of our esp-udp SA", 4500, esp_ours, sizeof(esp_ours), false, NATT_ESP, 0x5001 },
-	{ "... to another address", 4500, esp_ours, sizeof(esp_ours), true, NATT_UNKNOWN },
-	{ "... to another NAT-T port", 4501, esp_ours, sizeof(esp_ours), false, NATT_UNKNOWN },
+	{ "... to another address (transit)", 4500, esp_ours, sizeof(esp_ours), true, NATT_NONE },
+	{ "... to another place we take ESP at", 4600, esp_ours, sizeof(esp_ours), false,
+	  NATT_UNKNOWN },
 	{ "... to a port no SA goes to", 4502, esp_ours, sizeof(esp_ours), false, NATT_NONE },
+	{ "... to the port of an outbound esp-udp SA (not a place we take ESP at)", 4501,
+	  esp_ours, sizeof(esp_ours), false, NATT_NONE },
 	{ "ESP of an outbound esp-udp SA", 4500, esp_outbound, sizeof(esp_outbound), false,
 	  NATT_UNKNOWN },
 	{ "ESP of a bare SA, in UDP", 4500, esp_bare_sa, sizeof(esp_bare_sa), false,
 	  NATT_UNKNOWN },
 	{ "ESP of no SA", 4500, esp_none, sizeof(esp_none), false, NATT_UNKNOWN },
 	{ "NAT-keepalive", 4500, keepalive, sizeof(keepalive), false, NATT_CONTROL },
-	{ "NAT-keepalive to another address", 4500, keepalive, 1, true, NATT_CONTROL },
+	{ "NAT-keepalive to another address (transit)", 4500, keepalive, 1, true, NATT_NONE },
+	{ "IKE to another address (transit)", 4500, ike, sizeof(ike), true, NATT_NONE },
+	{ "IKE to the port of an outbound esp-udp SA", 4501, ike, sizeof(ike), false, NATT_NONE },
 	{ "one byte, not 0xff", 4500, not_keepalive, 1, false, NATT_NONE },
 	{ "IKE behind the non-ESP marker", 4500, ike, sizeof(ike), false, NATT_CONTROL },
 	{ "the marker alone", 4500, marker_only, sizeof(marker_only), false, NATT_CONTROL },
@@ -243,14 +248,19 @@ static void test_classify_natt(void **state)
 {
 	struct sad *sad = sad_new();
 	struct sa *out = udp_sa(0x5002, AF_INET, 4500, 4501);
+	uint8_t gw[4] = { 192, 0, 2, 2 };
 
 	(void)state;
 	assert_non_null(sad);
 	add_sa(sad, udp_sa(0x5001, AF_INET, 4500, 4500));
 	add_sa(sad, out);
+	add_sa(sad, udp_sa(0x5004, AF_INET, 4500, 4600));
 	add_sa(sad, fx_sa_cipher(AEAD_AES256_GCM, 0x5003, false, 0, 0));
-	assert_int_equal(sa_set_outbound(out), 0);
-	assert_true(sad_natt_port(sad, htons(4500)) && sad_natt_port(sad, htons(4501)));
+	assert_true(sad_natt_dest(sad, AF_INET, gw, htons(4501)));	/* until it sends */
+	assert_int_equal(sad_set_outbound(sad, out), 0);
+	assert_true(sad_natt_dest(sad, AF_INET, gw, htons(4500)) &&
+		    sad_natt_dest(sad, AF_INET, gw, htons(4600)) &&
+		    !sad_natt_dest(sad, AF_INET, gw, htons(4501)));
 	for (size_t i = 0; i < sizeof(natt_cases) / sizeof(natt_cases[0]); i++) {
 		const struct natt_case *c = &natt_cases[i];
 		struct sa *sa = NULL;
@@ -282,7 +292,7 @@ static void test_control_and_policies(void **state)
 		{ SP_DIR_OUT, SP_DISCARD, V_PASS }, { SP_DIR_OUT, SP_BYPASS, V_PASS },
 		{ SP_DIR_OUT, SP_IPSEC, V_ENCRYPT },
 	};
-	const struct natt_case ike = { "IKE", 4500, natt_cases[10].data, natt_cases[10].len };
+	const struct natt_case ike_case = { "IKE", 4500, ike, sizeof(ike) };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -306,7 +316,7 @@ static void test_control_and_policies(void **state)
 		c.src.plen = c.dst.plen = 24;
 		assert_int_equal(spd_add(spd, sp_new(&c, c.uid ? sad_by_uid(sad, c.uid) : NULL)),
 				 0);
-		udp_packet(&fb, &ike, &pi);
+		udp_packet(&fb, &ike_case, &pi);
 		classify(sad, spd, false, fb.b.head + fb.b.off, &pi, &out);
 		if (out.v != cases[i].want)
 			fail_msg("policy %zu: verdict %d, want %d", i, out.v, cases[i].want);

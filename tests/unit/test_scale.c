@@ -138,8 +138,9 @@ struct counts {
 };
 
 /* The SA mirror holds only SAs that may decrypt: never an outbound one. */
-static int c_set_sa(void *ctx, const struct sa *sa)
+static int c_set_sa(void *ctx, const struct sa *sa, const struct sa_path *path)
 {
+	(void)path;
 	assert_false(sa_is_outbound(sa));
 	((struct counts *)ctx)->sa_set++;
 	return 0;

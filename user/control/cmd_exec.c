@@ -69,27 +69,33 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error
 	return 0;
 }
 
-/* --- the UDP ports of esp-udp SAs (RFC 3948) in the XDP map natt_ports ------------------ */
+/* --- where this host takes ESP in UDP (RFC 3948): the XDP map natt_dests ----------------- */
 
-/* Before an SA going to port (host order) joins the SAD or moves there. */
-static int natt_port_use(struct exec_env *env, bool encap, uint16_t port)
+/* Before an SA that may decrypt starts going to path (before the SAD knows): the place goes
+ * into the XDP map, unless another SA goes there already. */
+static int natt_use(struct exec_env *env, const struct sa_path *path)
 {
 	const struct sa_mirror *m = env->sa_mirror;
 
-	if (!encap || !m || sad_natt_port(env->sad, htons(port)))
+	if (!path->encap || !m ||
+	    sad_natt_dest(env->sad, path->dst.family, path->dst.a, path->dport))
 		return 0;
-	return m->set_natt_port(m->ctx, htons(port), true);
+	return m->set_natt_dest(m->ctx, path, true);
 }
 
-/* After an SA going to port left the SAD or moved away. */
-static void natt_port_release(struct exec_env *env, bool encap, uint16_t port)
+/* After an SA that could decrypt stopped going to path (after the SAD knows): the place
+ * leaves the XDP map, unless another SA still goes there. */
+static void natt_release(struct exec_env *env, const struct sa_path *path)
 {
 	const struct sa_mirror *m = env->sa_mirror;
+	char a[ADDR_STRLEN];
 
-	if (!encap || !m || sad_natt_port(env->sad, htons(port)))
+	if (!path->encap || !m ||
+	    sad_natt_dest(env->sad, path->dst.family, path->dst.a, path->dport))
 		return;
-	if (m->set_natt_port(m->ctx, htons(port), false) < 0)
-		log_warnx("could not remove UDP port %u from the XDP map", port);
+	if (m->set_natt_dest(m->ctx, path, false) < 0)
+		log_warnx("could not remove %s[%u] from the XDP map", addr_str(&path->dst, a),
+			  ntohs(path->dport));
 }
 
 static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
@@ -108,14 +114,14 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 		sa_free(sa);
 		FAIL(err, c, CF_CMD, "out of memory");
 	}
-	if ((e = natt_port_use(env, c->add.encap, c->add.dport)) < 0) {
+	if ((e = natt_use(env, sa_path(sa))) < 0) {
 		sa_free(sa);
 		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", c->add.dport,
 		     strerror(-e));
 	}
-	if (m && (e = m->set_sa(m->ctx, sa)) < 0) {
+	if (m && (e = m->set_sa(m->ctx, sa, sa_path(sa))) < 0) {
+		natt_release(env, sa_path(sa));
 		sa_free(sa);
-		natt_port_release(env, c->add.encap, c->add.dport);
 		FAIL(err, c, CF_SPI, "cannot add SPI 0x%x to the XDP map: %s", c->add.spi,
 		     strerror(-e));
 	}
@@ -123,8 +129,8 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 	if (e < 0) {	/* cannot happen: checked and reserved above */
 		if (m)
 			m->del_sa(m->ctx, sa->spi);
+		natt_release(env, sa_path(sa));
 		sa_free(sa);
-		natt_port_release(env, c->add.encap, c->add.dport);
 		FAIL(err, c, CF_CMD, "cannot add the SA: %s", strerror(-e));
 	}
 	return 0;
@@ -133,14 +139,15 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 static void remove_sa(struct exec_env *env, struct sa *sa)
 {
 	const struct sa_mirror *m = env->sa_mirror;
-	bool encap = sa->conf.encap;
-	uint16_t port = sa->conf.dport;
+	struct sa_path path = *sa_path(sa);
+	bool decrypts = !sa_is_outbound(sa);
 
 	spd_remove_sa(env->spd, sa);
-	if (!sa_is_outbound(sa) && m && m->del_sa(m->ctx, sa->spi) < 0)
+	if (decrypts && m && m->del_sa(m->ctx, sa->spi) < 0)
 		log_warnx("could not remove SPI 0x%x from the XDP map", sa->spi);
 	sad_remove(env->sad, sa);
-	natt_port_release(env, encap, port);
+	if (decrypts)
+		natt_release(env, &path);
 }
 
 static int exec_delete(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
@@ -205,28 +212,34 @@ static int moved_policies(struct sa *sa, const struct sa_params *old, const stru
 	return 0;
 }
 
-/* The SA's own path and its XDP entry; on failure nothing changed. */
+/* The SA's own path and, if it may decrypt, its XDP entries; on failure nothing changed. */
 static int move_sa(struct exec_env *env, const struct cmd *c, struct sa *sa,
 		   const struct sa_params *to, struct cmd_error *err)
 {
 	const struct sa_mirror *m = env->sa_mirror;
-	struct sa_params old = path_of(&sa->conf);
-	int e = natt_port_use(env, to->encap, to->dport);
+	struct sa_path *path = sa_path_new(to), old;
+	bool decrypts = !sa_is_outbound(sa);
+	int e;
 
-	if (e < 0)
-		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", to->dport,
-		     strerror(-e));
-	if (sad_move(env->sad, sa, to) < 0) {
-		natt_port_release(env, to->encap, to->dport);
+	if (!path || sad_reserve(env->sad) < 0) {
+		free(path);
 		FAIL(err, c, CF_CMD, "out of memory");
 	}
-	if (!sa_is_outbound(sa) && m && (e = m->set_sa(m->ctx, sa)) < 0) {
-		sad_move(env->sad, sa, &old);	/* the old path back: it cannot fail twice */
-		natt_port_release(env, to->encap, to->dport);
+	if (decrypts && (e = natt_use(env, path)) < 0) {
+		free(path);
+		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", to->dport,
+		     strerror(-e));
+	}
+	if (decrypts && m && (e = m->set_sa(m->ctx, sa, path)) < 0) {
+		natt_release(env, path);
+		free(path);
 		FAIL(err, c, CF_SPI, "cannot update SPI 0x%x in the XDP map: %s", sa->spi,
 		     strerror(-e));
 	}
-	natt_port_release(env, old.encap, old.dport);
+	old = *sa_path(sa);
+	sad_move(env->sad, sa, path);
+	if (decrypts)
+		natt_release(env, &old);
 	return 0;
 }
 
@@ -325,24 +338,28 @@ static int make_outbound(struct exec_env *env, const struct cmd *c, struct sa *s
 	if (m && (e = m->del_sa(m->ctx, sa->spi)) < 0)
 		FAIL(err, c, CF_POLICY_UID, "cannot remove SPI 0x%x from the XDP map: %s",
 		     sa->spi, strerror(-e));
-	if (sa_set_outbound(sa) < 0) {	/* it decrypted since check_direction: a race lost */
-		if (m && m->set_sa(m->ctx, sa) < 0)
+	if (sad_set_outbound(env->sad, sa) < 0) {	/* it decrypted since check_direction */
+		if (m && m->set_sa(m->ctx, sa, sa_path(sa)) < 0)
 			log_warnx("SPI 0x%x: cannot put it back into the XDP map", sa->spi);
 		FAIL(err, c, CF_POLICY_UID,
 		     "the SA with UniqueID %u is inbound (it has decrypted): SAs are "
 		     "unidirectional, an out policy needs an SA of its own",
 		     sa->uid);
 	}
+	natt_release(env, sa_path(sa));
 	return 1;
 }
 
-/* The first out policy naming sa was refused after all: sa may decrypt again. */
+/* The first out policy naming sa was refused after all: sa may decrypt again (exec_spdadd
+ * reserved the room). */
 static void undo_outbound(struct exec_env *env, struct sa *sa)
 {
 	const struct sa_mirror *m = env->sa_mirror;
 
-	sa_unset_outbound(sa);
-	if (m && m->set_sa(m->ctx, sa) < 0)
+	if (natt_use(env, sa_path(sa)) < 0)
+		log_warnx("SPI 0x%x: cannot put its UDP port back into the XDP map", sa->spi);
+	sad_unset_outbound(env->sad, sa);
+	if (m && m->set_sa(m->ctx, sa, sa_path(sa)) < 0)
 		log_warnx("SPI 0x%x: cannot put it back into the XDP map", sa->spi);
 }
 
@@ -363,6 +380,10 @@ static int exec_spdadd(struct exec_env *env, const struct cmd *c, struct cmd_err
 		     "too many different selector shapes (prefix lengths, protocol, ports): "
 		     "at most %u per address family",
 		     ESPER_MAX_TUPLES);
+	}
+	if (sa && c->spd.dir == SP_DIR_OUT && sad_reserve(env->sad) < 0) {	/* for undo */
+		sp_free(sp);
+		FAIL(err, c, CF_CMD, "out of memory");
 	}
 	if (sa && c->spd.dir == SP_DIR_OUT && (made = make_outbound(env, c, sa, err)) < 0) {
 		sp_free(sp);

@@ -14,13 +14,13 @@
 #include "tables/sad.h"
 #include "tables/spd.h"
 
-/* Where the SAs that may decrypt are mirrored (the BPF map sa_in: SPI, UniqueID, outer
- * addresses, UDP encapsulation), and the UDP ports esp-udp SAs go to (the BPF map
- * natt_ports, sad_natt_port); callbacks return 0 or -errno. */
+/* Where the SAs that may decrypt are mirrored (the BPF map sa_in: SPI, UniqueID, the outer
+ * addresses and UDP encapsulation of path), and where those of them that are esp-udp go
+ * (the BPF map natt_dests, sad_natt_dest); callbacks return 0 or -errno. */
 struct sa_mirror {
-	int (*set_sa)(void *ctx, const struct sa *sa);
+	int (*set_sa)(void *ctx, const struct sa *sa, const struct sa_path *path);
 	int (*del_sa)(void *ctx, uint32_t spi);
-	int (*set_natt_port)(void *ctx, uint16_t port, bool used);	/* network order */
+	int (*set_natt_dest)(void *ctx, const struct sa_path *path, bool used);
 	void *ctx;
 };
 

@@ -2,7 +2,8 @@
 /*
  * classify.c - the first decision about a packet (classify.h): inbound ESP by SPI and outer
  * addresses (RFC 4303 2.1, RFC 4301 4.1: SAs are unidirectional), else the SPD (RFC 4301
- * 4.4.1, 5.1, 7), with ESP in UDP to a NAT-T port (RFC 3948 2.2, 2.3). The same rules, in the same order, as bpf/esper.bpf.c. Called by the
+ * 4.4.1, 5.1, 7), with ESP in UDP to a NAT-T destination (RFC 3948 2.2, 2.3). The same
+ * rules, in the same order, as bpf/esper.bpf.c. Called by the
  * pipeline for every packet it did not get a verdict for from XDP, and by the tests.
  */
 #include <string.h>
@@ -41,7 +42,7 @@ enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct p
 	struct sa *sa;
 
 	if (pi->proto != IPPROTO_UDP_ || pi->fragment || !pi->has_ports || off > pi->ip_len ||
-	    !sad_natt_port(sad, pi->dport))
+	    !sad_natt_dest(sad, pi->family, pi->dst, pi->dport))
 		return NATT_NONE;
 	len = pi->ip_len - off;
 	if (len == 1)

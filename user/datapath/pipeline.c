@@ -155,21 +155,6 @@ static bool inner_allowed(struct pipe *pp, struct sa *sa, const struct pkt_info 
 	return false;
 }
 
-static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool tunnel)
-{
-	struct pkt_info pi;
-
-	if (pkt_parse(p->b.head + p->b.off, p->b.len, &pi) < 0) {
-		drop(pp, p, P_C_malformed);	/* esp_in checked it: cannot happen */
-		return;
-	}
-	if (!inner_allowed(pp, sa, &pi, tunnel)) {
-		drop(pp, p, P_C_inner_drop);
-		return;
-	}
-	if (!tunnel || !fast_forward(pp, p))
-		to_host(pp, p);
-}
 
 /* --- ESP in UDP: a peer that a NAT moved (RFC 3948 2.2, RFC 7296 2.23) --------------------- */
 
@@ -198,9 +183,21 @@ const char *pipe_event_str(const struct pipe_event *ev, char buf[PIPE_EVENT_STRL
 
 #define MAPPING_REPORT_NS 1000000000ull	/* one mapping event per SA per second at most */
 
-/* An authenticated packet came from elsewhere than the SA's peer: counted, and reported at
- * most once a second per SA; the SA moves only when the keying daemon says so (update). */
-static void check_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
+/* How a decrypted packet's peer compares with its SA's (ESP in UDP only). */
+enum peer_moved { PEER_SAME, PEER_PORT, PEER_ADDR };
+
+static enum peer_moved peer_moved(const struct sa *sa, const struct peer *peer)
+{
+	const struct sa_path *path = sa_path(sa);
+
+	if (memcmp(peer->addr, path->src.a, sa->family == AF_INET ? 4 : 16))
+		return PEER_ADDR;
+	return peer->port == path->sport ? PEER_SAME : PEER_PORT;
+}
+
+/* A delivered packet came from elsewhere than the SA's peer: reported at most once a second
+ * per SA; the SA moves only when the keying daemon says so (update). */
+static void report_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
 {
 	const struct sa_path *path = sa_path(sa);
 	size_t alen = sa->family == AF_INET ? 4 : 16;
@@ -208,9 +205,6 @@ static void check_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
 	struct timespec now;
 	uint64_t ns, told;
 
-	if (!memcmp(peer->addr, path->src.a, alen) && peer->port == path->sport)
-		return;
-	sa_count(sa, SA_C_mapping, 1);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec + 1;	/* never 0 */
 	told = atomic_load_explicit(&sa->mapping_told, memory_order_relaxed);
@@ -223,6 +217,40 @@ static void check_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
 	memcpy(ev.new_addr.a, peer->addr, alen);
 	ev.new_port = ntohs(peer->port);
 	pp->ports->event(pp->drv, &ev);
+}
+
+/*
+ * A decrypted packet: the inbound policy check, then the host or fast forward. ESP in UDP
+ * (peer not NULL) from another place than the SA's peer is counted; in transport mode the
+ * outer source becomes the delivered packet's source, which the ICV does not cover (a NAT,
+ * or anyone on the path, rewrites it): from another address than the SA's it is dropped.
+ * Only a packet that is delivered is reported (report_peer).
+ */
+static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool tunnel,
+		      const struct peer *peer)
+{
+	enum peer_moved moved = peer ? peer_moved(sa, peer) : PEER_SAME;
+	struct pkt_info pi;
+
+	if (moved != PEER_SAME)
+		sa_count(sa, SA_C_mapping, 1);
+	if (moved == PEER_ADDR && !tunnel) {
+		sa_count(sa, SA_C_peer_address, 1);
+		drop(pp, p, P_C_inner_drop);
+		return;
+	}
+	if (pkt_parse(p->b.head + p->b.off, p->b.len, &pi) < 0) {
+		drop(pp, p, P_C_malformed);	/* esp_in checked it: cannot happen */
+		return;
+	}
+	if (!inner_allowed(pp, sa, &pi, tunnel)) {
+		drop(pp, p, P_C_inner_drop);
+		return;
+	}
+	if (moved != PEER_SAME)
+		report_peer(pp, sa, peer);
+	if (!tunnel || !fast_forward(pp, p))
+		to_host(pp, p);
 }
 
 static void decrypt(struct pipe *pp, struct sorted *s)
@@ -241,13 +269,11 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 	}
 	esp_in_burst(s->sa, b, pi, s->nin, pp->thread, res, tunnel);
 	for (unsigned i = 0; i < s->nin; i++) {
-		if (res[i]) {
+		if (res[i])
 			drop(pp, s->in[i], P_C_esp_drop);
-			continue;
-		}
-		if (pi[i].proto == IPPROTO_UDP_)
-			check_peer(pp, s->sa[i], &peer[i]);
-		decrypted(pp, s->in[i], s->sa[i], tunnel[i]);
+		else
+			decrypted(pp, s->in[i], s->sa[i], tunnel[i],
+				  pi[i].proto == IPPROTO_UDP_ ? &peer[i] : NULL);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "key_history.h"
+#include "natt_dests.h"
 #include "lib/htab.h"
 #include "lib/rcu.h"
 #include "lib/wipe.h"
@@ -28,7 +29,7 @@ struct sad {
 	struct key_history *keys;
 	struct list sas;	/* insertion order */
 	size_t count;
-	_Atomic uint32_t *natt_refs;	/* per UDP port (network order): esp-udp SAs to it */
+	struct natt_dests *natt;	/* where the esp-udp SAs that may decrypt go */
 };
 
 static bool spi_eq(const void *obj, const void *key)
@@ -51,8 +52,8 @@ struct sad *sad_new(void)
 	sad->by_spi = htab_new(spi_eq);
 	sad->by_uid = htab_new(uid_eq);
 	sad->keys = key_history_new();
-	sad->natt_refs = calloc(65536, sizeof(*sad->natt_refs));
-	if (!sad->by_spi || !sad->by_uid || !sad->keys || !sad->natt_refs) {
+	sad->natt = natt_dests_new();
+	if (!sad->by_spi || !sad->by_uid || !sad->keys || !sad->natt) {
 		sad_free(sad);
 		return NULL;
 	}
@@ -70,18 +71,16 @@ void sad_free(struct sad *sad)
 	htab_free(sad->by_spi);
 	htab_free(sad->by_uid);
 	key_history_free(sad->keys);
-	free(sad->natt_refs);
+	natt_dests_free(sad->natt);
 	free(sad);
 }
 
-/* sa's path and configured addresses become p's; the old path is freed after a grace
- * period. */
-static int set_path(struct sa *sa, const struct sa_params *p)
+struct sa_path *sa_path_new(const struct sa_params *p)
 {
-	struct sa_path *path = calloc(1, sizeof(*path)), *old;
+	struct sa_path *path = calloc(1, sizeof(*path));
 
 	if (!path)
-		return -ENOMEM;
+		return NULL;
 	path->src = p->src;
 	path->dst = p->dst;
 	path->encap = p->encap;
@@ -89,15 +88,22 @@ static int set_path(struct sa *sa, const struct sa_params *p)
 		path->sport = htons(p->sport);
 		path->dport = htons(p->dport);
 	}
-	old = atomic_exchange_explicit(&sa->path, path, memory_order_acq_rel);
+	return path;
+}
+
+/* sa takes path (its configured addresses follow); the old one is freed after a grace
+ * period. */
+static void set_path(struct sa *sa, struct sa_path *path)
+{
+	struct sa_path *old = atomic_exchange_explicit(&sa->path, path, memory_order_acq_rel);
+
 	if (old)
 		rcu_defer(free, old);
-	sa->conf.src = p->src;
-	sa->conf.dst = p->dst;
-	sa->conf.encap = p->encap;
-	sa->conf.sport = p->encap ? p->sport : 0;
-	sa->conf.dport = p->encap ? p->dport : 0;
-	return 0;
+	sa->conf.src = path->src;
+	sa->conf.dst = path->dst;
+	sa->conf.encap = path->encap;
+	sa->conf.sport = ntohs(path->sport);
+	sa->conf.dport = ntohs(path->dport);
 }
 
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
@@ -121,7 +127,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	list_init(&sa->node);
 	atomic_store(&sa->seq_next, p->seq);
 	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
-	if (!sa->aead || set_path(sa, p) < 0 ||
+	atomic_store(&sa->path, sa_path_new(p));
+	if (!sa->aead || !atomic_load(&sa->path) ||
 	    replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
 		int err = errno;
 
@@ -152,16 +159,10 @@ static void sa_free_deferred(void *p)
 
 int sad_reserve(struct sad *sad)
 {
-	if (htab_reserve(sad->by_spi, 1) < 0 || htab_reserve(sad->by_uid, 1) < 0)
+	if (htab_reserve(sad->by_spi, 1) < 0 || htab_reserve(sad->by_uid, 1) < 0 ||
+	    natt_dests_reserve(sad->natt) < 0)
 		return -ENOMEM;
 	return 0;
-}
-
-static void natt_ref(struct sad *sad, const struct sa_path *path, int by)
-{
-	if (path->encap)
-		atomic_fetch_add_explicit(&sad->natt_refs[path->dport], (uint32_t)by,
-					  memory_order_relaxed);
 }
 
 int sad_add(struct sad *sad, struct sa *sa)
@@ -180,7 +181,8 @@ int sad_add(struct sad *sad, struct sa *sa)
 	htab_insert(sad->by_uid, hash_u32(sa->uid), sa);
 	list_add_tail(&sad->sas, &sa->node);
 	sad->count++;
-	natt_ref(sad, sa_path(sa), 1);
+	if (!sa_is_outbound(sa))
+		natt_dests_ref(sad->natt, sa_path(sa));
 	return 0;
 }
 
@@ -200,7 +202,8 @@ void sad_remove(struct sad *sad, struct sa *sa)
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
 	list_del(&sa->node);
 	sad->count--;
-	natt_ref(sad, sa_path(sa), -1);
+	if (!sa_is_outbound(sa))
+		natt_dests_unref(sad->natt, sa_path(sa));
 	rcu_defer(sa_free_deferred, sa);
 }
 
@@ -237,9 +240,9 @@ size_t sad_count(const struct sad *sad)
 	return sad->count;
 }
 
-unsigned sad_natt_port(const struct sad *sad, uint16_t port)
+bool sad_natt_dest(const struct sad *sad, int family, const uint8_t *addr, uint16_t port)
 {
-	return atomic_load_explicit(&sad->natt_refs[port], memory_order_relaxed);
+	return natt_dests_has(sad->natt, family, addr, port);
 }
 
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
@@ -268,7 +271,7 @@ int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *re
 	return !*resume || p->seq < *resume ? -ESTALE : 0;
 }
 
-int sa_set_outbound(struct sa *sa)
+int sad_set_outbound(struct sad *sad, struct sa *sa)
 {
 	uint8_t f = atomic_load(&sa->flags);
 
@@ -277,23 +280,25 @@ int sa_set_outbound(struct sa *sa)
 	if ((f & SA_INBOUND) || sa_counter(sa, SA_C_in_packets))
 		return -EPERM;
 	atomic_fetch_or_explicit(&sa->flags, SA_OUTBOUND, memory_order_release);
+	natt_dests_unref(sad->natt, sa_path(sa));
 	return 0;
 }
 
-void sa_unset_outbound(struct sa *sa)
+void sad_unset_outbound(struct sad *sad, struct sa *sa)
 {
 	atomic_fetch_and_explicit(&sa->flags, (uint8_t)~SA_OUTBOUND, memory_order_release);
+	natt_dests_ref(sad->natt, sa_path(sa));
 }
 
-int sad_move(struct sad *sad, struct sa *sa, const struct sa_params *p)
+void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path)
 {
-	const struct sa_path *old = sa_path(sa);
-	int err;
+	bool decrypts = !sa_is_outbound(sa);
 
-	natt_ref(sad, old, -1);
-	err = set_path(sa, p);
-	natt_ref(sad, sa_path(sa), 1);
-	return err;
+	if (decrypts)
+		natt_dests_unref(sad->natt, sa_path(sa));
+	set_path(sa, path);
+	if (decrypts)
+		natt_dests_ref(sad->natt, path);
 }
 
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels)

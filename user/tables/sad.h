@@ -46,7 +46,8 @@
 	X(tx_error, "dropped: transmit failed")				\
 	X(crypto_error, "dropped: crypto backend error (key derivation, engine)") \
 	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget") \
-	X(mapping, "decrypted from a peer address or port other than the SA's (NAT, RFC 3948)")
+	X(mapping, "decrypted from a peer address or port other than the SA's (NAT, RFC 3948)") \
+	X(peer_address, "dropped: transport mode in UDP from an address other than the SA's peer")
 
 enum sa_counter {
 #define SA_COUNTER_ENUM(name, text) SA_C_##name,
@@ -144,7 +145,8 @@ void sad_free(struct sad *sad);		/* frees every SA now: no reader may be running
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads);
 void sa_free(struct sa *sa);		/* wipes keys; NULL is a no-op */
 
-int sad_reserve(struct sad *sad);	/* make room so the next sad_add can't fail */
+int sad_reserve(struct sad *sad);	/* room so that the next sad_add, sad_move or
+					 * sad_unset_outbound can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
 void sad_remove(struct sad *sad, struct sa *sa);	/* unpublish; freed after a grace period */
 void sad_flush(struct sad *sad);	/* unpublish and defer-free every SA */
@@ -157,9 +159,9 @@ struct sa *sad_first(const struct sad *sad);	/* insertion order (control thread 
 struct sa *sad_next(const struct sad *sad, const struct sa *sa);
 size_t sad_count(const struct sad *sad);
 
-/* How many SAs of the SAD are UDP-encapsulated to destination port `port` (network order):
- * UDP to such a port is looked at as ESP in UDP (RFC 3948 2.2). Lock-free. */
-unsigned sad_natt_port(const struct sad *sad, uint16_t port);
+/* Does an esp-udp SA that may decrypt go to (family, addr, port) (port in network order)?
+ * UDP to such a place is looked at as ESP in UDP (RFC 3948 2.2). Lock-free. */
+bool sad_natt_dest(const struct sad *sad, int family, const uint8_t *addr, uint16_t port);
 
 /* Sequence numbers for n packets: the first in *first; returns how many were granted (0
  * once the SA is exhausted: it never wraps, RFC 4303 3.3.3). */
@@ -171,19 +173,23 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
  * sad_remove remembers where an outbound SA stopped. */
 int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume);
 
-/* Control thread: sa becomes outbound, for good (-EPERM if it is inbound: an inbound
- * policy named it, or it has decrypted); sa_unset_outbound undoes it before it sent. */
-int sa_set_outbound(struct sa *sa);
-void sa_unset_outbound(struct sa *sa);
+/* Control thread: sa, an SA of sad, becomes outbound, for good (-EPERM if it is inbound: an
+ * inbound policy named it, or it has decrypted); sad_unset_outbound undoes it before it
+ * sent (after sad_reserve: it cannot fail). */
+int sad_set_outbound(struct sad *sad, struct sa *sa);
+void sad_unset_outbound(struct sad *sad, struct sa *sa);
 
 /* Control thread: publish sa's inbound selectors (NULL: none), the old set freed after a
  * grace period. */
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels);
 
-/* Control thread: move sa, an SA of sad, to the addresses and encapsulation of p (`update`):
- * its path and its configuration; the old path is freed after a grace period. Sequence
- * numbers, replay window and keys stay. -ENOMEM: nothing changed. */
-int sad_move(struct sad *sad, struct sa *sa, const struct sa_params *p);
+/* The path of an SA with the addresses and encapsulation of p. NULL with errno set. */
+struct sa_path *sa_path_new(const struct sa_params *p);
+
+/* Control thread, after sad_reserve: sa, an SA of sad, moves to path (`update`), which it
+ * owns from now on; its configured addresses follow, the old path is freed after a grace
+ * period. Sequence numbers, replay window and keys stay. */
+void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path);
 
 static inline const struct sa_path *sa_path(const struct sa *sa)
 {
