@@ -13,7 +13,6 @@
 #include "lib/htab.h"
 #include "lib/rcu.h"
 #include "natt_dests.h"
-#include "sad.h"
 
 struct natt_key {
 	uint8_t family;
@@ -87,21 +86,18 @@ int natt_dests_reserve(struct natt_dests *d)
 	return htab_reserve(d->h, 1) < 0 ? -ENOMEM : 0;
 }
 
-static struct natt_dest *find(const struct natt_dests *d, const struct sa_path *path,
-			      struct natt_key *k)
+static struct natt_dest *find(const struct natt_dests *d, int family, const uint8_t *addr,
+			      uint16_t port, struct natt_key *k)
 {
-	key_of(k, path->dst.family, path->dst.a, path->dport);
+	key_of(k, family, addr, port);
 	return htab_find(d->h, hash_of(k), k);
 }
 
-bool natt_dests_ref(struct natt_dests *d, const struct sa_path *path)
+bool natt_dests_ref(struct natt_dests *d, int family, const uint8_t *addr, uint16_t port)
 {
 	struct natt_key k;
-	struct natt_dest *e;
+	struct natt_dest *e = find(d, family, addr, port, &k);
 
-	if (!path->encap)
-		return false;
-	e = find(d, path, &k);
 	if (e) {
 		e->refs++;
 		return false;
@@ -114,12 +110,12 @@ bool natt_dests_ref(struct natt_dests *d, const struct sa_path *path)
 	return true;
 }
 
-bool natt_dests_unref(struct natt_dests *d, const struct sa_path *path)
+bool natt_dests_unref(struct natt_dests *d, int family, const uint8_t *addr, uint16_t port)
 {
 	struct natt_key k;
-	struct natt_dest *e;
+	struct natt_dest *e = find(d, family, addr, port, &k);
 
-	if (!path->encap || !(e = find(d, path, &k)) || --e->refs)
+	if (!e || --e->refs)
 		return false;
 	htab_remove(d->h, hash_of(&k), &k);
 	rcu_defer(free, e);

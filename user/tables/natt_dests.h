@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 struct natt_dests;
-struct sa_path;
 
 struct natt_dests *natt_dests_new(void);
 void natt_dests_free(struct natt_dests *d);	/* no reader may be running; NULL is a no-op */
@@ -21,10 +20,10 @@ void natt_dests_free(struct natt_dests *d);	/* no reader may be running; NULL is
 /* Make room so that the next natt_dests_ref cannot fail: 0 or -ENOMEM. */
 int natt_dests_reserve(struct natt_dests *d);
 
-/* One more, or one fewer, esp-udp SA that may decrypt goes to path's destination (paths
- * without encapsulation are ignored). Whether the place was new, or is now gone. */
-bool natt_dests_ref(struct natt_dests *d, const struct sa_path *path);
-bool natt_dests_unref(struct natt_dests *d, const struct sa_path *path);
+/* One more, or one fewer, esp-udp SA that may decrypt goes to (family, addr, port) (port in
+ * network order). Whether the place was new, or is now gone. */
+bool natt_dests_ref(struct natt_dests *d, int family, const uint8_t *addr, uint16_t port);
+bool natt_dests_unref(struct natt_dests *d, int family, const uint8_t *addr, uint16_t port);
 
 /* Is (family, addr, port) such a place? port in network order; addr 4 or 16 bytes.
  * Lock-free. */

@@ -157,6 +157,18 @@ static void sa_free_deferred(void *p)
 	sa_free(p);
 }
 
+/* The NAT-T destination of an SA that may decrypt on path, if it is esp-udp (natt_dests.h):
+ * one SA more or less goes there. */
+static void natt_ref(struct sad *sad, const struct sa_path *path, bool more)
+{
+	if (!path->encap)
+		return;
+	if (more)
+		natt_dests_ref(sad->natt, path->dst.family, path->dst.a, path->dport);
+	else
+		natt_dests_unref(sad->natt, path->dst.family, path->dst.a, path->dport);
+}
+
 int sad_reserve(struct sad *sad)
 {
 	if (htab_reserve(sad->by_spi, 1) < 0 || htab_reserve(sad->by_uid, 1) < 0 ||
@@ -182,7 +194,7 @@ int sad_add(struct sad *sad, struct sa *sa)
 	list_add_tail(&sad->sas, &sa->node);
 	sad->count++;
 	if (!sa_is_outbound(sa))
-		natt_dests_ref(sad->natt, sa_path(sa));
+		natt_ref(sad, sa_path(sa), true);
 	return 0;
 }
 
@@ -203,7 +215,7 @@ void sad_remove(struct sad *sad, struct sa *sa)
 	list_del(&sa->node);
 	sad->count--;
 	if (!sa_is_outbound(sa))
-		natt_dests_unref(sad->natt, sa_path(sa));
+		natt_ref(sad, sa_path(sa), false);
 	rcu_defer(sa_free_deferred, sa);
 }
 
@@ -280,14 +292,14 @@ int sad_set_outbound(struct sad *sad, struct sa *sa)
 	if ((f & SA_INBOUND) || sa_counter(sa, SA_C_in_packets))
 		return -EPERM;
 	atomic_fetch_or_explicit(&sa->flags, SA_OUTBOUND, memory_order_release);
-	natt_dests_unref(sad->natt, sa_path(sa));
+	natt_ref(sad, sa_path(sa), false);
 	return 0;
 }
 
 void sad_unset_outbound(struct sad *sad, struct sa *sa)
 {
 	atomic_fetch_and_explicit(&sa->flags, (uint8_t)~SA_OUTBOUND, memory_order_release);
-	natt_dests_ref(sad->natt, sa_path(sa));
+	natt_ref(sad, sa_path(sa), true);
 }
 
 void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path)
@@ -295,10 +307,10 @@ void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path)
 	bool decrypts = !sa_is_outbound(sa);
 
 	if (decrypts)
-		natt_dests_unref(sad->natt, sa_path(sa));
+		natt_ref(sad, sa_path(sa), false);
 	set_path(sa, path);
 	if (decrypts)
-		natt_dests_ref(sad->natt, path);
+		natt_ref(sad, path, true);
 }
 
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels)
