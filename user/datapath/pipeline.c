@@ -32,6 +32,12 @@ const char *const pipe_counter_names[P_C_MAX] = {
 #undef PIPE_COUNTER_NAME
 };
 
+const char *const pipe_counter_help[P_C_MAX] = {
+#define PIPE_COUNTER_HELP(name, text) [P_C_##name] = text,
+	PIPE_COUNTERS(PIPE_COUNTER_HELP)
+#undef PIPE_COUNTER_HELP
+};
+
 static void count(struct pipe *pp, enum pipe_counter c)
 {
 	pipe_count(pp, c);
@@ -349,6 +355,58 @@ static void encrypt(struct pipe *pp, struct pipe_pkt **pkts, struct sp **sp, uns
 		encrypted(pp, pkts[idx[j]], esp_sp[j], &nh[j], known[j], res[j], may_fragment);
 }
 
+/* --- events: a policy without its SA ------------------------------------------------------ */
+
+void pipe_event(struct pipe *pp, const struct event *ev)
+{
+	if (pp->events && !ring_push(pp->events, ev))
+		count(pp, P_C_event_lost);
+}
+
+/* Once per PIPE_ACQUIRE_INTERVAL per policy, whichever worker comes first. */
+static bool acquire_due(struct sp *sp)
+{
+	uint32_t now = clock_coarse();
+	uint32_t last = atomic_load_explicit(&sp->acquire_at, memory_order_relaxed);
+
+	if (last && now - last < PIPE_ACQUIRE_INTERVAL)
+		return false;
+	return atomic_compare_exchange_strong_explicit(&sp->acquire_at, &last, now,
+						       memory_order_relaxed, memory_order_relaxed);
+}
+
+static void set_addr(struct ip_addr *a, int family, const uint8_t *bytes)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = (uint8_t)family;
+	memcpy(a->a, bytes, family == AF_INET ? 4 : 16);
+}
+
+/* Plaintext for an outbound policy that waits for its SA (require:ID): dropped, and the
+ * keying daemon asked for the SA (RFC 2367 SADB_ACQUIRE's role). */
+static void no_sa(struct pipe *pp, struct pipe_pkt *p, struct sp *sp)
+{
+	struct event ev = { .kind = EVENT_ACQUIRE };
+	struct event_acquire *a = &ev.acquire;
+
+	if (acquire_due(sp)) {
+		a->sp_id = sp->id;
+		a->uid = sp->conf.uid;
+		a->dir = sp->dir;
+		a->mode = sp->mode;
+		a->proto = p->pi.proto == PKT_PROTO_UNKNOWN ? 0 : (uint8_t)p->pi.proto;
+		a->has_ports = p->pi.has_ports;
+		a->sport = ntohs(p->pi.sport);
+		a->dport = ntohs(p->pi.dport);
+		set_addr(&a->src, p->pi.family, p->pi.src);
+		set_addr(&a->dst, p->pi.family, p->pi.dst);
+		a->tsrc = sp->tsrc;
+		a->tdst = sp->tdst;
+		pipe_event(pp, &ev);
+	}
+	drop(pp, p, P_C_no_sa);
+}
+
 /* --- sorting the burst -------------------------------------------------------------------- */
 
 static enum pipe_counter drop_counter(enum esper_counter why)
@@ -408,6 +466,10 @@ static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
 		s->sa[s->nin++] = c.sa;
 		break;
 	case V_ENCRYPT:
+		if (!sp_sa(c.sp)) {
+			no_sa(pp, p, c.sp);
+			break;
+		}
 		count(pp, P_C_plain_out);
 		s->out[s->nout] = p;
 		s->sp[s->nout++] = c.sp;

@@ -21,12 +21,21 @@ const char *const sa_counter_names[SA_C_MAX] = {
 #undef SA_COUNTER_NAME
 };
 
+const char *const sa_counter_help[SA_C_MAX] = {
+#define SA_COUNTER_HELP(name, text) [SA_C_##name] = text,
+	SA_COUNTERS(SA_COUNTER_HELP)
+#undef SA_COUNTER_HELP
+};
+
 struct sad {
 	struct htab *by_spi;
 	struct htab *by_uid;
 	struct key_history *keys;
 	struct list sas;	/* insertion order */
 	size_t count;
+	struct list timed;	/* SAs with lifetimes (struct sa, timed) */
+	struct list *sweep;	/* sad_timed_next's place in timed */
+	size_t n_timed;
 };
 
 static bool spi_eq(const void *obj, const void *key)
@@ -46,6 +55,8 @@ struct sad *sad_new(void)
 	if (!sad)
 		return NULL;
 	list_init(&sad->sas);
+	list_init(&sad->timed);
+	sad->sweep = &sad->timed;
 	sad->by_spi = htab_new(spi_eq);
 	sad->by_uid = htab_new(uid_eq);
 	sad->keys = key_history_new();
@@ -90,6 +101,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 		sa->spi_be[i] = (uint8_t)(sa->spi >> (24 - 8 * i));
 	list_init(&sa->sps);
 	list_init(&sa->node);
+	list_init(&sa->timed);
+	sa->added_ms = clock_ms();
 	atomic_store(&sa->seq_next, p->seq);
 	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
 	if (!sa->aead || replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
@@ -142,6 +155,10 @@ int sad_add(struct sad *sad, struct sa *sa)
 	htab_insert(sad->by_uid, hash_u32(sa->uid), sa);
 	list_add_tail(&sad->sas, &sa->node);
 	sad->count++;
+	if (sa_lifetime_set(&sa->conf.soft) || sa_lifetime_set(&sa->conf.hard)) {
+		list_add_tail(&sad->timed, &sa->timed);
+		sad->n_timed++;
+	}
 	return 0;
 }
 
@@ -161,6 +178,12 @@ void sad_remove(struct sad *sad, struct sa *sa)
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
 	list_del(&sa->node);
 	sad->count--;
+	if (!list_empty(&sa->timed)) {
+		if (sad->sweep == &sa->timed)
+			sad->sweep = sa->timed.next;
+		list_del(&sa->timed);
+		sad->n_timed--;
+	}
 	rcu_defer(sa_free_deferred, sa);
 }
 
@@ -195,6 +218,23 @@ struct sa *sad_next(const struct sad *sad, const struct sa *sa)
 size_t sad_count(const struct sad *sad)
 {
 	return sad->count;
+}
+
+struct sa *sad_timed_next(struct sad *sad)
+{
+	struct list *at = sad->sweep;
+
+	if (at == &sad->timed)
+		at = at->next;
+	if (at == &sad->timed)
+		return NULL;
+	sad->sweep = at->next;
+	return list_entry(at, struct sa, timed);
+}
+
+size_t sad_timed_count(const struct sad *sad)
+{
+	return sad->n_timed;
 }
 
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
