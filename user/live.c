@@ -58,53 +58,74 @@ struct live {
 
 /* --- stats ----------------------------------------------------------------------------- */
 
+static const char *const xdp_names[ESPER_C_MAX] = {
+#define XDP_NAME(name, text) [ESPER_C_##name] = #name,
+	ESPER_XDP_COUNTERS(XDP_NAME)
+#undef XDP_NAME
+};
+
+static const char *const xdp_help[ESPER_C_MAX] = {
+#define XDP_HELP(name, text) [ESPER_C_##name] = "XDP verdicts, " text,
+	ESPER_XDP_COUNTERS(XDP_HELP)
+#undef XDP_HELP
+};
+
 /* A socket's drops: ours (TX ring full) and the kernel's (RX ring full: the worker fell
  * behind; fill ring empty: no frame to receive into; invalid descriptors). */
-static void print_port(FILE *out, const struct xsk_port *p)
+static void stats_port_of(struct stats_out *o, const struct xsk_port *p)
 {
 	struct xdp_statistics st;
 
-	fprintf(out, " %s_tx_ring_full=%" PRIu64, p->ifname, p->tx_dropped);
+	stats_port(o, p->ifname);
+	stats_counter(o, "tx_ring_full", "frames dropped: the AF_XDP TX ring was full",
+		      p->tx_dropped);
 	if (xsk_port_kernel_stats(p, &st) < 0)
 		return;
-	fprintf(out, " %s_rx_dropped=%llu %s_rx_ring_full=%llu %s_fill_ring_empty=%llu"
-		" %s_rx_invalid=%llu %s_tx_invalid=%llu", p->ifname,
-		(unsigned long long)st.rx_dropped, p->ifname, (unsigned long long)st.rx_ring_full,
-		p->ifname, (unsigned long long)st.rx_fill_ring_empty_descs, p->ifname,
-		(unsigned long long)st.rx_invalid_descs, p->ifname,
-		(unsigned long long)st.tx_invalid_descs);
+	stats_counter(o, "rx_dropped", "frames the kernel dropped (XDP_STATISTICS)",
+		      st.rx_dropped);
+	stats_counter(o, "rx_ring_full", "frames dropped: the RX ring was full (the worker fell "
+		      "behind)", st.rx_ring_full);
+	stats_counter(o, "fill_ring_empty", "times the fill ring was empty",
+		      st.rx_fill_ring_empty_descs);
+	stats_counter(o, "rx_invalid", "invalid RX descriptors", st.rx_invalid_descs);
+	stats_counter(o, "tx_invalid", "invalid TX descriptors", st.tx_invalid_descs);
 }
 
-static void print_workers(FILE *out, void *arg)
+static void stats_worker(struct stats_out *o, const struct worker *w)
+{
+	stats_begin(o, "worker");
+	stats_label_u(o, "id", w->id);
+	stats_label_i(o, "cpu", w->cpu);
+	for (int c = 0; c < W_C_MAX; c++)
+		stats_counter(o, worker_counter_names[c], worker_counter_help[c],
+			      atomic_load(&w->counters[c]));
+	for (int c = 0; c < P_C_MAX; c++)
+		stats_counter(o, pipe_counter_names[c], pipe_counter_help[c],
+			      pipe_counter(&w->pipe, (enum pipe_counter)c));
+	for (unsigned p = 0; p < w->xs.nports; p++)
+		stats_port_of(o, &w->xs.port[p]);
+	stats_end(o);
+}
+
+/* The live part of `stats` (after the SAs): workers, XDP, crypto. */
+static void stats_live(struct stats_out *o, void *arg)
 {
 	struct live *l = arg;
 	__u64 xdp[ESPER_C_MAX];
-	static const char *const xdp_names[ESPER_C_MAX] = {
-#define XDP_NAME(name, text) [ESPER_C_##name] = #name,
-		ESPER_XDP_COUNTERS(XDP_NAME)
-#undef XDP_NAME
-	};
 
-	for (unsigned i = 0; i < l->n_workers; i++) {
-		fprintf(out, "worker id=%u cpu=%d", l->w[i].id, l->w[i].cpu);
-		for (int c = 0; c < W_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, worker_counter_names[c],
-				atomic_load(&l->w[i].counters[c]));
-		for (int c = 0; c < P_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, pipe_counter_names[c],
-				pipe_counter(&l->w[i].pipe, (enum pipe_counter)c));
-		for (unsigned p = 0; p < l->w[i].xs.nports; p++)
-			print_port(out, &l->w[i].xs.port[p]);
-		fputc('\n', out);
-	}
+	for (unsigned i = 0; i < l->n_workers; i++)
+		stats_worker(o, &l->w[i]);
 	if (bpf_load_counters(l->bl, xdp) == 0) {
-		fprintf(out, "xdp");
+		stats_begin(o, "xdp");
 		for (int c = 0; c < ESPER_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, xdp_names[c], (uint64_t)xdp[c]);
-		fputc('\n', out);
+			stats_counter(o, xdp_names[c], xdp_help[c], (uint64_t)xdp[c]);
+		stats_end(o);
 	}
-	fprintf(out, "crypto backend=\"%s\" gost=%s gost_impl=\"%s\"\n", crypto_backend_name(),
-		crypto_gost_available() ? "yes" : "no", crypto_gost_impl_name());
+	stats_begin(o, "crypto");
+	stats_label(o, "backend", crypto_backend_name(), true);
+	stats_label(o, "gost", crypto_gost_available() ? "yes" : "no", false);
+	stats_label(o, "gost_impl", crypto_gost_impl_name(), true);
+	stats_end(o);
 }
 
 /* --- the control thread ------------------------------------------------------------------ */
@@ -300,7 +321,7 @@ static int start(struct live *l)
 	spd_set_mirror(l->env->spd, &l->sync.spd);
 	l->env->sa_mirror = &l->sync.sa;
 	l->env->nthreads = o->queues;
-	l->env->stats_extra = print_workers;
+	l->env->stats_extra = stats_live;
 	l->env->stats_arg = l;
 	err = hostport_open(&l->host, o->tun_name, o->queues);
 	if (err) {

@@ -251,12 +251,12 @@ struct fx {
 	unsigned stats_extra_calls;
 };
 
-static void stats_extra(FILE *out, void *arg)
+static void stats_extra(struct stats_out *out, void *arg)
 {
 	struct fx *f = arg;
 
 	f->stats_extra_calls++;
-	fprintf(out, "workers: none\n");
+	fprintf(out->f, "workers: none\n");
 }
 
 static struct fx *fx_new(void)
@@ -280,6 +280,7 @@ static struct fx *fx_new(void)
 
 static void fx_free(struct fx *f)
 {
+	cmd_exec_fini(&f->env);
 	spd_flush(f->spd);
 	sad_flush(f->sad);
 	rcu_barrier();
