@@ -176,14 +176,14 @@ static void accept_one(struct ctl_sock *cs)
 	pthread_mutex_lock(&cs->lock);
 	*c = (struct client){ .cs = cs, .fd = fd, .session = ++cs->sessions, .pid = cred.pid };
 	pthread_mutex_unlock(&cs->lock);
+	log_info("control socket: client %u (pid %d, uid %d)", c->session, (int)cred.pid,
+		 (int)cred.uid);
 	if (pthread_create(&c->thread, NULL, client_main, c)) {
 		refuse(fd, "out of resources");
 		c->fd = -1;
 		return;
 	}
 	c->used = true;
-	log_info("control socket: client %u (pid %d, uid %d)", c->session, (int)cred.pid,
-		 (int)cred.uid);
 }
 
 static void *listener_main(void *arg)

@@ -26,6 +26,9 @@ struct prom_group {
 	FILE *mem;
 };
 
+static void label_raw(struct stats_out *s, const char *key, const char *value, bool quoted,
+		      bool json_number);
+
 void stats_out_init(struct stats_out *s, FILE *f, enum stats_format fmt)
 {
 	memset(s, 0, sizeof(*s));
@@ -233,7 +236,7 @@ void stats_port(struct stats_out *s, const char *iface)
 	}
 	snprintf(worker, sizeof(worker), "%s", s->id);
 	stats_begin(s, "port");
-	stats_label(s, "worker", worker, false);
+	label_raw(s, "worker", worker, false, true);	/* a worker's id: a number */
 	stats_label(s, "iface", iface, true);
 }
 
