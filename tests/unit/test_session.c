@@ -227,6 +227,8 @@ static void extra(struct stats_out *o, void *arg)
 	stats_counter(o, "rx", "frames received", 10);
 	stats_port(o, "we\"ird\\if");
 	stats_counter(o, "tx_ring_full", "the TX ring was full", 2);
+	stats_port(o, "eth1");
+	stats_counter(o, "tx_ring_full", "the TX ring was full", 3);
 	stats_end(o);
 	stats_begin(o, "crypto");
 	stats_label(o, "backend", "ipsec-mb", true);
@@ -276,7 +278,8 @@ static void test_stats_forms(void **state)
 	out = gw_run(g, "stats ;\n");
 	assert_contains(out, "sa spi=0x00001002 uid=2 alg=AES-128-GCM out_packets=0 ");
 	assert_contains(out, " derive_limited=0 last_use=0 age=0 idle=0\n");
-	assert_contains(out, "\nworker id=0 cpu=1 rx=10 we\"ird\\if_tx_ring_full=2\n"
+	assert_contains(out, "\nworker id=0 cpu=1 rx=10 we\"ird\\if_tx_ring_full=2 "
+			"eth1_tx_ring_full=3\n"
 			"crypto backend=\"ipsec-mb\" gost=yes\n");
 	free(out);
 	out = gw_run(g, "stats json ;\n");
@@ -286,10 +289,11 @@ static void test_stats_forms(void **state)
 	assert_contains(out, "{\"type\":\"worker\",\"id\":0,\"cpu\":1,\"rx\":10}\n"
 			"{\"type\":\"port\",\"worker\":0,\"iface\":\"we\\\"ird\\\\if\","
 			"\"tx_ring_full\":2}\n"
+			"{\"type\":\"port\",\"worker\":0,\"iface\":\"eth1\",\"tx_ring_full\":3}\n"
 			"{\"type\":\"crypto\",\"backend\":\"ipsec-mb\",\"gost\":\"yes\"}\n");
 	for (p = out; (p = strchr(p, '\n')); p++)
 		lines++;
-	assert_int_equal(lines, 5);
+	assert_int_equal(lines, 6);
 	free(out);
 	/* Prometheus: through stats_out directly, as metrics.c does */
 	{
@@ -300,6 +304,14 @@ static void test_stats_forms(void **state)
 		stats_out_init(&o, f, STATS_PROM);
 		cmd_stats_sad(g->sad, &o);
 		extra(&o, NULL);
+		stats_begin(&o, "many");	/* more metrics than the first groups array holds */
+		for (unsigned i = 0; i < 150; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "c%u", i);
+			stats_counter(&o, name, "one of many", i);
+		}
+		stats_end(&o);
 		assert_int_equal(stats_out_finish(&o), 0);
 		fclose(f);
 	}
@@ -311,7 +323,9 @@ static void test_stats_forms(void **state)
 	assert_contains(out, "# TYPE esper_sa_last_use_timestamp_seconds gauge\n");
 	assert_contains(out, "# TYPE esper_sa_idle_seconds gauge\n");
 	assert_contains(out, "esper_worker_rx_total{id=\"0\",cpu=\"1\"} 10\n");
-	assert_contains(out, "esper_port_tx_ring_full_total{worker=\"0\",iface=\"we\\\"ird\\\\if\"} 2\n");
+	assert_contains(out, "esper_port_tx_ring_full_total{worker=\"0\",iface=\"we\\\"ird\\\\if\"} 2\n"
+			"esper_port_tx_ring_full_total{worker=\"0\",iface=\"eth1\"} 3\n");
+	assert_contains(out, "# TYPE esper_many_c149_total counter\nesper_many_c149_total 149\n");
 	assert_contains(out, "# TYPE esper_crypto_info gauge\n"
 			"esper_crypto_info{backend=\"ipsec-mb\",gost=\"yes\"} 1\n");
 	check_prom_groups(out);

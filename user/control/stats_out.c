@@ -75,9 +75,9 @@ static struct prom_group *group_find(struct stats_out *s, const char *name)
 	for (unsigned k = 0; k < s->ngroups; k++) {
 		unsigned i = (s->hint + k) % s->ngroups;	/* records repeat one order */
 
-		if (!strcmp(s->groups[i].name, name)) {
+		if (!strcmp(s->groups[i]->name, name)) {
 			s->hint = i + 1;
-			return &s->groups[i];
+			return s->groups[i];
 		}
 	}
 	return NULL;
@@ -90,22 +90,26 @@ static struct prom_group *group_add(struct stats_out *s, const char *name, const
 
 	if (s->ngroups == s->cap) {
 		unsigned cap = s->cap ? 2 * s->cap : 64;
-		struct prom_group *n = realloc(s->groups, cap * sizeof(*n));
+		struct prom_group **n = realloc(s->groups, cap * sizeof(*n));
 
 		if (!n)
 			return NULL;
 		s->groups = n;
 		s->cap = cap;
 	}
-	g = &s->groups[s->ngroups];
-	memset(g, 0, sizeof(*g));
+	/* apart from the array: its memstream keeps the addresses of buf and len */
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->help = help;
 	g->counter = counter;
 	g->mem = open_memstream(&g->buf, &g->len);
-	if (!g->mem)
+	if (!g->mem) {
+		free(g);
 		return NULL;
-	s->ngroups++;
+	}
+	s->groups[s->ngroups++] = g;
 	return g;
 }
 
@@ -140,7 +144,7 @@ int stats_out_finish(struct stats_out *s)
 {
 	stats_end(s);
 	for (unsigned i = 0; i < s->ngroups; i++) {
-		struct prom_group *g = &s->groups[i];
+		struct prom_group *g = s->groups[i];
 
 		fclose(g->mem);
 		fprintf(s->f, "# HELP %s ", g->name);
@@ -148,6 +152,7 @@ int stats_out_finish(struct stats_out *s)
 		fprintf(s->f, "\n# TYPE %s %s\n", g->name, g->counter ? "counter" : "gauge");
 		fwrite(g->buf, 1, g->len, s->f);
 		free(g->buf);
+		free(g);
 	}
 	free(s->groups);
 	s->groups = NULL;
@@ -236,6 +241,7 @@ void stats_port(struct stats_out *s, const char *iface)
 	}
 	snprintf(worker, sizeof(worker), "%s", s->id);
 	stats_begin(s, "port");
+	snprintf(s->id, sizeof(s->id), "%s", worker);	/* for the worker's next port */
 	label_raw(s, "worker", worker, false, true);	/* a worker's id: a number */
 	stats_label(s, "iface", iface, true);
 }

@@ -35,7 +35,7 @@ struct stats_out {
 	unsigned nvalues;		/* values in the open record */
 	char labels[512];		/* PROM: the open record's labels, k="v",... */
 	char id[32];			/* the open record's "id" label (a port's worker) */
-	struct prom_group *groups;	/* PROM: the metrics seen so far, in order */
+	struct prom_group **groups;	/* PROM: the metrics seen so far, in order */
 	unsigned ngroups, cap, hint;
 	bool failed;			/* PROM: out of memory, the output is incomplete */
 };
