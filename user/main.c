@@ -5,9 +5,10 @@
  *   esper-xdp -i IFACE [-i IFACE ...] [-q QUEUES] [-m native|skb] [--tun NAME] [-f FILE]
  *   esper-xdp --pcap-in IN.pcap --pcap-out OUT.pcap [-f FILE]
  *   esper-xdp ctl [--socket PATH] [COMMAND...]
+ *   esper-xdp --version
  *
- * Commands (the ESPER language) come from -f FILE, else from standard input; `ctl` sends
- * them to the control socket of a running esper-xdp instead.
+ * Commands (the ESPER language) come from --init FILE first, then from -f FILE, else from
+ * standard input; `ctl` sends them to the control socket of a running esper-xdp instead.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,11 +29,13 @@
 #include "lib/clock.h"
 #include "lib/rcu.h"
 #include "lib/ring.h"
+#include "esper_version.h"	/* ESPER_VERSION, made by the Makefile (scripts/version.sh) */
 
 struct opts {
 	struct live_opts live;
 	struct pcap_opts pcap;
 	const char *cmd_file;
+	const char *init_file;
 	enum crypto_backend backend;
 	enum gost_impl gost;
 	bool ack;
@@ -53,6 +56,8 @@ static void usage(FILE *f)
 		"      --tun NAME          name of the host port TUN device (default esper0)\n"
 		"      --cpus LIST         pin workers to these CPUs, e.g. 0,1\n"
 		"  -f, --file FILE         read commands from FILE, not standard input\n"
+		"      --init FILE         apply the commands of FILE first (live: before attaching),\n"
+		"                          then read -f FILE or standard input\n"
 		"      --pcap-in FILE      offline mode: process this capture...\n"
 		"      --pcap-out FILE     ...into this one (no root, no NIC needed)\n"
 		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
@@ -79,19 +84,21 @@ static void usage(FILE *f)
 		"                          collector (Prometheus text format)\n"
 		"      --metrics-interval S  ...every S seconds (default %u)\n"
 		"  -v, --verbose           more diagnostics (repeat for debug)\n"
+		"  -V, --version           the version and the crypto backends available here\n"
 		"  -h, --help\n", GETSPI_HOLD_DEFAULT, CTL_SOCK_DEFAULT, METRICS_INTERVAL_DEFAULT);
 }
 
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_GOST, OPT_UNKNOWN_SPI,
        OPT_FIX_CSUM, OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF,
-       OPT_MTU, OPT_ACK, OPT_GETSPI_HOLD, OPT_CTL_SOCKET, OPT_CTL_ALLOW_WRITE, OPT_METRICS_FILE,
-       OPT_METRICS_INTERVAL };
+       OPT_MTU, OPT_INIT, OPT_ACK, OPT_GETSPI_HOLD, OPT_CTL_SOCKET, OPT_CTL_ALLOW_WRITE,
+       OPT_METRICS_FILE, OPT_METRICS_INTERVAL };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
 	{ "queues", required_argument, NULL, 'q' },
 	{ "mode", required_argument, NULL, 'm' },
 	{ "file", required_argument, NULL, 'f' },
+	{ "init", required_argument, NULL, OPT_INIT },
 	{ "tun", required_argument, NULL, OPT_TUN },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "pcap-in", required_argument, NULL, OPT_PCAP_IN },
@@ -112,9 +119,23 @@ static const struct option long_opts[] = {
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* "esper-xdp VERSION", then what AES-GCM and GOST would run on here. */
+static void print_version(void)
+{
+	if (crypto_init(CRYPTO_AUTO) < 0)
+		fatalx("no crypto backend");
+	printf("esper-xdp %s\n", ESPER_VERSION);
+	printf("AES-GCM: %s%s\n", crypto_backend_name(),
+	       strcmp(crypto_backend_name(), "OpenSSL EVP") ? ", OpenSSL EVP" : "");
+	printf("GOST: %s\n", crypto_gost_available() ? crypto_gost_impl_name()
+						     : "not available (no gost-engine)");
+	crypto_fini();
+}
 
 static unsigned parse_uint(const char *s, const char *what, unsigned max)
 {
@@ -145,7 +166,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	static const char *const rpf[] = { "strict", "off" };
 	int c, verbose = 0;
 
-	while ((c = getopt_long(argc, argv, "i:q:m:f:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:q:m:f:vVh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (o->live.n_ifaces == ESPER_MAX_IFACES)
@@ -155,6 +176,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'q': o->live.queues = parse_uint(optarg, "queue count", 64); break;
 		case 'm': o->live.skb_mode = parse_choice(optarg, "mode", modes, 2); break;
 		case 'f': o->cmd_file = optarg; break;
+		case OPT_INIT: o->init_file = optarg; break;
 		case OPT_TUN: o->live.tun_name = optarg; break;
 		case OPT_CPUS: o->live.cpus = optarg; break;
 		case OPT_PCAP_IN: o->pcap.in = optarg; break;
@@ -183,6 +205,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->live.metrics_interval = parse_uint(optarg, "--metrics-interval", 86400);
 			break;
 		case 'v': verbose++; break;
+		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -220,14 +243,20 @@ static void print_events(struct ring *r)
 	fflush(stdout);
 }
 
-/* Offline: read every command, then process the capture. */
+/* Offline: read every command (--init FILE first, each command accepted), then process
+ * the capture. */
 static int run_pcap(struct opts *o, struct exec_env *env)
 {
-	int ret;
-	FILE *in = open_commands(o->cmd_file);
+	int ret, refused = o->init_file ? cmd_exec_file(env, o->init_file) : 0;
 	struct session s = { .who = { .out = stdout }, .errors = stderr, .ack = o->ack };
 	struct ring *events = ring_new(EVENT_RING_SIZE, sizeof(struct event));
+	FILE *in;
 
+	if (refused < 0)
+		fatalx("%s: %s", o->init_file, strerror(-refused));
+	if (refused > 0)
+		fatalx("%s: %d command(s) refused", o->init_file, refused);
+	in = open_commands(o->cmd_file);
 	s.r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
 	if (!s.r || !events)
 		fatal("out of memory");
@@ -297,6 +326,7 @@ int main(int argc, char **argv)
 		ret = run_pcap(&o, &env);
 	} else {
 		o.live.cmd_file = o.cmd_file;
+		o.live.init_file = o.init_file;
 		ret = live_run(&o.live, &env);
 	}
 	spd_flush(env.spd);

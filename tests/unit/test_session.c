@@ -391,7 +391,7 @@ static void test_ctl_sock(void **state)
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct gw *g = gw_new();
-	char path[64], *out;
+	char path[96], *out;
 	struct ctl_sock *cs, *other;
 	struct stat st;
 	int idle;
@@ -438,6 +438,22 @@ static void test_ctl_sock(void **state)
 	free(out);
 	assert_non_null(sad_by_spi(g->sad, 0x1002));
 	ctl_sock_stop(cs);
+	/* a missing directory is made, 0700 (as /run/esper-xdp outside systemd) */
+	{
+		char dir[64];
+
+		snprintf(dir, sizeof(dir), "/tmp/esper-test-%d.d", (int)getpid());
+		snprintf(path, sizeof(path), "%s/control", dir);
+		cs = ctl_sock_start(path, false, &g->env, &lock);
+		assert_non_null(cs);
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0700);
+		out = ctl_ask(path, "spigrp ;\n");
+		assert_string_equal(out, "esp.1001@192.0.2.1\nesp.1002@192.0.2.1\nok\n");
+		free(out);
+		ctl_sock_stop(cs);
+		assert_int_equal(rmdir(dir), 0);
+	}
 	gw_free(g);
 }
 

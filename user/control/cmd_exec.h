@@ -70,6 +70,10 @@ void cmd_exec_fini(struct exec_env *env);
  * Returns the number of refused commands. */
 unsigned cmd_exec_stream(struct exec_env *env, struct cmd_reader *r);
 
+/* The same for the file at path (errors name it). Returns the number of refused commands,
+ * or -errno if the file cannot be opened. */
+int cmd_exec_file(struct exec_env *env, const char *path);
+
 /* The listings (cmd_dump.c). */
 void cmd_dump_sad(const struct sad *sad, FILE *out);
 void cmd_dump_spd(const struct spd *spd, FILE *out);

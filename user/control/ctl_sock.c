@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,20 @@ static int bind_0600(int fd, const struct sockaddr_un *sun)
 	return ret < 0 ? -errno : 0;
 }
 
+/* The socket's directory, 0700, if it is missing (its parent must exist). */
+static int make_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (mkdir(dirname(copy), 0700) < 0 && errno != EEXIST)
+		err = -errno;
+	free(copy);
+	return err;
+}
+
 static int listen_on(struct ctl_sock *cs)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -238,6 +253,9 @@ static int listen_on(struct ctl_sock *cs)
 
 	if (strlen(cs->path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
+	err = make_dir(cs->path);
+	if (err)
+		return err;
 	strcpy(sun.sun_path, cs->path);
 	cs->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cs->fd < 0)

@@ -18,15 +18,16 @@
 
 #include "cmd_exec.h"
 
-#define CTL_SOCK_DEFAULT "/run/esper-xdp.sock"
+#define CTL_SOCK_DEFAULT "/run/esper-xdp/control"	/* beside the service's FIFO */
 #define CTL_MAX_CLIENTS 8
 #define CTL_IDLE_S 60		/* a client that sends nothing for this long is dropped */
 #define CTL_SEND_S 5		/* an answer the client does not take within this is dropped */
 
 struct ctl_sock;
 
-/* Listen on path (a stale socket file of a dead run is replaced; one a live process
- * answers on is left alone: -EADDRINUSE). NULL with errno set. */
+/* Listen on path (its directory is made, 0700, if it is missing; a stale socket file of a
+ * dead run is replaced; one a live process answers on is left alone: EADDRINUSE). NULL
+ * with errno set. */
 struct ctl_sock *ctl_sock_start(const char *path, bool allow_write, struct exec_env *env,
 				pthread_mutex_t *exec_lock);
 /* Disconnect every client, stop, remove the socket file. NULL is a no-op. */
