@@ -17,7 +17,7 @@
 #include "tables/sad.h"
 #include "tables/spd.h"
 
-#define GETSPI_HOLD_DEFAULT 60	/* seconds a getspi reservation is held */
+#define GETSPI_HOLD_DEFAULT 60u	/* seconds a getspi reservation is held */
 
 /* Where the SAs that may decrypt are mirrored (the BPF map sa_in: SPI, UniqueID and outer
  * addresses); callbacks return 0 or -errno. */

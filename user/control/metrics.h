@@ -9,7 +9,7 @@
 
 #include "stats_out.h"
 
-#define METRICS_INTERVAL_DEFAULT 10	/* seconds */
+#define METRICS_INTERVAL_DEFAULT 10u	/* seconds */
 
 /* produce writes the records (cmd_stats_sad, the workers...). 0 or -errno. */
 int metrics_write(const char *path, void (*produce)(struct stats_out *o, void *arg),
