@@ -13,8 +13,9 @@
  * 100 ms the housekeeper ticks the coarse clock (lib/clock.h), frees what the executor
  * unpublished (keys of deleted SAs are wiped when their SA is freed) even when no command
  * comes, enforces lifetimes (control/cmd_exec.c), drains the workers' event rings (acquire,
- * mapping: tables/event.h), writes the event lines on standard output (control/out.h:
- * never inside a listing) and, every --metrics-interval, the metrics file
+ * mapping: tables/event.h), queues the event lines for standard output's writer thread
+ * (control/out.h: never inside a listing, never waiting for the reader) and, every
+ * --metrics-interval, the metrics file
  * (control/metrics.c). SIGINT/SIGTERM: stop the workers, detach, remove the host port and
  * the control socket, return.
  */
@@ -248,7 +249,7 @@ static void *housekeeper_main(void *arg)
 		}
 		pthread_mutex_unlock(&l->exec_lock);
 		drain_events(l, &ls);
-		out_events(&l->out, ls.buf, ls.len);
+		out_queue_events(&l->out, ls.buf, ls.len);	/* never waits */
 		ls.len = 0;
 	}
 	free(ls.buf);
@@ -481,6 +482,9 @@ static int start(struct live *l)
 		if (err)
 			return err;
 	}
+	err = out_start_writer(&l->out);
+	if (err)
+		return err;
 	l->housekeeping = pthread_create(&l->housekeeper, NULL, housekeeper_main, l) == 0;
 	err = start_ctl(l);
 	if (err)
@@ -497,6 +501,7 @@ static void stop(struct live *l)
 	atomic_store(&l->stopping, true);
 	if (l->housekeeping)
 		pthread_join(l->housekeeper, NULL);
+	out_stop_writer(&l->out);	/* the housekeeper's last events are written */
 	ctl_sock_stop(l->ctl);		/* its clients take the lock: before we keep it */
 	localaddr_stop(l->addrs);	/* it takes the lock: before we keep it */
 	/* Keep the control thread out for good: main() frees the tables after us. */

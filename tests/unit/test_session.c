@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "control/ctl_sock.h"
+#include "control/out.h"
 #include "control/spi_reserve.h"
 #include "ctl_fixture.h"
 #include "lib/membuf.h"
@@ -334,6 +335,59 @@ static void test_stats_forms(void **state)
 	clock_fake_ms(0);
 }
 
+/* --- the event queue of standard output -------------------------------------------------- */
+
+static void test_event_queue(void **state)
+{
+	char line[200], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct out o;
+	int fds[2];
+	struct timespec t0, t1;
+
+	(void)state;
+	/* a reader that reads: every line, in order, whole */
+	out_init(&o, f);
+	assert_int_equal(out_start_writer(&o), 0);
+	for (unsigned i = 0; i < 1000; i++) {
+		int n = snprintf(line, sizeof(line), "acquire uid=%u\n", i);
+
+		out_queue_events(&o, line, (size_t)n);
+	}
+	out_stop_writer(&o);
+	fclose(f);
+	assert_int_equal(o.lost, 0);
+	for (unsigned i = 0, at = 0; i < 1000; i++) {
+		int n = snprintf(line, sizeof(line), "acquire uid=%u\n", i);
+
+		assert_memory_equal(buf + at, line, (size_t)n);
+		at += (unsigned)n;
+	}
+	free(buf);
+	out_fini(&o);
+	/* a reader that never reads: queueing never waits, what does not fit is counted lost,
+	 * and stopping takes at most about a second */
+	assert_int_equal(pipe(fds), 0);
+	f = fdopen(fds[1], "w");
+	out_init(&o, f);
+	assert_int_equal(out_start_writer(&o), 0);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < 3 * OUT_QUEUE_MAX / sizeof(line); i++)
+		out_queue_events(&o, line, sizeof(line));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	assert_true(o.lost > 0);
+	out_stop_writer(&o);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 4);
+	close(fds[0]);
+	fclose(f);
+	free(o.q);
+}
+
 /* --- the wiping memory stream ------------------------------------------------------------ */
 
 static void test_membuf(void **state)
@@ -466,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_getspi_parse),
 		cmocka_unit_test(test_spi_reserve),
 		cmocka_unit_test(test_stats_forms),
+		cmocka_unit_test(test_event_queue),
 		cmocka_unit_test(test_membuf),
 		cmocka_unit_test(test_ctl_sock),
 	};
