@@ -18,8 +18,9 @@
  * Policies: all three actions (ipsec, discard, none), both directions, over random tuples
  * (prefix lengths, protocol, ports: the port and protocol policies leave shadow keys),
  * transport or tunnel mode, added, replaced (same selectors and direction, perhaps another
- * action) and removed between batches of frames; SAs of both families with random outer
- * addresses added and deleted (their policies with them). Frames come from
+ * action) and removed between batches of frames, some at the level require:ID (waiting for
+ * an SA that never comes, or outliving theirs); SAs of both families with random outer
+ * addresses added and deleted (their unique:ID policies with them). Frames come from
  * tests/bpf/xdp_harness.h (VLAN/QinQ, IPv4 options, IPv6 extension headers, fragments,
  * TCP/UDP/ICMP/ICMPv6/others), opaque ones (non-first fragments, TCP/UDP headers cut short,
  * IPv6 chains past the parser), ESP with known SPIs whose outer addresses are the SA's or
@@ -67,6 +68,7 @@ enum stat {
 	ST_CUT_L4, ST_LONG_CHAIN, ST_TRUNCATED, ST_PADDED, ST_VERSION, ST_MUTATED, ST_ADDS,
 	ST_REPLACES, ST_REMOVES, ST_REFUSED, ST_SA_ADDS, ST_SA_DELETES, ST_SA_OUTBOUND,
 	ST_SA_ENCAP, ST_UDP_ESP, ST_UDP_ESP_OURS, ST_UDP_CONTROL, ST_UDP_CONTROL_PROTECTED,
+	ST_NO_SA, ST_WAITING,
 	ST_MAX
 };
 static unsigned long stats[ST_MAX];
@@ -244,19 +246,50 @@ static void rand_conf(struct hx_rand *r, const struct esper_tuple *t, uint8_t fa
 	c->action = rand_sp_action(r);
 }
 
+/* An ipsec policy at the level require:ID waiting for an SA that never comes: a UniqueID no
+ * SA has (sa_create numbers them from 1), one range per direction (the policies waiting
+ * for one SA go one way). Tunnel mode between random endpoints, or transport. */
+static void name_absent_sa(struct hx_rand *r, struct sp_params *c)
+{
+	uint8_t fam = hx_rnd(r, 2) ? ESPER_AF_INET6 : ESPER_AF_INET;
+
+	c->require = true;
+	c->uid = (c->dir == SP_DIR_OUT ? 0x40000000u : 0x50000000u) + hx_rnd(r, 16);
+	c->mode = hx_rnd(r, 2) ? SP_MODE_TUNNEL : SP_MODE_TRANSPORT;
+	memset(&c->tsrc, 0, sizeof(c->tsrc));
+	memset(&c->tdst, 0, sizeof(c->tdst));
+	if (c->mode == SP_MODE_TUNNEL) {
+		c->tsrc.family = c->tdst.family = fam == ESPER_AF_INET ? AF_INET : AF_INET6;
+		hx_rand_addr(r, fam, c->tsrc.a);
+		hx_rand_addr(r, fam, c->tdst.a);
+		c->tsrc.a[fam == ESPER_AF_INET ? 3 : 15] |= 1;	/* never unspecified */
+		c->tdst.a[fam == ESPER_AF_INET ? 3 : 15] |= 1;
+	}
+}
+
 /* spdadd through the executor; a policy with the same selectors and direction is replaced
- * (a new id). An ipsec policy without an SA it may name becomes a discard. */
+ * (a new id). An ipsec policy without an SA it may name becomes a require:ID policy
+ * waiting for an SA, or a discard; one in four that name an SA is require:ID (and so
+ * outlives it, waiting, once sa_churn deletes it). */
 static void policy_add(struct hx_rand *r, struct sp_params *c)
 {
 	struct cmd cmd = { .kind = CMD_SPDADD };
 	struct sp *probe, *old, *now;
 	size_t before = spd_count(SPD);
 
-	if (c->action == SP_IPSEC && !name_sa(r, c))
-		c->action = SP_DISCARD;
+	c->require = false;
+	if (c->action == SP_IPSEC && !name_sa(r, c)) {
+		if (hx_rnd(r, 2))
+			name_absent_sa(r, c);
+		else
+			c->action = SP_DISCARD;
+	} else if (c->action == SP_IPSEC && !hx_rnd(r, 4)) {
+		c->require = true;
+	}
 	if (c->action != SP_IPSEC) {
 		c->mode = SP_MODE_TRANSPORT;
 		c->uid = 0;
+		c->require = false;
 		memset(&c->tsrc, 0, sizeof(c->tsrc));
 		memset(&c->tdst, 0, sizeof(c->tdst));
 	}
@@ -469,11 +502,14 @@ static void check_maps(void)
 		assert_int_equal(b.count, u->count);
 		assert_memory_equal(b.t, u->t, u->count * sizeof(u->t[0]));
 	}
+	size_t waiting = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct hx_policy p;
 		struct esper_spd_val v;
 		struct esper_spd_key k;
 
+		waiting += live[i]->action == SP_IPSEC && !sp_sa(live[i]);
 		hx_policy_of(live[i], &p);
 		hx_policy_key(&p, &k);
 		assert_memory_equal(&k, &live[i]->key, sizeof(k));	/* harness == SPD */
@@ -488,6 +524,8 @@ static void check_maps(void)
 			assert_int_equal(v.in_id, p.id);
 		}
 	}
+	if (waiting > stats[ST_WAITING])
+		stats[ST_WAITING] = waiting;
 	qsort(want, nw, sizeof(want[0]), key_cmp);
 	for (size_t i = 0; i < nw; i++)
 		if (!i || key_cmp(&want[nd - 1], &want[i]))
@@ -558,6 +596,7 @@ static void user_decide(const uint8_t *f, size_t len, bool unknown_drop, struct 
 		assert_int_equal(c.why, ESPER_C_REDIRECT_PLAIN_OUT);
 		assert_non_null(c.sp);
 		hx_set_redirect(e, ESPER_META_PLAIN_OUT, c.sp->id);
+		stats[ST_NO_SA] += !sp_sa(c.sp);	/* require:ID waiting: the worker drops it */
 		break;
 	case V_DROP:
 		hx_set_verdict(e, XDP_DROP, (int)c.why);
@@ -813,6 +852,8 @@ static void test_xdp_differential(void **state)
 	}
 	for (int i = 0; i < NSAS; i++)
 		stats[ST_SA_OUTBOUND] += sa_is_outbound(sas[i]);
+	fprintf(stderr, "[          ] require:ID: %lu policies waiting for their SA at most "
+		"at once; %lu frames redirected to one\n", stats[ST_WAITING], stats[ST_NO_SA]);
 	fprintf(stderr,
 		"[          ] %lu frames compared: %lu redirect out, %lu redirect ESP, %lu drop "
 		"in, %lu discard, %lu opaque drop, %lu bypass, %lu no policy, %lu unknown SPI "
@@ -853,6 +894,7 @@ static void test_xdp_differential(void **state)
 	assert_true(stats[ST_REFUSED] > 0 && stats[ST_REPLACES] > 0);
 	assert_true(stats[ST_UDP_ESP_OURS] >= MIN_EACH && stats[ST_UDP_CONTROL] >= MIN_EACH);
 	assert_true(stats[ST_UDP_CONTROL_PROTECTED] >= 10);
+	assert_true(stats[ST_NO_SA] >= MIN_EACH && stats[ST_WAITING] >= MIN_EACH);
 }
 
 /* --- set-up ------------------------------------------------------------------------------ */

@@ -475,6 +475,222 @@ with open(sys.argv[1], "w") as f:
 	echo "the daemon's socket got: $(tr '\n' ' ' <"$LOGDIR/ike.got")"
 	[ "$(cat "$LOGDIR/ike.got")" = "$(printf '0000000049b54e4b45\nff')" ] || return 1
 	[ "$(gw_stat 1 xdp PASS_NATT_CONTROL)" -ge $((before + 2)) ] || { echo "not counted"; return 1; }
+
+# --- lifetimes under traffic ---------------------------------------------------------------
+# gw1's inbound SA expires by time (-ls 2 -lh 4): soft, then hard, and the replies stop;
+# its outbound SA by bytes under a flow of 1028-byte packets (-bs 20000 -bh 40000): soft,
+# then hard, its policy goes with it and the requests stop reaching gw2 protected.
+
+expire_line() {	# N KIND SPI: the first such event line of gateway N
+	grep -m 1 "^expire $2 spi=$3 " "$LOGDIR/gw$1.out"
+}
+
+case_lifetimes() {
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -bs 20000 -bh 40000 -E aes-gcm-16 $KEY_OUT ;"
+	gw_cmd 1 "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -ls 2 -lh 4 -E aes-gcm-16 $KEY_BACK ;"
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;"
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || { echo "no tunnel"; return 1; }
+	wait_for "soft expiry of 0x2001" expire_line 1 soft 0x00002001 || return 1
+	expire_line 1 soft 0x00002001
+	expire_line 1 soft 0x00002001 | grep -q ' by=time age=2 ' || return 1
+	[ -z "$(expire_line 1 hard 0x00002001)" ] || { echo "hard came with soft"; return 1; }
+	ping_ok $NS_A 203.0.113.10 2 || { echo "a soft expiry stopped the traffic"; return 1; }
+	wait_for "hard expiry of 0x2001" expire_line 1 hard 0x00002001 || return 1
+	expire_line 1 hard 0x00002001 | grep -q ' by=time age=4 ' || return 1
+	[ -z "$(gw_stat 1 'sa spi=0x00002001' in_packets)" ] || { echo "0x2001 is still there"; return 1; }
+	if ping_ok $NS_A 203.0.113.10 2; then echo "replies flowed without their SA"; return 1; fi
+	# bytes, under traffic: 50 requests of 1028 bytes, 20 a second
+	in_ns $NS_A ping -q -c 50 -i 0.05 -s 1000 -W 1 203.0.113.10 >/dev/null 2>&1
+	sleep 0.3
+	expire_line 1 soft 0x00001001 | grep ' by=bytes ' || { echo "no soft expiry by bytes"; return 1; }
+	expire_line 1 hard 0x00001001 | grep ' by=bytes ' || { echo "no hard expiry by bytes"; return 1; }
+	awk '/^expire/ { print NR ": " $0 }' "$LOGDIR/gw1.out"
+	order=$(grep '^expire' "$LOGDIR/gw1.out" | awk '{ print $2 $3 }' | tr '\n' ' ')
+	[ "$order" = "softspi=0x00002001 hardspi=0x00002001 softspi=0x00001001 hardspi=0x00001001 " ] ||
+		{ echo "events out of order: $order"; return 1; }
+	[ -z "$(gw_stat 1 'sa spi=0x00001001' out_packets)" ] || { echo "0x1001 is still there"; return 1; }
+	got=$(gw_stat 2 'sa spi=0x00001001' in_bytes)
+	echo "gw2 decrypted $got bytes of 0x1001 (hard limit 40000)"
+	# the hard limit is enforced within a housekeeping round (100 ms: 2 packets here)
+	[ "$got" -ge 40000 ] && [ "$got" -le $((40000 + 3 * 1028)) ] || return 1
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -ge 5 ] || { echo "no plaintext reached gw2's in policy"; return 1; }
+}
+
+# --- acquire: a policy before its SA ---------------------------------------------------------
+
+case_acquire() {
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/require:1 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/require:2 ;"
+	tunnel_policies 2 4 4
+	gw_sync 1
+	if in_ns $NS_A ping -q -c 12 -i 0.2 -W 1 203.0.113.10 >/dev/null; then
+		echo "traffic flowed without its SA"; return 1
+	fi
+	gw_sync 1
+	n=$(grep -c '^acquire ' "$LOGDIR/gw1.out")
+	grep '^acquire ' "$LOGDIR/gw1.out"
+	echo "$n acquire events for 12 packets in ~2.4 s"
+	[ "$n" -ge 2 ] && [ "$n" -le 4 ] || { echo "not rate-limited to one a second"; return 1; }
+	grep -q '^acquire uid=1 sp=1 dir=out mode=tunnel tunnel=192.0.2.1-192.0.2.2 src=198.51.100.10 dst=203.0.113.10 proto=icmp$' \
+		"$LOGDIR/gw1.out" || { echo "unexpected acquire line"; return 1; }
+	[ "$(gw_stat 1 worker no_sa)" -ge 12 ] || { echo "the drops were not counted"; return 1; }
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -eq 0 ] || { echo "plaintext left gw1"; return 1; }
+	# the keying daemon answers: the policies bind, traffic flows
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+	gw_cmd 1 "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	ping_ok $NS_A 203.0.113.10 3 || { echo "no traffic once the SAs came"; return 1; }
+	gw_cmd 1 "spddump ;"
+	gw_sync 1
+	grep -q '^# SP 1: out, ipsec, tunnel, SA UniqueID 1 (SPI 0x00001001)$' "$LOGDIR/gw1.out" ||
+		{ echo "the policy was not bound"; return 1; }
+	# delete: the require:1 policy stays and asks again
+	asked=$(grep -c '^acquire ' "$LOGDIR/gw1.out")	# (gw_sync uses $before)
+	gw_cmd 1 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
+	gw_sync 1
+	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
+	gw_sync 1
+	[ "$(grep -c '^acquire ' "$LOGDIR/gw1.out")" -gt "$asked" ] || { echo "no new acquire"; return 1; }
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -eq 0 ] || { echo "plaintext left gw1"; return 1; }
+}
+
+# --- acknowledgements (--ack) ----------------------------------------------------------------
+# Commands pipelined without waiting, good and bad, several on a line, listings among them:
+# one ack each, in order, each listing before its ack.
+
+case_ack() {
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;
+add 192.0.2.1 192.0.2.2 esp 0x1001 -u 5 -E aes-gcm-16 $KEY_BACK ;
+frobnicate ;
+spigrp ;
+spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:9 ;
+getspi 192.0.2.2 192.0.2.1 esp 0x4000-0x4fff ;
+add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ; spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;
+add 192.0.2.2 192.0.2.1 esp 0x2002 -u 3 -E aes-gcm-16 0x12 ;
+dump ;"
+	wait_for "10 acks" sh -c "[ \$(grep -c -E '^(ok|error )' $LOGDIR/gw1.out) -ge 10 ]" || return 1
+	cat "$LOGDIR/gw1.out"
+	acks=$(grep -E '^(ok|error )' "$LOGDIR/gw1.out" | tr '\n' '|')
+	want="ok|error 2:29: SPI 0x1001 is already used by the SA with UniqueID 1|error 3:1: unknown command 'frobnicate'|ok|error 5:87: no SA with UniqueID 9|ok|ok|ok|error 8:55: key is 1 bytes, aes-gcm-16 takes 20 (AES-128-GCM) or 36 (AES-256-GCM)|ok|"
+	[ "$acks" = "$want" ] || { printf 'acks:     %s\nexpected: %s\n' "$acks" "$want"; return 1; }
+	# each listing before its ack
+	grep -A1 '^esp.1001@192.0.2.2$' "$LOGDIR/gw1.out" | tail -n 1 | grep -qx ok || return 1
+	grep -A1 '^getspi spi=0x00004' "$LOGDIR/gw1.out" | tail -n 1 | grep -qx ok || return 1
+	tail -n 2 "$LOGDIR/gw1.out" | head -n 1 | grep -q '^add 192.0.2.2 192.0.2.1 esp 0x2001 ' || return 1
+	tail -n 1 "$LOGDIR/gw1.out" | grep -qx ok || return 1
+	# the errors also on stderr, as without --ack
+	grep -q '^<stdin>:3:1: error: unknown command' "$LOGDIR/gw1.err" || return 1
+}
+
+# --- the control socket while standard input is busy ---------------------------------------
+
+case_ctl_socket() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	sock=$(gw_ctl_path 1)
+	[ "$(stat -c '%a %F' "$sock")" = "600 socket" ] || { stat "$sock"; return 1; }
+	# the keying daemon keeps standard input busy...
+	( for _ in $(seq 1 60); do gw_cmd 1 "spigrp ;"; sleep 0.05; done ) &
+	busy=$!
+	# ...a client that asks and never reads, one that never speaks
+	/usr/bin/python3 - "$sock" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.setblocking(False)
+try:
+    for _ in range(5000):
+        s.send(b"dump ;\n")
+except BlockingIOError:
+    pass
+time.sleep(8)
+PY
+	hostile=$!
+	/usr/bin/python3 -c "import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(8)" "$sock" &
+	idle=$!
+	sleep 0.5
+	start=$(date +%s%N)
+	gw_ctl 1 stats >"$LOGDIR/ctl.stats" || { echo "ctl stats failed"; return 1; }
+	gw_ctl 1 dump >"$LOGDIR/ctl.dump" || return 1
+	gw_ctl 1 'spddump ;' >"$LOGDIR/ctl.spddump" || return 1
+	gw_ctl 1 stats json >"$LOGDIR/ctl.json" || return 1
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "four ctl commands in $ms ms while stdin is busy"
+	[ "$ms" -lt 3000 ] || { echo "the control socket was held up"; return 1; }
+	grep -q '^sa spi=0x00001001 uid=1 alg=AES-128-GCM out_packets=[1-9]' "$LOGDIR/ctl.stats" &&
+		grep -q '^worker id=0 ' "$LOGDIR/ctl.stats" ||
+		{ echo "ctl stats:"; cat "$LOGDIR/ctl.stats"; return 1; }
+	grep -q "^add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT " "$LOGDIR/ctl.dump" ||
+		{ echo "ctl dump:"; cat "$LOGDIR/ctl.dump"; return 1; }
+	grep -q '^spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec' "$LOGDIR/ctl.spddump" ||
+		{ echo "ctl spddump:"; cat "$LOGDIR/ctl.spddump"; return 1; }
+	/usr/bin/python3 -c '
+import json, sys
+kinds = [json.loads(l)["type"] for l in open(sys.argv[1])]
+assert kinds.count("sa") == 2 and "worker" in kinds and "xdp" in kinds and "crypto" in kinds, kinds
+' "$LOGDIR/ctl.json" || { cat "$LOGDIR/ctl.json"; return 1; }
+	# read-only by default; errors give a non-zero exit status
+	if gw_ctl 1 delete 192.0.2.1 192.0.2.2 esp 0x1001 2>"$LOGDIR/ctl.err"; then
+		echo "a write went through a read-only socket"; return 1
+	fi
+	grep -q 'read-only' "$LOGDIR/ctl.err" || { cat "$LOGDIR/ctl.err"; return 1; }
+	gw_ctl 1 frobnicate 2>/dev/null && { echo "frobnicate: exit status 0"; return 1; }
+	"$ESPER" ctl --socket "$LOGDIR/none.$ID" stats 2>/dev/null
+	[ $? -eq 2 ] || { echo "no socket: exit status not 2"; return 1; }
+	wait $busy
+	gw_sync 1 || return 1
+	[ "$(grep -c '^tun.1001@192.0.2.2 esp.1001@192.0.2.2$' "$LOGDIR/gw1.out")" -eq 60 ] || { echo "stdin lost commands"; return 1; }
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	wait $hostile $idle
+	grep 'control socket' "$LOGDIR/gw1.err"
+	# --ctl-allow-write: every command; gw2 keyed through its socket (fresh SAs on both)
+	gw_stop 2
+	gw_start 2 --ctl-allow-write || return 1
+	k1=0x$(printf '%040x' 11) k2=0x$(printf '%040x' 12)
+	gw_cmd 1 "flush ;"
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1101 -u 11 -E aes-gcm-16 $k1 ;"
+	gw_cmd 1 "add 192.0.2.2 192.0.2.1 esp 0x2101 -u 12 -E aes-gcm-16 $k2 ;"
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;"
+	gw_ctl 2 "add 192.0.2.1 192.0.2.2 esp 0x1101 -u 11 -E aes-gcm-16 $k1" || return 1
+	printf 'add 192.0.2.2 192.0.2.1 esp 0x2101 -u 12 -E aes-gcm-16 %s ;\nspdadd 203.0.113.0/24 198.51.100.0/24 any -P out ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;\nspdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;\n' \
+		"$k2" | gw_ctl 2 || return 1
+	ping_ok $NS_A 203.0.113.10 3 || { echo "the tunnel keyed through the socket does not work"; return 1; }
+}
+
+# --- the metrics file -------------------------------------------------------------------------
+
+case_metrics() {
+	gw_stop 1
+	gw_start 1 --metrics-file "$LOGDIR/gw1.prom.$ID" --metrics-interval 1 || return 1
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 5 || return 1
+	sleep 1.5
+	f=$LOGDIR/gw1.prom.$ID
+	[ "$(stat -c %a "$f")" = 644 ] || return 1
+	[ ! -e "$f.tmp" ] || { echo "a temporary file was left"; return 1; }
+	head -n 4 "$f"
+	vals=$(/usr/bin/python3 tests/integ/check_prom.py "$f" \
+		'esper_sa_out_packets_total{spi="0x00001001",uid="1",alg="AES-128-GCM"}' \
+		'esper_sa_in_packets_total{spi="0x00002001",uid="2",alg="AES-128-GCM"}' \
+		'esper_worker_plain_out_total{id="0",cpu="0"}' \
+		'esper_xdp_redirect_plain_out_total' \
+		'esper_sa_last_use_timestamp_seconds{spi="0x00001001",uid="1",alg="AES-128-GCM"}') ||
+		return 1
+	echo "$vals" | tr '\n' ' '; echo
+	set -- $vals
+	[ "$1" -ge 5 ] && [ "$2" -ge 5 ] && [ "$3" -ge 5 ] && [ "$4" -ge 5 ] || return 1
+	now=$(date +%s)
+	[ "$5" -gt $((now - 10)) ] && [ "$5" -le "$now" ] || { echo "last use $5, now $now"; return 1; }
+	# rewritten every interval
+	ping_ok $NS_A 203.0.113.10 3 || return 1
+	sleep 1.5
+	later=$(/usr/bin/python3 tests/integ/check_prom.py "$f" \
+		'esper_sa_out_packets_total{spi="0x00001001",uid="1",alg="AES-128-GCM"}') || return 1
+	[ "$later" -ge $(($1 + 3)) ] || { echo "not rewritten: $1 then $later"; return 1; }
 }
 
 # --- running the cases ---------------------------------------------------------------------
@@ -482,7 +698,8 @@ with open(sys.argv[1], "w") as f:
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
 	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
-	fast_forward_6in6 natt_tunnel_4in4 natt_tunnel_6in6 natt_transport"
+	fast_forward_6in6 natt_tunnel_4in4 natt_tunnel_6in6 natt_transport lifetimes acquire
+	ack ctl_socket metrics"
 
 run_case() {
 	name=$1
@@ -492,6 +709,7 @@ run_case() {
 	[ "$name" = two_queues ] && QUEUES=2 && opts="$opts -q 2"
 	[ "$name" = skb_mode ] && opts="$opts -m skb"
 	case $name in fast_forward_*) opts="$opts --fast-forward" ;; esac
+	[ "$name" = ack ] && opts="$opts --ack"
 	topo_up || { echo "FAIL $name: topology"; return 1; }
 	# shellcheck disable=SC2086
 	if gw_start 1 $opts && gw_start 2 $opts && "case_$name" >"$LOGDIR/$name.log" 2>&1; then

@@ -226,7 +226,7 @@ def nat_to_esper(case):
         assert bytes(got) == bytes(want), "decrypted packet differs:\n%r\n%r" % (
             bytes(got), bytes(want))
     s = NAT_ADDR[fam] if transport else OUTER[fam][0]
-    event = "mapping spi=0x%08x uid=7 from=%s[%d] to=%s[%d]" % (
+    event = "mapping spi=0x%08x uid=7 old=%s[%d] new=%s[%d]" % (
         case["spi"], s, NATT_PORTS[0], NAT_ADDR[fam], NAT_PORT)
     events = [l for l in case["stdout"].splitlines() if l.startswith("mapping ")]
     assert events == [event], "events %r, want [%r]" % (events, event)

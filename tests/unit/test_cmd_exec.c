@@ -297,12 +297,12 @@ struct fx {
 	unsigned stats_extra_calls;
 };
 
-static void stats_extra(FILE *out, void *arg)
+static void stats_extra(struct stats_out *out, void *arg)
 {
 	struct fx *f = arg;
 
 	f->stats_extra_calls++;
-	fprintf(out, "workers: none\n");
+	fprintf(out->f, "workers: none\n");
 }
 
 static struct fx *fx_new(void)
@@ -326,6 +326,7 @@ static struct fx *fx_new(void)
 
 static void fx_free(struct fx *f)
 {
+	cmd_exec_fini(&f->env);
 	spd_flush(f->spd);
 	sad_flush(f->sad);
 	rcu_barrier();
@@ -2061,6 +2062,34 @@ static void test_first_out_policy_refused(void **state)
 		fail_msg("%s", why);
 }
 
+/* require:ID policies and the maps: before, with and after their SA, the maps hold their
+ * keys (XDP sends their traffic to the workers, which drop it without the SA). */
+static void test_require_mirror(void **state)
+{
+	struct fx *f = fx_new();
+	char *out;
+
+	(void)state;
+	apply_quiet(f, "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec "
+		       "esp/tunnel/192.0.2.1-192.0.2.2/require:1 ;\n"
+		       "spdadd 203.0.113.0/24 198.51.100.0/24 tcp -P in ipsec "
+		       "esp/tunnel/192.0.2.2-192.0.2.1/require:2 ;\n");
+	assert_int_equal(f->maps->n_sa, 0);
+	apply_quiet(f, "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 " KA20 " ;\n"
+		       "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 " KB20 " ;\n");
+	assert_int_equal(f->maps->n_sa, 1);	/* the outbound one never decrypts */
+	assert_true(sa_is_outbound(sad_by_spi(f->sad, 0x1001)));
+	apply_quiet(f, "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;\n"
+		       "delete 192.0.2.2 192.0.2.1 esp 0x2001 ;\n");
+	assert_int_equal(f->maps->n_sa, 0);
+	out = apply(f, "spddump ;\n");
+	assert_non_null(strstr(out, "# 2 SPs\n"));
+	free(out);
+	apply_quiet(f, "add 192.0.2.2 192.0.2.1 esp 0x2002 -u 2 -E aes-gcm-16 " KC20 " ;\n"
+		       "spdflush ;\n");
+	fx_free(f);
+}
+
 static void test_spddelete_ignored(void **state)
 {
 	struct fx *f = fx_rich();
@@ -2336,6 +2365,7 @@ int main(void)
 		cmocka_unit_test(test_first_out_policy_refused),
 		cmocka_unit_test(test_rekey_keeps_inbound_selectors),
 		cmocka_unit_test(test_spddelete_ignored),
+		cmocka_unit_test(test_require_mirror),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_tuple_limit),
 		cmocka_unit_test(test_update),

@@ -11,14 +11,22 @@
  * cannot be named by an inbound one; an SA named by an inbound policy cannot be named by an
  * outbound one; an SA that has decrypted cannot become outbound. No two SAs share a key,
  * and no key sends a sequence number it has sent before (tables/key_history.h).
+ *
+ * require:ID policies (tables/spd.h) may come before their SA, which binds them when it is
+ * added (it must suit them: family, mode, TFC, direction) and leaves them waiting again
+ * when it goes. getspi reserves SPIs for the session that asked (spi_reserve.h, RFC 2367
+ * 2.3.3). The housekeeping enforces lifetimes (lifetime.h, RFC 2367 2.3.4): soft limits are
+ * reported once, hard ones delete the SA as `delete` does.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "cmd_exec.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
 #include "lib/wipe.h"
@@ -36,7 +44,47 @@ static const char *family_name(uint8_t family)
 
 /* --- add / delete / flush -------------------------------------------------------------- */
 
-static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+/* An SPI getspi reserved is for the session that asked, until the reservation ends. */
+static int check_reserved(struct exec_env *env, const struct exec_caller *who,
+			  const struct cmd *c, struct cmd_error *err)
+{
+	uint64_t now = clock_ms(), until;
+	unsigned owner;
+
+	if (!env->spis || !spi_reserve_held(env->spis, c->add.spi, now, &owner, &until) ||
+	    owner == who->session)
+		return 0;
+	FAIL(err, c, CF_SPI, "SPI 0x%x is reserved by getspi for another session (%" PRIu64
+	     " s more)", c->add.spi, (until - now + 999) / 1000);
+}
+
+/* The require:ID policies waiting for this UniqueID must suit the SA (as spdadd checks). */
+static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+{
+	const struct sa_params *a = &c->add;
+	const struct list *w = spd_waiting(env->spd, a->uid);
+	struct sp *sp;
+
+	if (!w)
+		return 0;
+	list_for_each(sp, w, sa_node) {
+		if (sp->mode == SP_MODE_TUNNEL && sp->tsrc.family != a->src.family)
+			FAIL(err, c, CF_SRC, "the policy SP %u waiting for UniqueID %u has %s "
+			     "tunnel endpoints, this SA is %s", sp->id, a->uid,
+			     family_name(sp->tsrc.family), family_name(a->src.family));
+		if (sp->mode == SP_MODE_TRANSPORT && sp->conf.src.addr.family != a->src.family)
+			FAIL(err, c, CF_SRC, "the policy SP %u waiting for UniqueID %u is transport "
+			     "mode with %s selectors, this SA is %s", sp->id, a->uid,
+			     family_name(sp->conf.src.addr.family), family_name(a->src.family));
+		if (sp->mode == SP_MODE_TRANSPORT && a->tfc)
+			FAIL(err, c, CF_TFC, "the policy SP %u waiting for UniqueID %u is transport "
+			     "mode, which cannot carry tfc:%u", sp->id, a->uid, a->tfc);
+	}
+	return 0;
+}
+
+static int check_add(struct exec_env *env, const struct exec_caller *who, const struct cmd *c,
+		     struct cmd_error *err)
 {
 	const struct sa_params *a = &c->add;
 	struct sa *other;
@@ -51,6 +99,8 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error
 	if (other)
 		FAIL(err, c, CF_UID, "UniqueID %u is already used by the SA with SPI 0x%x", a->uid,
 		     other->spi);
+	if (check_reserved(env, who, c, err) < 0)
+		return -1;
 	if (a->alg != ESP_ALG_AES_GCM_16 && !crypto_gost_available())
 		FAIL(err, c, CF_ALG,
 		     "GOST transforms are not available: gost-engine (libengine-gost-openssl) "
@@ -66,7 +116,7 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error
 		     "this key has sent sequence numbers up to 0x%" PRIx64 " already: give a new "
 		     "key, or seq:0x%" PRIx64 " or more",
 		     resume - 1, resume);
-	return 0;
+	return check_waiting(env, c, err);
 }
 
 /* --- where this host takes ESP in UDP (RFC 3948): the XDP map natt_dests ----------------- */
@@ -98,13 +148,16 @@ static void natt_release(struct exec_env *env, const struct sa_path *path)
 			  ntohs(path->dport));
 }
 
-static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+/* An SA whose UniqueID require:ID policies wait for takes its direction and inbound
+ * selectors from them before it is published, and is given to them once it is. */
+static int exec_add(struct exec_env *env, const struct exec_caller *who, const struct cmd *c,
+		    struct cmd_error *err)
 {
 	const struct sa_mirror *m = env->sa_mirror;
 	struct sa *sa;
 	int e;
 
-	if (check_add(env, c, err) < 0)
+	if (check_add(env, who, c, err) < 0)
 		return -1;
 	sa = sa_new(&c->add, env->nthreads);
 	if (!sa)
@@ -114,12 +167,13 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 		sa_free(sa);
 		FAIL(err, c, CF_CMD, "out of memory");
 	}
-	if ((e = natt_use(env, sa_path(sa))) < 0) {
+	spd_bind_prepare(env->spd, sa);
+	if (!sa_is_outbound(sa) && (e = natt_use(env, sa_path(sa))) < 0) {
 		sa_free(sa);
 		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", c->add.dport,
 		     strerror(-e));
 	}
-	if (m && (e = m->set_sa(m->ctx, sa, sa_path(sa))) < 0) {
+	if (m && !sa_is_outbound(sa) && (e = m->set_sa(m->ctx, sa, sa_path(sa))) < 0) {
 		natt_release(env, sa_path(sa));
 		sa_free(sa);
 		FAIL(err, c, CF_SPI, "cannot add SPI 0x%x to the XDP map: %s", c->add.spi,
@@ -127,13 +181,33 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 	}
 	e = sad_add(env->sad, sa);
 	if (e < 0) {	/* cannot happen: checked and reserved above */
-		if (m)
+		if (m && !sa_is_outbound(sa))
 			m->del_sa(m->ctx, sa->spi);
-		natt_release(env, sa_path(sa));
+		if (!sa_is_outbound(sa))
+			natt_release(env, sa_path(sa));
 		sa_free(sa);
 		FAIL(err, c, CF_CMD, "cannot add the SA: %s", strerror(-e));
 	}
+	spd_bind(env->spd, sa);
+	if (env->spis)
+		spi_reserve_release(env->spis, sa->spi);
 	return 0;
+}
+
+/* sa's policies go with it, except require:ID ones, which wait for the next SA with its
+ * UniqueID (dropping what they match meanwhile). */
+static void remove_policies(struct exec_env *env, struct sa *sa)
+{
+	struct sp *sp;
+
+	list_for_each(sp, &sa->sps, sa_node) {
+		if (sp->conf.require && spd_unbind(env->spd, sp) == 0)
+			continue;
+		if (sp->conf.require)
+			log_warnx("SP %u: cannot keep it without its SA (out of memory?): removed",
+				  sp->id);
+		spd_remove(env->spd, sp);
+	}
 }
 
 static void remove_sa(struct exec_env *env, struct sa *sa)
@@ -142,7 +216,7 @@ static void remove_sa(struct exec_env *env, struct sa *sa)
 	struct sa_path path = *sa_path(sa);
 	bool decrypts = !sa_is_outbound(sa);
 
-	spd_remove_sa(env->spd, sa);
+	remove_policies(env, sa);
 	if (decrypts && m && m->del_sa(m->ctx, sa->spi) < 0)
 		log_warnx("could not remove SPI 0x%x from the XDP map", sa->spi);
 	sad_remove(env->sad, sa);
@@ -298,6 +372,25 @@ static int check_direction(const struct cmd *c, const struct sa *sa, struct cmd_
 	return 0;
 }
 
+/* A require:ID policy before its SA: the policies waiting for one SA go one way. */
+static int check_unbound(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+{
+	const struct sp_params *s = &c->spd;
+	const struct list *w = spd_waiting(env->spd, s->uid);
+	struct sp *sp;
+
+	if (!w)
+		return 0;
+	list_for_each(sp, w, sa_node)
+		if (sp->dir != s->dir)
+			FAIL(err, c, CF_POLICY_UID,
+			     "UniqueID %u is named by an %s policy already (SP %u): SAs are "
+			     "unidirectional, an %s policy needs an SA of its own", s->uid,
+			     sp->dir == SP_DIR_OUT ? "out" : "in", sp->id,
+			     s->dir == SP_DIR_OUT ? "out" : "in");
+	return 0;
+}
+
 static int check_ipsec(struct exec_env *env, const struct cmd *c, struct sa **sap,
 		       struct cmd_error *err)
 {
@@ -305,6 +398,8 @@ static int check_ipsec(struct exec_env *env, const struct cmd *c, struct sa **sa
 	struct sa *sa = sad_by_uid(env->sad, s->uid);
 	uint8_t sa_family;
 
+	if (!sa && s->require)
+		return check_unbound(env, c, err);
 	if (!sa)
 		FAIL(err, c, CF_POLICY_UID, "no SA with UniqueID %u", s->uid);
 	sa_family = sa->family;
@@ -400,34 +495,163 @@ static int exec_spdadd(struct exec_env *env, const struct cmd *c, struct cmd_err
 	return 0;
 }
 
+/* --- getspi ----------------------------------------------------------------------------- */
+
+static bool spi_free(struct exec_env *env, uint32_t spi, uint64_t now)
+{
+	return !sad_by_spi(env->sad, spi) &&
+	       !spi_reserve_held(env->spis, spi, now, NULL, NULL);
+}
+
+/* A free SPI of [min, max]: from a random place on, the first one free. */
+static int pick_spi(struct exec_env *env, const struct cmd_getspi *g, uint64_t now,
+		    uint32_t *spi)
+{
+	uint64_t span = (uint64_t)g->max - g->min + 1, start = 0;
+	uint64_t tries = span < (1u << 22) ? span : (1u << 22);	/* beyond every SA and hold */
+
+	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+		start = now * 0x9e3779b97f4a7c15ULL;
+	start %= span;
+	for (uint64_t i = 0; i < tries; i++) {
+		uint32_t cand = (uint32_t)(g->min + (start + i) % span);
+
+		if (spi_free(env, cand, now)) {
+			*spi = cand;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* getspi: reserve an unused SPI for this session and print it (RFC 2367 2.3.3). */
+static int exec_getspi(struct exec_env *env, const struct exec_caller *who,
+		       const struct cmd *c, struct cmd_error *err)
+{
+	const struct cmd_getspi *g = &c->getspi;
+	unsigned hold = env->getspi_hold_s ? env->getspi_hold_s : GETSPI_HOLD_DEFAULT;
+	uint64_t now = clock_ms();
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	uint32_t spi;
+	int e;
+
+	if (!env->spis && !(env->spis = spi_reserve_new()))
+		FAIL(err, c, CF_CMD, "out of memory");
+	spi_reserve_expire(env->spis, now);
+	if (pick_spi(env, g, now, &spi) < 0)
+		FAIL(err, c, g->min == 0x100 && g->max == UINT32_MAX ? CF_CMD : CF_RANGE,
+		     "no free SPI in 0x%x-0x%x", g->min, g->max);
+	e = spi_reserve_take(env->spis, spi, who->session, now + (uint64_t)hold * 1000, now);
+	if (e == -ENOSPC)
+		FAIL(err, c, CF_CMD, "too many SPIs reserved (%u): add SAs with them, or wait "
+		     "%u s", SPI_RESERVE_MAX, hold);
+	if (e)
+		FAIL(err, c, CF_CMD, "cannot reserve an SPI: %s", strerror(-e));
+	fprintf(who->out, "getspi spi=0x%08x src=%s dst=%s hold=%u\n", spi,
+		addr_str(&g->src, src), addr_str(&g->dst, dst), hold);
+	return 0;
+}
+
+/* --- housekeeping: lifetimes, reservations ------------------------------------------------ */
+
+static unsigned expire_one(struct exec_env *env, struct sa *sa, uint64_t now,
+			   event_emit_fn emit, void *arg)
+{
+	struct lifetime_use u = lifetime_use_of(sa, now);
+	char line[EVENT_LINE_MAX];
+	const char *by;
+	enum lifetime_verdict v = lifetime_check(&sa->conf, &u, sa->soft_reported, &by);
+
+	if (v == LIFETIME_OK)
+		return 0;
+	event_format_expire(v == LIFETIME_HARD, sa, by, &u, line, sizeof(line));
+	if (v == LIFETIME_SOFT)
+		sa->soft_reported = true;
+	else
+		remove_sa(env, sa);
+	emit(arg, line);
+	return 1;
+}
+
+unsigned cmd_exec_housekeep(struct exec_env *env, uint64_t now_ms, unsigned max,
+			    event_emit_fn emit, void *arg)
+{
+	size_t n = sad_timed_count(env->sad);
+	unsigned events = 0;
+
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		struct sa *sa = sad_timed_next(env->sad);
+
+		if (!sa)
+			break;
+		events += expire_one(env, sa, now_ms, emit, arg);
+	}
+	if (env->spis)
+		spi_reserve_expire(env->spis, now_ms);
+	rcu_reclaim();
+	return events;
+}
+
+void cmd_exec_fini(struct exec_env *env)
+{
+	spi_reserve_free(env->spis);
+	env->spis = NULL;
+}
+
 /* --- dispatch -------------------------------------------------------------------------- */
 
-int cmd_exec(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+bool cmd_is_read_only(enum cmd_kind kind)
+{
+	return kind == CMD_DUMP || kind == CMD_SPDDUMP || kind == CMD_SPIGRP ||
+	       kind == CMD_STATS;
+}
+
+static void exec_stats(struct exec_env *env, FILE *out, enum stats_format fmt)
+{
+	struct stats_out o;
+
+	stats_out_init(&o, out, fmt);
+	cmd_stats_sad(env->sad, &o);
+	if (env->stats_extra)
+		env->stats_extra(&o, env->stats_arg);
+	stats_out_finish(&o);
+}
+
+int cmd_exec_as(struct exec_env *env, const struct exec_caller *who, const struct cmd *c,
+		struct cmd_error *err)
 {
 	int ret = 0;
 
+	if (who->read_only && !cmd_is_read_only(c->kind))
+		FAIL(err, c, CF_CMD, "this session is read-only: dump, spddump, spigrp and stats "
+		     "only (the control socket allows more with --ctl-allow-write)");
 	switch (c->kind) {
 	case CMD_FLUSH: exec_flush(env); break;
 	case CMD_SPDFLUSH: spd_flush(env->spd); break;
-	case CMD_DUMP: cmd_dump_sad(env->sad, env->out); break;
-	case CMD_SPDDUMP: cmd_dump_spd(env->spd, env->out); break;
-	case CMD_SPIGRP: cmd_dump_spigrp(env->sad, env->out); break;
+	case CMD_DUMP: cmd_dump_sad(env->sad, who->out); break;
+	case CMD_SPDDUMP: cmd_dump_spd(env->spd, who->out); break;
+	case CMD_SPIGRP: cmd_dump_spigrp(env->sad, who->out); break;
 	case CMD_SPDDELETE: break;	/* accepted for setkey compatibility */
 	case CMD_DELETE: ret = exec_delete(env, c, err); break;
-	case CMD_ADD: ret = exec_add(env, c, err); break;
+	case CMD_ADD: ret = exec_add(env, who, c, err); break;
 	case CMD_UPDATE: ret = exec_update(env, c, err); break;
 	case CMD_SPDADD: ret = exec_spdadd(env, c, err); break;
-	case CMD_STATS:
-		cmd_dump_stats(env->sad, env->out);
-		if (env->stats_extra)
-			env->stats_extra(env->out, env->stats_arg);
-		break;
+	case CMD_STATS: exec_stats(env, who->out, c->stats); break;
+	case CMD_GETSPI: ret = exec_getspi(env, who, c, err); break;
 	}
-	if (c->kind == CMD_DUMP || c->kind == CMD_SPDDUMP || c->kind == CMD_SPIGRP ||
-	    c->kind == CMD_STATS)
-		fflush(env->out);
+	if (cmd_is_read_only(c->kind) || c->kind == CMD_GETSPI)
+		fflush(who->out);
 	rcu_reclaim();
 	return ret;
+}
+
+int cmd_exec(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+{
+	struct exec_caller who = { .out = env->out };
+
+	return cmd_exec_as(env, &who, c, err);
 }
 
 unsigned cmd_exec_stream(struct exec_env *env, struct cmd_reader *r)

@@ -237,6 +237,7 @@ int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned th
 		return err;
 	sa_count(sa, SA_C_in_packets, 1);
 	sa_count(sa, SA_C_in_bytes, b->len);
+	sa_touch(sa);
 	return 0;
 }
 
@@ -264,6 +265,7 @@ unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct 
 		if (ok) {
 			sa_count(sa[i], SA_C_in_packets, ok);
 			sa_count(sa[i], SA_C_in_bytes, bytes);
+			sa_touch(sa[i]);
 		}
 		done += (unsigned)ok;
 	}

@@ -347,6 +347,7 @@ int esp_out_seq_iv(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu,
 		return err;
 	sa_count(sa, SA_C_out_packets, 1);
 	sa_count(sa, SA_C_out_bytes, pi.ip_len);
+	sa_touch(sa);
 	return 0;
 }
 
@@ -417,6 +418,7 @@ static unsigned out_run(struct sp *const *sp, struct pbuf *const *b, const struc
 	if (ok) {
 		sa_count(sa, SA_C_out_packets, ok);
 		sa_count(sa, SA_C_out_bytes, bytes);
+		sa_touch(sa);
 	}
 	return ok;
 }

@@ -7,8 +7,7 @@
  * made, the host what was decrypted and the ICMP errors of ours, pass the packet as it
  * came; a released packet is not written. The next hop of every destination is a resolved
  * one with the MTU of --mtu (0: none), so fragmentation, "packet too big" and TFC within
- * the MTU run here as live. Events (a peer's new NAT mapping) go to standard output at once.
- * Link types: Ethernet (with up to two VLAN tags, kept on what is
+ * the MTU run here as live. Link types: Ethernet (with up to two VLAN tags, kept on what is
  * written) and raw IP. Needs no root and no NIC. Called by main.c.
  */
 #include <errno.h>
@@ -141,16 +140,6 @@ static int port_route(void *drv, int family, const uint8_t *dst, bool inner, str
 	return 0;
 }
 
-/* Events go to standard output at once, one line each, like the listings. */
-static void port_event(void *drv, const struct pipe_event *ev)
-{
-	char line[PIPE_EVENT_STRLEN];
-
-	(void)drv;
-	printf("%s\n", pipe_event_str(ev, line));
-	fflush(stdout);
-}
-
 static const struct pipe_ports ports = {
 	.wire = port_wire,
 	.kernel = port_copy,
@@ -159,7 +148,6 @@ static const struct pipe_ports ports = {
 	.release = port_release,
 	.alloc = port_alloc,
 	.route = port_route,
-	.event = port_event,
 };
 
 /* --- reading ------------------------------------------------------------------------------- */
@@ -259,7 +247,7 @@ static void pipe_setup(struct pcap_run *run, const struct sad *sad, const struct
 		       const struct pcap_opts *o)
 {
 	run->pipe = (struct pipe){ .sad = sad, .spd = spd, .thread = 0,
-				   .ports = &ports, .drv = run };
+				   .ports = &ports, .drv = run, .events = o->events };
 	run->pipe.cfg = (struct pipe_config){ .unknown_spi_drop = o->unknown_spi_drop,
 					      .strict_inbound = o->strict_inbound,
 					      .fix_csum = o->fix_csum };

@@ -35,6 +35,12 @@ const char *const pipe_counter_names[P_C_MAX] = {
 #undef PIPE_COUNTER_NAME
 };
 
+const char *const pipe_counter_help[P_C_MAX] = {
+#define PIPE_COUNTER_HELP(name, text) [P_C_##name] = text,
+	PIPE_COUNTERS(PIPE_COUNTER_HELP)
+#undef PIPE_COUNTER_HELP
+};
+
 static void count(struct pipe *pp, enum pipe_counter c)
 {
 	pipe_count(pp, c);
@@ -171,16 +177,6 @@ static void note_peer(const struct pipe_pkt *p, struct peer *peer)
 	peer->port = p->pi.sport;
 }
 
-const char *pipe_event_str(const struct pipe_event *ev, char buf[PIPE_EVENT_STRLEN])
-{
-	char from[ADDR_STRLEN], to[ADDR_STRLEN];
-
-	snprintf(buf, PIPE_EVENT_STRLEN, "mapping spi=0x%08x uid=%u from=%s[%u] to=%s[%u]",
-		 ev->spi, ev->uid, addr_str(&ev->old_addr, from), ev->old_port,
-		 addr_str(&ev->new_addr, to), ev->new_port);
-	return buf;
-}
-
 #define MAPPING_REPORT_NS 1000000000ull	/* one mapping event per SA per second at most */
 
 /* How a decrypted packet's peer compares with its SA's (ESP in UDP only). */
@@ -195,28 +191,31 @@ static enum peer_moved peer_moved(const struct sa *sa, const struct peer *peer)
 	return peer->port == path->sport ? PEER_SAME : PEER_PORT;
 }
 
-/* A delivered packet came from elsewhere than the SA's peer: reported at most once a second
- * per SA; the SA moves only when the keying daemon says so (update). */
+/* A delivered packet came from elsewhere than the SA's peer: reported (tables/event.h) at
+ * most once a second per SA; the SA moves only when the keying daemon says so (update). */
 static void report_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
 {
 	const struct sa_path *path = sa_path(sa);
 	size_t alen = sa->family == AF_INET ? 4 : 16;
-	struct pipe_event ev = { .kind = PIPE_EV_MAPPING, .spi = sa->spi, .uid = sa->uid };
+	struct event ev = { .kind = EVENT_MAPPING };
+	struct event_mapping *m = &ev.mapping;
 	struct timespec now;
 	uint64_t ns, told;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec + 1;	/* never 0 */
 	told = atomic_load_explicit(&sa->mapping_told, memory_order_relaxed);
-	if ((told && ns - told < MAPPING_REPORT_NS) || !pp->ports->event ||
+	if ((told && ns - told < MAPPING_REPORT_NS) ||
 	    !atomic_compare_exchange_strong(&sa->mapping_told, &told, ns))
 		return;
-	ev.old_addr = path->src;
-	ev.old_port = ntohs(path->sport);
-	ev.new_addr.family = sa->family;
-	memcpy(ev.new_addr.a, peer->addr, alen);
-	ev.new_port = ntohs(peer->port);
-	pp->ports->event(pp->drv, &ev);
+	m->spi = sa->spi;
+	m->uid = sa->uid;
+	m->old_addr = path->src;
+	m->old_port = ntohs(path->sport);
+	m->new_addr.family = sa->family;
+	memcpy(m->new_addr.a, peer->addr, alen);
+	m->new_port = ntohs(peer->port);
+	pipe_event(pp, &ev);
 }
 
 /*
@@ -439,6 +438,58 @@ static void encrypt(struct pipe *pp, struct pipe_pkt **pkts, struct sp **sp, uns
 		encrypted(pp, pkts[idx[j]], esp_sp[j], &nh[j], known[j], res[j], may_fragment);
 }
 
+/* --- events: a policy without its SA ------------------------------------------------------ */
+
+void pipe_event(struct pipe *pp, const struct event *ev)
+{
+	if (pp->events && !ring_push(pp->events, ev))
+		count(pp, P_C_event_lost);
+}
+
+/* Once per PIPE_ACQUIRE_INTERVAL per policy, whichever worker comes first. */
+static bool acquire_due(struct sp *sp)
+{
+	uint32_t now = clock_coarse();
+	uint32_t last = atomic_load_explicit(&sp->acquire_at, memory_order_relaxed);
+
+	if (last && now - last < PIPE_ACQUIRE_INTERVAL)
+		return false;
+	return atomic_compare_exchange_strong_explicit(&sp->acquire_at, &last, now,
+						       memory_order_relaxed, memory_order_relaxed);
+}
+
+static void set_addr(struct ip_addr *a, int family, const uint8_t *bytes)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = (uint8_t)family;
+	memcpy(a->a, bytes, family == AF_INET ? 4 : 16);
+}
+
+/* Plaintext for an outbound policy that waits for its SA (require:ID): dropped, and the
+ * keying daemon asked for the SA (RFC 2367 SADB_ACQUIRE's role). */
+static void no_sa(struct pipe *pp, struct pipe_pkt *p, struct sp *sp)
+{
+	struct event ev = { .kind = EVENT_ACQUIRE };
+	struct event_acquire *a = &ev.acquire;
+
+	if (acquire_due(sp)) {
+		a->sp_id = sp->id;
+		a->uid = sp->conf.uid;
+		a->dir = sp->dir;
+		a->mode = sp->mode;
+		a->proto = p->pi.proto == PKT_PROTO_UNKNOWN ? 0 : (uint8_t)p->pi.proto;
+		a->has_ports = p->pi.has_ports;
+		a->sport = ntohs(p->pi.sport);
+		a->dport = ntohs(p->pi.dport);
+		set_addr(&a->src, p->pi.family, p->pi.src);
+		set_addr(&a->dst, p->pi.family, p->pi.dst);
+		a->tsrc = sp->tsrc;
+		a->tdst = sp->tdst;
+		pipe_event(pp, &ev);
+	}
+	drop(pp, p, P_C_no_sa);
+}
+
 /* --- sorting the burst -------------------------------------------------------------------- */
 
 static enum pipe_counter drop_counter(enum esper_counter why)
@@ -498,6 +549,10 @@ static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
 		s->sa[s->nin++] = c.sa;
 		break;
 	case V_ENCRYPT:
+		if (!sp_sa(c.sp)) {
+			no_sa(pp, p, c.sp);
+			break;
+		}
 		count(pp, P_C_plain_out);
 		s->out[s->nout] = p;
 		s->sp[s->nout++] = c.sp;

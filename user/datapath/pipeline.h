@@ -12,6 +12,10 @@
  * with fast forward send decrypted packets the kernel would route out of a port of ours
  * straight there.
  *
+ * Plaintext for an outbound require:ID policy whose SA does not exist yet is dropped
+ * (no_sa), and an acquire event (tables/event.h) goes to the control side, at most one per
+ * policy per PIPE_ACQUIRE_INTERVAL seconds.
+ *
  * One struct pipe per driver thread; its counters are written by that thread only.
  */
 #ifndef ESPER_PIPELINE_H
@@ -22,7 +26,9 @@
 #include <stdint.h>
 
 #include "esp.h"
+#include "lib/ring.h"
 #include "nexthop.h"
+#include "tables/event.h"
 
 #define PIPE_BURST 64	/* packets per pipe_burst, at most */
 
@@ -43,6 +49,8 @@
 	X(unknown_spi, "dropped: ESP for no SA of ours (--unknown-spi drop)")	\
 	X(no_policy, "dropped: host plaintext no outbound policy protects")	\
 	X(stale, "dropped: the verdict of XDP no longer holds (tables changed)") \
+	X(no_sa, "dropped: its outbound policy waits for its SA (require:ID; acquire)") \
+	X(event_lost, "events lost: the ring to the control thread was full")	\
 	X(no_route, "dropped: no route to the outer destination")		\
 	X(too_small, "dropped: too big, and the path is below what the family allows") \
 	X(malformed, "dropped: not a sane IP packet")				\
@@ -57,6 +65,10 @@ enum pipe_counter {
 };
 
 extern const char *const pipe_counter_names[P_C_MAX];
+extern const char *const pipe_counter_help[P_C_MAX];
+
+/* At most one acquire event per policy per this many seconds (of the coarse clock). */
+#define PIPE_ACQUIRE_INTERVAL 1
 
 enum pipe_from {
 	PIPE_FROM_WIRE,		/* redirected by XDP: its checks passed (reverse path, local) */
@@ -73,25 +85,6 @@ struct pipe_pkt {
 	struct pkt_info pi;	/* the parse of b's packet (the pipeline fills it) */
 };
 
-/* What the keying daemon should hear of, one line each (live: after the housekeeper's next
- * round; pcap mode: at once). */
-enum pipe_event_kind {
-	PIPE_EV_MAPPING,	/* ESP in UDP of an SA came from another address or port (NAT) */
-};
-
-struct pipe_event {
-	enum pipe_event_kind kind;
-	uint32_t spi, uid;
-	struct ip_addr old_addr, new_addr;	/* mapping: the SA's peer, and where it is now */
-	uint16_t old_port, new_port;		/* host order */
-};
-
-/* The event as one line, without a line feed (docs/commands.md, "Events"):
- *   mapping spi=0x00001000 uid=7 from=192.0.2.1[4500] to=198.51.100.9[31337]
- */
-#define PIPE_EVENT_STRLEN 160
-const char *pipe_event_str(const struct pipe_event *ev, char buf[PIPE_EVENT_STRLEN]);
-
 /* The driver's ports. Those taking a struct pipe_pkt own it afterwards; the others copy. */
 struct pipe_ports {
 	void (*wire)(void *drv, struct pipe_pkt *p, const struct nexthop *nh);
@@ -104,7 +97,6 @@ struct pipe_ports {
 	 * inner: a decrypted packet's destination (fast forward): -EXDEV unless the route
 	 * leaves by one of the driver's own ports. */
 	int (*route)(void *drv, int family, const uint8_t *dst, bool inner, struct nexthop *nh);
-	void (*event)(void *drv, const struct pipe_event *ev);	/* may drop it: never blocks */
 };
 
 struct pipe_config {
@@ -121,6 +113,7 @@ struct pipe {
 	unsigned thread;		/* the crypto thread slot */
 	const struct pipe_ports *ports;
 	void *drv;
+	struct ring *events;		/* struct event records for the control side; NULL: none */
 	_Atomic uint64_t counters[P_C_MAX];
 };
 
@@ -139,5 +132,9 @@ static inline uint64_t pipe_counter(const struct pipe *pp, enum pipe_counter c)
 {
 	return atomic_load_explicit(&((struct pipe *)pp)->counters[c], memory_order_relaxed);
 }
+
+/* Hand an event (tables/event.h) to the control side; lost (and counted) if its ring is
+ * full. Called by the pipeline's thread only. */
+void pipe_event(struct pipe *pp, const struct event *ev);
 
 #endif

@@ -23,6 +23,12 @@ const char *const sa_counter_names[SA_C_MAX] = {
 #undef SA_COUNTER_NAME
 };
 
+const char *const sa_counter_help[SA_C_MAX] = {
+#define SA_COUNTER_HELP(name, text) [SA_C_##name] = text,
+	SA_COUNTERS(SA_COUNTER_HELP)
+#undef SA_COUNTER_HELP
+};
+
 struct sad {
 	struct htab *by_spi;
 	struct htab *by_uid;
@@ -30,6 +36,9 @@ struct sad {
 	struct list sas;	/* insertion order */
 	size_t count;
 	struct natt_dests *natt;	/* where the esp-udp SAs that may decrypt go */
+	struct list timed;	/* SAs with lifetimes (struct sa, timed) */
+	struct list *sweep;	/* sad_timed_next's place in timed */
+	size_t n_timed;
 };
 
 static bool spi_eq(const void *obj, const void *key)
@@ -49,6 +58,8 @@ struct sad *sad_new(void)
 	if (!sad)
 		return NULL;
 	list_init(&sad->sas);
+	list_init(&sad->timed);
+	sad->sweep = &sad->timed;
 	sad->by_spi = htab_new(spi_eq);
 	sad->by_uid = htab_new(uid_eq);
 	sad->keys = key_history_new();
@@ -125,6 +136,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 		sa->spi_be[i] = (uint8_t)(sa->spi >> (24 - 8 * i));
 	list_init(&sa->sps);
 	list_init(&sa->node);
+	list_init(&sa->timed);
+	sa->added_ms = clock_ms();
 	atomic_store(&sa->seq_next, p->seq);
 	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
 	atomic_store(&sa->path, sa_path_new(p));
@@ -195,6 +208,10 @@ int sad_add(struct sad *sad, struct sa *sa)
 	sad->count++;
 	if (!sa_is_outbound(sa))
 		natt_ref(sad, sa_path(sa), true);
+	if (sa_lifetime_set(&sa->conf.soft) || sa_lifetime_set(&sa->conf.hard)) {
+		list_add_tail(&sad->timed, &sa->timed);
+		sad->n_timed++;
+	}
 	return 0;
 }
 
@@ -216,6 +233,12 @@ void sad_remove(struct sad *sad, struct sa *sa)
 	sad->count--;
 	if (!sa_is_outbound(sa))
 		natt_ref(sad, sa_path(sa), false);
+	if (!list_empty(&sa->timed)) {
+		if (sad->sweep == &sa->timed)
+			sad->sweep = sa->timed.next;
+		list_del(&sa->timed);
+		sad->n_timed--;
+	}
 	rcu_defer(sa_free_deferred, sa);
 }
 
@@ -255,6 +278,23 @@ size_t sad_count(const struct sad *sad)
 bool sad_natt_dest(const struct sad *sad, int family, const uint8_t *addr, uint16_t port)
 {
 	return natt_dests_has(sad->natt, family, addr, port);
+}
+
+struct sa *sad_timed_next(struct sad *sad)
+{
+	struct list *at = sad->sweep;
+
+	if (at == &sad->timed)
+		at = at->next;
+	if (at == &sad->timed)
+		return NULL;
+	sad->sweep = at->next;
+	return list_entry(at, struct sa, timed);
+}
+
+size_t sad_timed_count(const struct sad *sad)
+{
+	return sad->n_timed;
 }
 
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)

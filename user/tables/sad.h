@@ -21,6 +21,7 @@
 
 #include "crypto/crypto.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/list.h"
 #include "replay.h"
 
@@ -57,6 +58,15 @@ enum sa_counter {
 };
 
 extern const char *const sa_counter_names[SA_C_MAX];
+extern const char *const sa_counter_help[SA_C_MAX];
+
+/* Lifetime limits (setkey's -ls/-lh, -bs/-bh, and -ps/-ph): 0 is no limit. Bytes and
+ * packets are those the counters count (out_bytes + in_bytes: the inner packets). */
+struct sa_lifetime {
+	uint64_t time_s;		/* seconds since the SA was added */
+	uint64_t bytes;
+	uint64_t packets;
+};
 
 /* An SA as configured: what `add` says. */
 struct sa_params {
@@ -73,7 +83,14 @@ struct sa_params {
 	uint32_t tfc;			/* pad the payload to this many bytes; 0: none */
 	uint64_t seq;			/* the first sequence number (1 by default) */
 	uint32_t replay;		/* the anti-replay window in packets (0: off) */
+	struct sa_lifetime soft;	/* reported once (an event), the SA stays */
+	struct sa_lifetime hard;	/* the SA is deleted (and an event reported) */
 };
+
+static inline bool sa_lifetime_set(const struct sa_lifetime *l)
+{
+	return l->time_s || l->bytes || l->packets;
+}
 
 /* One inbound policy's selectors, masked, as a decrypted packet is checked against them. */
 struct sa_sel {
@@ -128,9 +145,15 @@ struct sa {
 	struct replay replay __attribute__((aligned(64)));
 
 	_Atomic uint64_t counters[SA_C_MAX] __attribute__((aligned(64)));
+	/* The coarse clock (lib/clock.h) when a packet last went through, 0: never. Written
+	 * at most once per second per SA, by whichever worker gets there first. */
+	_Atomic uint32_t last_use;
 
 	/* Control plane only (the executor's thread). */
 	struct sa_params conf;		/* for dump; the key is wiped when the SA is freed */
+	uint64_t added_ms;		/* clock_ms() at sa_new: the lifetimes count from here */
+	bool soft_reported;		/* the soft lifetime has expired and was reported */
+	struct list timed;		/* the SAD's SAs with lifetimes (sad_timed_next) */
 	struct list sps;		/* policies naming this SA (struct sp, sa_node) */
 	unsigned n_tunnel_sps, n_transport_sps, n_in_sps;
 	struct list node;		/* SAD insertion order, for dump */
@@ -162,6 +185,10 @@ size_t sad_count(const struct sad *sad);
 /* Does an esp-udp SA that may decrypt go to (family, addr, port) (port in network order)?
  * UDP to such a place is looked at as ESP in UDP (RFC 3948 2.2). Lock-free. */
 bool sad_natt_dest(const struct sad *sad, int family, const uint8_t *addr, uint16_t port);
+/* The SAs with lifetimes in turn: the one after the last returned, wrapping around (NULL if
+ * there is none), so that a bounded number per call visits each in turn (control thread). */
+struct sa *sad_timed_next(struct sad *sad);
+size_t sad_timed_count(const struct sad *sad);
 
 /* Sequence numbers for n packets: the first in *first; returns how many were granted (0
  * once the SA is exhausted: it never wraps, RFC 4303 3.3.3). */
@@ -209,6 +236,15 @@ static inline void sa_count(struct sa *sa, enum sa_counter c, uint64_t n)
 static inline uint64_t sa_counter(const struct sa *sa, enum sa_counter c)
 {
 	return atomic_load_explicit(&((struct sa *)sa)->counters[c], memory_order_relaxed);
+}
+
+/* A packet of sa went through now: at most one store per SA per second (a load otherwise). */
+static inline void sa_touch(struct sa *sa)
+{
+	uint32_t now = clock_coarse();
+
+	if (atomic_load_explicit(&sa->last_use, memory_order_relaxed) != now)
+		atomic_store_explicit(&sa->last_use, now, memory_order_relaxed);
 }
 
 #endif
