@@ -425,6 +425,36 @@ natt_tunnel() {
 case_natt_tunnel_4in4() { natt_tunnel 4; }
 case_natt_tunnel_6in6() { natt_tunnel 6; }
 
+# A NAT in front of gw2 as gw1 sees it: gw1's inbound SA expects gw2 at port 4999, gw2
+# sends from 4501. gw1 decrypts and delivers all the same and reports the new mapping once
+# (a mapping event on its standard output, from the worker through the event ring); after
+# gw1's `update`, no more.
+case_natt_mapping() {
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1[4500] 192.0.2.2[4501] esp-udp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+	done
+	gw_cmd 1 "add 192.0.2.2[4999] 192.0.2.1[4500] esp-udp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	gw_cmd 2 "add 192.0.2.2[4501] 192.0.2.1[4500] esp-udp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;"
+	gw_cmd 2 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P out ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;"
+	gw_cmd 2 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	ping_ok $NS_A 203.0.113.10 5 || { echo "ping failed"; return 1; }
+	want="mapping spi=0x00002001 uid=2 old=192.0.2.2[4999] new=192.0.2.2[4501]"
+	wait_for "the mapping event" grep -qxF "$want" "$LOGDIR/gw1.out" || return 1
+	echo "gw1: $want"
+	[ "$(gw_stat 1 'sa spi=0x00002001' mapping)" -ge 5 ] || { echo "not counted"; return 1; }
+	gw_cmd 1 "update 192.0.2.2[4501] 192.0.2.1[4500] esp-udp 0x2001 ;"
+	gw_sync 1
+	before=$(grep -c '^mapping ' "$LOGDIR/gw1.out")
+	counted=$(gw_stat 1 'sa spi=0x00002001' mapping)
+	ping_ok $NS_A 203.0.113.10 5 || { echo "ping after the update failed"; return 1; }
+	sleep 1.2	# past the one-a-second limit: a new event would show now
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	[ "$(grep -c '^mapping ' "$LOGDIR/gw1.out")" -eq "$before" ] || { echo "events after the update"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00002001' mapping)" -eq "$counted" ] || { echo "counted after the update"; return 1; }
+}
+
 # natt_send NS DST PORT HEX: one UDP datagram from port 4500, with the routing mark 1 (as a
 # keying daemon's own socket: it bypasses the gateway's policies).
 natt_send() {
@@ -475,6 +505,7 @@ with open(sys.argv[1], "w") as f:
 	echo "the daemon's socket got: $(tr '\n' ' ' <"$LOGDIR/ike.got")"
 	[ "$(cat "$LOGDIR/ike.got")" = "$(printf '0000000049b54e4b45\nff')" ] || return 1
 	[ "$(gw_stat 1 xdp PASS_NATT_CONTROL)" -ge $((before + 2)) ] || { echo "not counted"; return 1; }
+}
 
 # --- lifetimes under traffic ---------------------------------------------------------------
 # gw1's inbound SA expires by time (-ls 2 -lh 4): soft, then hard, and the replies stop;
@@ -698,7 +729,7 @@ case_metrics() {
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
 	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
-	fast_forward_6in6 natt_tunnel_4in4 natt_tunnel_6in6 natt_transport lifetimes acquire
+	fast_forward_6in6 natt_tunnel_4in4 natt_tunnel_6in6 natt_transport natt_mapping lifetimes acquire
 	ack ctl_socket metrics"
 
 run_case() {
