@@ -174,7 +174,7 @@ void cmd_dump_stats(const struct sad *sad, FILE *out)
 				sa_counter(sa, (enum sa_counter)c));
 		/* RFC 9227 key-tree KDF calls (forged IVs force them, section 5) */
 		if (sa->conf.alg == ESP_ALG_GOST || sa->conf.alg == ESP_ALG_GOST_MAC)
-			fprintf(out, " derivations=%" PRIu64, crypto_gost_derivations(sa->aead));
+			fprintf(out, " derivations=%" PRIu64, crypto_gost_derivations(&sa->aead));
 		fputc('\n', out);
 	}
 }

@@ -58,7 +58,7 @@ static __always_inline int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_le
 		r.aad = aad;
 		r.aad_len = esp_aad(sa, seq, aad);
 	}
-	err = aead_open(sa->aead, thread, &r);
+	err = aead_open(&sa->aead, thread, &r);
 	if (err)
 		return drop(sa, err == -EBADMSG ? SA_C_icv_fail :
 				err == -EBUSY	? SA_C_derive_limited : SA_C_crypto_error);

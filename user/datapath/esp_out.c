@@ -274,7 +274,7 @@ static __always_inline int out_prepare(struct sp *sp, const struct pbuf *b,
 static __always_inline int out_finish(struct sa *sa, struct pbuf *b, const struct out_job *j,
 				      unsigned thread)
 {
-	if (aead_seal(sa->aead, thread, &j->r) < 0) {
+	if (aead_seal(&sa->aead, thread, &j->r) < 0) {
 		sa_count(sa, SA_C_crypto_error, 1);
 		return ESP_DROP(SA_C_crypto_error);
 	}
@@ -312,7 +312,7 @@ static __always_inline int next_iv(struct sa *sa, uint64_t seq, uint32_t len,
 {
 	uint32_t payload = len > sa->tfc ? len : sa->tfc;
 
-	if (aead_next_iv(sa->aead, seq, payload + 3 + 2, iv) < 0) {
+	if (aead_next_iv(&sa->aead, seq, payload + 3 + 2, iv) < 0) {
 		sa_count(sa, SA_C_iv_exhausted, 1);
 		return ESP_DROP(SA_C_iv_exhausted);
 	}

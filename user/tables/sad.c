@@ -12,6 +12,7 @@
 #include "key_history.h"
 #include "lib/htab.h"
 #include "lib/rcu.h"
+#include "lib/slab.h"
 #include "lib/wipe.h"
 #include "sad.h"
 
@@ -70,9 +71,15 @@ void sad_free(struct sad *sad)
 	free(sad);
 }
 
+/* SAs: one slab for all SADs (lib/slab.h); struct sa is 64-byte aligned. */
+static struct slab sa_slab = SLAB_INIT(struct sa, 64);
+
+_Atomic uint64_t sa_counters_lost;
+
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 {
-	struct sa *sa = aligned_alloc(64, (sizeof(*sa) + 63) & ~(size_t)63);
+	struct sa *sa = slab_alloc(&sa_slab);
+	int err;
 
 	if (!sa)
 		return NULL;
@@ -91,27 +98,58 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	list_init(&sa->sps);
 	list_init(&sa->node);
 	atomic_store(&sa->seq_next, p->seq);
-	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
-	if (!sa->aead || replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
-		int err = errno;
-
-		sa_free(sa);
-		errno = err;
+	replay_init(&sa->replay, p->replay, p->seq - 1);
+	err = aead_init(&sa->aead, sa->cipher, sa->conf.key, sa->conf.key_len, nthreads,
+			CRYPTO_AUTO);
+	if (err) {
+		wipe(sa, sizeof(*sa));
+		slab_free(&sa_slab, sa);
+		errno = -err;
 		return NULL;
 	}
-	sa->icv_len = (uint8_t)aead_icv_len(sa->aead);
+	sa->icv_len = (uint8_t)aead_icv_len(&sa->aead);
 	return sa;
+}
+
+int sa_use_backend(struct sa *sa, enum crypto_backend backend)
+{
+	unsigned nthreads = sa->aead.nthreads;
+
+	aead_fini(&sa->aead);
+	return aead_init(&sa->aead, sa->cipher, sa->conf.key, sa->conf.key_len, nthreads,
+			 backend);
 }
 
 void sa_free(struct sa *sa)
 {
 	if (!sa)
 		return;
-	aead_free(sa->aead);
+	aead_fini(&sa->aead);
 	replay_fini(&sa->replay);
 	free(atomic_load(&sa->in_sels));
-	wipe(&sa->conf, sizeof(sa->conf));
-	free(sa);
+	free(atomic_load(&sa->rare));
+	wipe(sa, sizeof(*sa));	/* the key, in conf */
+	slab_free(&sa_slab, sa);
+}
+
+void sa_count_rare(struct sa *sa, enum sa_counter c, uint64_t n)
+{
+	_Atomic uint64_t *rare = atomic_load_explicit(&sa->rare, memory_order_acquire), *none = NULL;
+
+	if (!rare) {
+		rare = calloc(SA_C_MAX - SA_C_HOT, sizeof(rare[0]));
+		if (!rare) {
+			atomic_fetch_add_explicit(&sa_counters_lost, n, memory_order_relaxed);
+			return;
+		}
+		if (!atomic_compare_exchange_strong_explicit(&sa->rare, &none, rare,
+							     memory_order_acq_rel,
+							     memory_order_acquire)) {
+			free(rare);	/* another worker made it first */
+			rare = none;
+		}
+	}
+	atomic_fetch_add_explicit(&rare[c - SA_C_HOT], n, memory_order_relaxed);
 }
 
 static void sa_free_deferred(void *p)

@@ -24,7 +24,9 @@
 #include "lib/list.h"
 #include "replay.h"
 
-/* Counters kept per SA (summed over workers). */
+/* Counters kept per SA (summed over workers). The first four are counted per packet and
+ * live in struct sa; the others count rare events, in a block made on the first of them
+ * (sa_count). */
 #define SA_COUNTERS(X)							\
 	X(out_packets, "packets encrypted")				\
 	X(out_bytes, "bytes encrypted (inner packets)")			\
@@ -45,7 +47,8 @@
 	X(fragment, "refused: fragment in transport mode")		\
 	X(tx_error, "dropped: transmit failed")				\
 	X(crypto_error, "dropped: crypto backend error (key derivation, engine)") \
-	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget")
+	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget") \
+	X(no_memory, "dropped: no memory for the SA's key schedule or replay window")
 
 enum sa_counter {
 #define SA_COUNTER_ENUM(name, text) SA_C_##name,
@@ -53,6 +56,8 @@ enum sa_counter {
 #undef SA_COUNTER_ENUM
 	SA_C_MAX
 };
+
+#define SA_C_HOT	(SA_C_in_bytes + 1)	/* counters kept in struct sa */
 
 extern const char *const sa_counter_names[SA_C_MAX];
 
@@ -89,33 +94,44 @@ struct sa_sels {
 #define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
 #define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
+/*
+ * One SA: a slab object (sad.c) of 64-byte lines, with what workers read apart from what
+ * they write, and what only the control thread uses last. Small on purpose, a million of
+ * them must fit in well under 1 KB each with their policy (BENCHMARKS.md): the key schedule
+ * (aead), the replay bitmap (replay.h) and the counters of rare events are made when first
+ * needed, by the worker that needs them.
+ */
 struct sa {
-	/* Identity and keys: immutable once published. */
+	/* Line 0-1: identity and keys, immutable once published (the aead is keyed on the
+	 * first packet, crypto.h); direction and inbound selectors, written by the control
+	 * thread while workers read them. */
 	uint32_t spi;			/* host order */
 	uint32_t uid;
 	struct ip_addr src, dst;
 	enum aead_cipher cipher;
 	bool esn;
 	uint8_t icv_len;
+	uint8_t spi_be[4];		/* the SPI as it travels */
 	uint32_t tfc;			/* 0: no TFC padding */
 	uint64_t seq_max;		/* 2^32-1, or 2^64-1 with ESN */
-	struct aead *aead;
-	uint8_t spi_be[4];		/* the SPI as it travels */
-
-	/* Direction and inbound selectors: the control thread writes, workers read. */
+	struct aead aead;		/* keymat: conf.key */
 	_Atomic uint8_t flags;			/* SA_OUTBOUND, SA_INBOUND: sticky */
 	struct sa_sels *_Atomic in_sels;	/* NULL: no inbound policy names it */
+	_Atomic uint64_t *_Atomic rare;		/* counters from SA_C_HOT on; NULL: all 0 */
 
-	/* Outbound: the next sequence number to send; 0 once 2^64-1 has been used. */
+	/* Line 2: what senders write: the next sequence number to send (0 once 2^64-1 has
+	 * been used), and their counters. */
 	_Atomic uint64_t seq_next __attribute__((aligned(64)));
+	_Atomic uint64_t out_packets, out_bytes;
 
-	/* Inbound: the anti-replay window (its own lock). */
+	/* Line 3: what receivers write: the anti-replay window (its own lock), their
+	 * counters. */
 	struct replay replay __attribute__((aligned(64)));
-
-	_Atomic uint64_t counters[SA_C_MAX] __attribute__((aligned(64)));
+	_Atomic uint64_t in_packets, in_bytes;
 
 	/* Control plane only (the executor's thread). */
-	struct sa_params conf;		/* for dump; the key is wiped when the SA is freed */
+	struct sa_params conf __attribute__((aligned(64)));	/* for dump and the aead;
+						 * the key is wiped when the SA is freed */
 	struct list sps;		/* policies naming this SA (struct sp, sa_node) */
 	unsigned n_tunnel_sps, n_transport_sps, n_in_sps;
 	struct list node;		/* SAD insertion order, for dump */
@@ -126,9 +142,12 @@ struct sad;
 struct sad *sad_new(void);
 void sad_free(struct sad *sad);		/* frees every SA now: no reader may be running */
 
-/* A keyed SA, not yet in the SAD. NULL with errno set. */
+/* An SA, not yet in the SAD; keyed on its first packet (crypto.h). NULL with errno set
+ * (EINVAL, ENOTSUP: see aead_init). */
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads);
 void sa_free(struct sa *sa);		/* wipes keys; NULL is a no-op */
+/* Key sa on this AES-GCM backend instead (tests, benchmarks): 0 or -errno. */
+int sa_use_backend(struct sa *sa, enum crypto_backend backend);
 
 int sad_reserve(struct sad *sad);	/* make room so the next sad_add can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
@@ -167,14 +186,42 @@ static inline bool sa_is_outbound(const struct sa *sa)
 	return atomic_load_explicit(&((struct sa *)sa)->flags, memory_order_acquire) & SA_OUTBOUND;
 }
 
+/* The slot of a per-packet counter; NULL for the others. */
+static inline _Atomic uint64_t *sa_hot_counter(struct sa *sa, enum sa_counter c)
+{
+	switch (c) {
+	case SA_C_out_packets: return &sa->out_packets;
+	case SA_C_out_bytes: return &sa->out_bytes;
+	case SA_C_in_packets: return &sa->in_packets;
+	case SA_C_in_bytes: return &sa->in_bytes;
+	default: return NULL;
+	}
+}
+
+/* Counts a rare event: makes the SA's block of them on the first (one compare-and-swap);
+ * without memory, counts it in sa_counters_lost. */
+void sa_count_rare(struct sa *sa, enum sa_counter c, uint64_t n);
+extern _Atomic uint64_t sa_counters_lost;
+
 static inline void sa_count(struct sa *sa, enum sa_counter c, uint64_t n)
 {
-	atomic_fetch_add_explicit(&sa->counters[c], n, memory_order_relaxed);
+	_Atomic uint64_t *hot = sa_hot_counter(sa, c);
+
+	if (hot)
+		atomic_fetch_add_explicit(hot, n, memory_order_relaxed);
+	else
+		sa_count_rare(sa, c, n);
 }
 
 static inline uint64_t sa_counter(const struct sa *sa, enum sa_counter c)
 {
-	return atomic_load_explicit(&((struct sa *)sa)->counters[c], memory_order_relaxed);
+	struct sa *s = (struct sa *)sa;
+	_Atomic uint64_t *hot = sa_hot_counter(s, c), *rare;
+
+	if (hot)
+		return atomic_load_explicit(hot, memory_order_relaxed);
+	rare = atomic_load_explicit(&s->rare, memory_order_acquire);
+	return rare ? atomic_load_explicit(&rare[c - SA_C_HOT], memory_order_relaxed) : 0;
 }
 
 #endif
