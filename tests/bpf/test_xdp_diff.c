@@ -237,6 +237,53 @@ static void rand_conf(struct hx_rand *r, const struct esper_tuple *t, uint8_t fa
 
 /* spdadd through the executor; a policy with the same selectors and direction is replaced
  * (a new id). An ipsec policy without an SA it may name becomes a discard. */
+/* What policy_add submitted for each policy id: the harness's view of a policy comes from
+ * here, not from the SPD (sp_params is checked against it). */
+static struct sp_params *submitted;
+static size_t n_submitted;
+
+static void remember(const struct sp *sp, const struct sp_params *c)
+{
+	if (sp->id >= n_submitted) {
+		size_t n = (sp->id + 1) * 2;
+
+		submitted = realloc(submitted, n * sizeof(*submitted));
+		assert_non_null(submitted);
+		memset(submitted + n_submitted, 0, (n - n_submitted) * sizeof(*submitted));
+		n_submitted = n;
+	}
+	submitted[sp->id] = *c;
+}
+
+static void sel_equal(const struct sp_sel *a, const struct sp_sel *b)
+{
+	assert_int_equal(a->addr.family, b->addr.family);
+	assert_memory_equal(a->addr.a, b->addr.a, 16);
+	assert_int_equal(a->plen, b->plen);
+	assert_int_equal(a->has_port, b->has_port);
+	assert_int_equal(a->port, b->port);
+}
+
+static const struct sp_params *submitted_of(const struct sp *sp)
+{
+	struct sp_params now = sp_params(sp);
+	const struct sp_params *c;
+
+	assert_true(sp->id < n_submitted);
+	c = &submitted[sp->id];
+	/* sp_params gives back what was submitted */
+	sel_equal(&now.src, &c->src);
+	sel_equal(&now.dst, &c->dst);
+	assert_int_equal(now.proto, c->proto);
+	assert_int_equal(now.dir, c->dir);
+	assert_int_equal(now.action, c->action);
+	assert_int_equal(now.mode, c->mode);
+	assert_memory_equal(now.tsrc.a, c->tsrc.a, 16);
+	assert_memory_equal(now.tdst.a, c->tdst.a, 16);
+	assert_int_equal(now.uid, c->uid);
+	return c;
+}
+
 static void policy_add(struct hx_rand *r, struct sp_params *c)
 {
 	struct cmd cmd = { .kind = CMD_SPDADD };
@@ -259,6 +306,7 @@ static void policy_add(struct hx_rand *r, struct sp_params *c)
 	now = spd_find_same(SPD, probe);
 	sp_free(probe);
 	assert_non_null(now);
+	remember(now, c);
 	assert_true(now != old);
 	assert_int_equal(spd_count(SPD), before + !old);
 	stats[old ? ST_REPLACES : ST_ADDS]++;
@@ -324,7 +372,7 @@ static void rand_change(struct hx_rand *r, const struct tuples *ts)
 		rcu_reclaim();
 		stats[ST_REMOVES]++;
 	} else if (n && what < 13) {
-		struct sp_params c = live[hx_rnd(r, (uint32_t)n)]->conf;
+		struct sp_params c = sp_params(live[hx_rnd(r, (uint32_t)n)]);
 
 		if (hx_rnd(r, 2))
 			c.action = rand_sp_action(r);
@@ -378,21 +426,23 @@ static void *map_keys(int fd, size_t key_size, size_t *n)
 /* A published policy as the harness sees it. */
 static void hx_policy_of(const struct sp *sp, struct hx_policy *p)
 {
+	const struct sp_params *c = submitted_of(sp);
+
 	memset(p, 0, sizeof(*p));
-	p->family = sp->conf.src.addr.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-	p->src_plen = sp->conf.src.plen;
-	p->dst_plen = sp->conf.dst.plen;
-	p->flags = (sp->conf.proto != SP_PROTO_ANY ? ESPER_T_PROTO : 0) |
-		   (sp->conf.src.has_port ? ESPER_T_SPORT : 0) |
-		   (sp->conf.dst.has_port ? ESPER_T_DPORT : 0);
-	p->proto = sp->conf.proto;
-	p->sport = sp->conf.src.port;
-	p->dport = sp->conf.dst.port;
-	memcpy(p->src, sp->conf.src.addr.a, 16);
-	memcpy(p->dst, sp->conf.dst.addr.a, 16);
-	p->dir = sp->conf.dir == SP_DIR_OUT ? HX_OUT : HX_IN;
-	p->action = sp->conf.action == SP_IPSEC	    ? ESPER_ACT_IPSEC
-		    : sp->conf.action == SP_DISCARD ? ESPER_ACT_DISCARD
+	p->family = c->src.addr.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+	p->src_plen = c->src.plen;
+	p->dst_plen = c->dst.plen;
+	p->flags = (c->proto != SP_PROTO_ANY ? ESPER_T_PROTO : 0) |
+		   (c->src.has_port ? ESPER_T_SPORT : 0) |
+		   (c->dst.has_port ? ESPER_T_DPORT : 0);
+	p->proto = c->proto;
+	p->sport = c->src.port;
+	p->dport = c->dst.port;
+	memcpy(p->src, c->src.addr.a, 16);
+	memcpy(p->dst, c->dst.addr.a, 16);
+	p->dir = c->dir == SP_DIR_OUT ? HX_OUT : HX_IN;
+	p->action = c->action == SP_IPSEC	    ? ESPER_ACT_IPSEC
+		    : c->action == SP_DISCARD ? ESPER_ACT_DISCARD
 						    : ESPER_ACT_BYPASS;
 	p->id = sp->id;
 }

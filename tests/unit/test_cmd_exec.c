@@ -373,7 +373,7 @@ static void check_mirror(const struct fx *f)
 		assert_int_equal(out ? m->val[i].out_id : m->val[i].in_id, sp->id);
 		assert_ptr_equal(spd_by_id(f->spd, sp->id), sp);
 		if (sp->action == SP_IPSEC)
-			assert_ptr_equal(sad_by_uid(f->sad, sp->conf.uid), sp->sa);
+			assert_ptr_equal(sad_by_uid(f->sad, sp_params(sp).uid), sp->sa);
 		else
 			assert_null(sp->sa);
 		n_shadows = shadows_of(sp, sk);
@@ -571,7 +571,7 @@ static void traffic(struct fx *tx, struct fx *rx, uint32_t spi, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct fx_buf fb;
 
-		fx_packet(&fb, sp->conf.mode == SP_MODE_TUNNEL ? AF_INET : sa->src.family, 17,
+		fx_packet(&fb, sp_params(sp).mode == SP_MODE_TUNNEL ? AF_INET : sa->src.family, 17,
 			  payload, sizeof(payload));
 		assert_int_equal(esp_out(sp, &fb.b, 0, 0, 0), 0);
 		if (rx)
@@ -1681,7 +1681,7 @@ static uint32_t match_uid_op(struct fx *f, const char *src, const char *dst, uin
 	const struct sp *sp = match_sp(f, src, dst, proto, sport, dport, &opaque);
 
 	assert_int_equal(opaque, want_opaque);
-	return sp ? sp->conf.uid : 0;
+	return sp ? sp_params(sp).uid : 0;
 }
 
 static uint32_t match_uid(struct fx *f, const char *src, const char *dst, uint8_t proto,

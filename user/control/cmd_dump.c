@@ -108,7 +108,7 @@ static void print_ipsec(const struct sp_params *c, FILE *out)
 static void print_sp(const struct sp *sp, FILE *out)
 {
 	static const char *const action[] = { "ipsec", "discard", "none" };
-	const struct sp_params *c = &sp->conf;
+	const struct sp_params conf = sp_params(sp), *c = &conf;
 
 	fprintf(out, "# SP %u: %s, %s", sp->id, c->dir == SP_DIR_OUT ? "out" : "in",
 		action[c->action]);
@@ -177,4 +177,6 @@ void cmd_dump_stats(const struct sad *sad, FILE *out)
 			fprintf(out, " derivations=%" PRIu64, crypto_gost_derivations(&sa->aead));
 		fputc('\n', out);
 	}
+	if (atomic_load(&sa_counters_lost))	/* no memory for an SA's rare counters */
+		fprintf(out, "sa_counters lost=%" PRIu64 "\n", atomic_load(&sa_counters_lost));
 }

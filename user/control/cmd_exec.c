@@ -35,7 +35,8 @@ static const char *family_name(uint8_t family)
 
 /* --- add / delete / flush -------------------------------------------------------------- */
 
-static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+static int check_add(struct exec_env *env, const struct cmd *c, struct key_digest *k,
+		     struct cmd_error *err)
 {
 	const struct sa_params *a = &c->add;
 	struct sa *other;
@@ -54,7 +55,7 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error
 		FAIL(err, c, CF_ALG,
 		     "GOST transforms are not available: gost-engine (libengine-gost-openssl) "
 		     "could not be loaded");
-	e = sad_key_check(env->sad, a, &resume);
+	e = sad_key_check(env->sad, a, &resume, k);
 	if (e == -EEXIST)
 		FAIL(err, c, CF_KEY, "another SA has this key: two SAs with one key (one of them "
 		     "the peer's, or both ours) would repeat its nonces");
@@ -71,14 +72,15 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct cmd_error
 static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
 {
 	const struct sa_mirror *m = env->sa_mirror;
+	struct key_digest k;
 	struct sa *sa;
 	int e;
 
-	if (check_add(env, c, err) < 0)
+	if (check_add(env, c, &k, err) < 0)
 		return -1;
 	sa = sa_new(&c->add, env->nthreads);
 	if (!sa)
-		FAIL(err, c, CF_ALG, "cannot key %s: %s", aead_cipher_name(c->add.cipher),
+		FAIL(err, c, CF_ALG, "cannot set up %s: %s", aead_cipher_name(c->add.cipher),
 		     strerror(errno));
 	if (sad_reserve(env->sad) < 0) {
 		sa_free(sa);
@@ -89,7 +91,7 @@ static int exec_add(struct exec_env *env, const struct cmd *c, struct cmd_error 
 		FAIL(err, c, CF_SPI, "cannot add SPI 0x%x to the XDP map: %s", c->add.spi,
 		     strerror(-e));
 	}
-	e = sad_add(env->sad, sa);
+	e = sad_add_checked(env->sad, sa, &k);
 	if (e < 0) {	/* cannot happen: checked and reserved above */
 		if (m)
 			m->del_sa(m->ctx, sa->spi);

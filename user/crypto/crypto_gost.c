@@ -1042,6 +1042,13 @@ static struct gost_sa *gost_of(const struct aead *a)
 	return a->priv;
 }
 
+/* The SA's state if it is keyed: what the counters read (never keys: `stats` must not
+ * make a key schedule for every idle SA). */
+static struct gost_sa *gost_if_keyed(const struct aead *a)
+{
+	return a && a->ops == &aead_gost_ops && aead_keyed(a) ? a->priv : NULL;
+}
+
 int crypto_gost_set_iv(struct aead *a, uint64_t seq, uint8_t i1, uint16_t i2, uint16_t i3,
 		       uint32_t pnum)
 {
@@ -1062,14 +1069,14 @@ unsigned crypto_gost_pnum_bits(const struct aead *a)
 
 uint64_t crypto_gost_limited(const struct aead *a)
 {
-	struct gost_sa *g = gost_of(a);
+	struct gost_sa *g = gost_if_keyed(a);
 
 	return g ? atomic_load_explicit(&g->limited, memory_order_relaxed) : 0;
 }
 
 uint64_t crypto_gost_derivations(const struct aead *a)
 {
-	struct gost_sa *g = gost_of(a);
+	struct gost_sa *g = gost_if_keyed(a);
 
 	return g ? atomic_load_explicit(&g->derivations, memory_order_relaxed) : 0;
 }

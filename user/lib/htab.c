@@ -4,15 +4,20 @@
  * node at a bucket's head with a release store, removes unlink it and defer its free (rcu.c).
  * The table doubles when it holds more entries than buckets: a new array with new nodes is
  * filled, published with one pointer store, and the old one freed after a grace period.
- * Nodes come from a free list refilled in blocks, so an insert does not call malloc.
+ * Nodes come from a free list refilled in blocks, so an insert does not call malloc; the
+ * free list is refilled from one slab of nodes for every table (slab.h: 24 bytes a node, no
+ * malloc header). Bucket arrays of 2 MB and more are their own mapping, with transparent
+ * huge pages asked for (a lookup in a table of a million buckets is a TLB miss otherwise).
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "htab.h"
 #include "rcu.h"
+#include "slab.h"
 
 struct node {
 	struct node *_Atomic next;
@@ -34,14 +39,46 @@ struct htab {
 };
 
 #define MIN_BUCKETS 64
+#define MAPPED_TABLE (2u << 20)	/* bytes from which a bucket array is its own mapping */
+
+static struct slab node_slab = SLAB_INIT(struct node, 8);
+
+static void node_free(void *n)
+{
+	slab_free(&node_slab, n);
+}
+
+static size_t table_bytes(size_t nbuckets)
+{
+	return sizeof(struct table) + nbuckets * sizeof(struct node *);
+}
 
 static struct table *table_new(size_t nbuckets)
 {
-	struct table *t = calloc(1, sizeof(*t) + nbuckets * sizeof(t->bucket[0]));
+	size_t bytes = table_bytes(nbuckets);
+	struct table *t;
 
+	if (bytes < MAPPED_TABLE) {
+		t = calloc(1, bytes);
+	} else {
+		t = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (t == MAP_FAILED)
+			return NULL;
+		madvise(t, bytes, MADV_HUGEPAGE);
+	}
 	if (t)
 		t->mask = nbuckets - 1;
 	return t;
+}
+
+static void table_free(struct table *t)
+{
+	size_t bytes = table_bytes(t->mask + 1);
+
+	if (bytes < MAPPED_TABLE)
+		free(t);
+	else
+		munmap(t, bytes);
 }
 
 static void table_free_nodes(void *p)
@@ -54,11 +91,11 @@ static void table_free_nodes(void *p)
 		while (n) {
 			struct node *next = atomic_load_explicit(&n->next, memory_order_relaxed);
 
-			free(n);
+			slab_free(&node_slab, n);
 			n = next;
 		}
 	}
-	free(t);
+	table_free(t);
 }
 
 struct htab *htab_new(htab_eq_fn eq)
@@ -71,6 +108,7 @@ struct htab *htab_new(htab_eq_fn eq)
 	h->tab = table_new(MIN_BUCKETS);
 	if (!h->tab) {
 		free(h);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return h;
@@ -85,7 +123,7 @@ void htab_free(struct htab *h)
 		struct node *n = h->spare;
 
 		h->spare = atomic_load_explicit(&n->next, memory_order_relaxed);
-		free(n);
+		slab_free(&node_slab, n);
 	}
 	free(h);
 }
@@ -104,7 +142,7 @@ void *htab_find(const struct htab *h, uint64_t hash, const void *key)
 static int spare_fill(struct htab *h, size_t want)
 {
 	while (h->nspare < want) {
-		struct node *n = malloc(sizeof(*n));
+		struct node *n = slab_alloc(&node_slab);
 
 		if (!n)
 			return -ENOMEM;
@@ -130,7 +168,8 @@ static int grow(struct htab *h, size_t nbuckets)
 	struct table *old = atomic_load(&h->tab), *t = table_new(nbuckets);
 
 	if (!t || spare_fill(h, h->count + h->nspare) < 0) {
-		free(t);
+		if (t)
+			table_free(t);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i <= old->mask; i++) {
@@ -193,7 +232,7 @@ void *htab_remove(struct htab *h, uint64_t hash, const void *key)
 			continue;
 		atomic_store_explicit(link, atomic_load(&n->next), memory_order_release);
 		h->count--;
-		rcu_defer(free, n);
+		rcu_defer(node_free, n);
 		return n->obj;
 	}
 	return NULL;

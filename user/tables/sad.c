@@ -166,14 +166,21 @@ int sad_reserve(struct sad *sad)
 
 int sad_add(struct sad *sad, struct sa *sa)
 {
+	struct key_digest k;
+
+	key_history_digest(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len, &k);
+	return sad_add_checked(sad, sa, &k);
+}
+
+int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k)
+{
 	int err;
 
 	if (sad_by_spi(sad, sa->spi) || sad_by_uid(sad, sa->uid))
 		return -EEXIST;
 	if (sad_reserve(sad) < 0)
 		return -ENOMEM;
-	err = key_history_add(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len,
-			      sa->conf.seq);
+	err = key_history_add(sad->keys, k, sa->conf.seq);
 	if (err)
 		return err;
 	htab_insert(sad->by_spi, hash_u32(sa->spi), sa);
@@ -193,8 +200,11 @@ static uint64_t next_to_send(const struct sa *sa)
 
 void sad_remove(struct sad *sad, struct sa *sa)
 {
-	key_history_remove(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len,
-			   sa_is_outbound(sa) ? next_to_send(sa) : 1);
+	struct key_digest k;
+
+	key_history_digest(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len, &k);
+	key_history_remove(sad->keys, &k, sa_is_outbound(sa) ? next_to_send(sa) : 1);
+	wipe(&k, sizeof(k));
 	htab_remove(sad->by_spi, hash_u32(sa->spi), &sa->spi);
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
 	list_del(&sa->node);
@@ -252,13 +262,11 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
 	return granted;
 }
 
-int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume)
+int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
+		  struct key_digest *k)
 {
-	/* what key_history_add would answer, without recording anything */
-	*resume = key_history_resume(sad->keys, p->cipher, p->key, p->key_len);
-	if (key_history_held(sad->keys, p->cipher, p->key, p->key_len))
-		return -EEXIST;
-	return !*resume || p->seq < *resume ? -ESTALE : 0;
+	key_history_digest(sad->keys, p->cipher, p->key, p->key_len, k);
+	return key_history_check(sad->keys, k, p->seq, resume);
 }
 
 int sa_set_outbound(struct sa *sa)

@@ -21,6 +21,7 @@
 
 #include "crypto/crypto.h"
 #include "lib/addr.h"
+#include "key_history.h"
 #include "lib/list.h"
 #include "replay.h"
 
@@ -151,6 +152,8 @@ int sa_use_backend(struct sa *sa, enum crypto_backend backend);
 
 int sad_reserve(struct sad *sad);	/* make room so the next sad_add can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
+/* The same, with the digest of sa's key that sad_key_check made (hashed once). */
+int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k);
 void sad_remove(struct sad *sad, struct sa *sa);	/* unpublish; freed after a grace period */
 void sad_flush(struct sad *sad);	/* unpublish and defer-free every SA */
 
@@ -168,9 +171,11 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
 
 /* May an SA with these parameters join the SAD, as far as its key goes (key_history.h)? 0,
  * -EEXIST (an SA of the SAD has the key), -ESTALE (the key has sent numbers p->seq does
- * not reach: *resume is where it may start, 0 if nowhere). sad_add records the key;
- * sad_remove remembers where an outbound SA stopped. */
-int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume);
+ * not reach: *resume is where it may start, 0 if nowhere). *k: the key's digest, for
+ * sad_add_checked. sad_add records the key; sad_remove remembers where an outbound SA
+ * stopped. */
+int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
+		  struct key_digest *k);
 
 /* Control thread: sa becomes outbound, for good (-EPERM if it is inbound: an inbound
  * policy named it, or it has decrypted); sa_unset_outbound undoes it before it sent. */

@@ -18,6 +18,7 @@
 #include "lib/htab.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
+#include "lib/slab.h"
 #include "sad.h"
 #include "spd.h"
 
@@ -46,6 +47,10 @@ struct spd {
 	uint32_t next_id;
 	struct spd_mirror mirror;
 };
+
+/* Policies and entries of every SPD: two slabs (lib/slab.h). */
+static struct slab sp_slab = SLAB_INIT(struct sp, 8);
+static struct slab entry_slab = SLAB_INIT(struct spd_entry, 8);
 
 static inline unsigned family_idx(uint8_t family)
 {
@@ -115,6 +120,17 @@ static void free_obj(void *obj, void *arg)
 	free(obj);
 }
 
+static void entry_free(void *e)
+{
+	slab_free(&entry_slab, e);
+}
+
+static void free_entry(void *e, void *arg)
+{
+	(void)arg;
+	entry_free(e);
+}
+
 void spd_free(struct spd *spd)
 {
 	struct sp *sp;
@@ -124,7 +140,7 @@ void spd_free(struct spd *spd)
 	list_for_each(sp, &spd->sps, node)
 		sp_free(sp);
 	if (spd->entries)
-		htab_foreach(spd->entries, free_obj, NULL);
+		htab_foreach(spd->entries, free_entry, NULL);
 	if (spd->shadows)
 		htab_foreach(spd->shadows, free_obj, NULL);
 	htab_free(spd->entries);
@@ -170,11 +186,11 @@ static void key_of(const struct sp_params *c, struct esper_spd_key *k)
 
 struct sp *sp_new(const struct sp_params *c, struct sa *sa)
 {
-	struct sp *sp = calloc(1, sizeof(*sp));
+	struct sp *sp = slab_alloc(&sp_slab);
 
 	if (!sp)
 		return NULL;
-	sp->conf = *c;
+	memset(sp, 0, sizeof(*sp));
 	sp->dir = (uint8_t)c->dir;
 	sp->action = (uint8_t)c->action;
 	sp->mode = (uint8_t)c->mode;
@@ -189,7 +205,36 @@ struct sp *sp_new(const struct sp_params *c, struct sa *sa)
 
 void sp_free(struct sp *sp)
 {
-	free(sp);
+	slab_free(&sp_slab, sp);
+}
+
+static struct sp_sel sel_of_key(uint8_t family, const uint8_t *a, uint8_t plen, bool has_port,
+				__be16 port)
+{
+	struct sp_sel s = { .addr.family = family, .plen = plen, .has_port = has_port,
+			    .port = ntohs(port) };
+
+	memcpy(s.addr.a, a, 16);
+	return s;
+}
+
+struct sp_params sp_params(const struct sp *sp)
+{
+	const struct esper_spd_key *k = &sp->key;
+	uint8_t family = k->family == ESPER_AF_INET ? AF_INET : AF_INET6;
+	struct sp_params c = {
+		.src = sel_of_key(family, k->src, k->src_plen, k->flags & ESPER_T_SPORT, k->sport),
+		.dst = sel_of_key(family, k->dst, k->dst_plen, k->flags & ESPER_T_DPORT, k->dport),
+		.proto = k->flags & ESPER_T_PROTO ? k->proto : SP_PROTO_ANY,
+		.dir = (enum sp_dir)sp->dir,
+		.action = (enum sp_action)sp->action,
+		.mode = (enum sp_mode)sp->mode,
+		.tsrc = sp->tsrc,
+		.tdst = sp->tdst,
+		.uid = sp->sa ? sp->sa->uid : 0,
+	};
+
+	return c;
 }
 
 static void sp_free_deferred(void *p)
@@ -505,8 +550,8 @@ static uint32_t next_free_id(struct spd *spd)
 static struct sa_sel sel_of(const struct sp *sp)
 {
 	struct sa_sel s = {
-		.family = sp->conf.src.addr.family,
-		.proto = sp->conf.proto,
+		.family = sp->key.family == ESPER_AF_INET ? AF_INET : AF_INET6,
+		.proto = sp->key.flags & ESPER_T_PROTO ? sp->key.proto : SP_PROTO_ANY,
 		.src_plen = sp->key.src_plen,
 		.dst_plen = sp->key.dst_plen,
 		.tunnel = sp->mode == SP_MODE_TUNNEL,
@@ -603,9 +648,10 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 	if (p->entry)
 		return 0;
 	p->new_entry = true;
-	p->entry = calloc(1, sizeof(*p->entry));
+	p->entry = slab_alloc(&entry_slab);
 	if (!p->entry || htab_reserve(spd->entries, 1) < 0)
 		goto nomem;
+	memset(p->entry, 0, sizeof(*p->entry));
 	p->entry->key = sp->key;
 	pos = tuple_find(atomic_load(&s->list), &t);
 	if (pos >= 0) {
@@ -614,7 +660,7 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 	}
 	p->tuple_pos = (unsigned)(-pos - 1);
 	if (atomic_load(&s->list)->count >= ESPER_MAX_TUPLES) {
-		free(p->entry);
+		entry_free(p->entry);
 		return -ENOSPC;
 	}
 	p->new_list = list_with(atomic_load(&s->list), p->tuple_pos, &t);
@@ -622,14 +668,14 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 		goto nomem;
 	return 0;
 nomem:
-	free(p->entry);
+	entry_free(p->entry);
 	return -ENOMEM;
 }
 
 static void plan_abort(struct add_plan *p)
 {
 	if (p->new_entry)
-		free(p->entry);
+		entry_free(p->entry);
 	free(p->new_list);
 }
 
@@ -747,7 +793,7 @@ static void remove_entry(struct spd *spd, struct spd_entry *e)
 	if (m->del_entry(m->ctx, &e->key) < 0)
 		log_warnx("spd: could not delete a policy key from the BPF map");
 	htab_remove(spd->entries, key_hash(&e->key), &e->key);
-	rcu_defer(free, e);
+	rcu_defer(entry_free, e);
 }
 
 void spd_remove(struct spd *spd, struct sp *sp)

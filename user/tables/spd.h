@@ -48,6 +48,9 @@ struct sp_params {
 	uint32_t uid;		/* the SA it names (ipsec only) */
 };
 
+/* A policy: a 136-byte slab object (spd.c). Its selectors are its key, which holds them
+ * whole (the parser refuses host bits, so masking loses nothing); sp_params gives back
+ * what `spdadd` said. */
 struct sp {
 	uint32_t id;			/* unique while published; mirrored into the BPF map */
 	uint8_t dir, action, mode;	/* enum sp_dir, sp_action, sp_mode */
@@ -56,7 +59,6 @@ struct sp {
 	struct esper_spd_key key;	/* the tuple-space key of its selectors */
 
 	/* Control plane only. */
-	struct sp_params conf;		/* for spddump */
 	struct list sa_node;		/* the SA's policies */
 	struct list node;		/* insertion order, for spddump */
 };
@@ -78,6 +80,8 @@ void spd_set_mirror(struct spd *spd, const struct spd_mirror *m);
 /* A policy, not yet in the SPD; sa: the SA it names (ipsec), else NULL. NULL with errno. */
 struct sp *sp_new(const struct sp_params *c, struct sa *sa);
 void sp_free(struct sp *sp);
+/* What `spdadd` said (for spddump, tests). */
+struct sp_params sp_params(const struct sp *sp);
 
 /* The published policy with the same selectors and direction as sp, if any. */
 struct sp *spd_find_same(const struct spd *spd, const struct sp *sp);
