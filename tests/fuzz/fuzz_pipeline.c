@@ -481,6 +481,7 @@ static uint32_t build_esp(struct rd *r, uint8_t *buf, uint32_t *off)
 	unsigned i = 1 + 2 * rd(r, 2);
 	struct sa *sa = i < W.nsa ? sad_by_spi(W.sad, 0x1000 + i) : NULL;
 	struct sp_params c = { .dir = SP_DIR_OUT, .action = SP_IPSEC };
+	struct sa_params peer_conf;
 	struct pbuf b = { .head = buf, .size = BUF, .off = HEADROOM };
 	struct sa *peer;
 	struct sp *sp;
@@ -507,7 +508,8 @@ static uint32_t build_esp(struct rd *r, uint8_t *buf, uint32_t *off)
 	W.cur_tunnel = c.mode == SP_MODE_TUNNEL;
 	c.tsrc = sa->src;
 	c.tdst = sa->dst;
-	peer = sa_new(&sa->conf, 1);	/* the peer's outbound copy of the SA */
+	peer_conf = sa_params(sa);
+	peer = sa_new(&peer_conf, 1);	/* the peer's outbound copy of the SA */
 	check(peer);
 	atomic_store(&peer->seq_next, 1 + rd(r, 200));
 	sp = sp_new(&c, peer);

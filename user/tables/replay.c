@@ -29,7 +29,7 @@ void replay_init(struct replay *r, uint32_t window, uint64_t top)
 	r->window = window;
 	while (words < window / 64 + 1)
 		words *= 2;
-	r->mask = words - 1;
+	r->mask = (uint16_t)(words - 1);	/* at most 2048 words (REPLAY_MAX_WINDOW) */
 	atomic_store(&r->bits, NULL);
 }
 

@@ -25,11 +25,11 @@
 
 struct replay {
 	_Atomic uint64_t top;		/* highest authenticated sequence number */
-	uint32_t window;		/* packets; 0: anti-replay off */
-	uint32_t mask;			/* bitmap words - 1 (a power of two minus one) */
-	atomic_flag lock;
 	_Atomic uint64_t *_Atomic bits;	/* bit (s % 64) of word (s / 64) & mask: s seen;
 					 * NULL until the first update */
+	uint32_t window;		/* packets; 0: anti-replay off */
+	uint16_t mask;			/* bitmap words - 1 (a power of two minus one) */
+	atomic_flag lock;
 };
 
 enum replay_verdict {

@@ -84,7 +84,10 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	if (!sa)
 		return NULL;
 	memset(sa, 0, sizeof(*sa));
-	sa->conf = *p;
+	memcpy(sa->conf.key, p->key, sizeof(sa->conf.key));
+	sa->conf.key_len = p->key_len;
+	sa->conf.alg = (uint8_t)p->alg;
+	sa->conf.seq = p->seq;
 	sa->spi = p->spi;
 	sa->uid = p->uid;
 	sa->src = p->src;
@@ -109,6 +112,26 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	}
 	sa->icv_len = (uint8_t)aead_icv_len(&sa->aead);
 	return sa;
+}
+
+struct sa_params sa_params(const struct sa *sa)
+{
+	struct sa_params p = {
+		.spi = sa->spi,
+		.uid = sa->uid,
+		.src = sa->src,
+		.dst = sa->dst,
+		.alg = (enum esp_alg)sa->conf.alg,
+		.cipher = sa->cipher,
+		.esn = sa->esn,
+		.key_len = sa->conf.key_len,
+		.tfc = sa->tfc,
+		.seq = sa->conf.seq,
+		.replay = sa->replay.window,
+	};
+
+	memcpy(p.key, sa->conf.key, sizeof(p.key));
+	return p;
 }
 
 int sa_use_backend(struct sa *sa, enum crypto_backend backend)

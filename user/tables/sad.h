@@ -77,6 +77,15 @@ struct sa_params {
 	uint32_t replay;		/* the anti-replay window in packets (0: off) */
 };
 
+/* What of struct sa_params an SA keeps besides its identity (sa_params() gives the whole
+ * back). key is the aead's keying material. */
+struct sa_conf {
+	uint8_t key[ESP_KEYMAT_MAX];
+	uint8_t key_len;
+	uint8_t alg;			/* enum esp_alg */
+	uint64_t seq;			/* the first sequence number */
+};
+
 /* One inbound policy's selectors, masked, as a decrypted packet is checked against them. */
 struct sa_sel {
 	uint8_t family;			/* AF_INET or AF_INET6 */
@@ -96,9 +105,10 @@ struct sa_sels {
 #define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
 /*
- * One SA: a slab object (sad.c) of 64-byte lines, with what workers read apart from what
- * they write, and what only the control thread uses last. Small on purpose, a million of
- * them must fit in well under 1 KB each with their policy (BENCHMARKS.md): the key schedule
+ * One SA: a 320-byte slab object (sad.c) of 64-byte lines, with what workers read apart
+ * from what they write, and what only the control thread uses last. Small on purpose: a
+ * million of them and their policies must fit in well under 1 KB a pair (BENCHMARKS.md), and
+ * on the VMs this runs on every fresh gigabyte costs seconds to fault in. The key schedule
  * (aead), the replay bitmap (replay.h) and the counters of rare events are made when first
  * needed, by the worker that needs them.
  */
@@ -120,19 +130,17 @@ struct sa {
 	struct sa_sels *_Atomic in_sels;	/* NULL: no inbound policy names it */
 	_Atomic uint64_t *_Atomic rare;		/* counters from SA_C_HOT on; NULL: all 0 */
 
-	/* Line 2: what senders write: the next sequence number to send (0 once 2^64-1 has
-	 * been used), and their counters. */
+	/* Line 2: what workers write: a sender the next sequence number to send (0 once
+	 * 2^64-1 has been used) and its counters, a receiver the anti-replay window (its own
+	 * lock) and its counters. One line: an SA is unidirectional, its senders and
+	 * receivers are never both busy. */
 	_Atomic uint64_t seq_next __attribute__((aligned(64)));
 	_Atomic uint64_t out_packets, out_bytes;
-
-	/* Line 3: what receivers write: the anti-replay window (its own lock), their
-	 * counters. */
-	struct replay replay __attribute__((aligned(64)));
+	struct replay replay;
 	_Atomic uint64_t in_packets, in_bytes;
 
 	/* Control plane only (the executor's thread). */
-	struct sa_params conf __attribute__((aligned(64)));	/* for dump and the aead;
-						 * the key is wiped when the SA is freed */
+	struct sa_conf conf;		/* the rest of what `add` said; wiped when freed */
 	struct list sps;		/* policies naming this SA (struct sp, sa_node) */
 	unsigned n_tunnel_sps, n_transport_sps, n_in_sps;
 	struct list node;		/* SAD insertion order, for dump */
@@ -149,6 +157,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads);
 void sa_free(struct sa *sa);		/* wipes keys; NULL is a no-op */
 /* Key sa on this AES-GCM backend instead (tests, benchmarks): 0 or -errno. */
 int sa_use_backend(struct sa *sa, enum crypto_backend backend);
+/* What `add` said (for tests: the peer's copy of an SA). */
+struct sa_params sa_params(const struct sa *sa);
 
 int sad_reserve(struct sad *sad);	/* make room so the next sad_add can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
