@@ -3,7 +3,8 @@
  * live.c - the live datapath's start-up and shutdown order, and its control thread.
  *
  * Start: load the XDP program (control/bpf_load.c), clear a stale attachment of a crashed
- * run, mirror the SAD/SPD into its maps from now on (control/bpf_sync.c), create the host
+ * run, mirror the SAD/SPD into its maps from now on (control/bpf_sync.c: in batches from a
+ * writer thread, sent whenever no further command is waiting on the input), create the host
  * port (datapath/hostport.c), open one set of AF_XDP sockets per queue (datapath/xsk.c) and
  * register them, attach the program, mirror the host's addresses (control/localaddr.c),
  * start the next-hop resolver and one worker per queue (datapath/worker.c: the pipeline's
@@ -109,6 +110,16 @@ static void print_workers(FILE *out, void *arg)
 
 /* --- the control thread ------------------------------------------------------------------ */
 
+/* No further command is waiting: the map writes held back for the last ones go now. */
+static void control_idle(void *arg)
+{
+	struct live *l = arg;
+
+	pthread_mutex_lock(&l->exec_lock);
+	bpf_sync_flush(&l->sync);
+	pthread_mutex_unlock(&l->exec_lock);
+}
+
 static void *control_main(void *arg)
 {
 	struct live *l = arg;
@@ -123,6 +134,8 @@ static void *control_main(void *arg)
 		return NULL;
 	}
 	r = cmd_reader_new(in, l->o->cmd_file ? l->o->cmd_file : "<stdin>");
+	if (r)
+		cmd_reader_on_idle(r, control_idle, l);
 	while (r && (n = cmd_next(r, &c, &err)) != 0) {
 		pthread_mutex_lock(&l->exec_lock);
 		if (n < 0 || cmd_exec(l->env, &c, &err) < 0)
@@ -130,6 +143,9 @@ static void *control_main(void *arg)
 		pthread_mutex_unlock(&l->exec_lock);
 		wipe(&c, sizeof(c));	/* it may have held key material */
 	}
+	pthread_mutex_lock(&l->exec_lock);
+	bpf_sync_wait(&l->sync);	/* the maps hold every command applied */
+	pthread_mutex_unlock(&l->exec_lock);
 	log_info("end of commands; the datapath keeps running until SIGINT/SIGTERM");
 	cmd_reader_free(r);
 	if (in != stdin)
@@ -138,7 +154,8 @@ static void *control_main(void *arg)
 }
 
 /* The housekeeper: frees what the executor unpublished (rcu.h) every HOUSEKEEPING_MS, so
- * that a deleted SA's keys are wiped soon even when no further command comes. */
+ * that a deleted SA's keys are wiped soon even when no further command comes, and sends the
+ * map writes still held back (control/bpf_sync.h). */
 static void *housekeeper_main(void *arg)
 {
 	struct live *l = arg;
@@ -148,6 +165,7 @@ static void *housekeeper_main(void *arg)
 		nanosleep(&tick, NULL);
 		pthread_mutex_lock(&l->exec_lock);
 		rcu_reclaim();
+		bpf_sync_flush(&l->sync);	/* map writes wait at most this long */
 		pthread_mutex_unlock(&l->exec_lock);
 	}
 	return NULL;
@@ -297,6 +315,9 @@ static int start(struct live *l)
 	err = bpf_sync_config(&l->sync, &cfg);
 	if (err)
 		return err;
+	err = bpf_sync_batch_start(&l->sync);
+	if (err)
+		log_warnx("BPF map writes go one by one: %s", strerror(-err));
 	spd_set_mirror(l->env->spd, &l->sync.spd);
 	l->env->sa_mirror = &l->sync.sa;
 	l->env->nthreads = o->queues;
@@ -343,6 +364,7 @@ static void stop(struct live *l)
 	localaddr_stop(l->addrs);	/* it takes the lock: before we keep it */
 	/* Keep the control thread out for good: main() frees the tables after us. */
 	pthread_mutex_lock(&l->exec_lock);
+	bpf_sync_batch_stop(&l->sync);	/* before the maps go */
 	for (unsigned i = 0; i < l->n_started; i++)
 		worker_stop(&l->w[i]);
 	if (l->resolver)

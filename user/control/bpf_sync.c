@@ -3,7 +3,9 @@
  * bpf_sync.c - writes the XDP maps (include/esper_abi.h) for the control thread: SPD keys
  * and tuple lists as spd.c hands them over (entry before the tuple list that makes it
  * reachable), the SAs that may decrypt as cmd_exec.c adds, turns outbound and deletes them,
- * the host's own addresses (localaddr.c), the config, and the XSK slots.
+ * the host's own addresses (localaddr.c), the config, and the XSK slots. The SPD and SAD
+ * mirrors write through, or in batches from a writer thread (bpf_sync.h: when, and in
+ * which order).
  * The hash maps are BPF_F_NO_PREALLOC, so an updated value is swapped whole: the XDP
  * program sees the old value or the new one, never a mix.
  */
@@ -14,16 +16,171 @@
 #include <sys/socket.h>
 
 #include "bpf_sync.h"
+#include "lib/log.h"
 
 static int result(int err)
 {
 	return err ? -errno : 0;
 }
 
+/* --- batched mode ------------------------------------------------------------------------ */
+
+static bool set_empty(const struct bpf_sync_set *t)
+{
+	return bpf_batch_empty(&t->spd) && bpf_batch_empty(&t->sa_in) && !t->tuples_set[0] &&
+	       !t->tuples_set[1];
+}
+
+/* The writer's work: one generation, in the order of bpf_sync.h. */
+static void send_set(struct bpf_sync *s, struct bpf_sync_set *t)
+{
+	unsigned long failed = bpf_batch_flush_deletes(&t->sa_in);
+
+	failed += bpf_batch_flush_updates(&t->spd);
+	for (__u32 i = 0; i < 2; i++) {
+		if (t->tuples_set[i] &&
+		    bpf_map_update_elem(s->fds.tuple_lists, &i, &t->tuples[i], BPF_ANY)) {
+			log_warn("BPF map tuple_lists: update");
+			failed++;
+		}
+		t->tuples_set[i] = false;
+	}
+	failed += bpf_batch_flush_deletes(&t->spd);
+	failed += bpf_batch_flush_updates(&t->sa_in);
+	bpf_batch_reset(&t->spd);
+	bpf_batch_reset(&t->sa_in);
+	if (failed)
+		log_warnx("%lu BPF map writes failed: XDP lags the tables until the keys are "
+			  "written again", failed);
+	s->failed += failed;
+}
+
+static void *writer_main(void *arg)
+{
+	struct bpf_sync *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->busy && !s->stopping)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (!s->busy)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		send_set(s, s->sending);
+		pthread_mutex_lock(&s->lock);
+		s->busy = false;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+void bpf_sync_flush(struct bpf_sync *s)
+{
+	struct bpf_sync_set *t;
+
+	if (!s->batched || set_empty(s->filling))
+		return;
+	pthread_mutex_lock(&s->lock);
+	while (s->busy)
+		pthread_cond_wait(&s->cond, &s->lock);
+	t = s->sending;
+	s->sending = s->filling;
+	s->filling = t;
+	s->busy = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void bpf_sync_wait(struct bpf_sync *s)
+{
+	if (!s->batched)
+		return;
+	bpf_sync_flush(s);
+	pthread_mutex_lock(&s->lock);
+	while (s->busy)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void sets_fini(struct bpf_sync *s)
+{
+	for (int i = 0; i < 2; i++) {
+		bpf_batch_fini(&s->set[i].spd);
+		bpf_batch_fini(&s->set[i].sa_in);
+	}
+}
+
+int bpf_sync_batch_start(struct bpf_sync *s)
+{
+	int err = 0;
+
+	for (int i = 0; i < 2 && !err; i++) {
+		memset(&s->set[i], 0, sizeof(s->set[i]));
+		err = bpf_batch_init(&s->set[i].spd, s->fds.spd, sizeof(struct esper_spd_key),
+				     sizeof(struct esper_spd_val));
+		if (!err)
+			err = bpf_batch_init(&s->set[i].sa_in, s->fds.sa_in, sizeof(__be32),
+					     sizeof(struct esper_sa_in_val));
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->filling = &s->set[0];
+	s->sending = &s->set[1];
+	s->busy = s->stopping = false;
+	if (!err)
+		err = -pthread_create(&s->writer, NULL, writer_main, s);
+	if (err) {
+		sets_fini(s);
+		return err;
+	}
+	s->batched = true;
+	return 0;
+}
+
+void bpf_sync_batch_stop(struct bpf_sync *s)
+{
+	if (!s->batched)
+		return;
+	bpf_sync_wait(s);
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->writer, NULL);
+	s->batched = false;
+	sets_fini(s);
+}
+
+/* A write into the generation being filled; a full batch goes first. */
+static void put(struct bpf_sync *s, struct bpf_batch *(*which)(struct bpf_sync_set *),
+		const void *key, const void *value)
+{
+	if (bpf_batch_full(which(s->filling)))
+		bpf_sync_flush(s);
+	bpf_batch_put(which(s->filling), key, value);
+}
+
+static struct bpf_batch *spd_batch(struct bpf_sync_set *t)
+{
+	return &t->spd;
+}
+
+static struct bpf_batch *sa_in_batch(struct bpf_sync_set *t)
+{
+	return &t->sa_in;
+}
+
+/* --- the mirrors ------------------------------------------------------------------------- */
+
 static int set_entry(void *ctx, const struct esper_spd_key *k, const struct esper_spd_val *v)
 {
 	struct bpf_sync *s = ctx;
 
+	if (s->batched) {
+		put(s, spd_batch, k, v);
+		return 0;
+	}
 	return result(bpf_map_update_elem(s->fds.spd, k, v, BPF_ANY));
 }
 
@@ -31,6 +188,10 @@ static int del_entry(void *ctx, const struct esper_spd_key *k)
 {
 	struct bpf_sync *s = ctx;
 
+	if (s->batched) {
+		put(s, spd_batch, k, NULL);
+		return 0;
+	}
 	return result(bpf_map_delete_elem(s->fds.spd, k));
 }
 
@@ -39,6 +200,11 @@ static int set_tuples(void *ctx, unsigned family_idx, const struct esper_tuple_l
 	struct bpf_sync *s = ctx;
 	__u32 key = family_idx;
 
+	if (s->batched) {
+		s->filling->tuples[family_idx] = *l;
+		s->filling->tuples_set[family_idx] = true;
+		return 0;
+	}
 	return result(bpf_map_update_elem(s->fds.tuple_lists, &key, l, BPF_ANY));
 }
 
@@ -51,6 +217,10 @@ static int set_sa(void *ctx, const struct sa *sa)
 	v.family = sa->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
 	memcpy(v.src, sa->src.a, sizeof(v.src));
 	memcpy(v.dst, sa->dst.a, sizeof(v.dst));
+	if (s->batched) {
+		put(s, sa_in_batch, &key, &v);
+		return 0;
+	}
 	return result(bpf_map_update_elem(s->fds.sa_in, &key, &v, BPF_ANY));
 }
 
@@ -59,11 +229,16 @@ static int del_sa(void *ctx, uint32_t spi)
 	struct bpf_sync *s = ctx;
 	__be32 key = htonl(spi);
 
+	if (s->batched) {
+		put(s, sa_in_batch, &key, NULL);
+		return 0;
+	}
 	return result(bpf_map_delete_elem(s->fds.sa_in, &key));
 }
 
 void bpf_sync_init(struct bpf_sync *s, const struct bpf_load_fds *fds)
 {
+	memset(s, 0, sizeof(*s));
 	s->fds = *fds;
 	s->spd = (struct spd_mirror){ set_entry, del_entry, set_tuples, s };
 	s->sa = (struct sa_mirror){ set_sa, del_sa, s };

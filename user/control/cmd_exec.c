@@ -51,6 +51,8 @@ static int check_add(struct exec_env *env, const struct cmd *c, struct key_diges
 	if (other)
 		FAIL(err, c, CF_UID, "UniqueID %u is already used by the SA with SPI 0x%x", a->uid,
 		     other->spi);
+	if (sad_count(env->sad) >= ESPER_MAX_SA)
+		FAIL(err, c, CF_CMD, "the SAD is full: at most %u SAs", ESPER_MAX_SA);
 	if (a->alg != ESP_ALG_AES_GCM_16 && !crypto_gost_available())
 		FAIL(err, c, CF_ALG,
 		     "GOST transforms are not available: gost-engine (libengine-gost-openssl) "

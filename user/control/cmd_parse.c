@@ -267,13 +267,14 @@ static int word(struct parse *p, const char *what)
 static int keyword(struct parse *p, const char *kw)
 {
 	char what[32];
-	int ret;
+	int ret = next(p);
 
-	snprintf(what, sizeof(what), "'%s'", kw);
-	ret = word(p, what);
 	if (ret)
 		return ret;
-	return tok_is(&p->t, kw) ? 0 : unexpected(p, what);
+	if (tok_is(&p->t, kw))
+		return 0;
+	snprintf(what, sizeof(what), "'%s'", kw);	/* only for the message */
+	return unexpected(p, what);
 }
 
 /* The ';' that ends every command. */
@@ -972,6 +973,12 @@ void cmd_reader_free(struct cmd_reader *r)
 const char *cmd_reader_source(const struct cmd_reader *r)
 {
 	return r->source;
+}
+
+void cmd_reader_on_idle(struct cmd_reader *r, void (*fn)(void *arg), void *arg)
+{
+	r->lx.idle = fn;
+	r->lx.idle_arg = arg;
 }
 
 /* The rest of a failed command, up to its ';' (or end of input, or an overlong line, which

@@ -238,6 +238,11 @@ void *htab_remove(struct htab *h, uint64_t hash, const void *key)
 	return NULL;
 }
 
+size_t htab_count(const struct htab *h)
+{
+	return h->count;
+}
+
 void htab_foreach(const struct htab *h, void (*fn)(void *obj, void *arg), void *arg)
 {
 	struct table *t = atomic_load(&((struct htab *)h)->tab);

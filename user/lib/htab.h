@@ -30,5 +30,6 @@ int htab_reserve(struct htab *h, size_t n);	/* room for n more: the next n inser
 int htab_insert(struct htab *h, uint64_t hash, void *obj);
 void *htab_remove(struct htab *h, uint64_t hash, const void *key);
 void htab_foreach(const struct htab *h, void (*fn)(void *obj, void *arg), void *arg);
+size_t htab_count(const struct htab *h);
 
 #endif

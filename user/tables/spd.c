@@ -45,6 +45,7 @@ struct spd {
 	struct list sps;		/* insertion order */
 	size_t count;
 	uint32_t next_id;
+	bool ids_wrapped;		/* next_id has passed 2^32 - 1: ids may be in use */
 	struct spd_mirror mirror;
 };
 
@@ -535,13 +536,16 @@ struct sp *spd_find_same(const struct spd *spd, const struct sp *sp)
 	return e ? atomic_load(&e->slot[sp->dir]) : NULL;
 }
 
+/* Ids count up from 1; until they wrap, none can be in use (no lookup). */
 static uint32_t next_free_id(struct spd *spd)
 {
 	uint32_t id;
 
 	do {
 		id = spd->next_id++;
-	} while (id == 0 || spd_by_id(spd, id));
+		if (id == 0)
+			spd->ids_wrapped = true;
+	} while (id == 0 || (spd->ids_wrapped && spd_by_id(spd, id)));
 	return id;
 }
 
@@ -647,6 +651,9 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 	p->entry = entry_find(spd, &sp->key);
 	if (p->entry)
 		return 0;
+	/* the key and its two shadow keys at most */
+	if (htab_count(spd->entries) + htab_count(spd->shadows) + 3 > SPD_MAX_KEYS)
+		return -ENOSPC;
 	p->new_entry = true;
 	p->entry = slab_alloc(&entry_slab);
 	if (!p->entry || htab_reserve(spd->entries, 1) < 0)

@@ -29,6 +29,10 @@ enum sp_action { SP_IPSEC, SP_DISCARD, SP_BYPASS };	/* setkey: ipsec, discard, n
 
 #define SP_PROTO_ANY	0	/* protocol numbers otherwise: 1 icmp, 6 tcp, 17 udp, 58 icmp6 */
 
+/* Keys (policy keys and shadow keys) the SPD holds at most: the BPF map's size less room
+ * for batched writes, which add keys before they delete others (control/bpf_sync.h). */
+#define SPD_MAX_KEYS	(ESPER_MAX_SP - 8192)
+
 /* A selector: IP/PLEN[PORT]. */
 struct sp_sel {
 	struct ip_addr addr;	/* host bits are zero */
