@@ -126,6 +126,8 @@ static void *control_main(void *arg)
 	FILE *in = l->o->cmd_file ? fopen(l->o->cmd_file, "r") : stdin;
 	struct cmd_reader *r;
 	struct cmd_error err;
+	unsigned long applied = 0, refused = 0;
+	struct timespec t0 = { 0 }, t1;
 	struct cmd c;
 	int n;
 
@@ -137,16 +139,26 @@ static void *control_main(void *arg)
 	if (r)
 		cmd_reader_on_idle(r, control_idle, l);
 	while (r && (n = cmd_next(r, &c, &err)) != 0) {
+		if (!applied && !refused)
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 		pthread_mutex_lock(&l->exec_lock);
-		if (n < 0 || cmd_exec(l->env, &c, &err) < 0)
+		if (n < 0 || cmd_exec(l->env, &c, &err) < 0) {
 			cmd_error_print(stderr, cmd_reader_source(r), &err);
+			refused++;
+		} else {
+			applied++;
+		}
 		pthread_mutex_unlock(&l->exec_lock);
 		wipe(&c, sizeof(c));	/* it may have held key material */
 	}
 	pthread_mutex_lock(&l->exec_lock);
 	bpf_sync_wait(&l->sync);	/* the maps hold every command applied */
 	pthread_mutex_unlock(&l->exec_lock);
-	log_info("end of commands; the datapath keeps running until SIGINT/SIGTERM");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("end of commands (%lu applied, %lu refused, %.3f s from the first to the maps "
+		 "holding the last); the datapath keeps running until SIGINT/SIGTERM", applied,
+		 refused, applied + refused ? (double)(t1.tv_sec - t0.tv_sec) +
+			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 : 0.0);
 	cmd_reader_free(r);
 	if (in != stdin)
 		fclose(in);

@@ -158,16 +158,17 @@ static bool at_token(struct cmd_lex *lx)
 
 static void take(struct cmd_lex *lx, struct cmd_tok *t)
 {
-	size_t start = lx->pos;
+	size_t start = lx->pos, end = start + 1, len = lx->len;
+	const char *line = lx->line;
 
-	if (lx->line[start] == ';') {
+	if (line[start] == ';') {
 		t->kind = CMD_TOK_SEMI;
-		lx->pos++;
 	} else {
 		t->kind = CMD_TOK_WORD;
-		while (lx->pos < lx->len && !ends_word(lx->line[lx->pos]))
-			lx->pos++;
+		while (end < len && !ends_word(line[end]))
+			end++;
 	}
+	lx->pos = end;
 	t->s = lx->line + start;
 	t->len = lx->pos - start;
 	t->loc = (struct cmd_loc){ lx->lineno, col_of(start) };
