@@ -7,7 +7,10 @@
  * executor (cmd_exec: add, delete, spdadd, with its direction rules: an SA an outbound
  * ipsec policy names becomes outbound and leaves sa_in) and spd_remove, and mirrored into
  * the loaded program's maps by user/control/bpf_sync.c (spd_set_mirror, the SA mirror
- * set_sa/del_sa), the XSK slot through bpf_sync_xsk.
+ * set_sa/del_sa), the XSK slot through bpf_sync_xsk. The first half of the rounds writes the
+ * maps through, one key at a time; the second half as live: writes held back, coalesced per
+ * key and sent in ordered batches by bpf_sync's writer thread (bpf_sync_batch_start),
+ * waited for before the maps are read.
  *
  * Compared: the action, the XDP counter that moved against classify's `why`, and for
  * redirects the whole struct esper_meta (magic, kind, id = policy id or SA UniqueID).
@@ -738,6 +741,10 @@ static void test_xdp_differential(void **state)
 		struct esper_config cfg = { .flags = drop ? ESPER_CFG_UNKNOWN_SPI_DROP : 0 };
 
 		assert_int_equal(bpf_sync_config(&S, &cfg), 0);
+		/* the last rounds as live runs: map writes held back and sent in batches by
+		 * bpf_sync's writer thread, complete (bpf_sync_wait) before the maps are read */
+		if (round == ROUNDS / 2)
+			assert_int_equal(bpf_sync_batch_start(&S), 0);
 		rand_tuples(&r, ntuples[round], &ts);
 		for (int i = 0; i < POLICIES; i++)
 			rand_policy(&r, &ts);
@@ -748,6 +755,7 @@ static void test_xdp_differential(void **state)
 				sa_churn(&r);
 			}
 			rcu_reclaim();
+			bpf_sync_wait(&S);
 			check_maps();
 			snprintf(where, sizeof(where), "round %d phase %d", round, phase);
 			frames(&r, FRAMES, drop, where);
@@ -755,6 +763,7 @@ static void test_xdp_differential(void **state)
 		/* every policy goes: the SPD maps empty, nothing matches any more */
 		spd_flush(SPD);
 		rcu_reclaim();
+		bpf_sync_wait(&S);
 		check_maps();
 		{
 			size_t n;
@@ -766,6 +775,7 @@ static void test_xdp_differential(void **state)
 		snprintf(where, sizeof(where), "round %d flushed", round);
 		frames(&r, FRAMES / 4, drop, where);
 	}
+	bpf_sync_batch_stop(&S);
 	for (int i = 0; i < NSAS; i++)
 		stats[ST_SA_OUTBOUND] += sa_is_outbound(sas[i]);
 	fprintf(stderr,
