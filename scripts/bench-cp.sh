@@ -56,15 +56,13 @@ PID=
 cleanup() {
 	exec 9>&- 2>/dev/null
 	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && sleep 1
-	for p in $(ip netns pids $NS 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	ip netns del $NS 2>/dev/null
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
 	rm -f "$FIFO"
 	[ "$KEEP" = 1 ] || rm -f "$CONF"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-key_of() { printf '0x%08x5d3c9a0e71b2c4f6e8a1b3d5%08x' "$1" $(($1 * 7)); }
 
 if [ ! -s "$CONF" ]; then
 	awk -v n="$N" 'BEGIN {
@@ -82,8 +80,9 @@ echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC'), git $(git rev-parse --short H
 echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (2 vCPUs, shared: compare with the baselines)"
 echo "stream: $CONF, $N add + $N spdadd, $(($(stat -c %s "$CONF") / 1048576)) MiB"
 
-# --- baselines ---------------------------------------------------------------------------
+# --- baselines (through a pipe, as esper-xdp gets it) --------------------------------------
 t0=$(date +%s.%N)
+# shellcheck disable=SC2002
 cat "$CONF" | cat >/dev/null
 t_cat=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 cat "$CONF" | "$BIN/bench_cp" --parse | tee "$LOG/parse.txt"

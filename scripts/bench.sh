@@ -3,6 +3,8 @@
 #   build/bench/bench_esp      ESP encrypt/decrypt against the raw AES-GCM rate (in process)
 #   build/bench/bench_gost     the RFC 9227 transforms against the raw block cipher
 #   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
+#   scripts/bench-cp.sh        1M add + 1M spdadd into a live esper-xdp against parse and
+#                              apply baselines, memory per SA+SP, first packets (root only)
 #   scripts/bench-live.sh      the live datapath against xdp-bench baselines (root only)
 # A benchmark never fails on a timing: this script exits 0 unless a binary is missing.
 # Extra arguments go to bench_esp (e.g. scripts/bench.sh -r 5).
@@ -45,10 +47,18 @@ else
 fi
 
 echo
-echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd"
+echo "=== control plane: scripts/bench-cp.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root (namespaces, XDP)"
 else
-	scripts/bench-live.sh --skip spd || echo "bench-live: exit status $? (not a failure of the bench run)"
+	scripts/bench-cp.sh || echo "bench-cp: exit status $? (not a failure of the bench run)"
+fi
+
+echo
+echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd,cp"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (namespaces, XDP)"
+else
+	scripts/bench-live.sh --skip spd,cp || echo "bench-live: exit status $? (not a failure of the bench run)"
 fi
 exit 0
