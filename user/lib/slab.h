@@ -4,7 +4,8 @@
  * small objects (SAs, policies, hash-table nodes, key-history entries): no per-object
  * header, objects of one kind packed together (a lookup touches fewer pages), freed objects
  * reused first. Chunks grow from 64 KB to 2 MB; the 2 MB ones ask for transparent huge pages
- * (fewer TLB misses on the random accesses of big tables). Memory goes back to the system
+ * (fewer TLB misses on the random accesses of big tables) and are faulted in one ahead by a
+ * helper thread (the kernel zeroes them on another CPU). Memory goes back to the system
  * only at slab_fini: after a flush the objects wait in the free list for the next load.
  * Thread-safe (one mutex per slab; the control thread allocates, the control thread and
  * the housekeeper free). Under AddressSanitizer every object is its own malloc, so that
@@ -26,6 +27,7 @@ struct slab {
 	size_t align;			/* a power of two, at least 8 */
 	void *free;			/* freed objects, linked through their first word */
 	char *cur, *end;		/* the rest of the newest chunk */
+	char *ahead;			/* the next 2 MB chunk, being faulted in (slab.c) */
 	size_t chunk_size;		/* of the next chunk */
 	struct slab_chunk *chunks;	/* every chunk, for slab_fini */
 	size_t in_use;			/* objects handed out and not freed */
