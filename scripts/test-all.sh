@@ -37,6 +37,7 @@ root_suite() {
 }
 
 suite layers $MAKE --no-print-directory check-layers
+suite check $MAKE --no-print-directory check
 suite unit $MAKE --no-print-directory unit
 suite unit-asan $MAKE --no-print-directory unit-asan
 root_suite bpf $MAKE --no-print-directory test-bpf
@@ -44,6 +45,7 @@ suite interop $MAKE --no-print-directory test-interop
 root_suite security $MAKE --no-print-directory test-security
 suite fuzz $MAKE --no-print-directory test-fuzz
 root_suite integ $MAKE --no-print-directory test-integ
+root_suite install $MAKE --no-print-directory test-install
 
 echo "all suites: $passed passed, $failed failed${failures:+ (failed:$failures)}"
 [ "$failed" -eq 0 ]

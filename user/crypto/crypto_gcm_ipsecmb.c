@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <intel-ipsec-mb.h>
-#include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "lib/wipe.h"
 
 struct gcm_mb {
 	struct gcm_key_data key;	/* first: needs 64-byte alignment */
@@ -83,7 +83,7 @@ static int mb_key(const struct aead *a, const uint8_t *keymat, size_t len, void 
 static void mb_unkey(const struct aead *a, void *state)
 {
 	(void)a;
-	OPENSSL_cleanse(state, sizeof(struct gcm_mb));
+	wipe(state, sizeof(struct gcm_mb));
 	free(state);
 }
 

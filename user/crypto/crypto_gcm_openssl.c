@@ -9,10 +9,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crypto.h"
+#include "lib/wipe.h"
 
 struct gcm_slot {
 	EVP_CIPHER_CTX *seal;
@@ -53,7 +53,7 @@ static void ossl_unkey(const struct aead *a, void *state)
 		EVP_CIPHER_CTX_free(g->slot[i].seal);
 		EVP_CIPHER_CTX_free(g->slot[i].open);
 	}
-	OPENSSL_cleanse(g->salt, sizeof(g->salt));
+	wipe(g->salt, sizeof(g->salt));
 	free(g);
 }
 
