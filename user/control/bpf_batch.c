@@ -101,7 +101,7 @@ static int one(const struct bpf_batch *b, bool del, uint32_t i)
 /* Send n packed writes of one kind; returns how many failed. */
 static unsigned send_writes(const struct bpf_batch *b, bool del, uint32_t n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	struct bpf_map_batch_opts opts = { .sz = sizeof(opts), .elem_flags = BPF_ANY };
 	unsigned failed = 0;
 	uint32_t done = 0;
 
