@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * slab.h - fixed-size objects carved from large chunks, for the control plane's millions of
- * small objects (SAs, policies, hash-table nodes, key-history entries): no per-object
+ * small objects (SAs, policies, SPD entries, key-history entries): no per-object
  * header, objects of one kind packed together (a lookup touches fewer pages), freed objects
  * reused first. Chunks grow from 64 KB to 2 MB; the 2 MB ones ask for transparent huge pages
  * (fewer TLB misses on the random accesses of big tables) and are faulted in one ahead by a
