@@ -187,8 +187,7 @@ awk -v n="$N" -v t="$t_live" -v tp="$t_parse" -v ta="$t_apply" -v tc="$t_cat" \
 		"maps spd %s, sa_in %s; %s refused; target (1M) <= 10 s and <= 1024 bytes: %s\n",
 		n, n, order, t, (tp > 0 ? t / tp : 0), tp, ta, tc, per, r0 / 1024, r1 / 1024, hwm / 1024,
 		spd, sa, refused,
-		n < 1000000 ? "n/a (N < 1M)" :
-		(t != "" && t <= 10 && per <= 1024 && spd == n && sa == 0 && refused == 0) ? "met" : "missed"
+		(n < 1000000 ? "n/a (N < 1M)" : (t != "" && t <= 10 && per <= 1024 && spd == n && sa == 0 && refused == 0) ? "met" : "missed")
 	printf "first packet: %s lazily keyed SAs sent their first packet (ESP sequence number 1, " \
 		"decrypted with the SA key)\n", first
 }' | tee "$OUT/cp.txt"
