@@ -309,6 +309,7 @@ static int apply_init(struct live *l)
 		return 0;
 	pthread_mutex_lock(&l->exec_lock);
 	refused = cmd_exec_file(l->env, file);
+	bpf_sync_wait(&l->sync);	/* in the maps before the program is attached */
 	pthread_mutex_unlock(&l->exec_lock);
 	if (refused < 0) {
 		log_warnx("%s: %s", file, strerror(-refused));
