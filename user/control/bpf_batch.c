@@ -14,7 +14,7 @@
 #include "lib/hash.h"
 #include "lib/log.h"
 
-enum { BATCH_UPDATE = 1, BATCH_DELETE, BATCH_DEAD };
+enum { BATCH_UPDATE = 1, BATCH_DELETE, BATCH_DEAD, BATCH_KIND = 0x7f, BATCH_ABSENT = 0x80 };
 
 #define INDEX_SLOTS (2 * BPF_BATCH_MAX)
 #define LOGGED_FAILURES 3	/* per flush; the rest are only counted */
@@ -71,17 +71,20 @@ static uint32_t *slot_of(struct bpf_batch *b, const void *key)
 	return &b->index[i];
 }
 
-void bpf_batch_put(struct bpf_batch *b, const void *key, const void *value)
+void bpf_batch_put(struct bpf_batch *b, const void *key, const void *value, bool fresh)
 {
 	uint32_t *slot = slot_of(b, key), i = b->n++;
+	uint8_t absent = fresh ? BATCH_ABSENT : 0;
 
-	if (*slot)
-		b->state[*slot - 1] = BATCH_DEAD;
+	if (*slot) {	/* the map's state before the batch is what the key's first write said */
+		absent = b->state[*slot - 1] & BATCH_ABSENT;
+		b->state[*slot - 1] = BATCH_DEAD | absent;
+	}
 	*slot = i + 1;
 	memcpy(key_at(b, i), key, b->key_size);
 	if (value)
 		memcpy(value_at(b, i), value, b->value_size);
-	b->state[i] = value ? BATCH_UPDATE : BATCH_DELETE;
+	b->state[i] = (uint8_t)((value ? BATCH_UPDATE : BATCH_DELETE) | absent);
 }
 
 /* Write i of the packed scratch arrays failed with err in the batch call: try it alone
@@ -133,8 +136,10 @@ static unsigned flush_kind(struct bpf_batch *b, uint8_t kind)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < b->n; i++) {
-		if (b->state[i] != kind)
+		if ((b->state[i] & BATCH_KIND) != kind)
 			continue;
+		if (kind == BATCH_DELETE && (b->state[i] & BATCH_ABSENT))
+			continue;	/* never in the map: nothing to delete */
 		memcpy(b->scratch_keys + (size_t)n * b->key_size, key_at(b, i), b->key_size);
 		if (kind == BATCH_UPDATE)
 			memcpy(b->scratch_values + (size_t)n * b->value_size, value_at(b, i),

@@ -152,13 +152,14 @@ void bpf_sync_batch_stop(struct bpf_sync *s)
 	sets_fini(s);
 }
 
-/* A write into the generation being filled; a full batch goes first. */
+/* A write into the generation being filled; a full batch goes first. fresh: see
+ * bpf_batch_put. */
 static void put(struct bpf_sync *s, struct bpf_batch *(*which)(struct bpf_sync_set *),
-		const void *key, const void *value)
+		const void *key, const void *value, bool fresh)
 {
 	if (bpf_batch_full(which(s->filling)))
 		bpf_sync_flush(s);
-	bpf_batch_put(which(s->filling), key, value);
+	bpf_batch_put(which(s->filling), key, value, fresh);
 }
 
 static struct bpf_batch *spd_batch(struct bpf_sync_set *t)
@@ -178,7 +179,7 @@ static int set_entry(void *ctx, const struct esper_spd_key *k, const struct espe
 	struct bpf_sync *s = ctx;
 
 	if (s->batched) {
-		put(s, spd_batch, k, v);
+		put(s, spd_batch, k, v, false);
 		return 0;
 	}
 	return result(bpf_map_update_elem(s->fds.spd, k, v, BPF_ANY));
@@ -189,7 +190,7 @@ static int del_entry(void *ctx, const struct esper_spd_key *k)
 	struct bpf_sync *s = ctx;
 
 	if (s->batched) {
-		put(s, spd_batch, k, NULL);
+		put(s, spd_batch, k, NULL, false);
 		return 0;
 	}
 	return result(bpf_map_delete_elem(s->fds.spd, k));
@@ -217,8 +218,8 @@ static int set_sa(void *ctx, const struct sa *sa)
 	v.family = sa->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
 	memcpy(v.src, sa->src.a, sizeof(v.src));
 	memcpy(v.dst, sa->dst.a, sizeof(v.dst));
-	if (s->batched) {
-		put(s, sa_in_batch, &key, &v);
+	if (s->batched) {	/* sa_in holds no SPI of an SA being put there (cmd_exec.c) */
+		put(s, sa_in_batch, &key, &v, true);
 		return 0;
 	}
 	return result(bpf_map_update_elem(s->fds.sa_in, &key, &v, BPF_ANY));
@@ -230,7 +231,7 @@ static int del_sa(void *ctx, uint32_t spi)
 	__be32 key = htonl(spi);
 
 	if (s->batched) {
-		put(s, sa_in_batch, &key, NULL);
+		put(s, sa_in_batch, &key, NULL, false);
 		return 0;
 	}
 	return result(bpf_map_delete_elem(s->fds.sa_in, &key));
