@@ -50,8 +50,8 @@ static void send_set(struct bpf_sync *s, struct bpf_sync_set *t)
 	bpf_batch_reset(&t->spd);
 	bpf_batch_reset(&t->sa_in);
 	if (failed)
-		log_warnx("%lu BPF map writes failed: XDP lags the tables until the keys are "
-			  "written again", failed);
+		log_warnx("%lu BPF map writes failed: the XDP program lacks them until a later "
+			  "command writes those keys", failed);
 	s->failed += failed;
 }
 
