@@ -92,7 +92,10 @@ if [ ! -s "$CONF" ]; then
 fi
 
 echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC'), git $(git rev-parse --short HEAD 2>/dev/null)"
-echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (2 vCPUs, shared: compare with the baselines)"
+echo "cpu:    $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) online," \
+	"flags: $(grep -o -w -E 'aes|avx2|avx512f|vaes|vpclmulqdq|sha_ni' /proc/cpuinfo | sort -u |
+	tr '\n' ' ')"
+echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: compare with the baselines)"
 echo "stream: $CONF, $N add + $N spdadd ($ORDER), $(($(stat -c %s "$CONF") / 1048576)) MiB"
 
 # --- baselines (through a pipe, as esper-xdp gets it) --------------------------------------
