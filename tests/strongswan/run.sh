@@ -70,9 +70,13 @@ case_ikeonly() {
 	in_ns $NS_G1 ip rule | grep -q 'fwmark 0x45e5 lookup 220' || { in_ns $NS_G1 ip rule; return 1; }
 	if ping_ok $NS_A 203.0.113.10 3; then echo "gw1 encrypted hostA's pings"; return 1; fi
 	if ping_ok $NS_B 198.51.100.10 3; then echo "gw1 delivered gw2's ESP"; return 1; fi
+	# the follower reads charon's log and asks its vici socket: slow on a loaded machine.
+	# Each rekey waits for it: a CHILD_SA rekeyed again before the follower saw it
+	# installed is never listed as installed, and gets no row.
 	swanctl_gw 2 --rekey --child net >/dev/null || { echo "rekey by gw2 failed"; return 1; }
+	WAIT_TRIES=300 wait_for "2 CHILD_SAs keyed (one rekey)" \
+		sh -c "[ \$(wc -l <$LOGDIR/gw1.uat) -ge 4 ]" || return 1
 	swanctl_gw 1 --rekey --child net >/dev/null || { echo "rekey by gw1 failed"; return 1; }
-	# the follower reads charon's log and asks its vici socket: slow on a loaded machine
 	WAIT_TRIES=300 wait_for "3 CHILD_SAs keyed (two rekeys)" \
 		sh -c "[ \$(wc -l <$LOGDIR/gw1.uat) -ge 6 ]"
 	if ping_ok $NS_B 198.51.100.10 3; then echo "gw1 delivered gw2's ESP"; return 1; fi
