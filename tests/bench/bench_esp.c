@@ -27,10 +27,11 @@
  * whole batch (~100 us) and the calibrated cost of one read is subtracted.
  *
  * Run by `make bench` (scripts/bench.sh), or: build/bench/bench_esp [-s secs] [-r rounds]
- * [-p] [-b ipsec-mb|openssl] [-c 128|256] [-l 64|512|1420] [-O op]: -p the per-packet API
- * (esp_out/esp_in) instead of the burst API (esp_out_burst/esp_in_burst); -b -c -l one
- * backend, cipher, size; -O 0-3 only one op of each row, for perf record (0 raw, 1 encrypt,
- * 2 decrypt, 3 raw at the ESP length).
+ * [-p] [-b ipsec-mb|openssl] [-c 128|256] [-l 64|512|1420] [-u 0|1] [-O op]: -p the
+ * per-packet API (esp_out/esp_in) instead of the burst API (esp_out_burst/esp_in_burst);
+ * -b -c -l one backend, cipher, size; -u 0 without the esp-udp rows, -u 1 only them; -O 0-3
+ * only one op of each row, for perf record (0 raw, 1 encrypt, 2 decrypt, 3 raw at the ESP
+ * length).
  *
  * ESP in UDP (esp-udp SAs, RFC 3948): the rows marked "/udp" (intel-ipsec-mb, 64 and 1420
  * bytes) do the same with a UDP-encapsulated SA (decrypt: the SA found as classify_natt
@@ -70,6 +71,7 @@ static unsigned rounds = 5;
 static bool per_packet_api;
 static int only_op = -1; /* -O N: run only op N of a row (profiling) */
 static int only_backend = -1, only_bits = -1, only_len = -1; /* -b -c -l: one row */
+static int only_udp = -1; /* -u 0: the plain ESP rows only, -u 1: the esp-udp rows only */
 static double clock_cost; /* one clock read, subtracted from every timed interval */
 static uint8_t *frames;	  /* MAX_BATCH frames of FRAME bytes */
 
@@ -676,7 +678,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_esp [-s secs] [-r rounds] [-p] [-b ipsec-mb|openssl] [-c 128|256] "
-		"[-l 64|512|1420]\n");
+		"[-l 64|512|1420] [-u 0|1] [-O op]\n");
 	exit(2);
 }
 
@@ -688,7 +690,7 @@ int main(int argc, char **argv)
 	size_t nrows = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:r:pb:c:l:O:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:pb:c:l:O:u:")) != -1) {
 		if (opt == 'b')
 			only_backend = !strcmp(optarg, "openssl") ? CRYPTO_OPENSSL : CRYPTO_IPSECMB;
 		else if (opt == 'O')
@@ -697,6 +699,8 @@ int main(int argc, char **argv)
 			only_bits = atoi(optarg);
 		else if (opt == 'l')
 			only_len = atoi(optarg);
+		else if (opt == 'u')
+			only_udp = atoi(optarg) != 0;
 		else if (opt == 's' && atof(optarg) > 0)
 			secs = atof(optarg);
 		else if (opt == 'r' && atoi(optarg) > 0 && atoi(optarg) <= ROUNDS_MAX)
@@ -724,9 +728,10 @@ int main(int argc, char **argv)
 				    (only_bits >= 0 && only_bits != (c ? 256 : 128)) ||
 				    (only_len >= 0 && only_len != (int)sizes[s]))
 					continue;
-				rows[nrows++] = (struct row){
-				    .be = backends[b], .c = ciphers[c], .len = sizes[s]};
-				if (backends[b] == CRYPTO_IPSECMB && sizes[s] != 512)
+				if (only_udp != 1)
+					rows[nrows++] = (struct row){
+					    .be = backends[b], .c = ciphers[c], .len = sizes[s]};
+				if (backends[b] == CRYPTO_IPSECMB && sizes[s] != 512 && only_udp != 0)
 					rows[nrows++] = (struct row){.be = backends[b],
 								     .c = ciphers[c],
 								     .len = sizes[s],
