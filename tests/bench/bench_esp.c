@@ -376,19 +376,21 @@ static void prep_plain(void *arg)
 	}
 }
 
-/* worker.c's path for plaintext, without the I/O: parse, the policy XDP named, esp_out. */
+/* worker.c's path for plaintext, without the I/O: parse, the policy XDP named (looked up
+ * once per run of packets with the same id, as pipeline.c does), esp_out. */
 static void run_enc(void *arg)
 {
 	struct esp *e = arg;
 
 	for (unsigned i = 0; i < e->npkts; i += BURST) {
 		unsigned n = e->npkts - i < BURST ? e->npkts - i : BURST;
+		struct spd_id_memo memo = { 0 };
 		struct pbuf *b = e->b + i;
 
 		for (unsigned j = 0; j < n; j++) {
 			if (pkt_parse(b[j].head + b[j].off, b[j].len, &e->pi[i + j]) < 0)
 				die("parse");
-			e->sps[i + j] = spd_by_id(e->spd, e->sp_id);
+			e->sps[i + j] = spd_by_id_memo(e->spd, &memo, e->sp_id);
 		}
 		if (per_packet_api) {
 			for (unsigned j = 0; j < n; j++)

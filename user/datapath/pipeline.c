@@ -60,6 +60,7 @@ struct sorted {
 	struct pipe_pkt *out[PIPE_BURST];
 	struct sp *sp[PIPE_BURST];
 	unsigned nout;
+	struct spd_id_memo hint;	/* XDP's policy ids: one lookup per run of one id */
 };
 
 /* --- the way out -------------------------------------------------------------------------- */
@@ -519,7 +520,8 @@ static void decide_host(struct pipe *pp, struct pipe_pkt *p, struct classified *
 		c->why = ESPER_C_DROP_IN_POLICY;
 }
 
-static void decide(struct pipe *pp, struct pipe_pkt *p, struct classified *c)
+static void decide(struct pipe *pp, struct pipe_pkt *p, struct spd_id_memo *hint,
+		   struct classified *c)
 {
 	struct sp *sp;
 
@@ -527,9 +529,11 @@ static void decide(struct pipe *pp, struct pipe_pkt *p, struct classified *c)
 		decide_host(pp, p, c);
 		return;
 	}
-	/* XDP's policy for plaintext, while it stands: the lookup it made is not made again */
-	if (p->hint && p->pi.proto != IPPROTO_ESP_ && (sp = spd_by_id(pp->spd, p->hint)) &&
-	    sp->dir == SP_DIR_OUT && sp->action == SP_IPSEC) {
+	/* XDP's policy for plaintext, while it stands: the lookup it made is not made again,
+	 * and for a run of packets with the same id, ours only once */
+	if (p->hint && p->pi.proto != IPPROTO_ESP_ &&
+	    (sp = spd_by_id_memo(pp->spd, hint, p->hint)) && sp->dir == SP_DIR_OUT &&
+	    sp->action == SP_IPSEC) {
 		*c = (struct classified){ .v = V_ENCRYPT, .sp = sp };
 		return;
 	}
@@ -541,7 +545,7 @@ static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
 	struct classified c;
 
 	p->b.len = p->pi.ip_len;	/* link-layer padding is not the packet's */
-	decide(pp, p, &c);
+	decide(pp, p, &s->hint, &c);
 	switch (c.v) {
 	case V_DECRYPT:
 		count(pp, P_C_esp_in);
@@ -577,6 +581,7 @@ void pipe_burst(struct pipe *pp, struct pipe_pkt *pkts, unsigned n)
 	struct sorted s;
 
 	s.nin = s.nout = 0;
+	s.hint = (struct spd_id_memo){ 0 };
 	for (unsigned i = 0; i < n; i++)
 		sort(pp, &pkts[i], &s);
 	if (s.nin)

@@ -101,6 +101,17 @@ void *htab_find(const struct htab *h, uint64_t hash, const void *key)
 	return NULL;
 }
 
+void *htab_find_hash(const struct htab *h, uint64_t hash)
+{
+	struct table *t = atomic_load_explicit(&((struct htab *)h)->tab, memory_order_acquire);
+	struct node *n = atomic_load_explicit(&t->bucket[hash & t->mask], memory_order_acquire);
+
+	for (; n; n = atomic_load_explicit(&n->next, memory_order_acquire))
+		if (n->hash == hash)
+			return n->obj;
+	return NULL;
+}
+
 static int spare_fill(struct htab *h, size_t want)
 {
 	while (h->nspare < want) {
