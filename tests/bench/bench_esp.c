@@ -419,30 +419,31 @@ static void prep_esp(void *arg)
 			die("esp_out failed");
 }
 
-/* worker.c's path for ESP, without the I/O: parse, SPI, SA by SPI, esp_in. */
+/* worker.c's path for ESP, without the I/O: parse, the SA as classify finds it (by SPI, with
+ * the pipeline's memo of the burst's lookups), esp_in. */
 static void run_dec(void *arg)
 {
 	struct esp *e = arg;
 
 	for (unsigned i = 0; i < e->npkts; i += BURST) {
 		unsigned n = e->npkts - i < BURST ? e->npkts - i : BURST;
+		struct classify_memo memo = { 0 };
 		struct pbuf *b = e->b + i;
 
 		for (unsigned j = 0; j < n; j++) {
 			struct pkt_info *pi = &e->pi[i + j];
-			uint32_t spi;
+			const uint8_t *l3 = b[j].head + b[j].off;
 
-			if (pkt_parse(b[j].head + b[j].off, b[j].len, pi) < 0)
+			if (pkt_parse(l3, b[j].len, pi) < 0)
 				die("parse");
-			if (pi->proto == 17) {	/* ESP in UDP: as classify finds its SA */
-				if (classify_natt(e->sad, b[j].head + b[j].off, pi,
-						  &e->sas[i + j]) != NATT_ESP)
+			if (pi->proto == 17) {	/* ESP in UDP */
+				if (classify_natt_memo(e->sad, &memo, l3, pi, &e->sas[i + j]) !=
+				    NATT_ESP)
 					die("not ESP in UDP");
 				continue;
 			}
-			if (!esp_spi(b[j].head + b[j].off, pi, &spi))
-				die("parse");
-			e->sas[i + j] = sad_by_spi(e->sad, spi);
+			if (!(e->sas[i + j] = classify_esp_memo(e->sad, &memo, l3, pi)))
+				die("not ESP of our SA");
 		}
 		if (per_packet_api) {
 			for (unsigned j = 0; j < n; j++)

@@ -328,8 +328,10 @@ static int out_transport(const struct out_tmpl *t, struct sa *sa, const struct p
 
 /* --- entry points ---------------------------------------------------------------------- */
 
-/* One parsed packet with its sequence number and IV: complete the inner checksums, then
- * encapsulate by the policy's mode, all but the seal. */
+/* One parsed packet with its sequence number and IV: complete an unfinished TCP/UDP
+ * checksum (a local sender's offload; ESP_OUT_FIX_CSUM: recompute it), then encapsulate by
+ * the policy's mode, all but the seal. The inner IPv4 header is the sender's, checksum and
+ * all: tunnel mode leaves it alone (RFC 4301 5.1.2.1), transport mode rewrites it. */
 static __always_inline int out_prepare(const struct out_tmpl *t, struct sa *sa,
 				       const struct pbuf *b, const struct pkt_info *pi,
 				       uint32_t mtu, unsigned flags, uint64_t seq, const uint8_t *iv,
@@ -339,8 +341,6 @@ static __always_inline int out_prepare(const struct out_tmpl *t, struct sa *sa,
 
 	if (((flags & ESP_OUT_FIX_CSUM) && !pi->fragment) || csum_l4_unfinished_fast(ip, pi))
 		csum_l4(ip, pi);
-	if (pi->family == AF_INET)
-		csum_ipv4_header_fix(ip);
 	if (t->sp->mode == SP_MODE_TUNNEL)
 		return out_tunnel(t, sa, b, pi, mtu, seq, iv, j);
 	return out_transport(t, sa, b, pi, mtu, seq, iv, j);
@@ -440,8 +440,6 @@ static __always_inline int out_lean(const struct out_tmpl *t, struct sa *sa, str
 
 	if (((flags & ESP_OUT_FIX_CSUM) && !pi->fragment) || csum_l4_unfinished_fast(ip, pi))
 		csum_l4(ip, pi);
-	if (pi->family == AF_INET)
-		csum_ipv4_header_fix(ip);
 	if ((mtu && total > mtu) || total > 65535) {
 		sa_count(sa, SA_C_too_big, 1);
 		return ESP_DROP(SA_C_too_big);

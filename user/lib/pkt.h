@@ -63,11 +63,9 @@ int csum_l4(uint8_t *l3, const struct pkt_info *pi);
 bool csum_l4_unfinished(const uint8_t *l3, const struct pkt_info *pi);
 
 /*
- * The same two for what ESP encrypts, inline where it is cheap: an IPv4 header of 20 bytes,
- * a TCP/UDP checksum over IPv4. csum_ipv4_header_fix stores the checksum only when it
- * changes (a header that was right is left alone: no store for the cipher's load of the
- * same bytes to wait for). The sums are those of pkt.c: 16-bit words in memory order
- * (RFC 1071 2(B)), so the same on either byte order.
+ * csum_l4_unfinished for what ESP encrypts, inline over IPv4 (IPv6: the call). The sums are
+ * those of pkt.c: 16-bit words in memory order (RFC 1071 2(B)), so the same on either byte
+ * order; csum_fold16 folds one to 16 bits without the complement.
  */
 static inline uint32_t csum_fold16(uint64_t s)
 {
@@ -78,27 +76,6 @@ static inline uint32_t csum_fold16(uint64_t s)
 	/* the high half plus the low half with its carry, in the high half (as Linux's
 	 * csum_fold) */
 	return (lo + (lo >> 16 | lo << 16)) >> 16;
-}
-
-static inline void csum_ipv4_header_fix(uint8_t *ip)
-{
-	uint64_t w0, w1;
-	uint32_t w2;
-	uint16_t check, want;
-
-	if (ip[0] != 0x45) {
-		csum_ipv4_header(ip);
-		return;
-	}
-	memcpy(&w0, ip, 8);
-	memcpy(&w1, ip + 8, 8);
-	memcpy(&w2, ip + 16, 4);
-	memcpy(&check, ip + 10, 2);
-	/* the sum without the old checksum (adding ~c takes c out, one's complement) */
-	want = (uint16_t)~csum_fold16((w0 & 0xffffffff) + (w0 >> 32) + (w1 & 0xffffffff) +
-				      (w1 >> 32) + w2 + (uint16_t)~check);
-	if (want != check)
-		memcpy(ip + 10, &want, 2);
 }
 
 static inline bool csum_l4_unfinished_fast(const uint8_t *l3, const struct pkt_info *pi)
