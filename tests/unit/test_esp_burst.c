@@ -233,7 +233,7 @@ static void in_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsig
 	world_new(&wn, c, be, esn, 700);
 	n = make_stream(&tx, one, rs);
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t spi;
+		uint32_t spi = 0;
 
 		many[i] = one[i];
 		many[i].b.head = many[i].mem;

@@ -243,7 +243,7 @@ static __always_inline int in_one(struct sa *sa, bool encap, struct pbuf *b,
 		return err;
 	*tunnel = pl.next_hdr == 4 || pl.next_hdr == 41;
 	if (*tunnel)
-		return in_tunnel(sa, b, &pl, ecn_of(ip));
+		return in_tunnel(sa, b, &pl, pi->family == AF_INET ? ip[1] & 3 : ip[1] >> 4 & 3);
 	in_transport(b, pi, esp_off, &pl);
 	return 0;
 }
