@@ -83,8 +83,9 @@ static __always_inline bool padding_ok(const uint8_t *at, unsigned pad_len)
 		return true;
 	if (pad_len <= 8)
 		return (ld64(at - 8) & (~0ull >> (64 - 8 * pad_len))) == want[pad_len];
+	at -= pad_len;
 	for (unsigned i = 0; i < pad_len; i++)
-		if (at[i - pad_len] != i + 1)
+		if (at[i] != i + 1)
 			return false;
 	return true;
 }
