@@ -351,8 +351,10 @@ static __always_inline int out_prepare(const struct out_tmpl *t, struct sa *sa,
 static __always_inline int out_finish(struct sa *sa, struct pbuf *b, const struct out_job *j,
 				      unsigned thread)
 {
-	if (aead_seal(sa->aead, thread, &j->r) < 0)
-		return drop(sa, SA_C_crypto_error);
+	int err = aead_seal(&sa->aead, thread, &j->r);
+
+	if (err < 0)
+		return drop(sa, err == -ENOMEM ? SA_C_no_memory : SA_C_crypto_error);
 	b->off = (uint32_t)j->span;
 	b->len = (uint32_t)(j->span >> 32);
 	if (j->udp6)
@@ -390,8 +392,11 @@ static __always_inline int next_iv(struct sa *sa, uint64_t seq, uint32_t len,
 {
 	uint32_t payload = len > sa->tfc ? len : sa->tfc;
 
-	if (aead_next_iv(sa->aead, seq, payload + 3 + 2, iv) < 0)
-		return drop(sa, SA_C_iv_exhausted);
+	int err = aead_next_iv(&sa->aead, seq, payload + 3 + 2, iv);
+
+	/* -ENOSPC, or -ENOMEM: the key schedule could not be made */
+	if (err < 0)
+		return drop(sa, err == -ENOMEM ? SA_C_no_memory : SA_C_iv_exhausted);
 	return 0;
 }
 
@@ -430,6 +435,7 @@ static __always_inline int out_lean(const struct out_tmpl *t, struct sa *sa, str
 	uint32_t total = t->over + enc, off = b->off;
 	uint8_t *ip = b->head + off, *esp, aad[12];
 	struct aead_req r;
+	int err;
 
 	if (((flags & ESP_OUT_FIX_CSUM) && !pi->fragment) || csum_l4_unfinished_fast(ip, pi))
 		csum_l4(ip, pi);
@@ -454,8 +460,9 @@ static __always_inline int out_lean(const struct out_tmpl *t, struct sa *sa, str
 		r.aad = aad;
 		r.aad_len = 12;
 	}
-	if (aead_seal(sa->aead, thread, &r) < 0)
-		return drop(sa, SA_C_crypto_error);
+	err = aead_seal(&sa->aead, thread, &r);
+	if (err < 0)
+		return drop(sa, err == -ENOMEM ? SA_C_no_memory : SA_C_crypto_error);
 	b->off = off - ESP_HDR_LEN - ESP_IV_LEN - t->hdr;
 	b->len = total;
 	return 0;

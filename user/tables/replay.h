@@ -7,6 +7,10 @@
  * before the ICV (it may let through a packet that replay_update then refuses, never the
  * other way round); replay_update runs after the ICV verified, under the window's lock, and
  * re-checks the full 64-bit number before marking it.
+ *
+ * The bitmap is made by the first replay_update that needs it (under the lock): until then
+ * every number up to top counts as seen and none above it, which is what a new window says.
+ * A million SAs that never receive cost no bitmap.
  */
 #ifndef ESPER_REPLAY_H
 #define ESPER_REPLAY_H
@@ -21,10 +25,11 @@
 
 struct replay {
 	_Atomic uint64_t top;		/* highest authenticated sequence number */
+	_Atomic uint64_t *_Atomic bits;	/* bit (s % 64) of word (s / 64) & mask: s seen;
+					 * NULL until the first update */
 	uint32_t window;		/* packets; 0: anti-replay off */
-	uint32_t mask;			/* bitmap words - 1 (a power of two minus one) */
+	uint16_t mask;			/* bitmap words - 1 (a power of two minus one) */
 	atomic_flag lock;
-	_Atomic uint64_t *bits;		/* bit (s % 64) of word (s / 64) & mask: s seen */
 };
 
 enum replay_verdict {
@@ -32,10 +37,11 @@ enum replay_verdict {
 	REPLAY_DUP = -1,		/* seen already */
 	REPLAY_OLD = -2,		/* left of the window */
 	REPLAY_INVALID = -3,		/* sequence number 0, or before the first valid one */
+	REPLAY_NOMEM = -4,		/* replay_update: no memory for the bitmap */
 };
 
-/* top = the highest number already seen (seq: option - 1). */
-int replay_init(struct replay *r, uint32_t window, uint64_t top);
+/* top = the highest number already seen (seq: option - 1). Allocates nothing. */
+void replay_init(struct replay *r, uint32_t window, uint64_t top);
 void replay_fini(struct replay *r);
 
 enum replay_verdict replay_update(struct replay *r, uint64_t seq);
@@ -77,7 +83,10 @@ static inline bool replay_infer(const struct replay *r, uint32_t seq_lo, bool es
 
 static inline enum replay_verdict replay_check(const struct replay *r, uint64_t seq)
 {
-	uint64_t top = replay_top(r), word;
+	/* acquire: a top that a bitmap made it move comes with the bitmap */
+	uint64_t top = atomic_load_explicit(&((struct replay *)r)->top, memory_order_acquire);
+	_Atomic uint64_t *bits;
+	uint64_t word;
 
 	if (seq == 0)
 		return REPLAY_INVALID;
@@ -85,7 +94,11 @@ static inline enum replay_verdict replay_check(const struct replay *r, uint64_t 
 		return REPLAY_OK;
 	if (top - seq >= r->window)
 		return REPLAY_OLD;
-	word = atomic_load_explicit(&r->bits[(seq >> 6) & r->mask], memory_order_relaxed);
+	/* without a bitmap every number up to top is seen */
+	bits = atomic_load_explicit(&((struct replay *)r)->bits, memory_order_acquire);
+	if (!bits)
+		return REPLAY_DUP;
+	word = atomic_load_explicit(&bits[(seq >> 6) & r->mask], memory_order_relaxed);
 	return word >> (seq & 63) & 1 ? REPLAY_DUP : REPLAY_OK;
 }
 
