@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench.sh - the benchmarks of `make bench`: the machine they ran on, then
 #   build/bench/bench_esp      ESP encrypt/decrypt against the raw AES-GCM rate (in process)
+#   build/bench/bench_gcm_api  intel-ipsec-mb's direct, job and burst APIs for AES-GCM
 #   build/bench/bench_gost     the RFC 9227 transforms against the raw block cipher
 #   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
 #   build/bench/bench_nexthop  a burst of new destinations against a busy one (next hops)
@@ -24,7 +25,7 @@ echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: figures are per-
 echo "git:    $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet \
 	2>/dev/null || echo ' + uncommitted changes')"
 
-for b in bench_esp bench_gost; do
+for b in bench_esp bench_gcm_api bench_gost; do
 	if [ ! -x "$BENCH/$b" ]; then
 		echo "bench.sh: $BENCH/$b missing (make bench builds it)" >&2
 		exit 1
@@ -34,6 +35,10 @@ done
 echo
 echo "=== ESP in process: build/bench/bench_esp $*"
 "$BENCH/bench_esp" "$@" || echo "bench_esp: exit status $? (not a failure of the bench run)"
+
+echo
+echo "=== AES-GCM APIs of intel-ipsec-mb: build/bench/bench_gcm_api"
+"$BENCH/bench_gcm_api" || echo "bench_gcm_api: exit status $? (not a failure of the bench run)"
 
 echo
 echo "=== GOST transforms: build/bench/bench_gost"

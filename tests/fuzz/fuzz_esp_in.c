@@ -16,8 +16,9 @@
  *     position, checksum flag, bytes to flip) and a payload; a plaintext packet is built
  *     (or, with one flag, taken raw from the input: what arrives from the wire), sealed
  *     with esp_out and opened the pcap_mode way. Unmodified, it must come back as exactly
- *     the original (as esp_out normalizes it: IPv4 header checksum, unfinished L4
- *     checksums); with any ESP byte changed, it must be refused. Not judged: transport
+ *     the original (as esp_out normalizes it: unfinished L4 checksums; in transport mode
+ *     the IPv4 header checksum, which tunnel mode leaves as it was); with any ESP byte
+ *     changed, it must be refused. Not judged: transport
  *     mode with next header 4, 41 (read back as tunnel mode: an SA does not know its
  *     policies' mode) or 59 (a dummy packet, RFC 4303 2.6).
  *   3 sealed by a peer: an outer header and an ESP payload (trailer and all) from the
@@ -280,8 +281,9 @@ static void make_sp(const struct params *p, struct sa *sa, struct sp *sp)
 	}
 }
 
-/* What esp_out makes of the plaintext before sealing it (esp_out_seq_iv). */
-static void normalize(uint8_t *ip, size_t len, bool fix_csum)
+/* What esp_out makes of the plaintext before sealing it (esp_out_seq_iv): transport mode
+ * rewrites the IPv4 header (and so its checksum), tunnel mode leaves it alone. */
+static void normalize(uint8_t *ip, size_t len, bool fix_csum, bool tunnel)
 {
 	struct pkt_info pi;
 
@@ -289,7 +291,7 @@ static void normalize(uint8_t *ip, size_t len, bool fix_csum)
 		return;
 	if ((fix_csum && !pi.fragment) || csum_l4_unfinished(ip, &pi))
 		csum_l4(ip, &pi);
-	if (pi.family == AF_INET)
+	if (pi.family == AF_INET && !tunnel)
 		csum_ipv4_header(ip);
 }
 
@@ -359,7 +361,7 @@ static void round_trip(const uint8_t *data, size_t size)
 		return;
 	b.len = (uint32_t)len;
 	memcpy(orig, mem + HEADROOM, len);
-	normalize(orig, len, p.fix_csum);
+	normalize(orig, len, p.fix_csum, p.tunnel);
 	make_sp(&p, sa, &sp);
 	sa->tfc = p.tfc;	/* the harness's liberty: an SA's TFC is fixed once published */
 	position(&p, sa);

@@ -24,12 +24,15 @@ struct fx_buf {
 	struct pbuf b;
 };
 
-static inline struct sa *fx_sa(enum esp_alg alg, const uint8_t *key, size_t key_len, uint32_t spi,
-			       bool esn, uint64_t seq, uint32_t tfc)
+/* encap: ESP in UDP (RFC 3948), ports 4500. */
+static inline struct sa *fx_sa_encap(enum esp_alg alg, const uint8_t *key, size_t key_len,
+				     uint32_t spi, bool esn, uint64_t seq, uint32_t tfc,
+				     bool encap)
 {
 	struct sa_params add = { .spi = spi, .uid = spi, .alg = alg, .esn = esn,
 				 .key_len = (uint8_t)key_len, .seq = seq ? seq : 1, .tfc = tfc,
-				 .replay = REPLAY_DEFAULT_WINDOW };
+				 .replay = REPLAY_DEFAULT_WINDOW, .encap = encap,
+				 .sport = encap ? 4500 : 0, .dport = encap ? 4500 : 0 };
 	struct sa *sa;
 
 	assert_int_equal(aead_cipher_for(alg, key_len, &add.cipher), 0);
@@ -41,9 +44,15 @@ static inline struct sa *fx_sa(enum esp_alg alg, const uint8_t *key, size_t key_
 	return sa;
 }
 
-/* An SA keyed with a fixed pattern of the cipher's length. */
-static inline struct sa *fx_sa_cipher(enum aead_cipher c, uint32_t spi, bool esn, uint64_t seq,
-				      uint32_t tfc)
+static inline struct sa *fx_sa(enum esp_alg alg, const uint8_t *key, size_t key_len, uint32_t spi,
+			       bool esn, uint64_t seq, uint32_t tfc)
+{
+	return fx_sa_encap(alg, key, key_len, spi, esn, seq, tfc, false);
+}
+
+/* An SA keyed with a fixed pattern of the cipher's length (encap: ESP in UDP). */
+static inline struct sa *fx_sa_cipher_encap(enum aead_cipher c, uint32_t spi, bool esn,
+					    uint64_t seq, uint32_t tfc, bool encap)
 {
 	static const enum esp_alg alg_of[AEAD_CIPHER_MAX] = {
 		[AEAD_AES128_GCM] = ESP_ALG_AES_GCM_16, [AEAD_AES256_GCM] = ESP_ALG_AES_GCM_16,
@@ -54,7 +63,13 @@ static inline struct sa *fx_sa_cipher(enum aead_cipher c, uint32_t spi, bool esn
 
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(0x11 * i + spi);
-	return fx_sa(alg_of[c], key, aead_keymat_len(c), spi, esn, seq, tfc);
+	return fx_sa_encap(alg_of[c], key, aead_keymat_len(c), spi, esn, seq, tfc, encap);
+}
+
+static inline struct sa *fx_sa_cipher(enum aead_cipher c, uint32_t spi, bool esn, uint64_t seq,
+				      uint32_t tfc)
+{
+	return fx_sa_cipher_encap(c, spi, esn, seq, tfc, false);
 }
 
 /* A policy for sa; tunnel endpoints of family tun_family (0: transport mode). */

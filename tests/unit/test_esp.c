@@ -388,6 +388,40 @@ static void test_bad_padding_and_dummy(void **state)
 	sa_free(sa);
 }
 
+/* Every pad length (0-255): the padding 1, 2, 3 ... is accepted, and any one byte of it
+ * wrong is refused (esp_in reads up to 8 of them in one load, more one by one). */
+static void test_padding_every_length(void **state)
+{
+	struct sa *sa = fx_sa_cipher(AEAD_AES128_GCM, 0x7100, false, 0, 0);
+	uint8_t pl[2 + 255 + 2];
+	uint64_t seq = 1, refused = 0;
+	struct fx_buf fb;
+
+	(void)state;
+	for (unsigned pad = 0; pad < 256; pad++) {
+		size_t len = 2 + pad + 2;
+
+		pl[0] = 'a';
+		pl[1] = 'b';
+		for (unsigned i = 0; i < pad; i++)
+			pl[2 + i] = (uint8_t)(i + 1);
+		pl[2 + pad] = (uint8_t)pad;
+		pl[3 + pad] = 17;
+		seal_raw(sa, seq++, pl, len, &fb);
+		assert_int_equal(fx_in(sa, &fb.b), 0);
+		assert_int_equal(fb.b.len, 22);
+		for (unsigned i = 0; i < pad; i += pad > 16 ? 7 : 1) {
+			pl[2 + i] ^= (uint8_t)(1 << (i % 8));
+			seal_raw(sa, seq++, pl, len, &fb);
+			assert_int_equal(fx_in(sa, &fb.b), ESP_DROP(SA_C_bad_pad));
+			pl[2 + i] ^= (uint8_t)(1 << (i % 8));
+			refused++;
+		}
+	}
+	assert_int_equal(sa_counter(sa, SA_C_bad_pad), refused);
+	sa_free(sa);
+}
+
 /* --- ECN (RFC 6040) and outer header ----------------------------------------------------- */
 
 static void test_outer_header_and_ecn(void **state)
@@ -588,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_esn_wrap),
 		cmocka_unit_test(test_seq_exhaustion),
 		cmocka_unit_test(test_bad_padding_and_dummy),
+		cmocka_unit_test(test_padding_every_length),
 		cmocka_unit_test(test_outer_header_and_ecn),
 		cmocka_unit_test(test_mtu),
 		cmocka_unit_test(test_transport_ipv4_options),

@@ -4,15 +4,17 @@
  * esp_out_burst against esp_out and esp_in_burst against esp_in, packet by packet (result,
  * buffer bytes, offsets; the mode esp_in_burst reports, its array given or NULL) and SA by
  * SA (every counter, the replay window), on randomized bursts (fixed seed) that mix SAs,
- * modes, families, sizes, TFC, ESN, MTU refusals, missing headroom, unfinished checksums,
- * duplicates, reordering, stale and corrupted packets, for every transform and both AES-GCM
- * backends. Also the checksum helpers the fast paths use against a plain 16-bit reference.
+ * modes, families, sizes, TFC, ESN, ESP in UDP, MTU refusals, missing headroom, unfinished
+ * checksums, duplicates, reordering, stale and corrupted packets, for every transform and
+ * both AES-GCM backends (esp_out_burst's lean path and its generic one both run: see shape),
+ * with the outer headers checked on their own. Also the checksum helpers the fast paths use
+ * against plain references.
  */
 #include "esp_fixture.h"
 #include "gost_impls.h"
 
 #define NPKT 96
-#define NSA  3
+#define NSA  6
 
 static const enum crypto_backend gcm_backends[] = {CRYPTO_IPSECMB, CRYPTO_OPENSSL};
 
@@ -22,15 +24,26 @@ struct world {
 	struct sp *sp[NSA];
 };
 
+/* What the SA and policy of each index are: esp_out_burst's lean path (tunnel mode, no TFC,
+ * not ESP in UDP over IPv6) and its generic one. */
+static const struct {
+	int inner, tun;		/* families; tun 0: transport mode */
+	bool tfc, udp;
+} shape[NSA] = {
+	{AF_INET, AF_INET, false, false},	/* lean */
+	{AF_INET6, AF_INET6, true, false},	/* TFC: generic */
+	{AF_INET, 0, false, false},		/* transport: generic */
+	{AF_INET6, AF_INET, false, true},	/* lean, ESP in UDP */
+	{AF_INET, AF_INET6, false, false},	/* lean, IPv6 outside */
+	{AF_INET, AF_INET6, false, true},	/* ESP in UDP over IPv6: generic */
+};
+
 static void world_new(struct world *w, enum aead_cipher c, enum crypto_backend be, bool esn,
 		      uint32_t tfc)
 {
-	static const struct {
-		int inner, tun;
-	} shape[NSA] = {{AF_INET, AF_INET}, {AF_INET6, AF_INET6}, {AF_INET, 0}};
-
 	for (unsigned i = 0; i < NSA; i++) {
-		w->sa[i] = fx_sa_cipher(c, 0x100 + i, esn, esn ? 0xfffffff0u : 0, i == 1 ? tfc : 0);
+		w->sa[i] = fx_sa_cipher_encap(c, 0x100 + i, esn, esn ? 0xfffffff0u : 0,
+					      shape[i].tfc ? tfc : 0, shape[i].udp);
 		if (c == AEAD_AES128_GCM || c == AEAD_AES256_GCM) {
 			assert_int_equal(sa_use_backend(w->sa[i], be), 0);
 		}
@@ -65,7 +78,7 @@ static void random_packet(struct fx_buf *fb, unsigned k, uint64_t *rs)
 	uint8_t payload[1500];
 	size_t len = test_rand(rs) % 1400 + 8;
 	uint8_t proto = test_rand(rs) % 2 ? 17 : 6;
-	int family = k == 1 ? AF_INET6 : AF_INET;
+	int family = shape[k].inner;
 	struct pkt_info pi;
 
 	if (proto == 6 && len < 20)
@@ -91,12 +104,40 @@ static void random_packet(struct fx_buf *fb, unsigned k, uint64_t *rs)
 	}
 }
 
-static void check_outer_ipv4(const struct pbuf *b)
+/* The outer headers of a packet sealed for shape k, checked on their own (both paths of
+ * esp_out_burst share the code that writes them): IPv4 header checksum; in tunnel mode TTL
+ * or hop limit 64 and the inner DSCP and ECN (fx_packet's 0x2a, RFC 6040 normal mode); for
+ * ESP in UDP (RFC 3948 2.1) ports 4500, the length, checksum 0 over IPv4 and a right one
+ * over IPv6. */
+static void check_outer(const struct pbuf *b, unsigned k)
 {
 	const uint8_t *ip = b->head + b->off;
+	struct pkt_info pi;
 
-	if (ip[0] == 0x45 && ip[9] == IPPROTO_ESP_)
-		assert_int_equal(csum_fold(csum_add(0, ip, 20)), 0);
+	assert_int_equal(pkt_parse(ip, b->len, &pi), 0);
+	assert_int_equal(pi.ip_len, b->len);
+	assert_int_equal(pi.family, shape[k].tun ? shape[k].tun : shape[k].inner);
+	assert_int_equal(pi.proto, shape[k].udp ? IPPROTO_UDP_ : IPPROTO_ESP_);
+	if (pi.family == AF_INET)
+		assert_int_equal(csum_fold(csum_add(0, ip, pi.l4_off)), 0);
+	if (shape[k].tun == AF_INET)
+		assert_true(ip[1] == 0x2a && ip[8] == 64);
+	if (shape[k].tun == AF_INET6)
+		assert_true(rd16(ip) == (0x6000 | 0x2a << 4) && ip[7] == 64);
+	if (shape[k].udp) {
+		const uint8_t *udp = ip + pi.l4_off;
+		uint8_t w[4] = { 0, IPPROTO_UDP_ };
+		unsigned alen = pi.family == AF_INET ? 4 : 16;
+
+		assert_true(rd16(udp) == 4500 && rd16(udp + 2) == 4500);
+		assert_int_equal(rd16(udp + 4), pi.ip_len - pi.l4_off);
+		memcpy(w + 2, udp + 4, 2);
+		if (pi.family == AF_INET)
+			assert_int_equal(rd16(udp + 6), 0);
+		else
+			assert_int_equal(csum_fold(csum_add(csum_add(csum_add(csum_add(0, pi.src,
+				alen), pi.dst, alen), w, 4), udp, pi.ip_len - pi.l4_off)), 0);
+	}
 }
 
 static void out_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsigned flags,
@@ -109,7 +150,7 @@ static void out_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsi
 	struct pkt_info pi[NPKT];
 	uint32_t mtu[NPKT];
 	int res1[NPKT], resn[NPKT];
-	unsigned k = 0, done = 0;
+	unsigned k = 0, done = 0, shape_of[NPKT];
 
 	world_new(&w1, c, be, esn, 700);
 	world_new(&wn, c, be, esn, 700);
@@ -117,6 +158,7 @@ static void out_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsi
 		if (test_rand(rs) % 3 == 0) /* runs of one SA, of random length */
 			k = test_rand(rs) % NSA;
 		random_packet(&one[i], k, rs);
+		shape_of[i] = k;
 		many[i] = one[i];
 		many[i].b.head = many[i].mem;
 		mtu[i] = test_rand(rs) % 13 == 0 ? 300 : 1500;
@@ -139,7 +181,7 @@ static void out_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsi
 		assert_memory_equal(many[i].mem, one[i].mem, FX_BUF);
 		done -= !resn[i];
 		if (!resn[i])
-			check_outer_ipv4(&many[i].b);
+			check_outer(&many[i].b, shape_of[i]);
 	}
 	assert_int_equal(done, 0);
 	assert_same_sas(&w1, &wn);
@@ -187,7 +229,7 @@ static unsigned make_stream(struct world *w, struct fx_buf *out, uint64_t *rs)
 		if (sent[i].b.off < FX_HEADROOM) { /* no room to encapsulate: another */
 			static const uint8_t zeros[100];
 
-			fx_packet(&sent[i], k == 1 ? AF_INET6 : AF_INET, 17, zeros, sizeof(zeros));
+			fx_packet(&sent[i], shape[k].inner, 17, zeros, sizeof(zeros));
 		}
 		assert_int_equal(esp_out(w->sp[k], &sent[i].b, 0, 0, 0), 0);
 	}
@@ -230,13 +272,17 @@ static void in_round(enum aead_cipher c, enum crypto_backend be, bool esn, unsig
 	world_new(&wn, c, be, esn, 700);
 	n = make_stream(&tx, one, rs);
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t spi;
+		uint32_t spi = 0;
 
 		many[i] = one[i];
 		many[i].b.head = many[i].mem;
 		bp[i] = &many[i].b;
 		assert_int_equal(pkt_parse(bp[i]->head + bp[i]->off, bp[i]->len, &pi[i]), 0);
-		assert_true(esp_spi(bp[i]->head + bp[i]->off, &pi[i], &spi));
+		if (pi[i].proto == IPPROTO_UDP_) /* ESP in UDP: the SPI behind the UDP header */
+			spi = rd32(bp[i]->head + bp[i]->off + pi[i].l4_off + UDP_HLEN);
+		else
+			assert_true(esp_spi(bp[i]->head + bp[i]->off, &pi[i], &spi));
+		assert_in_range(spi, 0x100, 0x100 + NSA - 1);
 		sas[i] = wn.sa[spi - 0x100];
 		want_tunnel[i] = wn.sp[spi - 0x100]->mode == SP_MODE_TUNNEL;
 		assert_int_equal(pkt_parse(one[i].b.head + one[i].b.off, one[i].b.len, &pi1), 0);
@@ -324,6 +370,78 @@ static void test_checksums(void **state)
 	}
 }
 
+/* csum_l4_unfinished_fast (esp_out's, inline over IPv4) says what csum_l4_unfinished says,
+ * on packets whose checksum is complete, unfinished (the pseudo-header sum, as an offloading
+ * sender leaves it), zero or random, fragments and short L4 headers among them; mostly
+ * sums near the end-around carry (addresses and lengths of 0xff bytes). */
+static void test_unfinished(void **state)
+{
+	uint64_t rs = 7;
+	unsigned partial = 0;
+
+	(void)state;
+	for (unsigned n = 0; n < 100000; n++) {
+		static const uint8_t protos[] = { 6, 17, 1, 50 };
+		uint8_t payload[80], *ip, *l4;
+		int family = test_rand(&rs) % 4 ? AF_INET : AF_INET6;
+		uint8_t proto = protos[test_rand(&rs) % 4];
+		size_t len = test_rand(&rs) % sizeof(payload);
+		unsigned at = proto == 6 ? 16 : 6, what = test_rand(&rs) % 4;
+		struct fx_buf fb;
+		struct pkt_info pi;
+
+		for (size_t i = 0; i < len; i++)
+			payload[i] = test_rand(&rs) % 2 ? 0xff : (uint8_t)test_rand(&rs);
+		fx_packet(&fb, family, proto, payload, len);
+		ip = fb.b.head + fb.b.off;
+		if (family == AF_INET && test_rand(&rs) % 2) { /* addresses of 0xff bytes */
+			memset(ip + 12, 0xff, 8 - test_rand(&rs) % 3);
+			if (test_rand(&rs) % 8 == 0) /* a fragment */
+				ip[6] |= 0x20;
+			csum_ipv4_header(ip);
+		}
+		assert_int_equal(pkt_parse(ip, fb.b.len, &pi), 0);
+		l4 = ip + pi.l4_off;
+		if (what == 0 && pi.l4_off + at + 2 <= pi.ip_len) {
+			csum_l4(ip, &pi);
+		} else if (what == 1 && pi.l4_off + at + 2 <= pi.ip_len) {
+			unsigned alen = family == AF_INET ? 4 : 16;
+			uint16_t w[2] = { htons(proto), htons((uint16_t)(pi.ip_len - pi.l4_off)) }, c;
+
+			c = (uint16_t)~csum_fold(csum_add(csum_add(csum_add(0, pi.src, alen), pi.dst,
+								   alen), w, sizeof(w)));
+			memcpy(l4 + at, &c, 2);
+			partial++;
+		} else if (what == 2 && pi.l4_off + at + 2 <= pi.ip_len) {
+			memset(l4 + at, 0, 2);
+		}
+		assert_int_equal(csum_l4_unfinished_fast(ip, &pi), csum_l4_unfinished(ip, &pi));
+	}
+	assert_true(partial > 10000);
+}
+
+/* csum_fold16 against folding 16 bits at a time, on sums around every carry boundary. */
+static void test_fold16(void **state)
+{
+	static const uint64_t edges[] = { 0, 0xffff, 0x10000, 0xfffeffff, 0xffffffff,
+					  0x100000000, 0x1fffffffe, 0x1ffffffff, 0x200000000,
+					  0x3fffffffc, 0xffffffffffffffff };
+	uint64_t rs = 11;
+
+	(void)state;
+	for (unsigned n = 0; n < 400000; n++) {
+		uint64_t s = edges[n % 11] + (test_rand(&rs) % 5) - 2, a = s;
+
+		if (n % 3 == 0)
+			s = a = test_rand(&rs) >> (test_rand(&rs) % 64);
+		if (s > 0xfffffffffffffffbull) /* csum_fold16 takes sums of a few words */
+			continue;
+		while (a > 0xffff)
+			a = (a & 0xffff) + (a >> 16);
+		assert_int_equal(csum_fold16(s), a);
+	}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -336,6 +454,8 @@ int main(void)
 	    cmocka_unit_test(test_out_burst),
 	    cmocka_unit_test(test_in_burst),
 	    cmocka_unit_test(test_checksums),
+	    cmocka_unit_test(test_unfinished),
+	    cmocka_unit_test(test_fold16),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -5,7 +5,8 @@
  * from an esp-udp SA nothing but ESP in UDP with a sane UDP length (and from the others no
  * UDP), the MTU counting the UDP header, and classify's NAT-T rule (classify_natt) for each
  * kind of UDP a NAT-T destination gets: keepalive, IKE's non-ESP marker, ESP of an SA of
- * ours, of none, too short to tell; an SA that only sends makes no NAT-T destination. tests/interop/test_scapy.py checks the same against scapy and
+ * ours, of none, too short to tell; an SA that only sends makes no NAT-T destination;
+ * classify with a burst's memo of its lookups (classify_memo) as without it. tests/interop/test_scapy.py checks the same against scapy and
  * tests/bpf/test_xdp_diff.c classify_natt against the XDP program.
  */
 #include "esp_fixture.h"
@@ -329,6 +330,77 @@ static void test_control_and_policies(void **state)
 	}
 }
 
+/* A bare ESP packet from src to dst with SPI spi (8 bytes of ESP header and some). */
+static void esp_packet(struct fx_buf *fb, uint32_t spi, const char *src, const char *dst,
+		       struct pkt_info *pi)
+{
+	uint8_t esp[24] = { (uint8_t)(spi >> 24), (uint8_t)(spi >> 16), (uint8_t)(spi >> 8),
+			    (uint8_t)spi, 0, 0, 0, 1 };
+	uint8_t *ip;
+
+	fx_packet(fb, AF_INET, IPPROTO_ESP_, esp, sizeof(esp));
+	ip = fb->b.head + fb->b.off;
+	inet_pton(AF_INET, src, ip + 12);
+	inet_pton(AF_INET, dst, ip + 16);
+	assert_int_equal(pkt_parse(ip, fb->b.len, pi), 0);
+}
+
+/* classify_memo, with one memo for each burst of a random stream, gives what classify
+ * gives for every packet: ESP in UDP of every kind above, bare ESP of SAs of ours (from
+ * their peer or not), of an esp-udp SA, of no SA; halfway an SA becomes outbound (the memo
+ * keeps the lookup, not the answer). */
+static void test_classify_memo(void **state)
+{
+	struct sad *sad = sad_new();
+	struct spd *spd = spd_new();
+	struct sa *bare = fx_sa_cipher(AEAD_AES256_GCM, 0x5003, false, 0, 0);
+	struct sa *bare2 = fx_sa_cipher(AEAD_AES128_GCM, 0x5005, false, 0, 0);
+	uint64_t rs = 5;
+	unsigned decrypted = 0, n_natt = sizeof(natt_cases) / sizeof(natt_cases[0]);
+
+	(void)state;
+	assert_true(sad && spd);
+	add_sa(sad, udp_sa(0x5001, AF_INET, 4500, 4500));
+	add_sa(sad, udp_sa(0x5002, AF_INET, 4500, 4501));
+	add_sa(sad, udp_sa(0x5004, AF_INET, 4500, 4600));
+	add_sa(sad, bare);
+	add_sa(sad, bare2);
+	assert_int_equal(sad_set_outbound(sad, sad_by_spi(sad, 0x5002)), 0);
+	for (unsigned burst = 0; burst < 400; burst++) {
+		struct classify_memo memo = { 0 };
+		unsigned len = (unsigned)(test_rand(&rs) % 20) + 1;
+
+		if (burst == 200)	/* bare's lookups stay as they were, its answer changes */
+			assert_int_equal(sad_set_outbound(sad, bare), 0);
+		for (unsigned i = 0; i < len; i++) {
+			static const uint32_t spis[] = { 0x5003, 0x5005, 0x5001, 0x5fff };
+			unsigned r = (unsigned)(test_rand(&rs) % (n_natt + 8));
+			struct classified want, got;
+			struct fx_buf fb;
+			struct pkt_info pi;
+			const uint8_t *l3;
+
+			if (r < n_natt)
+				udp_packet(&fb, &natt_cases[r], &pi);
+			else
+				esp_packet(&fb, spis[r % 4], r % 8 < 6 ? "192.0.2.1" : "192.0.2.9",
+					   "192.0.2.2", &pi);
+			l3 = fb.b.head + fb.b.off;
+			classify(sad, spd, burst % 2, l3, &pi, &want);
+			classify_memo(sad, spd, burst % 2, &memo, l3, &pi, &got);
+			assert_int_equal(got.v, want.v);
+			assert_int_equal(got.why, want.why);
+			assert_ptr_equal(got.sa, want.sa);
+			assert_ptr_equal(got.sp, want.sp);
+			decrypted += got.v == V_DECRYPT;
+		}
+	}
+	assert_true(decrypted > 100);
+	rcu_barrier();
+	spd_free(spd);
+	sad_free(sad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_mtu),
 		cmocka_unit_test(test_classify_natt),
 		cmocka_unit_test(test_control_and_policies),
+		cmocka_unit_test(test_classify_memo),
 	};
 
 	if (crypto_init(CRYPTO_AUTO) < 0)

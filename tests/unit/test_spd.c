@@ -7,7 +7,8 @@
  * differential test (fixed seed) against a deliberately naive linear scan over the
  * policies sorted by that order, for every action (ipsec, discard, none) and the opaque
  * flag, which also checks that the mirror (what the XDP program would see in its maps)
- * gives the same answer and that the SAs' inbound selectors follow their policies.
+ * gives the same answer and that the SAs' inbound selectors follow their policies, and
+ * that spd_by_id and spd_by_id_memo find the policies by id, and no policy that left.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -755,12 +756,41 @@ static void check_sas(const struct fixture *f, struct sp *const *live, unsigned 
 	assert_int_equal(linked, n_out);
 }
 
+/* spd_by_id (the id is its own hash) finds every policy in the SPD by its id and none that
+ * left it; spd_by_id_memo, over runs of ids as a burst has them, finds the same. */
+static void check_by_id(struct fixture *f, struct sp *const *live, unsigned nlive,
+			const uint32_t *gone, unsigned ngone, uint64_t *rng)
+{
+	struct spd_id_memo memo = { 0 };
+
+	for (unsigned j = 0; j < nlive; j++)
+		assert_ptr_equal(spd_by_id(f->spd, live[j]->id), live[j]);
+	for (unsigned j = 0; j < ngone; j++)
+		assert_null(spd_by_id(f->spd, gone[j]));
+	assert_null(spd_by_id(f->spd, 0));
+	for (unsigned n = 0; n < 2000 && nlive; n++) {
+		struct sp *sp = live[test_rand(rng) % nlive];
+		uint32_t id = sp->id;
+
+		if (test_rand(rng) % 8 == 0) {	/* no policy's: ids here stay below 2^16 */
+			assert_true(id < 0x10000);
+			id += (uint32_t)(test_rand(rng) % 0xffff + 1) << 16;
+			sp = NULL;
+		}
+		for (unsigned run = (unsigned)(test_rand(rng) % 4); run-- > 0;)
+			assert_ptr_equal(spd_by_id_memo(f->spd, &memo, id), sp);
+		if (test_rand(rng) % 16 == 0)
+			memo = (struct spd_id_memo){ 0 };	/* a new burst */
+	}
+}
+
 static void test_differential(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t rng = 0x5eed5eedULL;
 	static struct sp *live[3000];
-	unsigned nlive = 0, checked = 0, hits = 0, opaques = 0, acts[3] = { 0 };
+	static uint32_t gone[3000];
+	unsigned nlive = 0, checked = 0, hits = 0, opaques = 0, acts[3] = { 0 }, ngone = 0;
 
 	for (int round = 0; round < 30; round++) {
 		/* Add and replace, then remove some. */
@@ -778,6 +808,7 @@ static void test_differential(void **state)
 				live[nlive++] = sp;
 				continue;
 			}
+			gone[ngone++ % 3000] = old->id;
 			for (unsigned j = 0; j < nlive; j++)
 				if (live[j] == old)
 					live[j] = sp;
@@ -785,12 +816,14 @@ static void test_differential(void **state)
 		for (int i = 0; i < 30 && nlive; i++) {
 			unsigned j = (unsigned)(test_rand(&rng) % nlive);
 
+			gone[ngone++ % 3000] = live[j]->id;
 			spd_remove(f->spd, live[j]);
 			live[j] = live[--nlive];
 		}
 		rcu_reclaim();
 		assert_int_equal(spd_count(f->spd), nlive);
 		check_sas(f, live, nlive);
+		check_by_id(f, live, nlive, gone, ngone < 3000 ? ngone : 3000, &rng);
 		for (int i = 0; i < 2000; i++) {
 			struct rand_packet p;
 			const struct sp *want, *got;

@@ -4,7 +4,9 @@
  * addresses (RFC 4303 2.1, RFC 4301 4.1: SAs are unidirectional), else the SPD (RFC 4301
  * 4.4.1, 5.1, 7), with ESP in UDP to a NAT-T destination (RFC 3948 2.2, 2.3). The same
  * rules, in the same order, as bpf/esper.bpf.c. Called by the
- * pipeline for every packet it did not get a verdict for from XDP, and by the tests.
+ * pipeline for every packet it did not get a verdict for from XDP (with a memo of its SAD
+ * lookups for the burst: a run of packets of one SA, or to one NAT-T destination, costs one
+ * lookup), and by the tests.
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -14,26 +16,68 @@
 #include "esper_wire.h"
 #include "lib/bytes.h"
 
-struct sa *classify_esp(const struct sad *sad, const uint8_t *l3, const struct pkt_info *pi)
+/* The SA of an SPI, looked up once per run of packets with the same SPI. */
+static struct sa *by_spi(const struct sad *sad, struct classify_memo *m, uint32_t spi)
+{
+	if (!m->spi_set || m->spi != spi) {
+		m->spi_set = true;
+		m->spi = spi;
+		m->sa = sad_by_spi(sad, spi);
+	}
+	return m->sa;
+}
+
+/* Does UDP to (family, dst, port) go to a NAT-T destination of ours? Asked of the SAD once
+ * per run of packets to the same place. */
+static bool natt_dest(const struct sad *sad, struct classify_memo *m, const struct pkt_info *pi)
 {
 	size_t alen = pi->family == AF_INET ? 4 : 16;
+
+	if (!m->dest_set || m->dest_family != pi->family || m->dest_port != pi->dport ||
+	    memcmp(m->dest, pi->dst, alen)) {
+		m->dest_set = true;
+		m->dest_family = pi->family;
+		m->dest_port = pi->dport;
+		memcpy(m->dest, pi->dst, alen);
+		m->dest_natt = sad_natt_dest(sad, pi->family, pi->dst, pi->dport);
+	}
+	return m->dest_natt;
+}
+
+/* Are a and b the same address of the family? */
+static inline bool addr_eq(const uint8_t *a, const uint8_t *b, uint8_t family)
+{
+	return family == AF_INET ? !memcmp(a, b, 4) : !memcmp(a, b, 16);
+}
+
+struct sa *classify_esp_memo(const struct sad *sad, struct classify_memo *m,
+			     const uint8_t *l3, const struct pkt_info *pi)
+{
 	const struct sa_path *path;
 	uint32_t spi;
 	struct sa *sa;
 
 	if (pi->fragment || !esp_spi(l3, pi, &spi))
 		return NULL;
-	sa = sad_by_spi(sad, spi);
+	sa = by_spi(sad, m, spi);
 	if (!sa || sa_is_outbound(sa) || sa->family != pi->family)
 		return NULL;
 	path = sa_path(sa);
-	if (path->encap || memcmp(path->src.a, pi->src, alen) || memcmp(path->dst.a, pi->dst, alen))
+	if (path->encap || !addr_eq(path->src.a, pi->src, pi->family) ||
+	    !addr_eq(path->dst.a, pi->dst, pi->family))
 		return NULL;
 	return sa;
 }
 
-enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct pkt_info *pi,
-			struct sa **out)
+struct sa *classify_esp(const struct sad *sad, const uint8_t *l3, const struct pkt_info *pi)
+{
+	struct classify_memo m = { 0 };
+
+	return classify_esp_memo(sad, &m, l3, pi);
+}
+
+enum natt classify_natt_memo(const struct sad *sad, struct classify_memo *m, const uint8_t *l3,
+			     const struct pkt_info *pi, struct sa **out)
 {
 	size_t alen = pi->family == AF_INET ? 4 : 16;
 	uint32_t off = pi->l4_off + 8u, len;
@@ -42,7 +86,7 @@ enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct p
 	struct sa *sa;
 
 	if (pi->proto != IPPROTO_UDP_ || pi->fragment || !pi->has_ports || off > pi->ip_len ||
-	    !sad_natt_dest(sad, pi->family, pi->dst, pi->dport))
+	    !natt_dest(sad, m, pi))
 		return NATT_NONE;
 	len = pi->ip_len - off;
 	if (len == 1)
@@ -53,7 +97,7 @@ enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct p
 		return NATT_CONTROL;
 	if (len < ESP_HDR_LEN)
 		return NATT_NONE;
-	sa = sad_by_spi(sad, rd32(p));
+	sa = by_spi(sad, m, rd32(p));
 	if (!sa || sa_is_outbound(sa) || sa->family != pi->family)
 		return NATT_UNKNOWN;
 	path = sa_path(sa);
@@ -61,6 +105,14 @@ enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct p
 		return NATT_UNKNOWN;
 	*out = sa;
 	return NATT_ESP;
+}
+
+enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct pkt_info *pi,
+			struct sa **out)
+{
+	struct classify_memo m = { 0 };
+
+	return classify_natt_memo(sad, &m, l3, pi, out);
 }
 
 static void set(struct classified *out, enum verdict v, enum esper_counter why)
@@ -87,19 +139,20 @@ static void by_policy(struct sp *sp, bool opaque, struct classified *out)
 	}
 }
 
-void classify(const struct sad *sad, const struct spd *spd, bool unknown_spi_drop,
-	      const uint8_t *l3, const struct pkt_info *pi, struct classified *out)
+void classify_memo(const struct sad *sad, const struct spd *spd, bool unknown_spi_drop,
+		   struct classify_memo *m, const uint8_t *l3, const struct pkt_info *pi,
+		   struct classified *out)
 {
 	enum natt natt;
 	bool opaque;
 	struct sp *sp;
 
 	memset(out, 0, sizeof(*out));
-	if (pi->proto == IPPROTO_ESP_ && (out->sa = classify_esp(sad, l3, pi))) {
+	if (pi->proto == IPPROTO_ESP_ && (out->sa = classify_esp_memo(sad, m, l3, pi))) {
 		set(out, V_DECRYPT, ESPER_C_REDIRECT_ESP_IN);
 		return;
 	}
-	natt = classify_natt(sad, l3, pi, &out->sa);
+	natt = classify_natt_memo(sad, m, l3, pi, &out->sa);
 	if (natt == NATT_ESP) {
 		set(out, V_DECRYPT, ESPER_C_REDIRECT_ESP_IN);
 		return;
@@ -118,4 +171,12 @@ void classify(const struct sad *sad, const struct spd *spd, bool unknown_spi_dro
 		    unknown_spi_drop ? ESPER_C_DROP_UNKNOWN_SPI : ESPER_C_PASS_UNKNOWN_SPI);
 	else
 		set(out, V_PASS, ESPER_C_PASS_NO_POLICY);
+}
+
+void classify(const struct sad *sad, const struct spd *spd, bool unknown_spi_drop,
+	      const uint8_t *l3, const struct pkt_info *pi, struct classified *out)
+{
+	struct classify_memo m = { 0 };
+
+	classify_memo(sad, spd, unknown_spi_drop, &m, l3, pi, out);
 }

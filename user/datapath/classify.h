@@ -44,8 +44,29 @@ struct classified {
 void classify(const struct sad *sad, const struct spd *spd, bool unknown_spi_drop,
 	      const uint8_t *l3, const struct pkt_info *pi, struct classified *out);
 
+/* A reader's memo of its last SAD lookups: the SA of an SPI and whether a destination is a
+ * NAT-T one of ours, asked once per run of packets with the same answer to give. Valid
+ * within one RCU read-side section (a worker's burst): zero it at the start of each. Only
+ * the lookups are kept; what classify checks of the SA (direction, family, path) it checks
+ * for every packet. */
+struct classify_memo {
+	bool spi_set, dest_set, dest_natt;
+	uint8_t dest_family;
+	uint16_t dest_port;		/* network order */
+	uint32_t spi;
+	struct sa *sa;
+	uint8_t dest[16];
+};
+
+/* classify with m: the same verdicts (tests/unit/test_natt.c compares them). */
+void classify_memo(const struct sad *sad, const struct spd *spd, bool unknown_spi_drop,
+		   struct classify_memo *m, const uint8_t *l3, const struct pkt_info *pi,
+		   struct classified *out);
+
 /* The SA that inbound ESP at l3 belongs to (classify's first rule), or NULL. */
 struct sa *classify_esp(const struct sad *sad, const uint8_t *l3, const struct pkt_info *pi);
+struct sa *classify_esp_memo(const struct sad *sad, struct classify_memo *m,
+			     const uint8_t *l3, const struct pkt_info *pi);
 
 /* What UDP at l3 carries, if it goes to a NAT-T destination (classify's second rule); NATT_ESP
  * with its SA in *sa. */
@@ -57,5 +78,7 @@ enum natt {
 };
 enum natt classify_natt(const struct sad *sad, const uint8_t *l3, const struct pkt_info *pi,
 			struct sa **sa);
+enum natt classify_natt_memo(const struct sad *sad, struct classify_memo *m, const uint8_t *l3,
+			     const struct pkt_info *pi, struct sa **sa);
 
 #endif

@@ -8,8 +8,11 @@
 #ifndef ESPER_ESP_H
 #define ESPER_ESP_H
 
+#include <arpa/inet.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "esper_wire.h"
 #include "lib/pkt.h"
 #include "tables/sad.h"
 #include "tables/spd.h"
@@ -77,7 +80,16 @@ unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct 
 		      unsigned n, unsigned thread, int *res, bool *tunnel);
 
 /* The SPI of an ESP packet parsed in pi (host order); false if too short. */
-bool esp_spi(const uint8_t *l3, const struct pkt_info *pi, uint32_t *spi);
+static inline bool esp_spi(const uint8_t *l3, const struct pkt_info *pi, uint32_t *spi)
+{
+	uint32_t v;
+
+	if (pi->proto != IPPROTO_ESP_ || pi->l4_off + ESP_HDR_LEN > pi->ip_len)
+		return false;
+	memcpy(&v, l3 + pi->l4_off, 4);
+	*spi = ntohl(v);
+	return true;
+}
 
 /* The AAD of RFC 4303 2.2 / RFC 4106 5: SPI | SN, or SPI | SN-high | SN-low; its length. */
 size_t esp_aad(const struct sa *sa, uint64_t seq, uint8_t aad[12]);

@@ -60,6 +60,8 @@ struct sorted {
 	struct pipe_pkt *out[PIPE_BURST];
 	struct sp *sp[PIPE_BURST];
 	unsigned nout;
+	struct spd_id_memo hint;	/* XDP's policy ids: one lookup per run of one id */
+	struct classify_memo memo;	/* classify's SAD lookups, the same */
 };
 
 /* --- the way out -------------------------------------------------------------------------- */
@@ -519,7 +521,7 @@ static void decide_host(struct pipe *pp, struct pipe_pkt *p, struct classified *
 		c->why = ESPER_C_DROP_IN_POLICY;
 }
 
-static void decide(struct pipe *pp, struct pipe_pkt *p, struct classified *c)
+static void decide(struct pipe *pp, struct pipe_pkt *p, struct sorted *s, struct classified *c)
 {
 	struct sp *sp;
 
@@ -527,13 +529,16 @@ static void decide(struct pipe *pp, struct pipe_pkt *p, struct classified *c)
 		decide_host(pp, p, c);
 		return;
 	}
-	/* XDP's policy for plaintext, while it stands: the lookup it made is not made again */
-	if (p->hint && p->pi.proto != IPPROTO_ESP_ && (sp = spd_by_id(pp->spd, p->hint)) &&
-	    sp->dir == SP_DIR_OUT && sp->action == SP_IPSEC) {
+	/* XDP's policy for plaintext, while it stands: the lookup it made is not made again,
+	 * and for a run of packets with the same id, ours only once */
+	if (p->hint && p->pi.proto != IPPROTO_ESP_ &&
+	    (sp = spd_by_id_memo(pp->spd, &s->hint, p->hint)) && sp->dir == SP_DIR_OUT &&
+	    sp->action == SP_IPSEC) {
 		*c = (struct classified){ .v = V_ENCRYPT, .sp = sp };
 		return;
 	}
-	classify(pp->sad, pp->spd, pp->cfg.unknown_spi_drop, p->b.head + p->b.off, &p->pi, c);
+	classify_memo(pp->sad, pp->spd, pp->cfg.unknown_spi_drop, &s->memo, p->b.head + p->b.off,
+		      &p->pi, c);
 }
 
 static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
@@ -541,7 +546,7 @@ static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
 	struct classified c;
 
 	p->b.len = p->pi.ip_len;	/* link-layer padding is not the packet's */
-	decide(pp, p, &c);
+	decide(pp, p, s, &c);
 	switch (c.v) {
 	case V_DECRYPT:
 		count(pp, P_C_esp_in);
@@ -577,6 +582,8 @@ void pipe_burst(struct pipe *pp, struct pipe_pkt *pkts, unsigned n)
 	struct sorted s;
 
 	s.nin = s.nout = 0;
+	s.hint = (struct spd_id_memo){ 0 };
+	s.memo = (struct classify_memo){ 0 };
 	for (unsigned i = 0; i < n; i++)
 		sort(pp, &pkts[i], &s);
 	if (s.nin)

@@ -7,6 +7,7 @@
 #define ESPER_BYTES_H
 
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -41,6 +42,45 @@ static inline void wr64(uint8_t *p, uint64_t v)
 {
 	wr32(p, (uint32_t)(v >> 32));
 	wr32(p + 4, (uint32_t)v);
+}
+
+/* rd64 as one load */
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The same as one store of the whole word (wr16/wr32/wr64 store byte by byte): a load of
+ * the same bytes right behind it is forwarded from the store, where one that spans several
+ * narrower stores waits until they retire (~20 cycles). */
+static inline void st16(uint8_t *p, uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	memcpy(p, &v, 2);
+}
+
+static inline void st32(uint8_t *p, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	memcpy(p, &v, 4);
+}
+
+static inline void st64(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
 }
 
 #endif

@@ -118,6 +118,22 @@ void *htab_find(const struct htab *h, uint64_t hash, const void *key)
 	}
 }
 
+void *htab_find_hash(const struct htab *h, uint64_t hash)
+{
+	const struct table *t = atomic_load_explicit(&((struct htab *)h)->tab,
+						     memory_order_acquire);
+
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		struct slot *s = (struct slot *)&t->slot[i];
+		void *o = atomic_load_explicit(&s->obj, memory_order_acquire);
+
+		if (!o)
+			return NULL;
+		if (o != TOMB && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash)
+			return o;
+	}
+}
+
 /* Writer: put obj in the first free or removed slot of its probe. Returns whether the
  * slot was a removed one. */
 static bool place(struct table *t, uint64_t hash, void *obj)

@@ -56,61 +56,6 @@ static _Atomic uint64_t *bitmap(struct replay *r)
 	return bits;
 }
 
-uint64_t replay_top(const struct replay *r)
-{
-	return atomic_load_explicit(&((struct replay *)r)->top, memory_order_relaxed);
-}
-
-bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn, uint64_t *seq)
-{
-	uint64_t top = replay_top(r);
-	uint32_t th = (uint32_t)(top >> 32), tl = (uint32_t)top;
-	uint32_t w = r->window ? r->window : REPLAY_DEFAULT_WINDOW;
-	uint32_t bottom = tl - w + 1;
-
-	if (!esn) {
-		*seq = seq_lo;
-		return true;
-	}
-	if (tl >= w - 1) {
-		if (seq_lo < bottom)	/* case A: the window is in one subspace */
-			th++;
-	} else if (seq_lo >= bottom) {	/* case B: the window spans two subspaces */
-		if (th == 0)
-			return false;
-		th--;
-	}
-	*seq = (uint64_t)th << 32 | seq_lo;
-	return true;
-}
-
-/* Without a bitmap every number up to top is seen (replay.h). */
-static inline bool bit_is_set(const struct replay *r, uint64_t seq)
-{
-	_Atomic uint64_t *bits = atomic_load_explicit(&((struct replay *)r)->bits,
-						      memory_order_acquire);
-	uint64_t word;
-
-	if (!bits)
-		return true;
-	word = atomic_load_explicit(&bits[(seq >> 6) & r->mask], memory_order_relaxed);
-	return word >> (seq & 63) & 1;
-}
-
-enum replay_verdict replay_check(const struct replay *r, uint64_t seq)
-{
-	/* acquire: a top that a bitmap made it move comes with the bitmap */
-	uint64_t top = atomic_load_explicit(&((struct replay *)r)->top, memory_order_acquire);
-
-	if (seq == 0)
-		return REPLAY_INVALID;
-	if (!r->window || seq > top)
-		return REPLAY_OK;
-	if (top - seq >= r->window)
-		return REPLAY_OLD;
-	return bit_is_set(r, seq) ? REPLAY_DUP : REPLAY_OK;
-}
-
 /* Move the top to seq, clearing the words that now describe numbers beyond the old top. */
 static void advance(struct replay *r, _Atomic uint64_t *bits, uint64_t top, uint64_t seq)
 {

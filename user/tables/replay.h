@@ -44,12 +44,62 @@ enum replay_verdict {
 void replay_init(struct replay *r, uint32_t window, uint64_t top);
 void replay_fini(struct replay *r);
 
+enum replay_verdict replay_update(struct replay *r, uint64_t seq);
+
+/* The lock-free side, inline: every inbound packet goes through it. */
+static inline uint64_t replay_top(const struct replay *r)
+{
+	return atomic_load_explicit(&((struct replay *)r)->top, memory_order_relaxed);
+}
+
 /* The full sequence number of a received low half (RFC 4303 A2.2); seq_lo itself when !esn.
  * Returns false when the number would lie before the SA's first (high half would be < 0). */
-bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn, uint64_t *seq);
+static inline bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn,
+				uint64_t *seq)
+{
+	uint64_t top;
+	uint32_t th, tl, w, bottom;
 
-enum replay_verdict replay_check(const struct replay *r, uint64_t seq);
-enum replay_verdict replay_update(struct replay *r, uint64_t seq);
-uint64_t replay_top(const struct replay *r);
+	if (!esn) {
+		*seq = seq_lo;
+		return true;
+	}
+	top = replay_top(r);
+	th = (uint32_t)(top >> 32);
+	tl = (uint32_t)top;
+	w = r->window ? r->window : REPLAY_DEFAULT_WINDOW;
+	bottom = tl - w + 1;
+	if (tl >= w - 1) {
+		if (seq_lo < bottom)	/* case A: the window is in one subspace */
+			th++;
+	} else if (seq_lo >= bottom) {	/* case B: the window spans two subspaces */
+		if (th == 0)
+			return false;
+		th--;
+	}
+	*seq = (uint64_t)th << 32 | seq_lo;
+	return true;
+}
+
+static inline enum replay_verdict replay_check(const struct replay *r, uint64_t seq)
+{
+	/* acquire: a top that a bitmap made it move comes with the bitmap */
+	uint64_t top = atomic_load_explicit(&((struct replay *)r)->top, memory_order_acquire);
+	_Atomic uint64_t *bits;
+	uint64_t word;
+
+	if (seq == 0)
+		return REPLAY_INVALID;
+	if (!r->window || seq > top)
+		return REPLAY_OK;
+	if (top - seq >= r->window)
+		return REPLAY_OLD;
+	/* without a bitmap every number up to top is seen */
+	bits = atomic_load_explicit(&((struct replay *)r)->bits, memory_order_acquire);
+	if (!bits)
+		return REPLAY_DUP;
+	word = atomic_load_explicit(&bits[(seq >> 6) & r->mask], memory_order_relaxed);
+	return word >> (seq & 63) & 1 ? REPLAY_DUP : REPLAY_OK;
+}
 
 #endif

@@ -82,6 +82,14 @@ static bool uid_eq(const void *obj, const void *key)
 	return ((const struct waiting *)obj)->uid == *(const uint32_t *)key;
 }
 
+/* by_id is hashed by the id itself: ids are ours, handed out in sequence (next_free_id),
+ * so the low bits spread them over the buckets, and spd_by_id (what a worker calls for
+ * XDP's policy id) needs neither a hash nor an equality call. */
+static inline uint64_t id_hash(uint32_t id)
+{
+	return id;
+}
+
 static inline uint64_t key_hash(const struct esper_spd_key *k)
 {
 	return hash_bytes(k, sizeof(*k));
@@ -826,7 +834,7 @@ static void publish_entry(struct spd *spd, const struct sp *sp, const struct add
  * freed after a grace period. */
 static void retire(struct spd *spd, struct sp *old, const struct sp *new)
 {
-	htab_remove(spd->by_id, hash_u32(old->id), &old->id);
+	htab_remove(spd->by_id, id_hash(old->id), &old->id);
 	list_del(&old->node);
 	sa_unlink(spd, old, new && new->sa != old->sa);
 	shadows_remove(spd, old);
@@ -840,7 +848,7 @@ static void publish_add(struct spd *spd, struct sp *sp, const struct add_plan *p
 	atomic_store_explicit(&p->entry->slot[sp->dir], sp, memory_order_release);
 	if (p->new_entry)
 		publish_entry(spd, sp, p);
-	htab_insert(spd->by_id, hash_u32(sp->id), sp);
+	htab_insert(spd->by_id, id_hash(sp->id), sp);
 	if (sp->action == SP_IPSEC && !sp->sa)
 		waiting_link(spd, sp, p->wait);
 	sa_link(sp, true);
@@ -1037,7 +1045,7 @@ struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi, bool *opa
 
 struct sp *spd_by_id(const struct spd *spd, uint32_t id)
 {
-	return htab_find(spd->by_id, hash_u32(id), &id);
+	return htab_find_hash(spd->by_id, id_hash(id));
 }
 
 struct sp *spd_first(const struct spd *spd)

@@ -142,6 +142,24 @@ int spd_unbind(struct spd *spd, struct sp *sp);
 struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi, bool *opaque);
 struct sp *spd_by_id(const struct spd *spd, uint32_t id);
 
+/* A reader's memo of its last spd_by_id: a run of packets with the same policy id (XDP's
+ * metadata) costs one lookup. Valid within one RCU read-side section (a worker's burst):
+ * zero it at the start of each; id 0 (none) gives NULL, as spd_by_id. */
+struct spd_id_memo {
+	uint32_t id;
+	struct sp *sp;
+};
+
+static inline struct sp *spd_by_id_memo(const struct spd *spd, struct spd_id_memo *m,
+					uint32_t id)
+{
+	if (id != m->id) {
+		m->id = id;
+		m->sp = spd_by_id(spd, id);
+	}
+	return m->sp;
+}
+
 struct sp *spd_first(const struct spd *spd);		/* insertion order (control thread) */
 struct sp *spd_next(const struct spd *spd, const struct sp *sp);
 size_t spd_count(const struct spd *spd);
