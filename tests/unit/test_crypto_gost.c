@@ -101,7 +101,7 @@ static void check_kmsg_nonce(const struct rfc9227_pkt *v, const struct pkt_bin *
 	assert_memory_equal(kmsg, b->kmsg, 32);
 	blk = crypto_gost_block_new(is_kuz(v->c) ? GOST_BLOCK_KUZNYECHIK : GOST_BLOCK_MAGMA, kmsg);
 	assert_non_null(blk);
-	mc = (struct mgm_cipher){crypto_gost_block_ecb, blk, b->nlen};
+	crypto_gost_block_mgm(blk, &mc);
 	memcpy(buf, b->pt, b->plen);
 	assert_int_equal(mgm_encrypt(&mc, b->nonce, &seg, 1, buf, b->plen, tag, b->icvlen), 0);
 	assert_memory_equal(buf, b->ct, b->plen);

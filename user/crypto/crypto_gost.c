@@ -87,6 +87,7 @@ struct gost_block {
 	enum impl impl;
 	size_t n;
 	mgm_ecb_fn ecb;	     /* the implementation's ECB, called with this block as key */
+	mgm_ctr_fn ctr;	     /* its MGM counter path (mgm.h), NULL if it has none */
 	EVP_CIPHER_CTX *ctx; /* the engine's; NULL for ours */
 	union {
 		struct kuznyechik_key kuz;
@@ -154,6 +155,13 @@ static int kuz_table_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
 	return 0;
 }
 
+static int kuz_table_ctr(void *key, uint8_t *out, const uint8_t *y, size_t ny, const uint8_t *z,
+			 size_t nz)
+{
+	kuznyechik_mgm_ctr_table(&((struct gost_block *)key)->k.kuz, out, y, ny, z, nz);
+	return 0;
+}
+
 static int kuz_ct_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nb)
 {
 	kuznyechik_ecb_ct(&((struct gost_block *)key)->k.kuz, out, in, nb);
@@ -186,6 +194,7 @@ static int block_open(struct gost_block *b, enum impl impl)
 	b->impl = impl;
 	b->n = impl == IMPL_KUZ_ENGINE || impl == IMPL_KUZ_TABLE || impl == IMPL_KUZ_CT ? 16 : 8;
 	b->ecb = is_ours(impl) ? ecb[impl] : engine_ecb;
+	b->ctr = impl == IMPL_KUZ_TABLE ? kuz_table_ctr : NULL;
 	b->ctx = NULL;
 	return is_ours(impl) ? 0 : engine_open(b);
 }
@@ -300,6 +309,11 @@ int crypto_gost_block_ecb(void *key, uint8_t *out, const uint8_t *in, size_t nbl
 	struct gost_block *b = key;
 
 	return b->ecb(b, out, in, nblocks);
+}
+
+void crypto_gost_block_mgm(struct gost_block *b, struct mgm_cipher *mc)
+{
+	*mc = (struct mgm_cipher){crypto_gost_block_ecb, b, b->n, b->ctr};
 }
 
 int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t len)
@@ -963,9 +977,7 @@ static int prepare(struct aead *a, unsigned thread, const uint8_t *iv, bool open
 	if (err)
 		return err;
 	make_nonce(g, iv, nonce);
-	c->ecb = (*leaf)->blk.ecb;
-	c->key = &(*leaf)->blk;
-	c->n = g->n;
+	crypto_gost_block_mgm(&(*leaf)->blk, c);
 	return 0;
 }
 

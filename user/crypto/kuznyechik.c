@@ -186,17 +186,15 @@ void kuznyechik_setkey(struct kuznyechik_key *k, const uint8_t key[32])
 	schedule(k, key, lsx_table);
 }
 
-/* n (1 to 4, a constant after inlining) blocks side by side: 9 rounds of X then LS, then X. */
+/* Rounds from..8 (X then LS) and the final X on n blocks (1 to 4, a constant after
+ * inlining), side by side. */
 static inline __attribute__((always_inline)) void
-enc_n(const struct kuznyechik_key *k, uint8_t *out, const uint8_t *in, const int n)
+enc_rounds(const struct kuznyechik_key *k, v2 *x, const int n, const int from)
 {
 	const uint8_t *t = ls_base();
-	v2 x[4], rk;
+	v2 rk;
 
-#pragma GCC unroll 4
-	for (int b = 0; b < n; b++)
-		memcpy(&x[b], in + 16 * b, 16);
-	for (int r = 0; r < 9; r++) {
+	for (int r = from; r < 9; r++) {
 		memcpy(&rk, k->rk[r], 16);
 #pragma GCC unroll 4
 		for (int b = 0; b < n; b++)
@@ -204,23 +202,90 @@ enc_n(const struct kuznyechik_key *k, uint8_t *out, const uint8_t *in, const int
 	}
 	memcpy(&rk, k->rk[9], 16);
 #pragma GCC unroll 4
-	for (int b = 0; b < n; b++) {
+	for (int b = 0; b < n; b++)
 		x[b] ^= rk;
+}
+
+/* n blocks from in to out, from round `from` on */
+static inline __attribute__((always_inline)) void
+enc_n(const struct kuznyechik_key *k, uint8_t *out, const uint8_t *in, const int n,
+      const int from)
+{
+	v2 x[4];
+
+#pragma GCC unroll 4
+	for (int b = 0; b < n; b++)
+		memcpy(&x[b], in + 16 * b, 16);
+	enc_rounds(k, x, n, from);
+#pragma GCC unroll 4
+	for (int b = 0; b < n; b++)
 		memcpy(out + 16 * b, &x[b], 16);
-	}
+}
+
+static inline __attribute__((always_inline)) void
+enc_from(const struct kuznyechik_key *k, uint8_t *out, const uint8_t *in, size_t nblocks,
+	 const int from)
+{
+	for (; nblocks >= 4; nblocks -= 4, in += 64, out += 64)
+		enc_n(k, out, in, 4, from);
+	if (nblocks == 3)
+		enc_n(k, out, in, 3, from);
+	else if (nblocks == 2)
+		enc_n(k, out, in, 2, from);
+	else if (nblocks == 1)
+		enc_n(k, out, in, 1, from);
 }
 
 void kuznyechik_ecb_table(const struct kuznyechik_key *k, uint8_t *out, const uint8_t *in,
 			  size_t nblocks)
 {
-	for (; nblocks >= 4; nblocks -= 4, in += 64, out += 64)
-		enc_n(k, out, in, 4);
-	if (nblocks == 3)
-		enc_n(k, out, in, 3);
-	else if (nblocks == 2)
-		enc_n(k, out, in, 2);
-	else if (nblocks == 1)
-		enc_n(k, out, in, 1);
+	enc_from(k, out, in, nblocks, 0);
+}
+
+/* Round 1 of count counter blocks from ctr, whose 64-bit big-endian counter is at byte off
+ * (0 or 8). While only the counter's low byte vb changes, LS of the other 15 bytes of
+ * X[K_1](block) is the same for every block: computed once, then one row per block. out
+ * gets the state after round 1 of each block. */
+static void ctr_round1(const struct kuznyechik_key *k, uint8_t *out, const uint8_t ctr[16],
+		       unsigned off, size_t count)
+{
+	const uint8_t *t = ls_base(), *row = t + 4096 * (off + 7);
+	const unsigned kb = k->rk[0][off + 7];
+	uint8_t blk[16];
+	uint64_t v, be;
+
+	if (!count)
+		return; /* ctr may be NULL */
+	memcpy(blk, ctr, 16);
+	memcpy(&v, blk + off, 8);
+	v = be64toh(v);
+	while (count) {
+		unsigned c = v & 0xff;
+		size_t seg = 256 - c < count ? 256 - c : count;
+		v2 p, rk;
+
+		memcpy(&p, blk, 16);
+		memcpy(&rk, k->rk[0], 16);
+		p = ls(t, p ^ rk) ^ *(const v2 *)(row + 16 * (c ^ kb));
+		for (size_t i = 0; i < seg; i++, out += 16) {
+			v2 x = p ^ *(const v2 *)(row + 16 * ((c + i) ^ kb));
+
+			memcpy(out, &x, 16);
+		}
+		count -= seg;
+		v += seg;
+		be = htobe64(v);
+		memcpy(blk + off, &be, 8);
+	}
+	wipe(blk, sizeof(blk));
+}
+
+void kuznyechik_mgm_ctr_table(const struct kuznyechik_key *k, uint8_t *out, const uint8_t y[16],
+			      size_t ny, const uint8_t z[16], size_t nz)
+{
+	ctr_round1(k, out, y, 8, ny);
+	ctr_round1(k, out + 16 * ny, z, 0, nz);
+	enc_from(k, out, out, ny + nz, 1);
 }
 
 /* --- ct: AVX2, byte-sliced ------------------------------------------------------------------

@@ -6,8 +6,9 @@
  * crypto_gost.c for the RFC 9227 ESP transforms, and by the tests.
  *
  * Per packet three calls to the block cipher: Y_1 = E(0||ICN) with Z_1 = E(1||ICN); then
- * every E(Y_i) and H_j = E(Z_j) at once, from counter blocks built in a per-thread scratch
- * buffer (packets too long for it go in chunks); then the tag. The products H_j (x) X_j
+ * every E(Y_i) and H_j = E(Z_j) at once into a per-thread scratch buffer (packets too long
+ * for it go in chunks), from counter blocks built there or, if the cipher has a counter
+ * path (mgm_cipher.ctr), from Y_1 and Z_1 alone; then the tag. The products H_j (x) X_j
  * are summed unreduced and reduced once.
  */
 #include <endian.h>
@@ -293,7 +294,7 @@ struct run {
 	uint64_t acc[4];
 	uint8_t y[MGM_BLOCK_MAX], z[MGM_BLOCK_MAX];
 	struct stream ks, h;
-	size_t wipe; /* scratch bytes to clear at the end */
+	size_t wipe_in, wipe_out; /* scratch bytes to clear at the end */
 	struct part p;
 	uint8_t icn[2 * MGM_BLOCK_MAX], e[2 * MGM_BLOCK_MAX]; /* 0||ICN, 1||ICN and E of them */
 	uint8_t sum[MGM_BLOCK_MAX], t[MGM_BLOCK_MAX];	      /* the tag: E(sum) = T */
@@ -304,8 +305,19 @@ static inline size_t nblocks(size_t len, size_t n)
 	return (len + n - 1) / n;
 }
 
-/* count counter blocks from ctr; incr_l counts in the left half, incr_r in the right one,
- * each modulo 2^(n/2). ctr moves past them. */
+/* ctr moves count blocks on: incr_l counts in the left half, incr_r in the right one, each
+ * modulo 2^(n/2). */
+static void advance_ctr(uint8_t *ctr, size_t n, bool left, size_t count)
+{
+	size_t off = left ? 0 : n / 2;
+
+	if (n == 16)
+		st64(ctr + off, ld64(ctr + off) + count);
+	else
+		st32(ctr + off, ld32(ctr + off) + (uint32_t)count);
+}
+
+/* count counter blocks from ctr into out; ctr moves past them. */
 static void fill_ctr(uint8_t *out, uint8_t *ctr, size_t n, bool left, size_t count)
 {
 	size_t off = left ? 0 : n / 2;
@@ -317,7 +329,6 @@ static void fill_ctr(uint8_t *out, uint8_t *ctr, size_t n, bool left, size_t cou
 			memcpy(out, ctr, 16);
 			st64(out + off, v + i);
 		}
-		st64(ctr + off, v + count);
 	} else {
 		uint32_t v = ld32(ctr + off);
 
@@ -325,8 +336,26 @@ static void fill_ctr(uint8_t *out, uint8_t *ctr, size_t n, bool left, size_t cou
 			memcpy(out, ctr, 8);
 			st32(out + off, v + (uint32_t)i);
 		}
-		st32(ctr + off, v + (uint32_t)count);
 	}
+	advance_ctr(ctr, n, left, count);
+}
+
+/* E of count blocks of one stream's counters into out (the cipher's counter path if it has
+ * one, else ECB over counters built in `in`); ctr moves past them. */
+static int encrypt_ctr(struct run *r, uint8_t *out, uint8_t *in, uint8_t *ctr, bool left,
+		       size_t count)
+{
+	const struct mgm_cipher *c = r->c;
+	int err;
+
+	if (c->ctr) {
+		err = left ? c->ctr(c->key, out, NULL, 0, ctr, count)
+			   : c->ctr(c->key, out, ctr, count, NULL, 0);
+		advance_ctr(ctr, r->n, left, count);
+		return err;
+	}
+	fill_ctr(in, ctr, r->n, left, count);
+	return c->ecb(c->key, out, in, count);
 }
 
 static int stream_refill(struct run *r, struct stream *s)
@@ -336,8 +365,7 @@ static int stream_refill(struct run *r, struct stream *s)
 
 	if (!k)
 		return -EIO; /* asked for more blocks than the message has */
-	fill_ctr(s->in, s->ctr, r->n, s->left, k);
-	err = r->c->ecb(r->c->key, s->out, s->in, k);
+	err = encrypt_ctr(r, s->out, s->in, s->ctr, s->left, k);
 	if (err)
 		return err;
 	s->next = s->out;
@@ -369,13 +397,16 @@ static int run_batch(struct run *r, size_t q, size_t t)
 {
 	size_t n = r->n;
 
-	fill_ctr(scr_in, r->y, n, false, q);
-	fill_ctr(scr_in + q * n, r->z, n, true, t);
-	r->wipe = (q + t) * n;
+	r->wipe_out = (q + t) * n;
 	r->ks.next = scr_out;
 	r->ks.avail = q;
 	r->h.next = scr_out + q * n;
 	r->h.avail = t;
+	if (r->c->ctr)
+		return r->c->ctr(r->c->key, scr_out, r->y, q, r->z, t);
+	fill_ctr(scr_in, r->y, n, false, q);
+	fill_ctr(scr_in + q * n, r->z, n, true, t);
+	r->wipe_in = (q + t) * n;
 	return r->c->ecb(r->c->key, scr_out, scr_in, q + t);
 }
 
@@ -392,7 +423,8 @@ static void run_split(struct run *r, size_t q, size_t t)
 	r->h.out = scr_out + half * r->n;
 	r->h.cap = cap - half;
 	r->h.todo = t;
-	r->wipe = SCRATCH_BYTES;
+	r->wipe_in = r->c->ctr ? 0 : SCRATCH_BYTES;
+	r->wipe_out = SCRATCH_BYTES;
 }
 
 /* Y_1 = E(0||ICN), Z_1 = E(1||ICN), then the streams for q data and t hash blocks. */
@@ -435,8 +467,8 @@ static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *n
 
 static void run_end(struct run *r)
 {
-	wipe(scr_in, r->wipe);
-	wipe(scr_out, r->wipe);
+	wipe(scr_in, r->wipe_in);
+	wipe(scr_out, r->wipe_out);
 	wipe(r, sizeof(*r));
 }
 

@@ -20,10 +20,18 @@
  * to out (distinct buffers). 0 or -errno. */
 typedef int (*mgm_ecb_fn)(void *key, uint8_t *out, const uint8_t *in, size_t nblocks);
 
+/* Optional, for a cipher that does better from the counters' start than ECB over built
+ * counter blocks: out gets E(y + i) for i < ny, y counting in its right half (incr_r), then
+ * E(z + i) for i < nz, z counting in its left half (incr_l), each half modulo 2^(n/2).
+ * 0 or -errno. */
+typedef int (*mgm_ctr_fn)(void *key, uint8_t *out, const uint8_t *y, size_t ny, const uint8_t *z,
+			  size_t nz);
+
 struct mgm_cipher {
 	mgm_ecb_fn ecb;
-	void *key; /* passed to ecb: the keyed block cipher */
-	size_t n;  /* block size in bytes: 16 (Kuznyechik) or 8 (Magma) */
+	void *key;	/* passed to ecb and ctr: the keyed block cipher */
+	size_t n;	/* block size in bytes: 16 (Kuznyechik) or 8 (Magma) */
+	mgm_ctr_fn ctr; /* NULL: counter blocks are built and go through ecb */
 };
 
 /* One piece of the associated data; the pieces are authenticated as their concatenation. */
