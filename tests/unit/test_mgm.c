@@ -94,15 +94,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The GF backends to run: portable always, pclmul where the CPU has it. */
-static const enum mgm_gf_impl impls[] = {MGM_GF_PORTABLE, MGM_GF_PCLMUL};
+/* The GF backends to run: portable always, pclmul and vpclmul where the CPU has them. */
+static const enum mgm_gf_impl impls[] = {MGM_GF_PORTABLE, MGM_GF_PCLMUL, MGM_GF_VPCLMUL};
 
 static bool use_impl(enum mgm_gf_impl impl)
 {
 	if (mgm_gf_select(impl) == 0)
 		return true;
 	fprintf(stderr, "    note: %s backend not on this CPU, not run\n",
-		impl == MGM_GF_PCLMUL ? "pclmul" : "portable");
+		impl == MGM_GF_VPCLMUL ? "vpclmul" : impl == MGM_GF_PCLMUL ? "pclmul" : "portable");
 	return false;
 }
 
@@ -266,6 +266,7 @@ static void test_gf_mul(void **state)
 	uint64_t rng = 1234567;
 	uint8_t a[16], b[16], want[16], got[16], got2[16];
 	bool have_pclmul = mgm_gf_select(MGM_GF_PCLMUL) == 0;
+	bool have_vpclmul = mgm_gf_select(MGM_GF_VPCLMUL) == 0;
 
 	(void)state;
 	if (!have_pclmul)
@@ -283,6 +284,11 @@ static void test_gf_mul(void **state)
 		assert_memory_equal(got, want, n);
 		if (have_pclmul) {
 			mgm_gf_select(MGM_GF_PCLMUL);
+			mgm_gf_mul(n, got2, a, b);
+			assert_memory_equal(got2, want, n);
+		}
+		if (have_vpclmul) {
+			mgm_gf_select(MGM_GF_VPCLMUL);
 			mgm_gf_mul(n, got2, a, b);
 			assert_memory_equal(got2, want, n);
 		}

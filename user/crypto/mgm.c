@@ -2,7 +2,7 @@
 /*
  * mgm.c - Multilinear Galois Mode: RFC 9058 section 4.1 (encryption, tag) and 4.2
  * (verification, decryption) for n = 128 and n = 64, and the GF(2^n) multiplication of its
- * section 3 (PCLMULQDQ where the CPU has it, portable C otherwise). Called per packet by
+ * section 3 (VPCLMULQDQ or PCLMULQDQ where the CPU has it, portable C otherwise). Called per packet by
  * crypto_gost.c for the RFC 9227 ESP transforms, and by the tests.
  *
  * Per packet three calls to the block cipher: Y_1 = E(0||ICN) with Z_1 = E(1||ICN); then
@@ -179,6 +179,71 @@ PCLMUL_TARGET static void acc64_pclmul(uint64_t *acc, const uint8_t *h, const ui
 	}
 	_mm_storeu_si128((__m128i *)acc, s);
 }
+/* The same with VPCLMULQDQ on 256-bit registers: two blocks per instruction, and Karatsuba
+ * (three products per block pair instead of four: (a0 + a1)(b0 + b1) + a0 b0 + a1 b1 is the
+ * middle term; the sums of the three are kept apart and combined once at the end). */
+#define VPCLMUL_TARGET __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.1")))
+
+VPCLMUL_TARGET static void acc128_vpclmul(uint64_t *acc, const uint8_t *h, const uint8_t *x,
+					  size_t nb)
+{
+	const __m256i bswap = _mm256_broadcastsi128_si256(
+	    _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+	__m256i lo2 = _mm256_setzero_si256(), hi2 = lo2, mid2 = lo2;
+	__m128i lo, hi, mid;
+
+	for (; nb >= 2; nb -= 2, h += 32, x += 32) {
+		__m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)x), bswap);
+		__m256i b = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)h), bswap);
+		__m256i as = _mm256_xor_si256(a, _mm256_shuffle_epi32(a, 0x4e));
+		__m256i bs = _mm256_xor_si256(b, _mm256_shuffle_epi32(b, 0x4e));
+
+		lo2 = _mm256_xor_si256(lo2, _mm256_clmulepi64_epi128(a, b, 0x00));
+		hi2 = _mm256_xor_si256(hi2, _mm256_clmulepi64_epi128(a, b, 0x11));
+		mid2 = _mm256_xor_si256(mid2, _mm256_clmulepi64_epi128(as, bs, 0x00));
+	}
+	lo = _mm_xor_si128(_mm256_castsi256_si128(lo2), _mm256_extracti128_si256(lo2, 1));
+	hi = _mm_xor_si128(_mm256_castsi256_si128(hi2), _mm256_extracti128_si256(hi2, 1));
+	mid = _mm_xor_si128(_mm256_castsi256_si128(mid2), _mm256_extracti128_si256(mid2, 1));
+	mid = _mm_xor_si128(mid, _mm_xor_si128(lo, hi));
+	if (nb) {
+		__m128i a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)x),
+					     _mm256_castsi256_si128(bswap));
+		__m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)h),
+					     _mm256_castsi256_si128(bswap));
+
+		lo = _mm_xor_si128(lo, _mm_clmulepi64_si128(a, b, 0x00));
+		hi = _mm_xor_si128(hi, _mm_clmulepi64_si128(a, b, 0x11));
+		mid = _mm_xor_si128(mid, _mm_clmulepi64_si128(a, b, 0x01));
+		mid = _mm_xor_si128(mid, _mm_clmulepi64_si128(a, b, 0x10));
+	}
+	lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
+	hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
+	_mm_storeu_si128((__m128i *)acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)acc), lo));
+	_mm_storeu_si128((__m128i *)(acc + 2),
+			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)(acc + 2)), hi));
+}
+
+/* Four 64-bit blocks per iteration (lane by lane as acc64_pclmul), the rest by it. */
+VPCLMUL_TARGET static void acc64_vpclmul(uint64_t *acc, const uint8_t *h, const uint8_t *x,
+					 size_t nb)
+{
+	const __m256i bswap = _mm256_broadcastsi128_si256(
+	    _mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+	__m256i s2 = _mm256_setzero_si256();
+	__m128i s;
+
+	for (; nb >= 4; nb -= 4, h += 32, x += 32) {
+		__m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)x), bswap);
+		__m256i b = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)h), bswap);
+
+		s2 = _mm256_xor_si256(s2, _mm256_clmulepi64_epi128(a, b, 0x00));
+		s2 = _mm256_xor_si256(s2, _mm256_clmulepi64_epi128(a, b, 0x11));
+	}
+	s = _mm_xor_si128(_mm256_castsi256_si128(s2), _mm256_extracti128_si256(s2, 1));
+	_mm_storeu_si128((__m128i *)acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)acc), s));
+	acc64_pclmul(acc, h, x, nb);
+}
 #endif
 
 /* p3..p0 mod x^128+x^7+x^2+x+1: x^128 = R = x^7+x^2+x+1; p3 x^192 = p3 R x^64, then p2 R.
@@ -207,6 +272,7 @@ static uint64_t reduce64(const uint64_t *p)
 static const struct gf_impl gf_portable = {"portable", acc128_portable, acc64_portable};
 #if defined(__x86_64__)
 static const struct gf_impl gf_pclmul = {"pclmul", acc128_pclmul, acc64_pclmul};
+static const struct gf_impl gf_vpclmul = {"vpclmul", acc128_vpclmul, acc64_vpclmul};
 #endif
 static const struct gf_impl *_Atomic gf_cur;
 
@@ -220,17 +286,29 @@ static bool cpu_has_pclmul(void)
 #endif
 }
 
+static bool cpu_has_vpclmul(void)
+{
+#if defined(__x86_64__)
+	return cpu_has_pclmul() && __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("vpclmulqdq");
+#else
+	return false;
+#endif
+}
+
 int mgm_gf_select(enum mgm_gf_impl impl)
 {
 	const struct gf_impl *g = &gf_portable;
 
-	if (impl != MGM_GF_PORTABLE && cpu_has_pclmul()) {
+	if ((impl == MGM_GF_PCLMUL && !cpu_has_pclmul()) ||
+	    (impl == MGM_GF_VPCLMUL && !cpu_has_vpclmul()))
+		return -ENOTSUP;
 #if defined(__x86_64__)
+	if (impl == MGM_GF_VPCLMUL || (impl == MGM_GF_AUTO && cpu_has_vpclmul()))
+		g = &gf_vpclmul;
+	else if (impl == MGM_GF_PCLMUL || (impl == MGM_GF_AUTO && cpu_has_pclmul()))
 		g = &gf_pclmul;
 #endif
-	} else if (impl == MGM_GF_PCLMUL) {
-		return -ENOTSUP;
-	}
 	atomic_store_explicit(&gf_cur, g, memory_order_relaxed);
 	return 0;
 }
@@ -472,6 +550,25 @@ static void run_end(struct run *r)
 	wipe(r, sizeof(*r));
 }
 
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+
+/* d ^= ks, 16 bytes at a time */
+static void xor_bytes(uint8_t *d, const uint8_t *ks, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= len; i += 16) {
+		u64x2 a, b;
+
+		memcpy(&a, d + i, 16);
+		memcpy(&b, ks + i, 16);
+		a ^= b;
+		memcpy(d + i, &a, 16);
+	}
+	for (; i < len; i++)
+		d[i] ^= ks[i];
+}
+
 /* data ^= keystream; encryption and decryption alike. */
 static int run_crypt(struct run *r, uint8_t *d, size_t len)
 {
@@ -483,16 +580,7 @@ static int run_crypt(struct run *r, uint8_t *d, size_t len)
 		if (!ks)
 			return err;
 		bytes = got * r->n < len ? got * r->n : len;
-		for (size_t i = 0; i + 8 <= bytes; i += 8) {
-			uint64_t a, b;
-
-			memcpy(&a, d + i, 8);
-			memcpy(&b, ks + i, 8);
-			a ^= b;
-			memcpy(d + i, &a, 8);
-		}
-		for (size_t i = bytes & ~(size_t)7; i < bytes; i++)
-			d[i] ^= ks[i];
+		xor_bytes(d, ks, bytes);
 		d += bytes;
 		len -= bytes;
 	}
