@@ -50,13 +50,13 @@ typedef uint64_t v2 __attribute__((vector_size(16)));
 static struct {
 	v2 ls[16][256];	       /* ls[j][v] = L(pi(v) at byte j, zeros elsewhere) */
 	uint8_t c[32][16];     /* C_1 .. C_32 = L(Vec_128(i)) (4.3) */
-	uint8_t mul[7][2][16]; /* ct: c * v and c * (v << 4) for ell's coefficients != 1 */
+	uint8_t mul[2][2][16]; /* ct: c * v and c * (v << 4) for c = 148 and 32 */
 } tab __attribute__((aligned(64)));
 
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
-/* ell's coefficients other than 1, in the order kuz_ct_l uses them */
-static const uint8_t ct_coef[7] = {148, 32, 133, 16, 194, 192, 251};
+/* the coefficients ct_l multiplies by with vpshufb */
+static const uint8_t ct_coef[2] = {148, 32};
 
 static uint8_t gf_mul(uint8_t a, uint8_t b)
 {
@@ -102,7 +102,7 @@ static void tables_init(void)
 	for (int i = 0; i < 32; i++)
 		for (int k = 0; k < 16; k++)
 			tab.c[i][k] = gf_mul((uint8_t)(i + 1), col[15][k]);
-	for (int m = 0; m < 7; m++)
+	for (int m = 0; m < 2; m++)
 		for (int v = 0; v < 16; v++) {
 			tab.mul[m][0][v] = gf_mul(ct_coef[m], (uint8_t)v);
 			tab.mul[m][1][v] = gf_mul(ct_coef[m], (uint8_t)(v << 4));
@@ -334,8 +334,20 @@ AVX2 static inline __m256i ct_mul(__m256i v, int m)
 
 #define X(a, b) _mm256_xor_si256(a, b)
 
+/* a * x in GF(2^8): doubling, and 0xc3 (x^8 mod the field polynomial) where bit 7 was set */
+AVX2 static inline __m256i ct_xtime(__m256i a)
+{
+	return X(_mm256_add_epi8(a, a),
+		 _mm256_blendv_epi8(_mm256_setzero_si256(), _mm256_set1_epi8((char)0xc3), a));
+}
+
 /* State byte i is u_{15-i}; ell pairs the equal coefficients (148 for u_{k+15} and u_{k+1},
- * ...), 1 for u_{k+9}, u_{k+7} and u_k. After 16 steps byte i is u_{31-i}. */
+ * ...), 1 for u_{k+9}, u_{k+7} and u_k. After 16 steps byte i is u_{31-i}. Each step's
+ * newest values (the 148 and 32 pairs) are multiplied with vpshufb; the older ones (133,
+ * 16, 194, 192, 251, 1) by Horner's rule on the bits of the coefficients: b_7 .. b_0 are
+ * the sums of the terms whose coefficient has that bit set, and the sum is
+ * (((b_7 x + b_6) x + b_5) x + ...) + b_0, so that the chain from one step's result to the
+ * next step is short. */
 AVX2 static inline __attribute__((always_inline)) void ct_l(__m256i s[16])
 {
 	__m256i u[32];
@@ -346,12 +358,21 @@ AVX2 static inline __attribute__((always_inline)) void ct_l(__m256i s[16])
 #pragma GCC unroll 16
 	for (int k = 0; k < 16; k++) {
 		__m256i *w = u + k;
-		__m256i a = X(ct_mul(X(w[15], w[1]), 0), ct_mul(X(w[14], w[2]), 1));
-		__m256i b = X(ct_mul(X(w[13], w[3]), 2), ct_mul(X(w[12], w[4]), 3));
-		__m256i c = X(ct_mul(X(w[11], w[5]), 4), ct_mul(X(w[10], w[6]), 5));
-		__m256i d = X(ct_mul(w[8], 6), X(X(w[9], w[7]), w[0]));
+		__m256i p148 = X(w[15], w[1]), p32 = X(w[14], w[2]), p133 = X(w[13], w[3]);
+		__m256i p16 = X(w[12], w[4]), p194 = X(w[11], w[5]), p192 = X(w[10], w[6]);
+		__m256i q251 = w[8], p1 = X(X(w[9], w[7]), w[0]);
+		/* 133 = bits 7 2 0; 16 = 4; 194 = 7 6 1; 192 = 7 6; 251 = 7 6 5 4 3 1 0; 1 = 0 */
+		__m256i b6 = X(X(p194, p192), q251), b4 = X(p16, q251), b1 = X(p194, q251);
+		__m256i b0 = X(X(p133, q251), p1), acc = X(b6, p133);
 
-		w[16] = X(X(a, b), X(c, d));
+		acc = X(ct_xtime(acc), b6);
+		acc = X(ct_xtime(acc), q251);
+		acc = X(ct_xtime(acc), b4);
+		acc = X(ct_xtime(acc), q251);
+		acc = X(ct_xtime(acc), p133);
+		acc = X(ct_xtime(acc), b1);
+		acc = X(ct_xtime(acc), b0);
+		w[16] = X(acc, X(ct_mul(p148, 0), ct_mul(p32, 1)));
 	}
 #pragma GCC unroll 16
 	for (int i = 0; i < 16; i++)
