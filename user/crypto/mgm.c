@@ -224,7 +224,9 @@ VPCLMUL_TARGET static void acc128_vpclmul(uint64_t *acc, const uint8_t *h, const
 			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)(acc + 2)), hi));
 }
 
-/* Four 64-bit blocks per iteration (lane by lane as acc64_pclmul), the rest by it. */
+/* Four 64-bit blocks per iteration (lane by lane as acc64_pclmul), the rest one by one. All
+ * in VEX code: legacy SSE code run while the upper halves are dirty (acc64_pclmul as a
+ * tail call, which skips vzeroupper) costs hundreds of cycles here. */
 VPCLMUL_TARGET static void acc64_vpclmul(uint64_t *acc, const uint8_t *h, const uint8_t *x,
 					 size_t nb)
 {
@@ -241,8 +243,13 @@ VPCLMUL_TARGET static void acc64_vpclmul(uint64_t *acc, const uint8_t *h, const 
 		s2 = _mm256_xor_si256(s2, _mm256_clmulepi64_epi128(a, b, 0x11));
 	}
 	s = _mm_xor_si128(_mm256_castsi256_si128(s2), _mm256_extracti128_si256(s2, 1));
+	for (; nb; nb--, h += 8, x += 8) {
+		__m128i a = _mm_cvtsi64_si128((long long)ld64(x));
+		__m128i b = _mm_cvtsi64_si128((long long)ld64(h));
+
+		s = _mm_xor_si128(s, _mm_clmulepi64_si128(a, b, 0x00));
+	}
 	_mm_storeu_si128((__m128i *)acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)acc), s));
-	acc64_pclmul(acc, h, x, nb);
 }
 #endif
 
