@@ -9,7 +9,8 @@
  * every E(Y_i) and H_j = E(Z_j) at once into a per-thread scratch buffer (packets too long
  * for it go in chunks), from counter blocks built there or, if the cipher has a counter
  * path (mgm_cipher.ctr), from Y_1 and Z_1 alone; then the tag. The products H_j (x) X_j
- * are summed unreduced and reduced once.
+ * are summed unreduced and reduced once. With mgm_ahead the first call can be skipped: the
+ * previous packet's tag call made this one's Y_1 and Z_1 along with its tag.
  */
 #include <endian.h>
 #include <errno.h>
@@ -383,6 +384,8 @@ struct run {
 	struct part p;
 	uint8_t icn[2 * MGM_BLOCK_MAX], e[2 * MGM_BLOCK_MAX]; /* 0||ICN, 1||ICN and E of them */
 	uint8_t sum[MGM_BLOCK_MAX], t[MGM_BLOCK_MAX];	      /* the tag: E(sum) = T */
+	const struct mgm_ahead *ah;			      /* NULL: nothing made ahead */
+	uint8_t tag_in[3 * MGM_BLOCK_MAX], tag_out[3 * MGM_BLOCK_MAX]; /* with ah->next */
 };
 
 static inline size_t nblocks(size_t len, size_t n)
@@ -512,38 +515,59 @@ static void run_split(struct run *r, size_t q, size_t t)
 	r->wipe_out = SCRATCH_BYTES;
 }
 
-/* Y_1 = E(0||ICN), Z_1 = E(1||ICN), then the streams for q data and t hash blocks. */
+/* 0||ICN then 1||ICN from a nonce (its top bit ignored) */
+static void icn_pair(uint8_t *icn, const uint8_t *nonce, size_t n)
+{
+	memcpy(icn, nonce, n);
+	icn[0] &= 0x7f;
+	memcpy(icn + n, nonce, n);
+	icn[n] |= 0x80;
+}
+
+/* Y_1 = E(0||ICN) and Z_1 = E(1||ICN); Y_1 only when there is something to encrypt (the
+ * MAC-only transforms have not). */
+static int run_first(struct run *r, const uint8_t *nonce, size_t q)
+{
+	const struct mgm_cipher *c = r->c;
+	size_t n = r->n;
+	int err;
+
+	icn_pair(r->icn, nonce, n);
+	if (q) {
+		err = c->ecb(c->key, r->e, r->icn, 2);
+		memcpy(r->y, r->e, n);
+		memcpy(r->z, r->e + n, n);
+	} else {
+		err = c->ecb(c->key, r->e, r->icn + n, 1);
+		memcpy(r->z, r->e, n);
+	}
+	return err; /* icn holds the SA's secret salt, e secret counters: run_end wipes both */
+}
+
+/* Y_1 and Z_1 (or those made ahead: mgm_ahead), then the streams for q data and t hash
+ * blocks. */
 static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *nonce, size_t q,
-		     size_t t)
+		     size_t t, const struct mgm_ahead *ah)
 {
 	size_t n = c->n;
-	uint8_t *icn, *e;
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	icn = r->icn;
-	e = r->e;
 	r->c = c;
 	r->n = n;
 	r->acc_fn = n == 16 ? gf()->acc128 : gf()->acc64;
 	r->ks.ctr = r->y;
 	r->h.ctr = r->z;
 	r->h.left = true;
-	/* Y_1 only when there is something to encrypt (the MAC-only transforms have not). */
-	memcpy(icn, nonce, n);
-	icn[0] &= 0x7f;
-	memcpy(icn + n, nonce, n);
-	icn[n] |= 0x80;
-	if (q) {
-		err = c->ecb(c->key, e, icn, 2);
-		memcpy(r->y, e, n);
-		memcpy(r->z, e + n, n);
+	r->ah = ah;
+	if (ah && ah->e) {
+		memcpy(r->y, ah->e, n);
+		memcpy(r->z, ah->e + n, n);
 	} else {
-		err = c->ecb(c->key, e, icn + n, 1);
-		memcpy(r->z, e, n);
+		err = run_first(r, nonce, q);
+		if (err)
+			return err;
 	}
-	if (err) /* icn holds the SA's secret salt, e secret counters: run_end wipes both */
-		return err;
 	if (q + t <= SCRATCH_BYTES / n)
 		return run_batch(r, q, t);
 	run_split(r, q, t);
@@ -676,7 +700,18 @@ static int run_tag(struct run *r, size_t alen, size_t clen)
 	} else {
 		st64(sum, reduce64(r->acc));
 	}
-	return r->c->ecb(r->c->key, r->t, sum, 1);
+	if (!r->ah || !r->ah->next)
+		return r->c->ecb(r->c->key, r->t, sum, 1);
+	/* One call for the tag and the next nonce's E(0||ICN), E(1||ICN): a call of one block
+	 * waits on its rounds one after another; three cost hardly more. */
+	memcpy(r->tag_in, sum, r->n);
+	icn_pair(r->tag_in + r->n, r->ah->next, r->n);
+	err = r->c->ecb(r->c->key, r->tag_out, r->tag_in, 3);
+	if (err)
+		return err;
+	memcpy(r->t, r->tag_out, r->n);
+	memcpy(r->ah->next_e, r->tag_out + r->n, 2 * r->n);
+	return 0;
 }
 
 static int run_hash(struct run *r, const struct mgm_seg *aad, size_t naad, size_t alen,
@@ -727,8 +762,9 @@ static int ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return ((d - 1u) >> 8) & 1;
 }
 
-int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
-		size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+int mgm_encrypt_ahead(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		      size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len,
+		      const struct mgm_ahead *ah)
 {
 	struct run r;
 	size_t alen;
@@ -737,7 +773,7 @@ int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	if (err)
 		return err;
 	err = run_start(&r, c, nonce, nblocks(len, c->n),
-			nblocks(alen, c->n) + nblocks(len, c->n) + 1);
+			nblocks(alen, c->n) + nblocks(len, c->n) + 1, ah);
 	if (!err)
 		err = run_crypt(&r, data, len);
 	if (!err)
@@ -748,8 +784,9 @@ int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	return err;
 }
 
-int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
-		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
+int mgm_decrypt_ahead(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		      size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len,
+		      const struct mgm_ahead *ah)
 {
 	struct run r;
 	size_t alen;
@@ -758,7 +795,7 @@ int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	if (err)
 		return err;
 	err = run_start(&r, c, nonce, nblocks(len, c->n),
-			nblocks(alen, c->n) + nblocks(len, c->n) + 1);
+			nblocks(alen, c->n) + nblocks(len, c->n) + 1, ah);
 	if (!err)
 		err = run_hash(&r, aad, naad, alen, data, len);
 	if (!err && !ct_equal(r.t, tag, tag_len))
@@ -767,4 +804,16 @@ int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 		err = run_crypt(&r, data, len);
 	run_end(&r);
 	return err;
+}
+
+int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+{
+	return mgm_encrypt_ahead(c, nonce, aad, naad, data, len, tag, tag_len, NULL);
+}
+
+int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
+{
+	return mgm_decrypt_ahead(c, nonce, aad, naad, data, len, tag, tag_len, NULL);
 }

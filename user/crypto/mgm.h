@@ -50,6 +50,24 @@ int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
 		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len);
 
+/* The first and last calls to the block cipher wait on one block's rounds one after the
+ * other; the blocks of the next packet's first call can ride along in this one's last.
+ * e: this nonce's E(0||ICN) then E(1||ICN) (2n bytes, made earlier), or NULL: made here.
+ * next: another nonce, or NULL; if set, its E(0||ICN), E(1||ICN) are made with the tag and
+ * written to next_e (2n bytes), also when decryption fails. Secret: the caller wipes them. */
+struct mgm_ahead {
+	const uint8_t *e;
+	const uint8_t *next;
+	uint8_t *next_e;
+};
+
+int mgm_encrypt_ahead(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		      size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len,
+		      const struct mgm_ahead *ah);
+int mgm_decrypt_ahead(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		      size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len,
+		      const struct mgm_ahead *ah);
+
 /* GF(2^n) multiplication backends: auto takes VPCLMULQDQ (AVX2, two blocks per instruction)
  * where the CPU has it, else PCLMULQDQ, else portable C. */
 enum mgm_gf_impl {
