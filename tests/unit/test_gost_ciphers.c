@@ -6,7 +6,7 @@
  * alone and repeated in calls of 1 to 64 blocks; then a differential test against
  * gost-engine through crypto_gost.c, byte-exact: random keys (a new one every 64 calls),
  * random blocks, calls of every length 1..64 and some longer, unaligned buffers, in place
- * or not. MGM's counter path of the table Kuznyechik (kuznyechik_mgm_ctr_table) against
+ * or not; the table Kuznyechik in both its builds (plain, AVX2 + BMI2). MGM's counter path of the table Kuznyechik (kuznyechik_mgm_ctr_table) against
  * gost-engine's ECB over the same counters, starting next to every kind of carry.
  *
  * GOST_DIFF_BLOCKS sets the differential test's size: blocks per cipher, each compared
@@ -45,10 +45,16 @@ static const uint32_t magma_k[8] = {
 static const char *const magma_pt_hex = "fedcba9876543210";
 static const char *const magma_ct_hex = "4ee901e5c2d8ca3d";
 
+static bool vex_ok; /* the CPU runs the table Kuznyechik's AVX2 + BMI2 build */
+
 static int setup(void **state)
 {
 	(void)state;
 	crypto_init(CRYPTO_AUTO);
+	vex_ok = kuznyechik_table_vex(true) == 0;
+	if (!vex_ok)
+		fprintf(stderr, "\n*** test_gost_ciphers: no AVX2 + BMI2: the table Kuznyechik's "
+				"VEX build is not tested here ***\n\n");
 	if (!kuznyechik_ct_supported() || !magma_ct_supported())
 		fprintf(stderr, "\n*** test_gost_ciphers: no AVX2: the ct implementations are "
 				"not tested here ***\n\n");
@@ -63,6 +69,16 @@ static int teardown(void **state)
 	(void)state;
 	crypto_fini();
 	return 0;
+}
+
+/* The table Kuznyechik's two builds (kuznyechik_table_vex): plain, and AVX2 + BMI2 where
+ * the CPU has them; key k of a test runs on build k % 2. */
+static void table_build(unsigned k)
+{
+	if (vex_ok)
+		assert_int_equal(kuznyechik_table_vex(k % 2 == 1), 0);
+	else
+		assert_int_equal(kuznyechik_table_vex(false), 0);
 }
 
 typedef void (*ecb_fn)(const void *k, uint8_t *out, const uint8_t *in, size_t n);
@@ -126,7 +142,10 @@ static void test_kuznyechik_rfc7801(void **state)
 	hex_decode(kuz_ct_hex, ct, sizeof(ct));
 	kuznyechik_setkey(&k, key);
 	check_kuz_rk(&k);
-	check_repeated(ecb_kuz_table, &k, 16, pt, ct);
+	for (unsigned b = 0; b < 2; b++) {
+		table_build(b);
+		check_repeated(ecb_kuz_table, &k, 16, pt, ct);
+	}
 	if (kuznyechik_ct_supported()) {
 		memset(&k, 0, sizeof(k));
 		assert_int_equal(kuznyechik_setkey_ct(&k, key), 0);
@@ -224,10 +243,13 @@ static void differential(enum gost_block_kind kind, uint64_t seed)
 
 	gost_needed();
 	for (c = 0; done < total; c++) {
-		if (c % 64 == 0)
+		if (c % 64 == 0) {
+			table_build((unsigned)(c / 64));
 			diff_rekey(&d, kind, &rng);
+		}
 		diff_call(&d, c, &rng, &done);
 	}
+	table_build(1);
 	fprintf(stderr, "    %s: %zu blocks in %" PRIu64 " calls, %" PRIu64 " keys: equal\n",
 		d.bs == 16 ? "Kuznyechik" : "Magma", done, c, (c + 63) / 64);
 	crypto_gost_block_free(d.ref);
@@ -290,6 +312,7 @@ static void test_kuznyechik_mgm_ctr(void **state)
 		struct gost_block *e;
 
 		test_rand_bytes(&rng, key, sizeof(key));
+		table_build(r / 8);
 		ctr_start(y, 8, r, &rng);
 		ctr_start(z, 0, r / 4, &rng);
 		build_ctrs(in, y, ny, false);
@@ -308,6 +331,7 @@ static void test_kuznyechik_mgm_ctr(void **state)
 		assert_int_equal(out[16 * (ny + nz)], 0x5a); /* nothing written past the end */
 		blocks += ny + nz;
 	}
+	table_build(1);
 	fprintf(stderr, "    Kuznyechik MGM counters: %zu blocks in 400 calls: equal\n", blocks);
 }
 
