@@ -969,17 +969,24 @@ static int slot_leaf(struct gost_sa *g, struct gost_slot *s, uint8_t i1, uint16_
 	return 0;
 }
 
-/* RFC 9227 4.3: 0x00 | pnum | salt */
-static void make_nonce(const struct gost_sa *g, const uint8_t *iv, uint8_t *nonce)
-{
-	nonce[0] = 0;
-	memcpy(nonce + 1, iv + 5, 3);
-	memcpy(nonce + 4, g->salt, g->salt_len);
-}
-
 static uint32_t iv_pnum(const uint8_t *iv)
 {
 	return (uint32_t)iv[5] << 16 | (uint32_t)iv[6] << 8 | iv[7];
+}
+
+/* RFC 9227 4.3: 0x00 | pnum | salt */
+static void nonce_of(const struct gost_sa *g, uint32_t pnum, uint8_t *nonce)
+{
+	nonce[0] = 0;
+	nonce[1] = (uint8_t)(pnum >> 16);
+	nonce[2] = (uint8_t)(pnum >> 8);
+	nonce[3] = (uint8_t)pnum;
+	memcpy(nonce + 4, g->salt, g->salt_len);
+}
+
+static void make_nonce(const struct gost_sa *g, const uint8_t *iv, uint8_t *nonce)
+{
+	nonce_of(g, iv_pnum(iv), nonce);
 }
 
 /* What the packet after this one (pnum + 1 under the same leaf) needs from MGM's first
@@ -1002,10 +1009,7 @@ static const struct mgm_ahead *ahead_begin(const struct gost_sa *g, struct gost_
 	l->has_ahead = false; /* used now, or for another packet number */
 	a->mgm = (struct mgm_ahead){had ? l->ahead_e : NULL, NULL, NULL};
 	if (pnum + 1 < 1u << g->pnum_bits) {
-		uint8_t next_iv[8] = {0, 0, 0, 0, 0, (uint8_t)((pnum + 1) >> 16),
-				      (uint8_t)((pnum + 1) >> 8), (uint8_t)(pnum + 1)};
-
-		make_nonce(g, next_iv, a->next_nonce);
+		nonce_of(g, pnum + 1, a->next_nonce);
 		a->mgm.next = a->next_nonce;
 		a->mgm.next_e = l->ahead_e;
 	}
