@@ -6,8 +6,9 @@
  * alone and repeated in calls of 1 to 64 blocks; then a differential test against
  * gost-engine through crypto_gost.c, byte-exact: random keys (a new one every 64 calls),
  * random blocks, calls of every length 1..64 and some longer, unaligned buffers, in place
- * or not; the table Kuznyechik in both its builds (plain, AVX2 + BMI2). MGM's counter path of the table Kuznyechik (kuznyechik_mgm_ctr_table) against
- * gost-engine's ECB over the same counters, starting next to every kind of carry.
+ * or not; the table Kuznyechik in both its builds (plain, AVX2 + BMI2). MGM's counter path
+ * of the table Kuznyechik (kuznyechik_mgm_ctr_table) against gost-engine's ECB over the
+ * same counters, starting next to every kind of carry.
  *
  * GOST_DIFF_BLOCKS sets the differential test's size: blocks per cipher, each compared
  * across every implementation (default 4000000; 200000 when CI=true).

@@ -2,8 +2,8 @@
 /*
  * mgm.c - Multilinear Galois Mode: RFC 9058 section 4.1 (encryption, tag) and 4.2
  * (verification, decryption) for n = 128 and n = 64, and the GF(2^n) multiplication of its
- * section 3 (VPCLMULQDQ or PCLMULQDQ where the CPU has it, portable C otherwise). Called per packet by
- * crypto_gost.c for the RFC 9227 ESP transforms, and by the tests.
+ * section 3 (VPCLMULQDQ or PCLMULQDQ where the CPU has it, portable C otherwise). Called
+ * per packet by crypto_gost.c for the RFC 9227 ESP transforms, and by the tests.
  *
  * Per packet three calls to the block cipher: Y_1 = E(0||ICN) with Z_1 = E(1||ICN); then
  * every E(Y_i) and H_j = E(Z_j) at once into a per-thread scratch buffer (packets too long
