@@ -316,33 +316,28 @@ static void ctr_round1(const struct kuznyechik_key *k, uint8_t *out, const uint8
 {
 	const uint8_t *t = ls_base(), *row = t + 4096 * (off + 7);
 	const unsigned kb = k->rk[0][off + 7];
-	uint8_t blk[16];
-	uint64_t v, be;
+	v2 x, rk;
+	uint64_t v;
 
 	if (!count)
 		return; /* ctr may be NULL */
-	memcpy(blk, ctr, 16);
-	memcpy(&v, blk + off, 8);
-	v = be64toh(v);
+	memcpy(&x, ctr, 16);
+	memcpy(&rk, k->rk[0], 16);
+	v = be64toh(x[off / 8]);
 	while (count) {
 		unsigned c = v & 0xff;
 		size_t seg = 256 - c < count ? 256 - c : count;
-		v2 p, rk;
+		v2 p = ls(t, x ^ rk) ^ *(const v2 *)(row + 16 * (c ^ kb));
 
-		memcpy(&p, blk, 16);
-		memcpy(&rk, k->rk[0], 16);
-		p = ls(t, p ^ rk) ^ *(const v2 *)(row + 16 * (c ^ kb));
 		for (size_t i = 0; i < seg; i++, out += 16) {
-			v2 x = p ^ *(const v2 *)(row + 16 * ((c + i) ^ kb));
+			v2 y = p ^ *(const v2 *)(row + 16 * ((c + i) ^ kb));
 
-			memcpy(out, &x, 16);
+			memcpy(out, &y, 16);
 		}
 		count -= seg;
 		v += seg;
-		be = htobe64(v);
-		memcpy(blk + off, &be, 8);
+		x[off / 8] = htobe64(v);
 	}
-	wipe(blk, sizeof(blk));
 }
 
 void kuznyechik_mgm_ctr_table(const struct kuznyechik_key *k, uint8_t *out, const uint8_t y[16],

@@ -59,6 +59,15 @@ static inline void st32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
+/* One block (n = 16 or 8), copied with a constant length: no call into libc. */
+static inline void copy_block(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n == 16)
+		memcpy(dst, src, 16);
+	else
+		memcpy(dst, src, 8);
+}
+
 /* --- GF(2^128) mod x^128+x^7+x^2+x+1 and GF(2^64) mod x^64+x^4+x^3+x+1 -------------------
  * A block is the polynomial whose x^i coefficient is bit i of the block read big-endian.
  * acc128 adds H_i * X_i into a 256-bit accumulator acc[0..3] (acc[0] lowest), acc64 into a
@@ -518,9 +527,9 @@ static void run_split(struct run *r, size_t q, size_t t)
 /* 0||ICN then 1||ICN from a nonce (its top bit ignored) */
 static void icn_pair(uint8_t *icn, const uint8_t *nonce, size_t n)
 {
-	memcpy(icn, nonce, n);
+	copy_block(icn, nonce, n);
 	icn[0] &= 0x7f;
-	memcpy(icn + n, nonce, n);
+	copy_block(icn + n, nonce, n);
 	icn[n] |= 0x80;
 }
 
@@ -535,11 +544,11 @@ static int run_first(struct run *r, const uint8_t *nonce, size_t q)
 	icn_pair(r->icn, nonce, n);
 	if (q) {
 		err = c->ecb(c->key, r->e, r->icn, 2);
-		memcpy(r->y, r->e, n);
-		memcpy(r->z, r->e + n, n);
+		copy_block(r->y, r->e, n);
+		copy_block(r->z, r->e + n, n);
 	} else {
 		err = c->ecb(c->key, r->e, r->icn + n, 1);
-		memcpy(r->z, r->e, n);
+		copy_block(r->z, r->e, n);
 	}
 	return err; /* icn holds the SA's secret salt, e secret counters: run_end wipes both */
 }
@@ -564,8 +573,8 @@ static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *n
 	r->p.len = 0;
 	r->ah = ah;
 	if (ah && ah->e) {
-		memcpy(r->y, ah->e, n);
-		memcpy(r->z, ah->e + n, n);
+		copy_block(r->y, ah->e, n);
+		copy_block(r->z, ah->e + n, n);
 	} else {
 		err = run_first(r, nonce, q);
 		if (err)
@@ -707,13 +716,14 @@ static int run_tag(struct run *r, size_t alen, size_t clen)
 		return r->c->ecb(r->c->key, r->t, sum, 1);
 	/* One call for the tag and the next nonce's E(0||ICN), E(1||ICN): a call of one block
 	 * waits on its rounds one after another; three cost hardly more. */
-	memcpy(r->tag_in, sum, r->n);
+	copy_block(r->tag_in, sum, r->n);
 	icn_pair(r->tag_in + r->n, r->ah->next, r->n);
 	err = r->c->ecb(r->c->key, r->tag_out, r->tag_in, 3);
 	if (err)
 		return err;
-	memcpy(r->t, r->tag_out, r->n);
-	memcpy(r->ah->next_e, r->tag_out + r->n, 2 * r->n);
+	copy_block(r->t, r->tag_out, r->n);
+	copy_block(r->ah->next_e, r->tag_out + r->n, r->n);
+	copy_block(r->ah->next_e + r->n, r->tag_out + 2 * r->n, r->n);
 	return 0;
 }
 
