@@ -5,9 +5,13 @@
  * core and in one run, so that the ratios to the engine are taken under the same load (a
  * benchmark, never a test). Prints the CPU's flags and what `auto` chose; then for each
  * transform and 64, 512, 1420-byte payloads aead_seal and aead_open in MB/s per
- * implementation with their ratio to the engine; then each implementation's raw ECB rate
- * (what MGM calls); then the older baselines: the portable GF(2^n) code, gost-engine's Magma
- * paths, and kuznyechik-ecb from the engine against the gostprov provider (in a child).
+ * implementation with their ratio to the engine (each packet with its own IV, consecutive
+ * as in traffic: our implementations make the next packet's first MGM blocks with this
+ * one's tag, gost-engine's path stays as it was); then each implementation's raw ECB rate
+ * (what MGM calls); the table Kuznyechik against the cost of its table loads alone (the
+ * method's ceiling here); then the older baselines: the portable GF(2^n) code,
+ * gost-engine's Magma paths, and kuznyechik-ecb from the engine against the gostprov
+ * provider (in a child).
  * Every figure is the median of `rounds` rounds (ratios: the median of the per-round
  * ratios); in a round the figures of a row are taken side by side in 10 ms turns until each
  * has had `secs` of thread CPU time. Run by `make bench`, or
@@ -21,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <immintrin.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 
@@ -174,18 +179,30 @@ static bool raw_job_init(struct raw_job *j, enum gost_block_kind kind, enum gost
 	return true;
 }
 
-/* --- the transforms ------------------------------------------------------------------------ */
+/* --- the transforms ------------------------------------------------------------------------
+ * Every packet has its own IV, as in traffic: seal takes the next sequence number each call
+ * (within the first key-tree leaf, back to 1 before its end: the leaf stays cached); open
+ * goes round a ring of RING packets sealed with consecutive sequence numbers. */
+#define RING 16
+
 struct aead_job {
 	struct aead *a;
 	struct aead_req r;
-	const uint8_t *sealed; /* to restore before each open (decryption is in place) */
-	uint8_t data[2048], sealed_copy[2048], aad[8], iv[8], icv[16];
+	uint64_t seq, seq_wrap; /* seal: the last sequence number used; wrap before seq_wrap */
+	unsigned next;		/* open: the ring's next packet */
+	uint8_t data[2048], aad[8], iv[8], icv[16];
+	struct {
+		uint8_t data[2048], iv[8], icv[16];
+	} ring[RING];
 };
 
 static int seal_op(void *arg)
 {
 	struct aead_job *j = arg;
 
+	j->seq = j->seq + 1 < j->seq_wrap ? j->seq + 1 : 1;
+	if (aead_next_iv(j->a, j->seq, j->r.len, j->iv))
+		return -1;
 	return aead_seal(j->a, 0, &j->r);
 }
 
@@ -193,12 +210,15 @@ static int open_op(void *arg)
 {
 	struct aead_job *j = arg;
 
-	memcpy(j->r.data, j->sealed, j->r.len);
+	memcpy(j->data, j->ring[j->next].data, j->r.len);
+	memcpy(j->iv, j->ring[j->next].iv, 8);
+	memcpy(j->icv, j->ring[j->next].icv, 16);
+	j->next = (j->next + 1) % RING;
 	return aead_open(j->a, 0, &j->r);
 }
 
-/* An SA of cipher c on impl, and a packet of len bytes sealed by it for open; false if impl
- * is not on this CPU. seal keeps sealing its own buffer; open always gets the same packet. */
+/* An SA of cipher c on impl; for open, RING packets of len bytes sealed by it. false if impl
+ * is not on this CPU. */
 static bool aead_job_init(struct aead_job *j, enum aead_cipher c, enum gost_impl impl, size_t len,
 			  bool for_open)
 {
@@ -211,16 +231,21 @@ static bool aead_job_init(struct aead_job *j, enum aead_cipher c, enum gost_impl
 		return false;
 	j->a = aead_new(c, km, aead_keymat_len(c), 1);
 	crypto_gost_select(GOST_IMPL_AUTO);
-	if (!j->a || aead_next_iv(j->a, 1, len, j->iv)) {
+	if (!j->a) {
 		perror("aead_new");
 		exit(1);
 	}
 	j->r = (struct aead_req){j->aad, sizeof(j->aad), j->iv, j->data, len, j->icv};
-	if (for_open) {
+	j->seq = 0;
+	j->seq_wrap = ((uint64_t)1 << crypto_gost_pnum_bits(j->a)) - 1;
+	j->next = 0;
+	for (unsigned i = 0; for_open && i < RING; i++) {
+		memset(j->data, 0xab, len);
 		if (seal_op(j))
 			exit(1);
-		memcpy(j->sealed_copy, j->data, len);
-		j->sealed = j->sealed_copy;
+		memcpy(j->ring[i].data, j->data, len);
+		memcpy(j->ring[i].iv, j->iv, 8);
+		memcpy(j->ring[i].icv, j->icv, 16);
 	}
 	return true;
 }
@@ -308,7 +333,8 @@ static void print_aead_table(void)
 			print_aead_row(cs[c], sizes[s]);
 	printf("x engine: the median over the rounds of (rate / the engine's rate in the same\n"
 	       "round). Packets: aead_seal/aead_open on a payload of that many bytes with an\n"
-	       "8-byte AAD, the key-tree leaf cached (as between leaf changes).\n");
+	       "8-byte AAD, each with its own IV (consecutive sequence numbers), the key-tree\n"
+	       "leaf cached (as between leaf changes).\n");
 }
 
 /* Raw ECB (what MGM calls: crypto_gost_block_ecb over one buffer) per implementation. */
@@ -492,6 +518,152 @@ static void print_kuz_paths(void)
 	}
 }
 
+/* --- the table method's ceiling ------------------------------------------------------------
+ * What the loads of table Kuznyechik cost by themselves on this CPU: one block is 9 rounds of
+ * 16 loads of a 16-byte row, row j from table j of 256 rows. Here they come at random rows
+ * (xorshift), XORed into eight accumulators, nothing waiting on a load: the rate the loads
+ * and their cache allow, with the tables' 64 KB (the kernel's), and folded onto 32 KB and
+ * 4 KB (timing only), beside the kernel itself (raw ECB and the MGM counter path). */
+struct ceil_job {
+	unsigned fold; /* tables used: 16, 8 or 1 */
+	uint64_t x[4], sink;
+};
+
+#define CEIL_BLOCKS 180
+
+static uint8_t ceil_tab[16 * 4096] __attribute__((aligned(64)));
+
+typedef uint64_t ceil_v2 __attribute__((vector_size(16)));
+
+#define CEIL_ROW(j, w, sh)                                                                         \
+	(*(const ceil_v2 *)(ceil_tab + 4096 * ((j) & (fold - 1)) + ((w) >> (sh) & 0xff0)))
+
+/* Per block and round 16 loads, their rows from four xorshift64 streams side by side in one
+ * 256-bit register (no chain from one load to the next). */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void
+ceil_run(const unsigned fold, __m256i *state, uint64_t *sink)
+{
+	ceil_v2 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+	__m256i x = *state;
+
+	for (int b = 0; b < CEIL_BLOCKS * 9; b++) {
+		__m128i h;
+		uint64_t w0, w1, w2, w3;
+
+		x = _mm256_xor_si256(x, _mm256_slli_epi64(x, 13));
+		x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 7));
+		x = _mm256_xor_si256(x, _mm256_slli_epi64(x, 17));
+		h = _mm256_extracti128_si256(x, 1);
+		w0 = (uint64_t)_mm_cvtsi128_si64(_mm256_castsi256_si128(x));
+		w1 = (uint64_t)_mm_extract_epi64(_mm256_castsi256_si128(x), 1);
+		w2 = (uint64_t)_mm_cvtsi128_si64(h);
+		w3 = (uint64_t)_mm_extract_epi64(h, 1);
+		a0 ^= CEIL_ROW(0, w0, 4), a1 ^= CEIL_ROW(1, w0, 20);
+		a2 ^= CEIL_ROW(2, w0, 36), a3 ^= CEIL_ROW(3, w0, 52);
+		a4 ^= CEIL_ROW(4, w1, 4), a5 ^= CEIL_ROW(5, w1, 20);
+		a6 ^= CEIL_ROW(6, w1, 36), a7 ^= CEIL_ROW(7, w1, 52);
+		a0 ^= CEIL_ROW(8, w2, 4), a1 ^= CEIL_ROW(9, w2, 20);
+		a2 ^= CEIL_ROW(10, w2, 36), a3 ^= CEIL_ROW(11, w2, 52);
+		a4 ^= CEIL_ROW(12, w3, 4), a5 ^= CEIL_ROW(13, w3, 20);
+		a6 ^= CEIL_ROW(14, w3, 36), a7 ^= CEIL_ROW(15, w3, 52);
+	}
+	a0 ^= a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
+	*sink += a0[0] ^ a0[1];
+	*state = x;
+}
+
+__attribute__((target("avx2"))) static int ceil_op(void *arg)
+{
+	struct ceil_job *j = arg;
+	__m256i x = _mm256_loadu_si256((const __m256i *)j->x);
+
+	if (j->fold == 16)
+		ceil_run(16, &x, &j->sink);
+	else if (j->fold == 8)
+		ceil_run(8, &x, &j->sink);
+	else
+		ceil_run(1, &x, &j->sink);
+	_mm256_storeu_si256((__m256i *)j->x, x);
+	return 0;
+}
+
+/* The kernel on blocks it has not seen: each call changes a byte outside the counters
+ * (MGM counter path) or a byte of every block (ECB), so no call finds the last one's rows
+ * in the cache. */
+struct ctr_job {
+	struct gost_block *b;
+	struct mgm_cipher mc;
+	uint8_t y[16], z[16], in[CEIL_BLOCKS * 16], out[CEIL_BLOCKS * 16];
+};
+
+static int ctr_op(void *arg)
+{
+	struct ctr_job *j = arg;
+
+	j->y[0]++;
+	j->z[8]++;
+	return j->mc.ctr(j->mc.key, j->out, j->y, CEIL_BLOCKS / 2, j->z, CEIL_BLOCKS / 2);
+}
+
+static int ecb_fresh_op(void *arg)
+{
+	struct ctr_job *j = arg;
+
+	for (int b = 0; b < CEIL_BLOCKS; b++)
+		j->in[16 * b]++;
+	return crypto_gost_block_ecb(j->b, j->out, j->in, CEIL_BLOCKS);
+}
+
+static void print_ceiling(void)
+{
+	static struct ceil_job cj[3] = {{.fold = 16}, {.fold = 8}, {.fold = 1}};
+	static struct ctr_job tj;
+	struct row r = {.nops = 0};
+	uint8_t key[32];
+
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("avx2"))
+		return;
+	for (size_t i = 0; i < sizeof(ceil_tab); i++)
+		ceil_tab[i] = (uint8_t)(i * 131 + (i >> 9));
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 4; k++)
+			cj[i].x[k] = 88172645463325252ull * (uint64_t)(2 * k + 1);
+	memset(key, 0x5a, sizeof(key));
+	tj.b = crypto_gost_block_new_impl(GOST_BLOCK_KUZNYECHIK, GOST_IMPL_TABLE, key);
+	if (!tj.b)
+		return;
+	crypto_gost_block_mgm(tj.b, &tj.mc);
+	for (size_t i = 0; i < sizeof(tj.in); i++)
+		tj.in[i] = (uint8_t)(i * 7 + (i >> 8));
+	for (int i = 0; i < 3; i++) {
+		r.op[r.nops] = (struct op){ceil_op, &cj[i], 0, 0};
+		r.bytes[r.nops] = CEIL_BLOCKS * 16;
+		r.base[r.nops++] = 0;
+	}
+	r.op[r.nops] = (struct op){ecb_fresh_op, &tj, 0, 0};
+	r.bytes[r.nops] = CEIL_BLOCKS * 16;
+	r.base[r.nops++] = 0;
+	if (tj.mc.ctr) {
+		r.op[r.nops] = (struct op){ctr_op, &tj, 0, 0};
+		r.bytes[r.nops] = CEIL_BLOCKS * 16;
+		r.base[r.nops++] = 0;
+	}
+	run_row(&r);
+	printf("\nTable Kuznyechik against the cost of its loads alone (ns per 16-byte block, in\n"
+	       "calls of %d blocks not seen before; 144 random 16-byte rows per block, nothing\n"
+	       "else):\n",
+	       CEIL_BLOCKS);
+	printf("  loads alone, 16 tables (64 KB, the kernel's)  %6.1f ns\n", 16e3 / r.mbps[0]);
+	printf("  loads alone, folded onto 32 KB (8 tables)      %6.1f ns\n", 16e3 / r.mbps[1]);
+	printf("  loads alone, folded onto 4 KB (1 table)        %6.1f ns\n", 16e3 / r.mbps[2]);
+	printf("  table kernel, ECB (144 loads)                  %6.1f ns\n", 16e3 / r.mbps[3]);
+	if (tj.mc.ctr)
+		printf("  table kernel, MGM counter path (129 loads)     %6.1f ns\n",
+		       16e3 / r.mbps[4]);
+	crypto_gost_block_free(tj.b);
+}
+
 /* The CPU features the implementations could use, as the kernel reports them. */
 static void print_cpu(void)
 {
@@ -555,6 +727,7 @@ int main(int argc, char **argv)
 	       crypto_gost_impl_name(), mgm_gf_name(), crypto_gost_magma_path());
 	print_aead_table();
 	print_raw_table();
+	print_ceiling();
 	print_portable();
 	print_magma_paths();
 	print_kuz_paths();

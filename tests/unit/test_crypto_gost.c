@@ -101,7 +101,7 @@ static void check_kmsg_nonce(const struct rfc9227_pkt *v, const struct pkt_bin *
 	assert_memory_equal(kmsg, b->kmsg, 32);
 	blk = crypto_gost_block_new(is_kuz(v->c) ? GOST_BLOCK_KUZNYECHIK : GOST_BLOCK_MAGMA, kmsg);
 	assert_non_null(blk);
-	mc = (struct mgm_cipher){crypto_gost_block_ecb, blk, b->nlen};
+	crypto_gost_block_mgm(blk, &mc);
 	memcpy(buf, b->pt, b->plen);
 	assert_int_equal(mgm_encrypt(&mc, b->nonce, &seg, 1, buf, b->plen, tag, b->icvlen), 0);
 	assert_memory_equal(buf, b->ct, b->plen);
@@ -293,6 +293,82 @@ static void test_slots_agree(void **state)
 		assert_memory_equal(icv0, icv2, aead_icv_len(a));
 		assert_int_equal(aead_seal(a, 3, &r2), -EINVAL); /* no such slot */
 		aead_free(a);
+	}
+}
+
+/* --- MGM's first cipher call made ahead (crypto_gost.c, mgm_ahead) ---------------------------
+ * Consecutive packets of a leaf get E(0||ICN), E(1||ICN) from the previous packet's tag call.
+ * Sequence numbers in runs, with skips back and forth, repeats, the last packet numbers of a
+ * leaf and the next leaf's first, a forged packet in between: every packet sealed by the
+ * implementation under test must be the bytes gost-engine seals (no made-ahead path) and
+ * open on either, on its own thread slot too. */
+static uint64_t next_seq(uint64_t seq, unsigned i, uint64_t *rng)
+{
+	switch (test_rand(rng) % 16) {
+	case 0:
+		return seq + 2 + test_rand(rng) % 5; /* a gap */
+	case 1:
+		return seq > 3 ? seq - 3 : seq; /* back */
+	case 2:
+		return seq; /* the same again */
+	default:
+		return i % 97 == 96 ? seq + 1000 : seq + 1;
+	}
+}
+
+static void ahead_one(struct aead *a, struct aead *ref, uint64_t seq, size_t len, uint64_t *rng)
+{
+	static uint8_t pt[1500], d[1500], e[1500];
+	uint8_t aad[8] = {1, 2, 3, 4, 0, 0, 0, 0}, iv[8], icv[16], icv_ref[16];
+	struct aead_req r = {aad, 8, iv, d, len, icv}, rr = {aad, 8, iv, e, len, icv_ref};
+	size_t icvlen = aead_icv_len(a);
+
+	aad[7] = (uint8_t)seq;
+	test_rand_bytes(rng, pt, len);
+	memcpy(d, pt, len);
+	memcpy(e, pt, len);
+	assert_int_equal(aead_next_iv(a, seq, len, iv), 0);
+	assert_int_equal(aead_seal(a, 0, &r), 0);
+	assert_int_equal(aead_seal(ref, 0, &rr), 0);
+	if (memcmp(d, e, len) || memcmp(icv, icv_ref, icvlen))
+		fail_msg("SN %" PRIu64 ", %zu bytes: sealed differently from gost-engine", seq, len);
+	if (test_rand(rng) % 8 == 0) { /* a forged copy first: refused, nothing kept */
+		icv[0] ^= 1;
+		assert_int_equal(aead_open(a, 1, &r), -EBADMSG);
+		icv[0] ^= 1;
+	}
+	assert_int_equal(aead_open(a, 1, &r), 0);
+	assert_memory_equal(d, pt, len);
+	assert_int_equal(aead_open(ref, 1, &rr), 0);
+	assert_memory_equal(e, pt, len);
+}
+
+static void test_ahead_sequences(void **state)
+{
+	uint64_t rng = 0xa4ead;
+
+	(void)state;
+	for (size_t c = 0; c < 4; c++) {
+		uint8_t km[ESP_KEYMAT_MAX];
+		struct aead *a, *ref;
+		uint64_t seq = 1;
+
+		test_rand_bytes(&rng, km, sizeof(km));
+		a = aead_new(gost_ciphers[c], km, aead_keymat_len(gost_ciphers[c]), 2);
+		assert_int_equal(crypto_gost_select(GOST_IMPL_ENGINE), 0);
+		ref = aead_new(gost_ciphers[c], km, aead_keymat_len(gost_ciphers[c]), 2);
+		assert_int_equal(crypto_gost_select(gost_impl_under_test), 0);
+		assert_non_null(a);
+		assert_non_null(ref);
+		/* 40 packets before the end of leaf (0, 0, 1), then on into the next leaves */
+		assert_int_equal(crypto_gost_set_iv(a, 1, 0, 0, 1,
+						    (1u << crypto_gost_pnum_bits(a)) - 40), 0);
+		assert_int_equal(crypto_gost_set_iv(ref, 1, 0, 0, 1,
+						    (1u << crypto_gost_pnum_bits(ref)) - 40), 0);
+		for (unsigned i = 0; i < 600; i++, seq = next_seq(seq, i, &rng))
+			ahead_one(a, ref, seq, i % 5 ? test_rand(&rng) % 100 + 1 : 1420, &rng);
+		aead_free(a);
+		aead_free(ref);
 	}
 }
 
@@ -539,7 +615,7 @@ int main(void)
 	    cmocka_unit_test(test_slots_agree),	     cmocka_unit_test(test_iv_kuznyechik),
 	    cmocka_unit_test(test_iv_magma),	     cmocka_unit_test(test_iv_distinct),
 	    cmocka_unit_test(test_derivation_cache), cmocka_unit_test(test_forged_indices),
-	    cmocka_unit_test(test_not_gost),
+	    cmocka_unit_test(test_not_gost),	     cmocka_unit_test(test_ahead_sequences),
 	};
 
 	return run_per_gost_impl(tests, setup, teardown);

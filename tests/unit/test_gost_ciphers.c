@@ -6,7 +6,9 @@
  * alone and repeated in calls of 1 to 64 blocks; then a differential test against
  * gost-engine through crypto_gost.c, byte-exact: random keys (a new one every 64 calls),
  * random blocks, calls of every length 1..64 and some longer, unaligned buffers, in place
- * or not.
+ * or not; the table Kuznyechik in both its builds (plain, AVX2 + BMI2). MGM's counter path
+ * of the table Kuznyechik (kuznyechik_mgm_ctr_table) against gost-engine's ECB over the
+ * same counters, starting next to every kind of carry.
  *
  * GOST_DIFF_BLOCKS sets the differential test's size: blocks per cipher, each compared
  * across every implementation (default 4000000; 200000 when CI=true).
@@ -44,10 +46,16 @@ static const uint32_t magma_k[8] = {
 static const char *const magma_pt_hex = "fedcba9876543210";
 static const char *const magma_ct_hex = "4ee901e5c2d8ca3d";
 
+static bool vex_ok; /* the CPU runs the table Kuznyechik's AVX2 + BMI2 build */
+
 static int setup(void **state)
 {
 	(void)state;
 	crypto_init(CRYPTO_AUTO);
+	vex_ok = kuznyechik_table_vex(true) == 0;
+	if (!vex_ok)
+		fprintf(stderr, "\n*** test_gost_ciphers: no AVX2 + BMI2: the table Kuznyechik's "
+				"VEX build is not tested here ***\n\n");
 	if (!kuznyechik_ct_supported() || !magma_ct_supported())
 		fprintf(stderr, "\n*** test_gost_ciphers: no AVX2: the ct implementations are "
 				"not tested here ***\n\n");
@@ -62,6 +70,16 @@ static int teardown(void **state)
 	(void)state;
 	crypto_fini();
 	return 0;
+}
+
+/* The table Kuznyechik's two builds (kuznyechik_table_vex): plain, and AVX2 + BMI2 where
+ * the CPU has them; key k of a test runs on build k % 2. */
+static void table_build(unsigned k)
+{
+	if (vex_ok)
+		assert_int_equal(kuznyechik_table_vex(k % 2 == 1), 0);
+	else
+		assert_int_equal(kuznyechik_table_vex(false), 0);
 }
 
 typedef void (*ecb_fn)(const void *k, uint8_t *out, const uint8_t *in, size_t n);
@@ -125,7 +143,10 @@ static void test_kuznyechik_rfc7801(void **state)
 	hex_decode(kuz_ct_hex, ct, sizeof(ct));
 	kuznyechik_setkey(&k, key);
 	check_kuz_rk(&k);
-	check_repeated(ecb_kuz_table, &k, 16, pt, ct);
+	for (unsigned b = 0; b < 2; b++) {
+		table_build(b);
+		check_repeated(ecb_kuz_table, &k, 16, pt, ct);
+	}
 	if (kuznyechik_ct_supported()) {
 		memset(&k, 0, sizeof(k));
 		assert_int_equal(kuznyechik_setkey_ct(&k, key), 0);
@@ -223,10 +244,13 @@ static void differential(enum gost_block_kind kind, uint64_t seed)
 
 	gost_needed();
 	for (c = 0; done < total; c++) {
-		if (c % 64 == 0)
+		if (c % 64 == 0) {
+			table_build((unsigned)(c / 64));
 			diff_rekey(&d, kind, &rng);
+		}
 		diff_call(&d, c, &rng, &done);
 	}
+	table_build(1);
 	fprintf(stderr, "    %s: %zu blocks in %" PRIu64 " calls, %" PRIu64 " keys: equal\n",
 		d.bs == 16 ? "Kuznyechik" : "Magma", done, c, (c + 63) / 64);
 	crypto_gost_block_free(d.ref);
@@ -246,6 +270,72 @@ static void test_magma_vs_engine(void **state)
 	differential(GOST_BLOCK_MAGMA, 0x6d61676d61);
 }
 
+/* --- MGM counter blocks ------------------------------------------------------------------ */
+/* count counter blocks from c, counting in the left or right 64-bit half (big-endian) */
+static void build_ctrs(uint8_t *out, const uint8_t *c, size_t count, bool left)
+{
+	uint8_t b[16];
+
+	memcpy(b, c, 16);
+	for (size_t i = 0; i < count; i++, out += 16) {
+		memcpy(out, b, 16);
+		for (size_t j = left ? 8 : 16; j-- > (left ? 0u : 8u);)
+			if (++b[j])
+				break;
+	}
+}
+
+/* A counter's 64-bit half (at off) next to a carry: r % 4 = 0 random, 1 low byte near 0xff,
+ * 2 the whole half near 2^64 (it wraps to 0), 3 three bytes of 0xff then the low byte. */
+static void ctr_start(uint8_t *c, size_t off, unsigned r, uint64_t *rng)
+{
+	test_rand_bytes(rng, c, 16);
+	if (r % 4 == 1)
+		c[off + 7] |= 0xc0;
+	if (r % 4 == 2)
+		memset(c + off, 0xff, 7), c[off + 7] |= 0x80;
+	if (r % 4 == 3)
+		memset(c + off + 4, 0xff, 3), c[off + 7] |= 0xe0;
+}
+
+static void test_kuznyechik_mgm_ctr(void **state)
+{
+	static uint8_t in[1200 * 16], ref[1200 * 16], out[1200 * 16 + 1];
+	uint64_t rng = 0x637472;
+	size_t blocks = 0;
+
+	(void)state;
+	gost_needed();
+	for (unsigned r = 0; r < 400; r++) {
+		uint8_t key[32], y[16], z[16];
+		size_t ny = test_rand(&rng) % (r % 8 ? 600 : 9), nz = test_rand(&rng) % (r % 8 ? 600 : 9);
+		struct kuznyechik_key k;
+		struct gost_block *e;
+
+		test_rand_bytes(&rng, key, sizeof(key));
+		table_build(r / 8);
+		ctr_start(y, 8, r, &rng);
+		ctr_start(z, 0, r / 4, &rng);
+		build_ctrs(in, y, ny, false);
+		build_ctrs(in + 16 * ny, z, nz, true);
+		e = crypto_gost_block_new_impl(GOST_BLOCK_KUZNYECHIK, GOST_IMPL_ENGINE, key);
+		assert_non_null(e);
+		if (ny + nz)
+			assert_int_equal(crypto_gost_block_ecb(e, ref, in, ny + nz), 0);
+		crypto_gost_block_free(e);
+		kuznyechik_setkey(&k, key);
+		out[16 * (ny + nz)] = 0x5a;
+		kuznyechik_mgm_ctr_table(&k, out, ny ? y : NULL, ny, nz ? z : NULL, nz);
+		if (memcmp(out, ref, 16 * (ny + nz)))
+			fail_msg("mgm_ctr_table differs from gost-engine: round %u, %zu + %zu blocks",
+				 r, ny, nz);
+		assert_int_equal(out[16 * (ny + nz)], 0x5a); /* nothing written past the end */
+		blocks += ny + nz;
+	}
+	table_build(1);
+	fprintf(stderr, "    Kuznyechik MGM counters: %zu blocks in 400 calls: equal\n", blocks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_magma_rfc8891),
 	    cmocka_unit_test(test_kuznyechik_vs_engine),
 	    cmocka_unit_test(test_magma_vs_engine),
+	    cmocka_unit_test(test_kuznyechik_mgm_ctr),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

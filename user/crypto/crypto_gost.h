@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "mgm.h"
 
 /* The IV is a function of the sequence number (crypto_gost.c): i1|i2|i3 = position / 2^bits,
  * pnum = position % 2^bits, position = seq (+ the test hook's offset); bits is 24 for
@@ -58,6 +59,9 @@ void crypto_gost_block_free(struct gost_block *b);	   /* zeroizes; NULL is a no-
 size_t crypto_gost_block_size(const struct gost_block *b); /* 16 or 8 */
 /* ECB over nblocks blocks in RFC byte order, out != in; an mgm_ecb_fn (key = the block). */
 int crypto_gost_block_ecb(void *b, uint8_t *out, const uint8_t *in, size_t nblocks);
+/* The block as MGM's cipher (mgm.h): its ECB, and its counter path where it has one
+ * (Kuznyechik table); the tests and the benchmark call MGM through it as gost_run does. */
+void crypto_gost_block_mgm(struct gost_block *b, struct mgm_cipher *mc);
 /* One raw call over len bytes (a multiple of the block size), the benchmark's baseline:
  * kuznyechik-ecb, gost89-cfb decryption, magma-cbc (per block), magma-ctr; ECB for ours. */
 int crypto_gost_block_raw(struct gost_block *b, uint8_t *out, const uint8_t *in, size_t len);

@@ -2,13 +2,15 @@
 /*
  * mgm.c - Multilinear Galois Mode: RFC 9058 section 4.1 (encryption, tag) and 4.2
  * (verification, decryption) for n = 128 and n = 64, and the GF(2^n) multiplication of its
- * section 3 (PCLMULQDQ where the CPU has it, portable C otherwise). Called per packet by
- * crypto_gost.c for the RFC 9227 ESP transforms, and by the tests.
+ * section 3 (VPCLMULQDQ or PCLMULQDQ where the CPU has it, portable C otherwise). Called
+ * per packet by crypto_gost.c for the RFC 9227 ESP transforms, and by the tests.
  *
  * Per packet three calls to the block cipher: Y_1 = E(0||ICN) with Z_1 = E(1||ICN); then
- * every E(Y_i) and H_j = E(Z_j) at once, from counter blocks built in a per-thread scratch
- * buffer (packets too long for it go in chunks); then the tag. The products H_j (x) X_j
- * are summed unreduced and reduced once.
+ * every E(Y_i) and H_j = E(Z_j) at once into a per-thread scratch buffer (packets too long
+ * for it go in chunks), from counter blocks built there or, if the cipher has a counter
+ * path (mgm_cipher.ctr), from Y_1 and Z_1 alone; then the tag. The products H_j (x) X_j
+ * are summed unreduced and reduced once. With mgm_ahead the first call can be skipped: the
+ * previous packet's tag call made this one's Y_1 and Z_1 along with its tag.
  */
 #include <endian.h>
 #include <errno.h>
@@ -55,6 +57,15 @@ static inline void st32(uint8_t *p, uint32_t v)
 {
 	v = htobe32(v);
 	memcpy(p, &v, 4);
+}
+
+/* One block (n = 16 or 8), copied with a constant length: no call into libc. */
+static inline void copy_block(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n == 16)
+		memcpy(dst, src, 16);
+	else
+		memcpy(dst, src, 8);
 }
 
 /* --- GF(2^128) mod x^128+x^7+x^2+x+1 and GF(2^64) mod x^64+x^4+x^3+x+1 -------------------
@@ -178,6 +189,78 @@ PCLMUL_TARGET static void acc64_pclmul(uint64_t *acc, const uint8_t *h, const ui
 	}
 	_mm_storeu_si128((__m128i *)acc, s);
 }
+/* The same with VPCLMULQDQ on 256-bit registers: two blocks per instruction, and Karatsuba
+ * (three products per block pair instead of four: (a0 + a1)(b0 + b1) + a0 b0 + a1 b1 is the
+ * middle term; the sums of the three are kept apart and combined once at the end). */
+#define VPCLMUL_TARGET __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.1")))
+
+VPCLMUL_TARGET static void acc128_vpclmul(uint64_t *acc, const uint8_t *h, const uint8_t *x,
+					  size_t nb)
+{
+	const __m256i bswap = _mm256_broadcastsi128_si256(
+	    _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+	__m256i lo2 = _mm256_setzero_si256(), hi2 = lo2, mid2 = lo2;
+	__m128i lo, hi, mid;
+
+	for (; nb >= 2; nb -= 2, h += 32, x += 32) {
+		__m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)x), bswap);
+		__m256i b = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)h), bswap);
+		__m256i as = _mm256_xor_si256(a, _mm256_shuffle_epi32(a, 0x4e));
+		__m256i bs = _mm256_xor_si256(b, _mm256_shuffle_epi32(b, 0x4e));
+
+		lo2 = _mm256_xor_si256(lo2, _mm256_clmulepi64_epi128(a, b, 0x00));
+		hi2 = _mm256_xor_si256(hi2, _mm256_clmulepi64_epi128(a, b, 0x11));
+		mid2 = _mm256_xor_si256(mid2, _mm256_clmulepi64_epi128(as, bs, 0x00));
+	}
+	lo = _mm_xor_si128(_mm256_castsi256_si128(lo2), _mm256_extracti128_si256(lo2, 1));
+	hi = _mm_xor_si128(_mm256_castsi256_si128(hi2), _mm256_extracti128_si256(hi2, 1));
+	mid = _mm_xor_si128(_mm256_castsi256_si128(mid2), _mm256_extracti128_si256(mid2, 1));
+	mid = _mm_xor_si128(mid, _mm_xor_si128(lo, hi));
+	if (nb) {
+		__m128i a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)x),
+					     _mm256_castsi256_si128(bswap));
+		__m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)h),
+					     _mm256_castsi256_si128(bswap));
+
+		lo = _mm_xor_si128(lo, _mm_clmulepi64_si128(a, b, 0x00));
+		hi = _mm_xor_si128(hi, _mm_clmulepi64_si128(a, b, 0x11));
+		mid = _mm_xor_si128(mid, _mm_clmulepi64_si128(a, b, 0x01));
+		mid = _mm_xor_si128(mid, _mm_clmulepi64_si128(a, b, 0x10));
+	}
+	lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
+	hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
+	_mm_storeu_si128((__m128i *)acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)acc), lo));
+	_mm_storeu_si128((__m128i *)(acc + 2),
+			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)(acc + 2)), hi));
+}
+
+/* Four 64-bit blocks per iteration (lane by lane as acc64_pclmul), the rest one by one. All
+ * in VEX code: legacy SSE code run while the upper halves are dirty (acc64_pclmul as a
+ * tail call, which skips vzeroupper) costs hundreds of cycles here. */
+VPCLMUL_TARGET static void acc64_vpclmul(uint64_t *acc, const uint8_t *h, const uint8_t *x,
+					 size_t nb)
+{
+	const __m256i bswap = _mm256_broadcastsi128_si256(
+	    _mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+	__m256i s2 = _mm256_setzero_si256();
+	__m128i s;
+
+	for (; nb >= 4; nb -= 4, h += 32, x += 32) {
+		__m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)x), bswap);
+		__m256i b = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)h), bswap);
+
+		s2 = _mm256_xor_si256(s2, _mm256_clmulepi64_epi128(a, b, 0x00));
+		s2 = _mm256_xor_si256(s2, _mm256_clmulepi64_epi128(a, b, 0x11));
+	}
+	s = _mm_xor_si128(_mm256_castsi256_si128(s2), _mm256_extracti128_si256(s2, 1));
+	for (; nb; nb--, h += 8, x += 8) {
+		__m128i a = _mm_cvtsi64_si128((long long)ld64(x));
+		__m128i b = _mm_cvtsi64_si128((long long)ld64(h));
+
+		s = _mm_xor_si128(s, _mm_clmulepi64_si128(a, b, 0x00));
+	}
+	_mm_storeu_si128((__m128i *)acc, _mm_xor_si128(_mm_loadu_si128((const __m128i *)acc), s));
+}
 #endif
 
 /* p3..p0 mod x^128+x^7+x^2+x+1: x^128 = R = x^7+x^2+x+1; p3 x^192 = p3 R x^64, then p2 R.
@@ -206,6 +289,7 @@ static uint64_t reduce64(const uint64_t *p)
 static const struct gf_impl gf_portable = {"portable", acc128_portable, acc64_portable};
 #if defined(__x86_64__)
 static const struct gf_impl gf_pclmul = {"pclmul", acc128_pclmul, acc64_pclmul};
+static const struct gf_impl gf_vpclmul = {"vpclmul", acc128_vpclmul, acc64_vpclmul};
 #endif
 static const struct gf_impl *_Atomic gf_cur;
 
@@ -219,17 +303,29 @@ static bool cpu_has_pclmul(void)
 #endif
 }
 
+static bool cpu_has_vpclmul(void)
+{
+#if defined(__x86_64__)
+	return cpu_has_pclmul() && __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("vpclmulqdq");
+#else
+	return false;
+#endif
+}
+
 int mgm_gf_select(enum mgm_gf_impl impl)
 {
 	const struct gf_impl *g = &gf_portable;
 
-	if (impl != MGM_GF_PORTABLE && cpu_has_pclmul()) {
+	if ((impl == MGM_GF_PCLMUL && !cpu_has_pclmul()) ||
+	    (impl == MGM_GF_VPCLMUL && !cpu_has_vpclmul()))
+		return -ENOTSUP;
 #if defined(__x86_64__)
+	if (impl == MGM_GF_VPCLMUL || (impl == MGM_GF_AUTO && cpu_has_vpclmul()))
+		g = &gf_vpclmul;
+	else if (impl == MGM_GF_PCLMUL || (impl == MGM_GF_AUTO && cpu_has_pclmul()))
 		g = &gf_pclmul;
 #endif
-	} else if (impl == MGM_GF_PCLMUL) {
-		return -ENOTSUP;
-	}
 	atomic_store_explicit(&gf_cur, g, memory_order_relaxed);
 	return 0;
 }
@@ -293,10 +389,12 @@ struct run {
 	uint64_t acc[4];
 	uint8_t y[MGM_BLOCK_MAX], z[MGM_BLOCK_MAX];
 	struct stream ks, h;
-	size_t wipe; /* scratch bytes to clear at the end */
+	size_t wipe_in, wipe_out; /* scratch bytes to clear at the end */
 	struct part p;
 	uint8_t icn[2 * MGM_BLOCK_MAX], e[2 * MGM_BLOCK_MAX]; /* 0||ICN, 1||ICN and E of them */
 	uint8_t sum[MGM_BLOCK_MAX], t[MGM_BLOCK_MAX];	      /* the tag: E(sum) = T */
+	const struct mgm_ahead *ah;			      /* NULL: nothing made ahead */
+	uint8_t tag_in[3 * MGM_BLOCK_MAX], tag_out[3 * MGM_BLOCK_MAX]; /* with ah->next */
 };
 
 static inline size_t nblocks(size_t len, size_t n)
@@ -304,8 +402,19 @@ static inline size_t nblocks(size_t len, size_t n)
 	return (len + n - 1) / n;
 }
 
-/* count counter blocks from ctr; incr_l counts in the left half, incr_r in the right one,
- * each modulo 2^(n/2). ctr moves past them. */
+/* ctr moves count blocks on: incr_l counts in the left half, incr_r in the right one, each
+ * modulo 2^(n/2). */
+static void advance_ctr(uint8_t *ctr, size_t n, bool left, size_t count)
+{
+	size_t off = left ? 0 : n / 2;
+
+	if (n == 16)
+		st64(ctr + off, ld64(ctr + off) + count);
+	else
+		st32(ctr + off, ld32(ctr + off) + (uint32_t)count);
+}
+
+/* count counter blocks from ctr into out; ctr moves past them. */
 static void fill_ctr(uint8_t *out, uint8_t *ctr, size_t n, bool left, size_t count)
 {
 	size_t off = left ? 0 : n / 2;
@@ -317,7 +426,6 @@ static void fill_ctr(uint8_t *out, uint8_t *ctr, size_t n, bool left, size_t cou
 			memcpy(out, ctr, 16);
 			st64(out + off, v + i);
 		}
-		st64(ctr + off, v + count);
 	} else {
 		uint32_t v = ld32(ctr + off);
 
@@ -325,8 +433,26 @@ static void fill_ctr(uint8_t *out, uint8_t *ctr, size_t n, bool left, size_t cou
 			memcpy(out, ctr, 8);
 			st32(out + off, v + (uint32_t)i);
 		}
-		st32(ctr + off, v + (uint32_t)count);
 	}
+	advance_ctr(ctr, n, left, count);
+}
+
+/* E of count blocks of one stream's counters into out (the cipher's counter path if it has
+ * one, else ECB over counters built in `in`); ctr moves past them. */
+static int encrypt_ctr(struct run *r, uint8_t *out, uint8_t *in, uint8_t *ctr, bool left,
+		       size_t count)
+{
+	const struct mgm_cipher *c = r->c;
+	int err;
+
+	if (c->ctr) {
+		err = left ? c->ctr(c->key, out, NULL, 0, ctr, count)
+			   : c->ctr(c->key, out, ctr, count, NULL, 0);
+		advance_ctr(ctr, r->n, left, count);
+		return err;
+	}
+	fill_ctr(in, ctr, r->n, left, count);
+	return c->ecb(c->key, out, in, count);
 }
 
 static int stream_refill(struct run *r, struct stream *s)
@@ -336,8 +462,7 @@ static int stream_refill(struct run *r, struct stream *s)
 
 	if (!k)
 		return -EIO; /* asked for more blocks than the message has */
-	fill_ctr(s->in, s->ctr, r->n, s->left, k);
-	err = r->c->ecb(r->c->key, s->out, s->in, k);
+	err = encrypt_ctr(r, s->out, s->in, s->ctr, s->left, k);
 	if (err)
 		return err;
 	s->next = s->out;
@@ -369,13 +494,16 @@ static int run_batch(struct run *r, size_t q, size_t t)
 {
 	size_t n = r->n;
 
-	fill_ctr(scr_in, r->y, n, false, q);
-	fill_ctr(scr_in + q * n, r->z, n, true, t);
-	r->wipe = (q + t) * n;
+	r->wipe_out = (q + t) * n;
 	r->ks.next = scr_out;
 	r->ks.avail = q;
 	r->h.next = scr_out + q * n;
 	r->h.avail = t;
+	if (r->c->ctr)
+		return r->c->ctr(r->c->key, scr_out, r->y, q, r->z, t);
+	fill_ctr(scr_in, r->y, n, false, q);
+	fill_ctr(scr_in + q * n, r->z, n, true, t);
+	r->wipe_in = (q + t) * n;
 	return r->c->ecb(r->c->key, scr_out, scr_in, q + t);
 }
 
@@ -392,41 +520,66 @@ static void run_split(struct run *r, size_t q, size_t t)
 	r->h.out = scr_out + half * r->n;
 	r->h.cap = cap - half;
 	r->h.todo = t;
-	r->wipe = SCRATCH_BYTES;
+	r->wipe_in = r->c->ctr ? 0 : SCRATCH_BYTES;
+	r->wipe_out = SCRATCH_BYTES;
 }
 
-/* Y_1 = E(0||ICN), Z_1 = E(1||ICN), then the streams for q data and t hash blocks. */
-static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *nonce, size_t q,
-		     size_t t)
+/* 0||ICN then 1||ICN from a nonce (its top bit ignored) */
+static void icn_pair(uint8_t *icn, const uint8_t *nonce, size_t n)
 {
-	size_t n = c->n;
-	uint8_t *icn, *e;
+	copy_block(icn, nonce, n);
+	icn[0] &= 0x7f;
+	copy_block(icn + n, nonce, n);
+	icn[n] |= 0x80;
+}
+
+/* Y_1 = E(0||ICN) and Z_1 = E(1||ICN); Y_1 only when there is something to encrypt (the
+ * MAC-only transforms have not). */
+static int run_first(struct run *r, const uint8_t *nonce, size_t q)
+{
+	const struct mgm_cipher *c = r->c;
+	size_t n = r->n;
 	int err;
 
-	memset(r, 0, sizeof(*r));
-	icn = r->icn;
-	e = r->e;
+	icn_pair(r->icn, nonce, n);
+	if (q) {
+		err = c->ecb(c->key, r->e, r->icn, 2);
+		copy_block(r->y, r->e, n);
+		copy_block(r->z, r->e + n, n);
+	} else {
+		err = c->ecb(c->key, r->e, r->icn + n, 1);
+		copy_block(r->z, r->e, n);
+	}
+	return err; /* icn holds the SA's secret salt, e secret counters: run_end wipes both */
+}
+
+/* Y_1 and Z_1 (or those made ahead: mgm_ahead), then the streams for q data and t hash
+ * blocks. */
+static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *nonce, size_t q,
+		     size_t t, const struct mgm_ahead *ah)
+{
+	size_t n = c->n;
+	int err;
+
+	/* every field read before it is written, and no more (a memset of the whole costs
+	 * more than a 64-byte packet's GF products) */
 	r->c = c;
 	r->n = n;
 	r->acc_fn = n == 16 ? gf()->acc128 : gf()->acc64;
-	r->ks.ctr = r->y;
-	r->h.ctr = r->z;
-	r->h.left = true;
-	/* Y_1 only when there is something to encrypt (the MAC-only transforms have not). */
-	memcpy(icn, nonce, n);
-	icn[0] &= 0x7f;
-	memcpy(icn + n, nonce, n);
-	icn[n] |= 0x80;
-	if (q) {
-		err = c->ecb(c->key, e, icn, 2);
-		memcpy(r->y, e, n);
-		memcpy(r->z, e + n, n);
+	memset(r->acc, 0, sizeof(r->acc));
+	r->ks = (struct stream){.ctr = r->y};
+	r->h = (struct stream){.ctr = r->z, .left = true};
+	r->wipe_in = r->wipe_out = 0;
+	r->p.len = 0;
+	r->ah = ah;
+	if (ah && ah->e) {
+		copy_block(r->y, ah->e, n);
+		copy_block(r->z, ah->e + n, n);
 	} else {
-		err = c->ecb(c->key, e, icn + n, 1);
-		memcpy(r->z, e, n);
+		err = run_first(r, nonce, q);
+		if (err)
+			return err;
 	}
-	if (err) /* icn holds the SA's secret salt, e secret counters: run_end wipes both */
-		return err;
 	if (q + t <= SCRATCH_BYTES / n)
 		return run_batch(r, q, t);
 	run_split(r, q, t);
@@ -435,9 +588,28 @@ static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *n
 
 static void run_end(struct run *r)
 {
-	wipe(scr_in, r->wipe);
-	wipe(scr_out, r->wipe);
+	wipe(scr_in, r->wipe_in);
+	wipe(scr_out, r->wipe_out);
 	wipe(r, sizeof(*r));
+}
+
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+
+/* d ^= ks, 16 bytes at a time */
+static void xor_bytes(uint8_t *d, const uint8_t *ks, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= len; i += 16) {
+		u64x2 a, b;
+
+		memcpy(&a, d + i, 16);
+		memcpy(&b, ks + i, 16);
+		a ^= b;
+		memcpy(d + i, &a, 16);
+	}
+	for (; i < len; i++)
+		d[i] ^= ks[i];
 }
 
 /* data ^= keystream; encryption and decryption alike. */
@@ -451,16 +623,7 @@ static int run_crypt(struct run *r, uint8_t *d, size_t len)
 		if (!ks)
 			return err;
 		bytes = got * r->n < len ? got * r->n : len;
-		for (size_t i = 0; i + 8 <= bytes; i += 8) {
-			uint64_t a, b;
-
-			memcpy(&a, d + i, 8);
-			memcpy(&b, ks + i, 8);
-			a ^= b;
-			memcpy(d + i, &a, 8);
-		}
-		for (size_t i = bytes & ~(size_t)7; i < bytes; i++)
-			d[i] ^= ks[i];
+		xor_bytes(d, ks, bytes);
 		d += bytes;
 		len -= bytes;
 	}
@@ -549,7 +712,19 @@ static int run_tag(struct run *r, size_t alen, size_t clen)
 	} else {
 		st64(sum, reduce64(r->acc));
 	}
-	return r->c->ecb(r->c->key, r->t, sum, 1);
+	if (!r->ah || !r->ah->next)
+		return r->c->ecb(r->c->key, r->t, sum, 1);
+	/* One call for the tag and the next nonce's E(0||ICN), E(1||ICN): a call of one block
+	 * waits on its rounds one after another; three cost hardly more. */
+	copy_block(r->tag_in, sum, r->n);
+	icn_pair(r->tag_in + r->n, r->ah->next, r->n);
+	err = r->c->ecb(r->c->key, r->tag_out, r->tag_in, 3);
+	if (err)
+		return err;
+	copy_block(r->t, r->tag_out, r->n);
+	copy_block(r->ah->next_e, r->tag_out + r->n, r->n);
+	copy_block(r->ah->next_e + r->n, r->tag_out + 2 * r->n, r->n);
+	return 0;
 }
 
 static int run_hash(struct run *r, const struct mgm_seg *aad, size_t naad, size_t alen,
@@ -600,8 +775,9 @@ static int ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return ((d - 1u) >> 8) & 1;
 }
 
-int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
-		size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+int mgm_encrypt_ahead(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		      size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len,
+		      const struct mgm_ahead *ah)
 {
 	struct run r;
 	size_t alen;
@@ -610,7 +786,7 @@ int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	if (err)
 		return err;
 	err = run_start(&r, c, nonce, nblocks(len, c->n),
-			nblocks(alen, c->n) + nblocks(len, c->n) + 1);
+			nblocks(alen, c->n) + nblocks(len, c->n) + 1, ah);
 	if (!err)
 		err = run_crypt(&r, data, len);
 	if (!err)
@@ -621,8 +797,9 @@ int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	return err;
 }
 
-int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
-		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
+int mgm_decrypt_ahead(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		      size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len,
+		      const struct mgm_ahead *ah)
 {
 	struct run r;
 	size_t alen;
@@ -631,7 +808,7 @@ int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 	if (err)
 		return err;
 	err = run_start(&r, c, nonce, nblocks(len, c->n),
-			nblocks(alen, c->n) + nblocks(len, c->n) + 1);
+			nblocks(alen, c->n) + nblocks(len, c->n) + 1, ah);
 	if (!err)
 		err = run_hash(&r, aad, naad, alen, data, len);
 	if (!err && !ct_equal(r.t, tag, tag_len))
@@ -640,4 +817,16 @@ int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct m
 		err = run_crypt(&r, data, len);
 	run_end(&r);
 	return err;
+}
+
+int mgm_encrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		size_t naad, uint8_t *data, size_t len, uint8_t *tag, size_t tag_len)
+{
+	return mgm_encrypt_ahead(c, nonce, aad, naad, data, len, tag, tag_len, NULL);
+}
+
+int mgm_decrypt(const struct mgm_cipher *c, const uint8_t *nonce, const struct mgm_seg *aad,
+		size_t naad, uint8_t *data, size_t len, const uint8_t *tag, size_t tag_len)
+{
+	return mgm_decrypt_ahead(c, nonce, aad, naad, data, len, tag, tag_len, NULL);
 }
