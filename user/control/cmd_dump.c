@@ -240,6 +240,10 @@ void cmd_stats_sad(const struct sad *sad, struct stats_out *o)
 		if (sa->conf.alg == ESP_ALG_GOST || sa->conf.alg == ESP_ALG_GOST_MAC)
 			stats_counter(o, "derivations", "GOST key-tree derivations (RFC 9227)",
 				      crypto_gost_derivations(sa->aead));
+		stats_gauge(o, "reorder_max", "packets",
+			    "largest distance below the replay window's top of a packet accepted "
+			    "out of order (the window the traffic needed, minus one)",
+			    replay_reorder_max(&sa->replay));
 		stats_use(o, sa, now);
 		stats_end(o);
 	}

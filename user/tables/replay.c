@@ -25,6 +25,7 @@ int replay_init(struct replay *r, uint32_t window, uint64_t top)
 
 	atomic_store(&r->top, top);
 	atomic_flag_clear(&r->lock);
+	atomic_store(&r->reorder_max, 0);
 	r->window = window;
 	while (words < window / 64 + 1)
 		words *= 2;
@@ -46,6 +47,11 @@ void replay_fini(struct replay *r)
 uint64_t replay_top(const struct replay *r)
 {
 	return atomic_load_explicit(&((struct replay *)r)->top, memory_order_relaxed);
+}
+
+uint32_t replay_reorder_max(const struct replay *r)
+{
+	return atomic_load_explicit(&((struct replay *)r)->reorder_max, memory_order_relaxed);
 }
 
 bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn, uint64_t *seq)
@@ -103,6 +109,13 @@ static void advance(struct replay *r, uint64_t top, uint64_t seq)
 	atomic_store_explicit(&r->top, seq, memory_order_release);
 }
 
+/* Under the lock: only the writer of reorder_max. */
+static void note_reorder(struct replay *r, uint64_t distance)
+{
+	if (distance > atomic_load_explicit(&r->reorder_max, memory_order_relaxed))
+		atomic_store_explicit(&r->reorder_max, (uint32_t)distance, memory_order_relaxed);
+}
+
 enum replay_verdict replay_update(struct replay *r, uint64_t seq)
 {
 	enum replay_verdict v;
@@ -116,6 +129,8 @@ enum replay_verdict replay_update(struct replay *r, uint64_t seq)
 
 		if (seq > top)
 			advance(r, top, seq);
+		else
+			note_reorder(r, top - seq);
 		word = &r->bits[(seq >> 6) & r->mask];
 		atomic_store_explicit(word, atomic_load_explicit(word, memory_order_relaxed) |
 						    1ULL << (seq & 63),

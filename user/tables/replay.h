@@ -6,7 +6,9 @@
  * Several workers may receive for one SA at once. replay_check is the lock-free pre-check
  * before the ICV (it may let through a packet that replay_update then refuses, never the
  * other way round); replay_update runs after the ICV verified, under the window's lock, and
- * re-checks the full 64-bit number before marking it.
+ * re-checks the full 64-bit number before marking it. It also keeps the largest distance
+ * below the top of a packet it accepted (reorder_max: the window that traffic needed), a
+ * store under the lock only when a packet arrives out of order.
  */
 #ifndef ESPER_REPLAY_H
 #define ESPER_REPLAY_H
@@ -24,6 +26,7 @@ struct replay {
 	uint32_t window;		/* packets; 0: anti-replay off */
 	uint32_t mask;			/* bitmap words - 1 (a power of two minus one) */
 	atomic_flag lock;
+	_Atomic uint32_t reorder_max;	/* largest top - seq accepted (0: always in order) */
 	_Atomic uint64_t *bits;		/* bit (s % 64) of word (s / 64) & mask: s seen */
 };
 
@@ -45,5 +48,8 @@ bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn, uint64_t *s
 enum replay_verdict replay_check(const struct replay *r, uint64_t seq);
 enum replay_verdict replay_update(struct replay *r, uint64_t seq);
 uint64_t replay_top(const struct replay *r);
+/* The largest distance below the top of an accepted packet: a window of reorder_max + 1
+ * would have accepted everything this one accepted. */
+uint32_t replay_reorder_max(const struct replay *r);
 
 #endif
