@@ -178,6 +178,20 @@ static void test_reorder_max(void **state)
 	replay_fini(&r);
 }
 
+/* The window of an SA given none: 1024 with one worker, 8192 more per further worker, at
+ * most the largest window. */
+static void test_default_window(void **state)
+{
+	static const uint32_t want[] = { 1024, 1024, 8192, 16384, 24576, 32768, 40960, 49152,
+					 57344, 65536, 65536 };
+
+	(void)state;
+	for (unsigned n = 0; n < sizeof(want) / sizeof(want[0]); n++)
+		assert_int_equal(replay_default_window(n), want[n]);
+	assert_int_equal(replay_default_window(64), REPLAY_MAX_WINDOW);
+	assert_int_equal(replay_default_window(~0u), REPLAY_MAX_WINDOW);
+}
+
 /* --- two threads, one window ----------------------------------------------------------- */
 
 #define N_BLOCKS 400
@@ -238,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_disabled_window),
 		cmocka_unit_test(test_esn_inference),
 		cmocka_unit_test(test_reorder_max),
+		cmocka_unit_test(test_default_window),
 		cmocka_unit_test(test_concurrent_updates),
 	};
 

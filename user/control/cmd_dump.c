@@ -112,7 +112,7 @@ static void print_sa(const struct sa *sa, FILE *out)
 		fprintf(out, " tfc:%u", sa->tfc);
 	if (seq != 1)
 		fprintf(out, sa->esn ? " seq:0x%016" PRIx64 : " seq:0x%08" PRIx64, seq);
-	if (sa->replay.window != REPLAY_DEFAULT_WINDOW)
+	if (sa->conf.replay != REPLAY_WINDOW_AUTO)	/* given: kept; else the host's default */
 		fprintf(out, " replay:%u", sa->replay.window);
 	fprintf(out, " ;\n");
 }

@@ -774,7 +774,7 @@ static int parse_add(struct parse *p)
 	struct sa_params *a = &p->c->add;
 
 	a->seq = 1;
-	a->replay = REPLAY_DEFAULT_WINDOW;
+	a->replay = REPLAY_WINDOW_AUTO;
 	return endpoints(p, a, false) ?:
 	       spi(p, &a->spi) ?:
 	       extensions(p) ?:

@@ -19,6 +19,15 @@ static void mark_seen_up_to(struct replay *r, uint64_t top)
 	atomic_store(&r->bits[(top >> 6) & r->mask], ~0ULL >> (63 - (top & 63)));
 }
 
+uint32_t replay_default_window(unsigned workers)
+{
+	if (workers <= 1)
+		return REPLAY_DEFAULT_WINDOW;
+	if (workers - 1 >= REPLAY_MAX_WINDOW / REPLAY_WORKER_WINDOW)
+		return REPLAY_MAX_WINDOW;
+	return REPLAY_WORKER_WINDOW * (workers - 1);
+}
+
 int replay_init(struct replay *r, uint32_t window, uint64_t top)
 {
 	uint32_t words = 2;

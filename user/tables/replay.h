@@ -17,9 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define REPLAY_DEFAULT_WINDOW	1024
+#define REPLAY_DEFAULT_WINDOW	1024	/* the default with one worker */
+#define REPLAY_WORKER_WINDOW	8192	/* the default adds this per worker beyond the first */
 #define REPLAY_MIN_WINDOW	32
 #define REPLAY_MAX_WINDOW	65536
+#define REPLAY_WINDOW_AUTO	UINT32_MAX	/* a window not given: replay_default_window */
 
 struct replay {
 	_Atomic uint64_t top;		/* highest authenticated sequence number */
@@ -36,6 +38,13 @@ enum replay_verdict {
 	REPLAY_OLD = -2,		/* left of the window */
 	REPLAY_INVALID = -3,		/* sequence number 0, or before the first valid one */
 };
+
+/* The window of an SA that was given none, on a host with `workers` workers (-q): 1024 for
+ * one; REPLAY_WORKER_WINDOW for each worker beyond the first, at most REPLAY_MAX_WINDOW. A
+ * peer that sends one SA from several workers delivers it out of order (a worker descheduled
+ * after taking its sequence numbers falls behind the others), and so does a host that
+ * receives it on several queues; BENCHMARKS.md ("Several queues") has the measurements. */
+uint32_t replay_default_window(unsigned workers);
 
 /* top = the highest number already seen (seq: option - 1). */
 int replay_init(struct replay *r, uint32_t window, uint64_t top);

@@ -142,7 +142,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
 	atomic_store(&sa->path, sa_path_new(p));
 	if (!sa->aead || !atomic_load(&sa->path) ||
-	    replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
+	    replay_init(&sa->replay, p->replay == REPLAY_WINDOW_AUTO ?
+				     replay_default_window(nthreads) : p->replay, p->seq - 1) < 0) {
 		int err = errno;
 
 		sa_free(sa);
