@@ -9,6 +9,10 @@
  * re-checks the full 64-bit number before marking it. It also keeps the largest distance
  * below the top of a packet it accepted (reorder_max: the window that traffic needed), a
  * store under the lock only when a packet arrives out of order.
+ *
+ * The bitmap is made by the first replay_update that needs it (under the lock): until then
+ * every number up to top counts as seen and none above it, which is what a new window says.
+ * A million SAs that never receive cost no bitmap.
  */
 #ifndef ESPER_REPLAY_H
 #define ESPER_REPLAY_H
@@ -25,18 +29,23 @@
 
 struct replay {
 	_Atomic uint64_t top;		/* highest authenticated sequence number */
-	uint32_t window;		/* packets; 0: anti-replay off */
-	uint32_t mask;			/* bitmap words - 1 (a power of two minus one) */
+	_Atomic uint64_t *_Atomic bits;	/* bit (s % 64) of word (s / 64) & mask: s seen;
+					 * NULL until the first update */
+	uint32_t window : 17;		/* packets; 0: anti-replay off */
+	uint32_t mask : 15;		/* bitmap words - 1 (a power of two minus one) */
+	_Atomic uint16_t reorder_max;	/* largest top - seq accepted (< window) */
 	atomic_flag lock;
-	_Atomic uint32_t reorder_max;	/* largest top - seq accepted (0: always in order) */
-	_Atomic uint64_t *bits;		/* bit (s % 64) of word (s / 64) & mask: s seen */
 };
+
+/* It shares a cache line with the SA's counters (sad.h). */
+_Static_assert(sizeof(struct replay) <= 24, "struct replay grew");
 
 enum replay_verdict {
 	REPLAY_OK = 0,
 	REPLAY_DUP = -1,		/* seen already */
 	REPLAY_OLD = -2,		/* left of the window */
 	REPLAY_INVALID = -3,		/* sequence number 0, or before the first valid one */
+	REPLAY_NOMEM = -4,		/* replay_update: no memory for the bitmap */
 };
 
 /* The window of an SA that was given none, on a host with `workers` workers (-q): 1024 for
@@ -46,8 +55,8 @@ enum replay_verdict {
  * receives it on several queues; BENCHMARKS.md ("Several queues") has the measurements. */
 uint32_t replay_default_window(unsigned workers);
 
-/* top = the highest number already seen (seq: option - 1). */
-int replay_init(struct replay *r, uint32_t window, uint64_t top);
+/* top = the highest number already seen (seq: option - 1). Allocates nothing. */
+void replay_init(struct replay *r, uint32_t window, uint64_t top);
 void replay_fini(struct replay *r);
 
 /* The full sequence number of a received low half (RFC 4303 A2.2); seq_lo itself when !esn.
