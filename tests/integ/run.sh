@@ -298,7 +298,7 @@ case_packet_too_big() {
 # hash: 12 flows, so that all of them landing on one queue is a 1-in-2048 event), and both
 # workers of each gateway carry traffic. All of it is one SA each way: gw1's two workers
 # both encrypt SA 0x1001 (taking its sequence numbers by turns), so gw2 receives it out of
-# order; with the default window for two workers (8192, not given in the commands) it drops
+# order; with the default window for two workers (8128, not given in the commands) it drops
 # nothing as a replay, and neither does gw1 for SA 0x2001.
 
 case_two_queues() {
@@ -334,8 +334,8 @@ case_two_queues() {
 		gw_cmd $n "dump ;"
 	done
 	gw_sync 2 && gw_sync 1 || return 1
-	grep -q '^# SA UniqueID 1 SPI 0x00001001: AES-128-GCM, ESN off, replay window 8192, ' \
-		"$LOGDIR/gw2.out" || { echo "gw2: SA 0x1001's window is not 8192"; return 1; }
+	grep -q '^# SA UniqueID 1 SPI 0x00001001: AES-128-GCM, ESN off, replay window 8128, ' \
+		"$LOGDIR/gw2.out" || { echo "gw2: SA 0x1001's window is not 8128"; return 1; }
 	grep '^add 192.0.2.1 192.0.2.2 esp 0x1001 ' "$LOGDIR/gw2.out" | grep -q replay: &&
 		{ echo "gw2: the dump names the default window"; return 1; }
 	for sa in "2 0x00001001" "1 0x00002001"; do

@@ -1364,7 +1364,7 @@ static uint32_t window_of(struct fx *f, uint32_t uid)
 }
 
 /* An add without replay: gets the window for the host's number of workers (1024 for one,
- * 8192 more for each further one); dump leaves it out, so the SA keeps following the host it
+ * 8128 more for each further one); dump leaves it out, so the SA keeps following the host it
  * is restored on, and prints a window that was given, even 1024. */
 static void test_default_window_follows_workers(void **state)
 {
@@ -1377,7 +1377,7 @@ static void test_default_window_follows_workers(void **state)
 	static const struct {
 		unsigned workers;
 		uint32_t window;
-	} hosts[] = { { 1, 1024 }, { 2, 8192 }, { 3, 16384 }, { 8, 57344 }, { 9, 65536 },
+	} hosts[] = { { 1, 1024 }, { 2, 8128 }, { 3, 16256 }, { 9, 65024 }, { 10, 65536 },
 		      { 64, 65536 } };
 	struct fx *one = fx_new();
 	char *d, *d1;

@@ -186,18 +186,22 @@ static void test_reorder_max(void **state)
 	replay_fini(&r);
 }
 
-/* The window of an SA given none: 1024 with one worker, 8192 more per further worker, at
- * most the largest window. */
+/* The window of an SA given none: 1024 with one worker, 8128 more per further worker, at
+ * most the largest window; two workers' bitmap is 1 KB. */
 static void test_default_window(void **state)
 {
-	static const uint32_t want[] = { 1024, 1024, 8192, 16384, 24576, 32768, 40960, 49152,
-					 57344, 65536, 65536 };
+	static const uint32_t want[] = { 1024, 1024, 8128, 16256, 24384, 32512, 40640, 48768,
+					 56896, 65024, 65536, 65536 };
+	struct replay r;
 
 	(void)state;
 	for (unsigned n = 0; n < sizeof(want) / sizeof(want[0]); n++)
 		assert_int_equal(replay_default_window(n), want[n]);
 	assert_int_equal(replay_default_window(64), REPLAY_MAX_WINDOW);
 	assert_int_equal(replay_default_window(~0u), REPLAY_MAX_WINDOW);
+	replay_init(&r, replay_default_window(2), 0);
+	assert_int_equal(r.mask + 1, 128);
+	replay_fini(&r);
 }
 
 /* --- two threads, one window ----------------------------------------------------------- */

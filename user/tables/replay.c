@@ -22,11 +22,11 @@ static void mark_seen_up_to(const struct replay *r, _Atomic uint64_t *bits, uint
 
 uint32_t replay_default_window(unsigned workers)
 {
+	uint64_t w = (uint64_t)REPLAY_WORKER_WINDOW * (workers - 1);
+
 	if (workers <= 1)
 		return REPLAY_DEFAULT_WINDOW;
-	if (workers - 1 >= REPLAY_MAX_WINDOW / REPLAY_WORKER_WINDOW)
-		return REPLAY_MAX_WINDOW;
-	return REPLAY_WORKER_WINDOW * (workers - 1);
+	return w < REPLAY_MAX_WINDOW ? (uint32_t)w : REPLAY_MAX_WINDOW;
 }
 
 void replay_init(struct replay *r, uint32_t window, uint64_t top)

@@ -22,7 +22,9 @@
 #include <stdint.h>
 
 #define REPLAY_DEFAULT_WINDOW	1024	/* the default with one worker */
-#define REPLAY_WORKER_WINDOW	8192	/* the default adds this per worker beyond the first */
+/* The default adds this per worker beyond the first: 127 words of 64 bits, so that with the
+ * word of the top two workers' bitmap is 128 words (1 KB; 8192 would take 2 KB). */
+#define REPLAY_WORKER_WINDOW	8128
 #define REPLAY_MIN_WINDOW	32
 #define REPLAY_MAX_WINDOW	65536
 #define REPLAY_WINDOW_AUTO	UINT32_MAX	/* a window not given: replay_default_window */
