@@ -26,8 +26,10 @@
 # Generator: xsk_gen --live (BPF_PROG_RUN live frames, ~4 Mpps, one flow) for the one-flow
 # rows; its AF_XDP TX mode (~0.5 Mpps, every flow in turn) for 1000 SAs / 100k policies,
 # compared with a one-flow row of the same mode. Then the control plane (1M add + 1M spdadd
-# from a pipe, until the BPF maps are complete) and a make-before-break rekey on two gateways
-# under a fixed-rate load (sent == received). BENCHMARKS.md explains the figures.
+# from a pipe, until the BPF maps are complete), a make-before-break rekey on two gateways
+# under a fixed-rate load (sent == received), and several queues: one SA encrypted by one or
+# two workers of one gateway and decrypted by one or two of another, the replay drops and
+# the reorder at the receiver (run_queues). BENCHMARKS.md explains the figures.
 #
 # CPUs (2 vCPUs): with one worker, the generator runs on CPU 0 and the worker (or xsk_fwd)
 # on CPU 1. veth runs the receiving side's XDP in the sender's context, so CPU 0 also runs
@@ -40,9 +42,12 @@
 #            at 64 B; then the four headline rows again in 3 alternating rounds (targets)
 #   --full   the whole matrix: 2 directions x 4 ciphers x 4 sizes x 1,2 workers x
 #            {1, 1000} SAs x {1, 100k} policies (~45 min)
-#   --quick  AES-128-GCM 64 and 1420 B, one worker (a smoke run, ~9 min)
-#   --skip   any of: rows,targets,mt,cp,rekey,spd,plots (scripts/bench.sh, which runs
-#            bench_xdp_spd itself, passes --skip spd)
+#   --quick  AES-128-GCM 64 and 1420 B, one worker (a smoke run, ~9 min; WORKERS="1 2"
+#            in the environment: one and two workers)
+#   --skip   any of: rows,targets,mt,cp,rekey,queues,spd,plots (scripts/bench.sh, which
+#            runs bench_xdp_spd itself, passes --skip spd)
+#   queues   ~5 min; QROUNDS=N rounds (1), QRATES="max 100000" (live frames as fast as they
+#            go, or AF_XDP TX at that many pps), QWINDOWS="default 1024 65536" (gw2's SA)
 #   --report only the plots and the summary, from the CSV files of an earlier run
 # Output: build/bench/live.csv, build/bench/live-*.png, a table on stdout, logs in
 # build/bench/live/.
@@ -65,7 +70,7 @@ while [ $# -gt 0 ]; do
 	--quick) MATRIX=quick ;;
 	--secs) SECS=$2; shift ;;
 	--skip) SKIP=",$2,"; shift ;;
-	--report) SKIP=,rows,targets,mt,spd,cp,rekey, ;;
+	--report) SKIP=,rows,targets,mt,spd,cp,rekey,queues, ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 	esac
 	shift
@@ -80,8 +85,8 @@ bt_ensure >/dev/null || { echo "bench-live: SKIP: xdp-tools 1.6.3 tree unavailab
 mkdir -p "$LOG"
 
 ID=$$
-NS_G=ebG$ID NS_W=ebW$ID NS_S=ebS$ID NS_V=ebV$ID
-ALL_NS="$NS_G $NS_W $NS_S $NS_V"
+NS_G=ebG$ID NS_W=ebW$ID NS_S=ebS$ID NS_V=ebV$ID NS_B=ebB$ID
+ALL_NS="$NS_G $NS_W $NS_S $NS_V $NS_B"
 
 # --- clean-up: every process in our namespaces (all started here), then the namespaces ------
 
@@ -110,9 +115,11 @@ trap 'exit 130' INT TERM
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
 
-veth() {	# veth NS1 IF1 NS2 IF2: two queues each way, so two workers get a queue each
-	ip link add "$2" netns "$1" numtxqueues 2 numrxqueues 2 type veth peer name "$4" \
-		numtxqueues 2 numrxqueues 2 netns "$3"
+veth() {	# veth NS1 IF1 NS2 IF2 [Q1 [Q2]]: two queues each way (so two workers get a queue
+	# each) unless Q1 (IF1) and Q2 (IF2, default Q1) say otherwise
+	local q1=${5:-2} q2=${6:-${5:-2}}
+	ip link add "$2" netns "$1" numtxqueues "$q1" numrxqueues "$q1" type veth peer name "$4" \
+		numtxqueues "$q2" numrxqueues "$q2" netns "$3"
 	in_ns "$1" ip link set "$2" up
 	in_ns "$3" ip link set "$4" up
 }
@@ -334,7 +341,7 @@ run_rows() {
 		pols gen offered rx_pps Gbit/s note
 	topo_up || { echo "bench-live: topology failed"; return 1; }
 	case $MATRIX in
-	quick) SIZES="64 1420" WORKERS=1 CIPHERS=aes128gcm SCALE=0 ;;
+	quick) SIZES="64 1420" WORKERS=${WORKERS:-1} CIPHERS=aes128gcm SCALE=0 ;;
 	default) SIZES="64 512 1420 imix" WORKERS="1 2" CIPHERS="aes256gcm kuznyechik magma" SCALE=1 ;;
 	full) SIZES="64 512 1420 imix" WORKERS="1 2" CIPHERS="aes256gcm kuznyechik magma" SCALE=2 ;;
 	esac
@@ -535,6 +542,134 @@ run_rekey() {
 	topo_down
 }
 
+# --- several queues: one SA encrypted by two workers, decrypted with the default window ----
+#
+#   gen [ebG] g0 -- gl gw1 [ebW] gw -- w1 br0 [ebB] w2 -- vw gw2 [ebV] vl -- s0 [ebS] sink
+#                198.51.100.254   192.0.2.1                 192.0.2.2  192.0.2.129  192.0.2.130
+# One SA, one policy. The generator sends from Q1 threads, one per CPU, so the plaintext
+# arrives on Q1 queues of gl (veth: the queue numbered like the sending CPU) and gw1's Q1
+# workers all encrypt for the one SA. The wire is a bridge (what a switch does: FIFO, no
+# reordering of its own); gw2 decrypts with Q2 workers (--fast-forward, so that the host
+# port is not the bottleneck) and the SA's window at its default or WINDOW. The bridge picks
+# w2's transmit queue (so gw2's receive queue) itself: by flow hash on a NIC one SA's ESP
+# would arrive on one queue; here the queue the frame came in on is kept, so with Q2=2 both
+# of gw2's workers update the one window. gw2's stats give the replay drops and reorder_max
+# (the largest distance below the window's top of an accepted packet: window needed - 1).
+# CSV: build/bench/live-queues.csv.
+
+# queues_topo Q1 Q2: the namespaces and links (gl and gw with Q1 queues, vw with Q2).
+queues_topo() {
+	local q1=$1 q2=$2 ns
+	ns_add $NS_G && ns_add $NS_W && ns_add $NS_B && ns_add $NS_V && ns_add $NS_S || return 1
+	veth $NS_G g0 $NS_W gl "$q1"
+	veth $NS_W gw $NS_B w1 "$q1"
+	veth $NS_B w2 $NS_V vw "$q2"
+	veth $NS_V vl $NS_S s0 "$q2"
+	in_ns $NS_B ip link add br0 type bridge
+	in_ns $NS_B ip link set w1 master br0
+	in_ns $NS_B ip link set w2 master br0
+	in_ns $NS_B ip link set br0 up
+	in_ns $NS_W ip addr add 198.51.100.254/24 dev gl
+	in_ns $NS_W ip addr add 192.0.2.1/25 dev gw
+	in_ns $NS_V ip addr add 192.0.2.2/25 dev vw
+	in_ns $NS_V ip addr add 192.0.2.129/25 dev vl
+	in_ns $NS_S ip addr add 192.0.2.130/25 dev s0
+	GL_MAC=$(mac_of $NS_W gl)
+	in_ns $NS_W ip neigh replace 192.0.2.2 lladdr "$(mac_of $NS_V vw)" dev gw nud permanent
+	in_ns $NS_W ip route add 203.0.113.0/24 via 192.0.2.2 dev gw
+	in_ns $NS_V ip neigh replace 192.0.2.130 lladdr "$(mac_of $NS_S s0)" dev vl nud permanent
+	in_ns $NS_V ip route add 203.0.113.0/24 via 192.0.2.130 dev vl
+	for ns in $NS_W $NS_V; do
+		in_ns $ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+	done
+}
+
+# workers_field NAME FIELD: FIELD of every worker line of gateway NAME's last stats, joined
+# by "/" (worker 0 first).
+workers_field() {
+	awk '/^worker / { if (!w) n = 0; w = 1
+			for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) v[n++] = substr($i, length(f) + 2)
+			next }
+		{ w = 0 }
+		END { for (i = 0; i < n; i++) printf "%s%s", (i ? "/" : ""), v[i]; print "" }' \
+		f="$2" "$LOG/$1.out"
+}
+
+# queues_one Q1 Q2 WINDOW RATE ROUND: one measurement; a line of live-queues.csv.
+queues_one() {
+	local q1=$1 q2=$2 win=$3 rate=$4 r=$5 key spid gen replay= name gcpus=0
+	key=$(key_of aes128gcm)
+	[ "$win" = default ] || replay=" replay:$win"
+	[ "$q1" = 2 ] && gcpus=0,1
+	name=q-$q1-$q2-$win-$rate-$r
+	queues_topo "$q1" "$q2" || { topo_down; return 1; }
+	{
+		echo "add 192.0.2.1 192.0.2.2 esp 0x30001 -u 1 -E aes-gcm-16 $key ;"
+		echo "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	} >"$LOG/q1.conf"
+	{
+		echo "add 192.0.2.1 192.0.2.2 esp 0x30001 -u 1 -E aes-gcm-16 $key$replay ;"
+		echo "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	} >"$LOG/q2.conf"
+	gw_start $NS_W 7 "-i gl -i gw" "$q1" "$LOG/q1.conf" qgw1 1 || { topo_down; return 1; }
+	GW_EXTRA=--fast-forward gw_start $NS_V 8 "-i vw -i vl" "$q2" "$LOG/q2.conf" qgw2 0 ||
+		{ topo_down; return 1; }
+	# "max": live frames, as fast as they go; a rate: AF_XDP TX, paced (live frames come
+	# in calls of ~25 ms, bursts that would overrun gw1's rings at any rate)
+	gen="-q $q1 --cpus $gcpus -s ${QSIZE:-64} -f 12"
+	if [ "$rate" = max ]; then gen="$gen --live"; else gen="$gen -r $rate"; fi
+	bt_bench_drop $NS_S s0 $((SECS + 3)) >"$LOG/$name.sink" 2>&1 &
+	spid=$!
+	sleep 1.5
+	# shellcheck disable=SC2086
+	in_ns $NS_G "$BIN/xsk_gen" -i g0 -m "$GL_MAC" -d "$SECS" $gen >"$LOG/$name.gen" 2>&1
+	wait $spid
+	gw_sync 7 qgw1 10
+	gw_sync 8 qgw2 10
+	echo "$q1,$q2,$win,$rate,$r,$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$LOG/$name.gen"),$(rx_rate "$LOG/$name.sink"),$(gw_field qgw1 "sa spi=0x00030001" out_packets),$(gw_field qgw2 "sa spi=0x00030001" in_packets),$(gw_field qgw2 "sa spi=0x00030001" replay),$(gw_field qgw2 "sa spi=0x00030001" reorder_max),$(workers_field qgw1 rx),$(workers_field qgw2 rx),$(gw_field qgw2 xdp DROP_NO_XSK)" |
+		tee -a "$OUT/live-queues.csv"
+	topo_down
+}
+
+# Rates: "max" (live frames as fast as they go: every CPU busy, gw1 overrun) and a fixed
+# rate (AF_XDP TX, paced). Windows of gw2's SA: "default" (none given: the default for gw2's
+# number of workers), 1024 (the default of one worker) and 65536 (large enough to see the
+# reorder the traffic needed: reorder_max). One sending worker reorders nothing: only the
+# default window then, for the rate.
+run_queues() {
+	local r q1 q2 win rate
+	echo "tx_workers,rx_workers,window,rate,round,offered_pps,sink_pps,gw1_out,gw2_in,replay_drops,reorder_max,gw1_rx_per_worker,gw2_rx_per_worker,gw2_drop_no_xsk" \
+		>"$OUT/live-queues.csv"
+	cat "$OUT/live-queues.csv"
+	for r in $(seq 1 "${QROUNDS:-1}"); do
+		for rate in ${QRATES:-max 100000}; do
+			for q1 in 1 2; do
+				for q2 in 1 2; do
+					for win in ${QWINDOWS:-default 1024 65536}; do
+						[ "$q1" = 1 ] && [ "$win" != default ] && continue
+						queues_one "$q1" "$q2" "$win" "$rate" "$r"
+					done
+				done
+			done
+		done
+	done
+}
+
+# The summary of live-queues.csv: per configuration the sink's rate (median of the rounds)
+# and, over all rounds, the replay drops and the largest reorder.
+queues_summary() {
+	[ -s "$OUT/live-queues.csv" ] || return 0
+	awk -F, 'NR > 1 { k = $4 " " $1 " " $2 " " $3; if (!(k in n)) o[++m] = k
+		n[k]++; pps[k] = pps[k] " " $7; d[k] += $10; in_[k] += $9; if ($11 > x[k]) x[k] = $11 }
+		END { for (i = 1; i <= m; i++) { k = o[i]; c = split(pps[k], v, " ")
+			for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++) if (v[b] < v[a]) { t = v[a]; v[a] = v[b]; v[b] = t }
+			split(k, f, " ")
+			printf "several queues, rate %s: gw1 -q %s, gw2 -q %s, window %s: sink %s pps (median of %d), replay drops %d of %d, reorder_max %d\n",
+				f[1], f[2], f[3], f[4], v[int((c + 1) / 2)], c, d[k], in_[k], x[k] } }' \
+		"$OUT/live-queues.csv"
+}
+
 # --- SPD lookup in XDP (BPF_PROG_TEST_RUN; scripts/bench.sh runs it too) --------------------
 
 run_spd() {
@@ -673,6 +808,7 @@ summary() {
 	[ -s "$OUT/live-spd.txt" ] && grep '^ratio' "$OUT/live-spd.txt" | sed 's/^/SPD in XDP: /'
 	[ -s "$OUT/live-cp.txt" ] && cat "$OUT/live-cp.txt"
 	[ -s "$OUT/live-rekey.txt" ] && cat "$OUT/live-rekey.txt"
+	queues_summary
 	return 0
 }
 
@@ -699,6 +835,9 @@ if ! skip rekey; then
 	REKEY_NONE=1 run_rekey
 	run_rekey
 fi
+echo
+echo "=== several queues: one SA over two workers, replay at the receiver"
+skip queues || run_queues
 echo
 echo "=== SPD lookup in XDP (build/bench/bench_xdp_spd)"
 skip spd || run_spd

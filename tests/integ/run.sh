@@ -296,7 +296,10 @@ case_packet_too_big() {
 # --- two queues, two workers ------------------------------------------------------------------
 # The veth pairs have two queues (QUEUES=2 below); parallel flows spread over both (by flow
 # hash: 12 flows, so that all of them landing on one queue is a 1-in-2048 event), and both
-# workers of each gateway carry traffic.
+# workers of each gateway carry traffic. All of it is one SA each way: gw1's two workers
+# both encrypt SA 0x1001 (taking its sequence numbers by turns), so gw2 receives it out of
+# order; with the default window for two workers (8128, not given in the commands) it drops
+# nothing as a replay, and neither does gw1 for SA 0x2001.
 
 case_two_queues() {
 	tunnel_policies 1 4 4
@@ -324,6 +327,23 @@ case_two_queues() {
 		grep '^worker' "$LOGDIR/gw$n.out" | tail -n 2
 		busy=$(grep '^worker' "$LOGDIR/gw$n.out" | tail -n 2 | grep -c -v ' rx=0 ')
 		[ "$busy" -eq 2 ] || { echo "gw$n: not both workers carried traffic"; return 1; }
+	done
+	enc=$(grep '^worker' "$LOGDIR/gw1.out" | tail -n 2 | grep -c -v ' plain_out=0 ')
+	[ "$enc" -eq 2 ] || { echo "gw1: not both workers encrypted SA 0x1001"; return 1; }
+	for n in 1 2; do
+		gw_cmd $n "dump ;"
+	done
+	gw_sync 2 && gw_sync 1 || return 1
+	grep -q '^# SA UniqueID 1 SPI 0x00001001: AES-128-GCM, ESN off, replay window 8128, ' \
+		"$LOGDIR/gw2.out" || { echo "gw2: SA 0x1001's window is not 8128"; return 1; }
+	grep '^add 192.0.2.1 192.0.2.2 esp 0x1001 ' "$LOGDIR/gw2.out" | grep -q replay: &&
+		{ echo "gw2: the dump names the default window"; return 1; }
+	for sa in "2 0x00001001" "1 0x00002001"; do
+		set -- $sa
+		r=$(gw_stat "$1" "sa spi=$2" replay)
+		echo "gw$1 SA $2: in_packets=$(gw_stat "$1" "sa spi=$2" in_packets) replay=$r" \
+			"reorder_max=$(gw_stat "$1" "sa spi=$2" reorder_max)"
+		[ "$r" = 0 ] || { echo "gw$1: replay drops for SA $2"; return 1; }
 	done
 }
 

@@ -1180,13 +1180,14 @@ static void test_exec_stream(void **state)
 
 /* --- dump round trips ---------------------------------------------------------------------- */
 
-/* dump -> a fresh instance -> dump: the same commands; and once more: the same text, maps
- * included (a fresh instance numbers its policies alike). */
+/* dump -> a fresh instance (with as many workers) -> dump: the same commands; and once
+ * more: the same text, maps included (a fresh instance numbers its policies alike). */
 static void check_round_trip(struct fx *a, bool same_ids)
 {
 	char *d1 = dumps(a), *d2, *d3, *s1, *s2, *m1, *m2, *m3;
 	struct fx *b = fx_new(), *c = fx_new();
 
+	b->env.nthreads = c->env.nthreads = a->env.nthreads;
 	apply_quiet(b, d1);
 	d2 = dumps(b);
 	s1 = strip_comments(d1);
@@ -1352,6 +1353,62 @@ static void test_round_trip_traffic(void **state)
 	check_round_trip(b, true);
 	fx_free(a);
 	fx_free(b);
+}
+
+static uint32_t window_of(struct fx *f, uint32_t uid)
+{
+	const struct sa *sa = sad_by_uid(f->sad, uid);
+
+	assert_non_null(sa);
+	return sa->replay.window;
+}
+
+/* An add without replay: gets the window for the host's number of workers (1024 for one,
+ * 8128 more for each further one); dump leaves it out, so the SA keeps following the host it
+ * is restored on, and prints a window that was given, even 1024. */
+static void test_default_window_follows_workers(void **state)
+{
+	static const char *const adds =
+		"add 192.0.2.2 192.0.2.1 esp 0x1001 -u 1 -E aes-gcm-16 " KA20 " ;\n"
+		"add 192.0.2.2 192.0.2.1 esp 0x1002 -u 2 -E aes-gcm-16 " KB20 " replay:1024 ;\n"
+		"add 192.0.2.2 192.0.2.1 esp 0x1003 -u 3 -E aes-gcm-16-esn " KA36 " replay:8192 ;\n"
+		"spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec "
+		"esp/tunnel/192.0.2.2-192.0.2.1/unique:1 ;\n";
+	static const struct {
+		unsigned workers;
+		uint32_t window;
+	} hosts[] = { { 1, 1024 }, { 2, 8128 }, { 3, 16256 }, { 9, 65024 }, { 10, 65536 },
+		      { 64, 65536 } };
+	struct fx *one = fx_new();
+	char *d, *d1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct fx *f = fx_new();
+
+		f->env.nthreads = hosts[i].workers;
+		apply_quiet(f, adds);
+		assert_int_equal(window_of(f, 1), hosts[i].window);
+		assert_int_equal(window_of(f, 2), 1024);
+		assert_int_equal(window_of(f, 3), 8192);
+		d = dumps(f);
+		assert_has_line(d, "\nadd 192.0.2.2 192.0.2.1 esp 0x1001 -u 1 -E aes-gcm-16 " KA20
+				   " ;\n");
+		assert_has_line(d, " -u 2 -E aes-gcm-16 " KB20 " replay:1024 ;\n");
+		assert_has_line(d, " -u 3 -E aes-gcm-16-esn " KA36 " replay:8192 ;\n");
+		free(d);
+		check_round_trip(f, true);
+		if (hosts[i].workers == 2) {	/* restored on a host with one worker */
+			d1 = dumps(f);
+			apply_quiet(one, d1);
+			free(d1);
+		}
+		fx_free(f);
+	}
+	assert_int_equal(window_of(one, 1), 1024);
+	assert_int_equal(window_of(one, 2), 1024);
+	assert_int_equal(window_of(one, 3), 8192);
+	fx_free(one);
 }
 
 /* Replacements and deletions renumber policies; the commands still round-trip. */
@@ -2352,6 +2409,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_peer),
 		cmocka_unit_test(test_round_trip_traffic),
 		cmocka_unit_test(test_round_trip_after_changes),
+		cmocka_unit_test(test_default_window_follows_workers),
 		cmocka_unit_test(test_dump_exhausted),
 		cmocka_unit_test(test_dump_format),
 		cmocka_unit_test(test_spigrp),

@@ -77,7 +77,8 @@ static void cat_sel(struct out *o, const struct sp_sel *s)
 static const char *const alg_names[] = { "aes-gcm-16", "gost", "gost-mac" };
 
 /* The options show only where they differ from the defaults the parser fills: no TFC
- * padding, seq 1, the default anti-replay window. */
+ * padding, seq 1, no anti-replay window given (REPLAY_WINDOW_AUTO: the daemon's default for
+ * its number of workers). */
 /* SRC DST, or SRC[PORT] DST[PORT] udp for esp-udp (ESP in UDP). */
 static void cat_endpoints(struct out *o, const struct sa_params *a)
 {
@@ -106,7 +107,7 @@ static void cat_add(struct out *o, const struct sa_params *a)
 	assert_true(a->seq != 0);
 	if (a->seq != 1)
 		cat(o, " seq=0x%llx", (unsigned long long)a->seq);
-	if (a->replay != REPLAY_DEFAULT_WINDOW)
+	if (a->replay != REPLAY_WINDOW_AUTO)
 		cat(o, " replay=%u", a->replay);
 }
 
@@ -300,9 +301,10 @@ static const struct valid_case valid_cases[] = {
 
 	/* add: options, in any order, at their limits */
 	{ AES20 " tfc:1500 seq:10 replay:64 ;", AES20_R " tfc=1500 seq=0x10 replay=64" },
-	/* seq:1 and replay:1024 are the defaults: as if not given */
+	/* seq:1 is the default: as if not given; replay:1024 is kept as given (the default
+	 * window follows the number of workers) */
 	{ AES20 " replay:128 tfc:1 seq:0x1;", AES20_R " tfc=1 replay=128" },
-	{ AES20 " replay:1024 seq:2 ;", AES20_R " seq=0x2" },
+	{ AES20 " replay:1024 seq:2 ;", AES20_R " seq=0x2 replay=1024" },
 	{ AES20 " tfc:65478 ;", AES20_R " tfc=65478" },
 	{ AES20 " seq:ffffffff ;", AES20_R " seq=0xffffffff" },
 	{ AES20 " seq:0XABCDEF ;", AES20_R " seq=0xabcdef" },

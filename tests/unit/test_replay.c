@@ -142,6 +142,68 @@ static void test_esn_inference(void **state)
 	}
 }
 
+/* reorder_max: the largest distance below the top of an accepted packet; refused packets
+ * (duplicates, too old) and packets above the top leave it alone. */
+static void test_reorder_max(void **state)
+{
+	static const struct {
+		uint64_t seq;
+		int want;
+		uint32_t reorder_max;
+	} steps[] = {
+		{ 10, OK, 0 }, { 11, OK, 0 }, { 5, OK, 6 }, { 9, OK, 6 }, { 5, DUP, 6 },
+		{ 100, OK, 6 }, { 1, OK, 99 }, { 2000, OK, 99 },
+		{ 900, OLD, 99 },	/* 1100 below: outside the window of 1024 */
+		{ 977, OK, 1023 },	/* the bottom */
+		{ 1000, OK, 1023 }, { 1999, OK, 1023 },
+	};
+	struct replay r;
+
+	(void)state;
+	replay_init(&r, 1024, 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int got = replay_update(&r, steps[i].seq);
+
+		if (got != steps[i].want || replay_reorder_max(&r) != steps[i].reorder_max)
+			fail_msg("step %zu: seq %llu: got %d reorder_max %u, want %d and %u", i + 1,
+				 (unsigned long long)steps[i].seq, got, replay_reorder_max(&r),
+				 steps[i].want, steps[i].reorder_max);
+	}
+	replay_fini(&r);
+	/* The largest window and distance. */
+	replay_init(&r, REPLAY_MAX_WINDOW, 0);
+	assert_int_equal(r.window, 65536);
+	assert_int_equal(replay_update(&r, 70000), OK);
+	assert_int_equal(replay_update(&r, 70000 - 65536), OLD);
+	assert_int_equal(replay_update(&r, 70000 - 65535), OK);
+	assert_int_equal(replay_reorder_max(&r), 65535);
+	replay_fini(&r);
+	/* With anti-replay off nothing is tracked. */
+	replay_init(&r, 0, 0);
+	assert_int_equal(replay_update(&r, 50), OK);
+	assert_int_equal(replay_update(&r, 3), OK);
+	assert_int_equal(replay_reorder_max(&r), 0);
+	replay_fini(&r);
+}
+
+/* The window of an SA given none: 1024 with one worker, 8128 more per further worker, at
+ * most the largest window; two workers' bitmap is 1 KB. */
+static void test_default_window(void **state)
+{
+	static const uint32_t want[] = { 1024, 1024, 8128, 16256, 24384, 32512, 40640, 48768,
+					 56896, 65024, 65536, 65536 };
+	struct replay r;
+
+	(void)state;
+	for (unsigned n = 0; n < sizeof(want) / sizeof(want[0]); n++)
+		assert_int_equal(replay_default_window(n), want[n]);
+	assert_int_equal(replay_default_window(64), REPLAY_MAX_WINDOW);
+	assert_int_equal(replay_default_window(~0u), REPLAY_MAX_WINDOW);
+	replay_init(&r, replay_default_window(2), 0);
+	assert_int_equal(r.mask + 1, 128);
+	replay_fini(&r);
+}
+
 /* --- two threads, one window ----------------------------------------------------------- */
 
 #define N_BLOCKS 400
@@ -201,6 +263,8 @@ int main(void)
 		cmocka_unit_test(test_small_window_and_seq_start),
 		cmocka_unit_test(test_disabled_window),
 		cmocka_unit_test(test_esn_inference),
+		cmocka_unit_test(test_reorder_max),
+		cmocka_unit_test(test_default_window),
 		cmocka_unit_test(test_concurrent_updates),
 	};
 

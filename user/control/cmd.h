@@ -75,7 +75,7 @@ struct cmd {
 	struct cmd_loc at[CF_MAX];
 	union {
 		struct cmd_delete del;
-		struct sa_params add;	/* defaults filled: seq 1, the default replay window;
+		struct sa_params add;	/* defaults filled: seq 1, replay REPLAY_WINDOW_AUTO;
 					 * update: spi, addresses, encapsulation */
 		struct sp_params spd;	/* without -P: out */
 		struct cmd_getspi getspi;

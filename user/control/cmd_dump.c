@@ -114,7 +114,7 @@ static void print_sa(const struct sa *sa, FILE *out)
 		fprintf(out, " tfc:%u", sa->tfc);
 	if (seq != 1)
 		fprintf(out, sa->esn ? " seq:0x%016" PRIx64 : " seq:0x%08" PRIx64, seq);
-	if (sa->replay.window != REPLAY_DEFAULT_WINDOW)
+	if (p.replay != REPLAY_WINDOW_AUTO)	/* given: kept; else the host's default */
 		fprintf(out, " replay:%u", sa->replay.window);
 	fprintf(out, " ;\n");
 	wipe(&p, sizeof(p));	/* it holds the key */
@@ -243,6 +243,10 @@ void cmd_stats_sad(const struct sad *sad, struct stats_out *o)
 		if (sa->conf.alg == ESP_ALG_GOST || sa->conf.alg == ESP_ALG_GOST_MAC)
 			stats_counter(o, "derivations", "GOST key-tree derivations (RFC 9227)",
 				      crypto_gost_derivations(&sa->aead));
+		stats_gauge(o, "reorder_max", "packets",
+			    "largest distance below the replay window's top of a packet accepted "
+			    "out of order (the window the traffic needed, minus one)",
+			    replay_reorder_max(&sa->replay));
 		stats_use(o, sa, now);
 		stats_end(o);
 	}

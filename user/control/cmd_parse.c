@@ -16,6 +16,8 @@
  *   replay:N  the anti-replay window in packets, decimal: 0 (off) or 32..65536 (RFC 4303
  *             3.4.3 asks for at least 32); 0 is refused with ESN, whose receiver infers
  *             the high half of the sequence number from the window (RFC 4303 A2.2).
+ *             Not given: REPLAY_WINDOW_AUTO, the host's default for its number of workers
+ *             (replay_default_window, tables/replay.h).
  * tfc:LEN is at most CMD_TFC_MAX: the largest ESP payload any outer IPv4 datagram can carry.
  *
  * Errors are one per command, at the first fault. A key is never quoted; nor is a token
@@ -790,7 +792,7 @@ static int parse_add(struct parse *p)
 	struct sa_params *a = &p->c->add;
 
 	a->seq = 1;
-	a->replay = REPLAY_DEFAULT_WINDOW;
+	a->replay = REPLAY_WINDOW_AUTO;
 	return endpoints(p, a, false) ?:
 	       spi(p, &a->spi) ?:
 	       extensions(p) ?:

@@ -155,6 +155,37 @@ bool xsk_tx(struct xsk_set *s, struct xsk_port *p, uint64_t addr, uint32_t len)
 	return true;
 }
 
+/* Descriptors in the TX ring that the kernel has not taken yet. */
+static uint32_t tx_unsent(struct xsk_port *p)
+{
+	return XSK_RING_SIZE - xsk_prod_nb_free(&p->tx, XSK_RING_SIZE);
+}
+
+/* Wake the kernel until it has taken every descriptor. In copy mode each system call sends
+ * at most 32 frames (the kernel's TX budget) and returns; the rest would wait in the ring
+ * until the worker's next round, which may be a poll() of up to 100 ms away. Those
+ * frames hold ESP whose sequence numbers are taken: another worker sending for the same SA
+ * meanwhile puts thousands of newer numbers on the wire first, and the receiver's window
+ * drops the late ones. In zero-copy mode the driver sends on its own: one call, no progress
+ * seen, done. */
+static void tx_kick(struct xsk_port *p)
+{
+	uint32_t left = tx_unsent(p);
+
+	for (unsigned i = 0; left && i < XSK_RING_SIZE / 32 + 1; i++) {
+		uint32_t before = left;
+
+		if (!xsk_ring_prod__needs_wakeup(&p->tx))
+			return;
+		if (sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)
+			return;
+		left = tx_unsent(p);
+		if (left >= before)
+			return;
+	}
+}
+
 void xsk_flush(struct xsk_set *s, struct xsk_port *p)
 {
 	uint32_t idx, n;
@@ -173,8 +204,7 @@ void xsk_flush(struct xsk_set *s, struct xsk_port *p)
 		return;
 	xsk_ring_prod__submit(&p->tx, n);
 	p->tx_pending += n;
-	if (xsk_ring_prod__needs_wakeup(&p->tx))
-		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	tx_kick(p);
 }
 
 void xsk_complete(struct xsk_set *s, struct xsk_port *p)

@@ -20,16 +20,26 @@ static void mark_seen_up_to(const struct replay *r, _Atomic uint64_t *bits, uint
 			      memory_order_relaxed);
 }
 
+uint32_t replay_default_window(unsigned workers)
+{
+	uint64_t w = (uint64_t)REPLAY_WORKER_WINDOW * (workers - 1);
+
+	if (workers <= 1)
+		return REPLAY_DEFAULT_WINDOW;
+	return w < REPLAY_MAX_WINDOW ? (uint32_t)w : REPLAY_MAX_WINDOW;
+}
+
 void replay_init(struct replay *r, uint32_t window, uint64_t top)
 {
 	uint32_t words = 2;
 
 	atomic_store(&r->top, top);
 	atomic_flag_clear(&r->lock);
-	r->window = window;
+	atomic_store(&r->reorder_max, 0);
+	r->window = window & 0x1ffff;	/* at most REPLAY_MAX_WINDOW: 17 bits */
 	while (words < window / 64 + 1)
 		words *= 2;
-	r->mask = (uint16_t)(words - 1);	/* at most 2048 words (REPLAY_MAX_WINDOW) */
+	r->mask = (words - 1) & 0x7fff;	/* at most 2048 words (REPLAY_MAX_WINDOW) */
 	atomic_store(&r->bits, NULL);
 }
 
@@ -56,6 +66,11 @@ static _Atomic uint64_t *bitmap(struct replay *r)
 	return bits;
 }
 
+uint32_t replay_reorder_max(const struct replay *r)
+{
+	return atomic_load_explicit(&((struct replay *)r)->reorder_max, memory_order_relaxed);
+}
+
 /* Move the top to seq, clearing the words that now describe numbers beyond the old top. */
 static void advance(struct replay *r, _Atomic uint64_t *bits, uint64_t top, uint64_t seq)
 {
@@ -66,6 +81,13 @@ static void advance(struct replay *r, _Atomic uint64_t *bits, uint64_t top, uint
 	for (uint64_t w = from; w <= to && w >= from; w++)
 		atomic_store_explicit(&bits[w & r->mask], 0, memory_order_relaxed);
 	atomic_store_explicit(&r->top, seq, memory_order_release);
+}
+
+/* Under the lock: only the writer of reorder_max. distance < window <= 65536. */
+static void note_reorder(struct replay *r, uint64_t distance)
+{
+	if (distance > atomic_load_explicit(&r->reorder_max, memory_order_relaxed))
+		atomic_store_explicit(&r->reorder_max, (uint16_t)distance, memory_order_relaxed);
 }
 
 enum replay_verdict replay_update(struct replay *r, uint64_t seq)
@@ -83,6 +105,8 @@ enum replay_verdict replay_update(struct replay *r, uint64_t seq)
 
 		if (seq > top)
 			advance(r, bits, top, seq);
+		else
+			note_reorder(r, top - seq);
 		word = &bits[(seq >> 6) & r->mask];
 		atomic_store_explicit(word, atomic_load_explicit(word, memory_order_relaxed) |
 						    1ULL << (seq & 63),

@@ -121,6 +121,7 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	memcpy(sa->conf.key, p->key, sizeof(sa->conf.key));
 	sa->conf.key_len = p->key_len;
 	sa->conf.alg = (uint8_t)p->alg;
+	sa->conf.replay_default = p->replay == REPLAY_WINDOW_AUTO;
 	sa->conf.seq = p->seq;
 	sa->conf.soft = p->soft;
 	sa->conf.hard = p->hard;
@@ -138,7 +139,8 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	list_init(&sa->timed);
 	sa->added_ms = clock_ms();
 	atomic_store(&sa->seq_next, p->seq);
-	replay_init(&sa->replay, p->replay, p->seq - 1);
+	replay_init(&sa->replay, sa->conf.replay_default ? replay_default_window(nthreads)
+							 : p->replay, p->seq - 1);
 	atomic_store(&sa->path, sa_path_new(p));
 	err = atomic_load(&sa->path) ? aead_init(&sa->aead, sa->cipher, sa->conf.key,
 						 sa->conf.key_len, nthreads, CRYPTO_AUTO)
@@ -173,7 +175,7 @@ struct sa_params sa_params(const struct sa *sa)
 		.key_len = sa->conf.key_len,
 		.tfc = sa->tfc,
 		.seq = sa->conf.seq,
-		.replay = sa->replay.window,
+		.replay = sa->conf.replay_default ? REPLAY_WINDOW_AUTO : sa->replay.window,
 	};
 
 	memcpy(p.key, sa->conf.key, sizeof(p.key));

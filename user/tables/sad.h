@@ -94,7 +94,8 @@ struct sa_params {
 	uint8_t key_len;
 	uint32_t tfc;			/* pad the payload to this many bytes; 0: none */
 	uint64_t seq;			/* the first sequence number (1 by default) */
-	uint32_t replay;		/* the anti-replay window in packets (0: off) */
+	uint32_t replay;		/* the anti-replay window in packets (0: off;
+					 * REPLAY_WINDOW_AUTO: the default for the workers) */
 	struct sa_lifetime soft;	/* reported once (an event), the SA stays */
 	struct sa_lifetime hard;	/* the SA is deleted (and an event reported) */
 };
@@ -105,6 +106,7 @@ struct sa_conf {
 	uint8_t key[ESP_KEYMAT_MAX];
 	uint8_t key_len;
 	uint8_t alg;			/* enum esp_alg */
+	bool replay_default;		/* no replay: given: the host's default window */
 	uint64_t seq;			/* the first sequence number */
 	struct sa_lifetime soft, hard;
 };
