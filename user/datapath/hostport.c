@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * hostport.c - the TUN device of hostport.h. No packet information header and no offloads:
- * the kernel hands over complete IP packets with final checksums, no GSO.
+ * hostport.c - the TUN device of hostport.h. No packet information header and no offloads
+ * toward us: the kernel hands over complete IP packets with final checksums, no GSO. With
+ * vnet headers (IFF_VNET_HDR) every packet in either direction has a virtio_net_hdr in
+ * front, so that what we write may be a GSO packet (coalesce.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,14 +18,14 @@
 #include "hostport.h"
 #include "lib/log.h"
 
-static int open_queue(const char *name)
+static int open_queue(const char *name, bool vnet)
 {
 	struct ifreq ifr = { 0 };
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int err = -errno;
@@ -87,7 +89,7 @@ bool hostport_forwards(const struct hostport *h, int family)
 	return value[0] == '1';
 }
 
-int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
+int hostport_open(struct hostport *h, const char *name, unsigned nqueues, bool vnet)
 {
 	int err;
 
@@ -99,8 +101,9 @@ int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
 		return -EEXIST;
 	}
 	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->vnet = vnet;
 	for (; h->nqueues < nqueues; h->nqueues++) {
-		int fd = open_queue(name);
+		int fd = open_queue(name, vnet);
 
 		if (fd < 0) {
 			err = fd;

@@ -4,8 +4,9 @@
  * the pipeline (pipeline.h): bursts from each AF_XDP socket (frames XDP redirected, with
  * its metadata) and from the host port (plaintext the host routed into it) go to
  * pipe_burst; the pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh
- * Ethernet header, the kernel a raw socket, the host the TUN queue, release the frame's
- * return to the UMEM. Then answers from the next-hop resolver, completions, fill rings, and
+ * Ethernet header, the kernel a raw socket, the host the TUN queue (with vnet headers,
+ * runs of one flow merged into GSO packets, coalesce.h, written when the bursts of a turn
+ * are done), release the frame's return to the UMEM. Then answers from the next-hop resolver, completions, fill rings, and
  * a poll() when there was nothing to do. Called by live.c (start, stop).
  */
 #include <arpa/inet.h>
@@ -14,7 +15,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "esper_abi.h"
@@ -99,11 +102,40 @@ static bool port_kernel(void *drv, const uint8_t *ip, uint32_t len)
 	return sendto(fd, ip, len, 0, (struct sockaddr *)&ss, sl) == (ssize_t)len;
 }
 
+/* The run of merged packets to the host port, written; a refused one counts as tx_error
+ * for each packet in it (they were counted to_host when they joined it). */
+static void host_flush(struct worker *w)
+{
+	unsigned segs = w->gso->segs;
+	const uint8_t *buf;
+	uint32_t len = coalesce_take(w->gso, &buf);
+
+	if (len && write(w->host_fd, buf, len) != (ssize_t)len)
+		for (unsigned i = 0; i < segs; i++)
+			pipe_count(&w->pipe, P_C_tx_error);
+}
+
+/* With vnet headers: into the run if it continues it, else the run is written and this
+ * packet starts the next one, or (if it can't be merged) is written alone. */
 static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 {
 	struct worker *w = drv;
+	struct iovec iov[2] = { { (void *)coalesce_plain_vnet, COALESCE_VNET_LEN },
+				{ (void *)ip, len } };
+	struct pkt_info pi;
 
-	return write(w->host_fd, ip, len) == (ssize_t)len;
+	if (!w->host_vnet)
+		return write(w->host_fd, ip, len) == (ssize_t)len;
+	if (pkt_parse(ip, len, &pi) == 0 && pi.ip_len == len) {
+		if (coalesce_append(w->gso, ip, &pi))
+			return true;
+		host_flush(w);
+		if (coalesce_start(w->gso, ip, &pi))
+			return true;
+	} else {
+		host_flush(w);
+	}
+	return writev(w->host_fd, iov, 2) == (ssize_t)(COALESCE_VNET_LEN + len);
 }
 
 static void port_release(void *drv, struct pipe_pkt *p)
@@ -214,9 +246,17 @@ static unsigned rx_burst(struct worker *w, struct xsk_port *port)
 	return n;
 }
 
+/* A virtio_net_hdr on a packet read from the host port must say nothing: the device
+ * offloads nothing to us (hostport.c), so no GSO and no checksum left to finish. */
+static bool plain_vnet(const uint8_t *vh)
+{
+	return vh[1] == 0 && !(vh[0] & 1);
+}
+
 /* One packet from the host port into a frame; false when there is none (or no frame). */
 static bool host_read(struct worker *w, struct pipe_pkt *p)
 {
+	uint32_t vnet = w->host_vnet ? COALESCE_VNET_LEN : 0;
 	ssize_t len;
 
 	if (!port_alloc(w, p)) {
@@ -224,7 +264,12 @@ static bool host_read(struct worker *w, struct pipe_pkt *p)
 		return false;
 	}
 	p->b.off = HOST_OFF;
-	len = read(w->host_fd, p->b.head + p->b.off, HOST_ROOM);
+	len = read(w->host_fd, p->b.head + p->b.off - vnet, HOST_ROOM + vnet);
+	if (len > 0 && vnet && ((uint32_t)len <= vnet || !plain_vnet(p->b.head + p->b.off - vnet))) {
+		pipe_count(&w->pipe, P_C_malformed);	/* cannot happen: fail closed */
+		len = 0;
+	}
+	len -= (ssize_t)vnet;
 	if (len <= 0) {
 		xsk_free(&w->xs, p->handle);
 		return false;
@@ -288,6 +333,8 @@ static void *worker_main(void *arg)
 		for (unsigned i = 0; i < w->xs.nports; i++)
 			work += rx_burst(w, &w->xs.port[i]);
 		work += host_burst(w);
+		if (w->host_vnet)
+			host_flush(w);
 		for (unsigned i = 0; i < w->xs.nports; i++) {
 			xsk_flush(&w->xs, &w->xs.port[i]);
 			xsk_complete(&w->xs, &w->xs.port[i]);
@@ -338,6 +385,8 @@ void worker_release(struct worker *w)
 	nexthop_cache_free(w->nh);
 	nexthop_cache_free(w->nh_fwd);
 	w->nh = w->nh_fwd = NULL;
+	free(w->gso);
+	w->gso = NULL;
 }
 
 int worker_prepare(struct worker *w)
@@ -348,7 +397,9 @@ int worker_prepare(struct worker *w)
 	w->raw[1] = open_raw(AF_INET6, w->fwmark);
 	w->nh = nexthop_cache_new(w->fwmark, NEXTHOP_TUNNELS);
 	w->nh_fwd = fwd ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
-	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd)) {
+	w->gso = w->host_vnet ? calloc(1, sizeof(*w->gso)) : NULL;
+	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd) ||
+	    (w->host_vnet && !w->gso)) {
 		int err = -errno;
 
 		worker_release(w);

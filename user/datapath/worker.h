@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "coalesce.h"
 #include "nexthop.h"
 #include "pipeline.h"
 #include "xsk.h"
@@ -35,6 +36,8 @@ struct worker {
 	int cpu;			/* -1: not pinned */
 	struct xsk_set xs;
 	int host_fd;			/* this worker's host port queue */
+	bool host_vnet;			/* its packets have a virtio_net_hdr (hostport.h) */
+	struct coalesce *gso;		/* host_vnet: the run of packets to the host */
 	int raw[2];			/* IPv4, IPv6 raw sockets (header included) */
 	uint32_t fwmark;		/* SO_MARK of the raw sockets, RTA_MARK of lookups */
 	struct nexthop_cache *nh;	/* outer destinations of ESP */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * coalesce.c - runs of decrypted TCP segments and UDP datagrams merged into one GSO packet
+ * for the host port (coalesce.h). The header is virtio's (virtio 1.2, 5.1.6 "Device
+ * Operation", struct virtio_net_hdr, little-endian), as the TUN device takes it; the merged
+ * packet carries the first packet's headers with the total length and, for the kernel to
+ * finish per segment, the pseudo-header sum in the L4 checksum (NEEDS_CSUM).
+ */
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "coalesce.h"
+#include "esper_wire.h"
+#include "lib/bytes.h"
+
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+/* struct virtio_net_hdr, and what of it the merged packets use. */
+#define VNET_F_NEEDS_CSUM 1
+#define VNET_GSO_TCPV4 1
+#define VNET_GSO_TCPV6 4
+#define VNET_GSO_UDP_L4 5
+
+const uint8_t coalesce_plain_vnet[COALESCE_VNET_LEN];
+
+static uint8_t *packet(struct coalesce *c)
+{
+	return c->buf + COALESCE_VNET_LEN;
+}
+
+/* The length of the L4 header of a packet that may be merged, 0 if it may not be. The
+ * checksum is checked apart (the dearest test comes last). */
+static unsigned l4_header(const uint8_t *ip, const struct pkt_info *pi)
+{
+	const uint8_t *l4 = ip + pi->l4_off;
+	unsigned l4_len = pi->ip_len - pi->l4_off, th;
+
+	if (pi->fragment || pi->l4_off != (pi->family == AF_INET ? 20 : 40) ||
+	    (pi->family == AF_INET6 && pi->nh_off != 6))
+		return 0;	/* IPv4 options, IPv6 extension headers, fragments */
+	if (pi->proto == IPPROTO_TCP) {
+		if (l4_len < 20)
+			return 0;
+		th = (l4[12] >> 4) * 4u;
+		/* ACK, maybe PSH, nothing else; some payload */
+		if (th < 20 || th >= l4_len || (l4[13] & ~TCP_PSH) != TCP_ACK)
+			return 0;
+		return th;
+	}
+	if (pi->proto == IPPROTO_UDP && l4_len > 8 && rd16(l4 + 4) == l4_len)
+		return 8;
+	return 0;
+}
+
+static void reset_run(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi,
+		      unsigned th)
+{
+	uint16_t payload = (uint16_t)(pi->ip_len - pi->l4_off - th);
+	const uint8_t *l4 = ip + pi->l4_off;
+
+	c->len = pi->ip_len;
+	c->segs = 1;
+	c->hlen = (uint16_t)(pi->l4_off + th);
+	c->mss = c->last = payload;
+	c->fixed_id = false;
+	c->next_id = pi->family == AF_INET ? (uint16_t)(rd16(ip + 4) + 1) : 0;
+	c->next_seq = pi->proto == IPPROTO_TCP ? rd32(l4 + 4) + payload : 0;
+	c->closed = pi->proto == IPPROTO_TCP && (l4[13] & TCP_PSH);
+}
+
+bool coalesce_start(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi)
+{
+	unsigned th = l4_header(ip, pi);
+
+	c->len = 0;
+	if (!th || !csum_l4_valid(ip, pi))
+		return false;
+	memcpy(packet(c), ip, pi->ip_len);
+	reset_run(c, ip, pi, th);
+	return true;
+}
+
+/* Do the IP headers agree in all but the length, the checksum and the ID? The ID is
+ * checked here too: the next one, or (DF) always the first's (*fixed_id then). */
+static bool same_ip(const struct coalesce *c, const uint8_t *first, const uint8_t *ip,
+		    int family, bool *fixed_id)
+{
+	uint16_t id;
+
+	*fixed_id = c->fixed_id;
+
+	if (family == AF_INET6)
+		return !memcmp(first, ip, 4) && !memcmp(first + 6, ip + 6, 34);
+	if (memcmp(first, ip, 2) || memcmp(first + 6, ip + 6, 4) || memcmp(first + 12, ip + 12, 8))
+		return false;
+	id = rd16(ip + 4);
+	if (!c->fixed_id && id == c->next_id)
+		return true;
+	*fixed_id = (rd16(ip + 6) & IPV4_DF) && id == rd16(first + 4) &&
+		    (c->segs == 1 || c->fixed_id);
+	return *fixed_id;
+}
+
+/* Do the L4 headers continue the run: same ports, and for TCP the next sequence number,
+ * the same acknowledgment, header length, window, urgent pointer and options? */
+static bool same_l4(const struct coalesce *c, const uint8_t *first, const uint8_t *l4,
+		    unsigned th, bool tcp)
+{
+	if (memcmp(first, l4, 4))
+		return false;
+	if (!tcp)
+		return true;
+	return rd32(l4 + 4) == c->next_seq && !memcmp(first + 8, l4 + 8, 5) &&
+	       !memcmp(first + 14, l4 + 14, 2) && !memcmp(first + 18, l4 + 18, th - 18);
+}
+
+bool coalesce_append(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi)
+{
+	uint8_t *first = packet(c);
+	unsigned th = l4_header(ip, pi);
+	bool tcp = pi->proto == IPPROTO_TCP;
+	uint32_t payload;
+	bool fixed_id;
+
+	if (!c->len || c->closed || c->segs >= COALESCE_MAX_SEGS || !th ||
+	    pi->l4_off + th != c->hlen || (first[0] >> 4) != (ip[0] >> 4) ||
+	    pi->proto != (pi->family == AF_INET ? first[9] : first[6]))
+		return false;
+	payload = pi->ip_len - c->hlen;
+	if (payload > c->mss || c->last != c->mss || c->len + payload > COALESCE_MAX_LEN)
+		return false;
+	if (!same_ip(c, first, ip, pi->family, &fixed_id) ||
+	    !same_l4(c, first + pi->l4_off, ip + pi->l4_off, th, tcp) || !csum_l4_valid(ip, pi))
+		return false;
+	memcpy(first + c->len, ip + c->hlen, payload);
+	c->len += payload;
+	c->segs++;
+	c->last = (uint16_t)payload;
+	c->fixed_id = fixed_id;
+	c->next_id = (uint16_t)(c->next_id + !c->fixed_id);
+	c->next_seq += payload;
+	if (tcp && (ip[pi->l4_off + 13] & TCP_PSH)) {
+		first[pi->l4_off + 13] |= TCP_PSH;	/* the kernel leaves it on the last */
+		c->closed = true;
+	}
+	if (payload < c->mss)
+		c->closed = true;
+	return true;
+}
+
+static void wr16le(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+/* The merged packet's headers: lengths, the IPv4 header checksum, the pseudo-header sum
+ * in the L4 checksum; and the virtio_net_hdr that asks the kernel for the rest. */
+static void finish_gso(struct coalesce *c)
+{
+	uint8_t *ip = packet(c), *vh = c->buf;
+	struct pkt_info pi;
+	uint16_t partial;
+	unsigned at;
+
+	if ((ip[0] >> 4) == 4) {
+		wr16(ip + 2, (uint16_t)c->len);
+		csum_ipv4_header(ip);
+	} else {
+		wr16(ip + 4, (uint16_t)(c->len - 40));
+	}
+	pkt_parse(ip, c->len, &pi);	/* as the first packet parsed: only the lengths moved */
+	if (pi.proto == IPPROTO_UDP)
+		wr16(ip + pi.l4_off + 4, (uint16_t)(c->len - pi.l4_off));
+	at = pi.proto == IPPROTO_TCP ? 16 : 6;
+	partial = csum_l4_partial(&pi, c->len - pi.l4_off);
+	memcpy(ip + pi.l4_off + at, &partial, 2);
+	vh[0] = VNET_F_NEEDS_CSUM;
+	vh[1] = pi.proto == IPPROTO_UDP ? VNET_GSO_UDP_L4
+		: pi.family == AF_INET ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+	wr16le(vh + 2, c->hlen);
+	wr16le(vh + 4, c->mss);
+	wr16le(vh + 6, pi.l4_off);
+	wr16le(vh + 8, (uint16_t)at);
+}
+
+uint32_t coalesce_take(struct coalesce *c, const uint8_t **out)
+{
+	uint32_t n = c->len;
+
+	if (!n)
+		return 0;
+	if (c->segs > 1)
+		finish_gso(c);
+	else
+		memset(c->buf, 0, COALESCE_VNET_LEN);
+	c->len = 0;
+	*out = c->buf;
+	return COALESCE_VNET_LEN + n;
+}
