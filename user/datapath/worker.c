@@ -110,9 +110,13 @@ static void host_flush(struct worker *w)
 	const uint8_t *buf;
 	uint32_t len = coalesce_take(w->gso, &buf);
 
-	if (len && write(w->host_fd, buf, len) != (ssize_t)len)
+	if (!len)
+		return;
+	if (write(w->host_fd, buf, len) != (ssize_t)len)
 		for (unsigned i = 0; i < segs; i++)
 			pipe_count(&w->pipe, P_C_tx_error);
+	else if (segs > 1)
+		count(w, W_C_host_gso);
 }
 
 /* With vnet headers: into the run if it continues it, else the run is written and this

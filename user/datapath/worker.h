@@ -20,7 +20,8 @@
 
 #define WORKER_COUNTERS(X)						\
 	X(rx, "frames received from XDP")				\
-	X(host_rx, "packets read from the host port")
+	X(host_rx, "packets read from the host port")				\
+	X(host_gso, "GSO packets written to the host port, each of several packets")
 
 enum worker_counter {
 #define WORKER_COUNTER_ENUM(name, text) W_C_##name,
