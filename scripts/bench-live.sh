@@ -10,7 +10,9 @@
 # out of gw to s0. Decrypt rows: the generator sends ESP made by the project's esp_out
 # (SAs with replay:0 on the gateway, since the frames are sent again and again: the crypto
 # work is the same); esper-xdp decrypts and writes the inner packets to its host port (TUN),
-# and the kernel forwards them out of gw to s0 (route 203.0.113.0/24 via 192.0.2.2); the
+# and the kernel forwards them out of gw to s0 (route 203.0.113.0/24 via 192.0.2.3, s0's MAC;
+# while esper-xdp decrypts, gw1 also owns 192.0.2.2, the tunnel's far end: inbound ESP must
+# be addressed to the gateway, docs/security.md); the
 # rows of kind "esper-ff" run esper-xdp with --fast-forward: the worker sends the inner
 # packets out of gw by AF_XDP itself (docs/live.md). The
 # figure is the receive rate of `xdp-bench drop s0` (xdp-tools 1.6.3 from build/sid, made by
@@ -135,10 +137,15 @@ topo_up() {
 	S0_MAC=$(mac_of $NS_S s0)
 	GL_MAC=$(mac_of $NS_W gl)
 	in_ns $NS_W ip neigh replace 192.0.2.2 lladdr "$S0_MAC" dev gw nud permanent
-	in_ns $NS_W ip route add 203.0.113.0/24 via 192.0.2.2 dev gw
+	in_ns $NS_W ip neigh replace 192.0.2.3 lladdr "$S0_MAC" dev gw nud permanent
+	in_ns $NS_W ip route add 203.0.113.0/24 via 192.0.2.3 dev gw
 	in_ns $NS_W sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.default.rp_filter=0
 }
+
+# dec_addr add|del: the decrypting gateway owns the tunnel's far end 192.0.2.2 (the
+# generator's ESP is addressed to it); the encrypting one must not (its ESP goes there).
+dec_addr() { in_ns $NS_W ip addr "$1" 192.0.2.2/32 dev gl; }
 
 wait_for() {	# wait_for SECS CMD...
 	local t=$(($1 * 10))
@@ -304,7 +311,8 @@ esper_rows() {
 	flows=$npol
 	[ "$nsa" -gt "$flows" ] && flows=$nsa
 	conf "$dir" "$c" "$nsa" "$npol" >"$LOG/conf"
-	gw_start $NS_W 7 "-i gl -i gw" "$q" "$LOG/conf" gw || { gw_stop $NS_W 7; return 1; }
+	[ "$dir" = dec ] && dec_addr add
+	gw_start $NS_W 7 "-i gl -i gw" "$q" "$LOG/conf" gw || { gw_stop $NS_W 7; [ "$dir" = dec ] && dec_addr del; return 1; }
 	for size in $SIZES; do
 		# GOST: the in-process reference on the worker's CPU, right before the live figure
 		# (the load of this machine changes from minute to minute).
@@ -322,6 +330,7 @@ esper_rows() {
 		row "${KIND:-esper}" "$dir" "$(cipher_name "$c")" "$size" "$q" "$nsa" "$npol" "$flows" "$note"
 	done
 	gw_stop $NS_W 7
+	[ "$dir" = dec ] && dec_addr del
 }
 
 # --- the rows ------------------------------------------------------------------------------
@@ -395,9 +404,9 @@ run_targets() {
 	: >"$OUT/live-targets.csv"
 	echo "dir,size,round,fwd_pps,esper_pps,ratio,fwd_best,esper_best" >"$OUT/live-targets.csv"
 	topo_up || return 1
-	for dir in enc dec; do
+	for dir in ${TARGET_DIRS:-enc dec}; do
 		conf "$dir" aes128gcm 1 1 >"$LOG/conf-t"
-		for size in 64 1420; do
+		for size in ${TARGET_SIZES:-64 1420}; do
 			for r in $(seq 1 "${ROUNDS:-3}"); do
 				ip netns exec $NS_W "$BIN/xsk_fwd" -i gl -o gw -m "$S0_MAC" -q 1 --cpus 1 \
 					-d $((SECS + 8)) >"$LOG/t-fwd.out" 2>&1 &
@@ -408,6 +417,7 @@ run_targets() {
 				f=$RX fb=$RX_BEST
 				kill -INT $pid 2>/dev/null
 				wait $pid
+				[ "$dir" = dec ] && dec_addr add
 				for v in $([ "$dir" = dec ] && echo "dec dec-ff" || echo "$dir"); do
 					GW_EXTRA=$([ "$v" = dec-ff ] && echo --fast-forward) \
 						gw_start $NS_W 7 "-i gl -i gw" 1 "$LOG/conf-t" gw || { gw_stop $NS_W 7; continue; }
@@ -418,6 +428,7 @@ run_targets() {
 					printf '%-6s %5s round %s: forward %8s pps, esper %8s pps, ratio %s\n' \
 						"$v" "$size" "$r" "$f" "$RX" "$(ratio "$RX" "$f")"
 				done
+				[ "$dir" = dec ] && dec_addr del
 			done
 		done
 	done
