@@ -68,7 +68,9 @@ mode_opts() {
 	kernel) echo - ;;
 	esper) echo "${TCP_EXTRA:-}" ;;
 	ff) echo "--fast-forward ${TCP_EXTRA:-}" ;;
-	*=*) echo "${1#*=}" ;;
+	off) echo "--host-gso off ${TCP_EXTRA:-}" ;;
+	ff-off) echo "--fast-forward --host-gso off ${TCP_EXTRA:-}" ;;
+	*=*) echo "${1#*=}" | tr , ' ' ;;
 	esac
 }
 
@@ -97,7 +99,7 @@ one() {
 	topo_down
 }
 
-MODES=${TCP_MODES:-kernel esper ff}
+MODES=${TCP_MODES:-kernel esper ff off ff-off}
 echo "mode,dir,round,gbps,note" >"$CSV"
 echo "bench-tcp: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $(nproc) CPUs, load" \
 	"$(cut -d' ' -f1-3 /proc/loadavg), git $(git rev-parse --short HEAD 2>/dev/null)," \

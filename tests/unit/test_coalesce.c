@@ -427,7 +427,7 @@ static void test_closed_and_refused_starts(void **state)
 
 		assert_int_equal(pkt_parse(p[0].b, p[0].len, &pi), 0);
 		assert_false(coalesce_start(&s->c, p[0].b, &pi));
-		assert_int_equal(s->c.len, 0);
+		assert_int_equal(s->c.r.len, 0);
 	}
 	free(s);
 }

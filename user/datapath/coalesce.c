@@ -54,99 +54,122 @@ static unsigned l4_header(const uint8_t *ip, const struct pkt_info *pi)
 	return 0;
 }
 
-static void reset_run(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi,
+static void reset_run(struct coalesce_run *r, const uint8_t *ip, const struct pkt_info *pi,
 		      unsigned th)
 {
 	uint16_t payload = (uint16_t)(pi->ip_len - pi->l4_off - th);
 	const uint8_t *l4 = ip + pi->l4_off;
 
-	c->len = pi->ip_len;
-	c->segs = 1;
-	c->hlen = (uint16_t)(pi->l4_off + th);
-	c->mss = c->last = payload;
-	c->fixed_id = false;
-	c->next_id = pi->family == AF_INET ? (uint16_t)(rd16(ip + 4) + 1) : 0;
-	c->next_seq = pi->proto == IPPROTO_TCP ? rd32(l4 + 4) + payload : 0;
-	c->closed = pi->proto == IPPROTO_TCP && (l4[13] & TCP_PSH);
+	r->len = pi->ip_len;
+	r->segs = 1;
+	r->hlen = (uint16_t)(pi->l4_off + th);
+	r->mss = r->last = payload;
+	r->fixed_id = false;
+	r->next_id = pi->family == AF_INET ? (uint16_t)(rd16(ip + 4) + 1) : 0;
+	r->next_seq = pi->proto == IPPROTO_TCP ? rd32(l4 + 4) + payload : 0;
+	r->closed = pi->proto == IPPROTO_TCP && (l4[13] & TCP_PSH);
 }
 
 bool coalesce_start(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi)
 {
 	unsigned th = l4_header(ip, pi);
 
-	c->len = 0;
+	c->r.len = 0;
 	if (!th || !csum_l4_valid(ip, pi))
 		return false;
 	memcpy(packet(c), ip, pi->ip_len);
-	reset_run(c, ip, pi, th);
+	reset_run(&c->r, ip, pi, th);
 	return true;
 }
 
 /* Do the IP headers agree in all but the length, the checksum and the ID? The ID is
  * checked here too: the next one, or (DF) always the first's (*fixed_id then). */
-static bool same_ip(const struct coalesce *c, const uint8_t *first, const uint8_t *ip,
+static bool same_ip(const struct coalesce_run *r, const uint8_t *first, const uint8_t *ip,
 		    int family, bool *fixed_id)
 {
 	uint16_t id;
 
-	*fixed_id = c->fixed_id;
-
+	*fixed_id = r->fixed_id;
 	if (family == AF_INET6)
 		return !memcmp(first, ip, 4) && !memcmp(first + 6, ip + 6, 34);
 	if (memcmp(first, ip, 2) || memcmp(first + 6, ip + 6, 4) || memcmp(first + 12, ip + 12, 8))
 		return false;
 	id = rd16(ip + 4);
-	if (!c->fixed_id && id == c->next_id)
+	if (!r->fixed_id && id == r->next_id)
 		return true;
 	*fixed_id = (rd16(ip + 6) & IPV4_DF) && id == rd16(first + 4) &&
-		    (c->segs == 1 || c->fixed_id);
+		    (r->segs == 1 || r->fixed_id);
 	return *fixed_id;
 }
 
 /* Do the L4 headers continue the run: same ports, and for TCP the next sequence number,
  * the same acknowledgment, header length, window, urgent pointer and options? */
-static bool same_l4(const struct coalesce *c, const uint8_t *first, const uint8_t *l4,
+static bool same_l4(const struct coalesce_run *r, const uint8_t *first, const uint8_t *l4,
 		    unsigned th, bool tcp)
 {
 	if (memcmp(first, l4, 4))
 		return false;
 	if (!tcp)
 		return true;
-	return rd32(l4 + 4) == c->next_seq && !memcmp(first + 8, l4 + 8, 5) &&
+	return rd32(l4 + 4) == r->next_seq && !memcmp(first + 8, l4 + 8, 5) &&
 	       !memcmp(first + 14, l4 + 14, 2) && !memcmp(first + 18, l4 + 18, th - 18);
+}
+
+/* Does ip continue run r, whose first packet's headers are at first (the checksum
+ * aside)? *fixed_id: the run's ID rule with ip in it. */
+static bool continues(const struct coalesce_run *r, const uint8_t *first, const uint8_t *ip,
+		      const struct pkt_info *pi, bool *fixed_id)
+{
+	unsigned th = l4_header(ip, pi);
+	uint32_t payload;
+
+	if (!r->len || r->closed || r->segs >= COALESCE_MAX_SEGS || !th ||
+	    pi->l4_off + th != r->hlen || (first[0] >> 4) != (ip[0] >> 4) ||
+	    pi->proto != (pi->family == AF_INET ? first[9] : first[6]))
+		return false;
+	payload = pi->ip_len - r->hlen;
+	if (payload > r->mss || r->last != r->mss || r->len + payload > COALESCE_MAX_LEN)
+		return false;
+	return same_ip(r, first, ip, pi->family, fixed_id) &&
+	       same_l4(r, first + pi->l4_off, ip + pi->l4_off, th, pi->proto == IPPROTO_TCP);
+}
+
+bool coalesce_pair(const uint8_t *a, const struct pkt_info *pa, const uint8_t *b,
+		   const struct pkt_info *pb)
+{
+	unsigned th = l4_header(a, pa);
+	struct coalesce_run r;
+	bool fixed_id;
+
+	if (!th)
+		return false;
+	reset_run(&r, a, pa, th);
+	return continues(&r, a, b, pb, &fixed_id);
 }
 
 bool coalesce_append(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi)
 {
+	struct coalesce_run *r = &c->r;
 	uint8_t *first = packet(c);
-	unsigned th = l4_header(ip, pi);
-	bool tcp = pi->proto == IPPROTO_TCP;
 	uint32_t payload;
 	bool fixed_id;
 
-	if (!c->len || c->closed || c->segs >= COALESCE_MAX_SEGS || !th ||
-	    pi->l4_off + th != c->hlen || (first[0] >> 4) != (ip[0] >> 4) ||
-	    pi->proto != (pi->family == AF_INET ? first[9] : first[6]))
+	if (!continues(r, first, ip, pi, &fixed_id) || !csum_l4_valid(ip, pi))
 		return false;
-	payload = pi->ip_len - c->hlen;
-	if (payload > c->mss || c->last != c->mss || c->len + payload > COALESCE_MAX_LEN)
-		return false;
-	if (!same_ip(c, first, ip, pi->family, &fixed_id) ||
-	    !same_l4(c, first + pi->l4_off, ip + pi->l4_off, th, tcp) || !csum_l4_valid(ip, pi))
-		return false;
-	memcpy(first + c->len, ip + c->hlen, payload);
-	c->len += payload;
-	c->segs++;
-	c->last = (uint16_t)payload;
-	c->fixed_id = fixed_id;
-	c->next_id = (uint16_t)(c->next_id + !c->fixed_id);
-	c->next_seq += payload;
-	if (tcp && (ip[pi->l4_off + 13] & TCP_PSH)) {
+	payload = pi->ip_len - r->hlen;
+	memcpy(first + r->len, ip + r->hlen, payload);
+	r->len += payload;
+	r->segs++;
+	r->last = (uint16_t)payload;
+	r->fixed_id = fixed_id;
+	r->next_id = (uint16_t)(r->next_id + !r->fixed_id);
+	r->next_seq += payload;
+	if (pi->proto == IPPROTO_TCP && (ip[pi->l4_off + 13] & TCP_PSH)) {
 		first[pi->l4_off + 13] |= TCP_PSH;	/* the kernel leaves it on the last */
-		c->closed = true;
+		r->closed = true;
 	}
-	if (payload < c->mss)
-		c->closed = true;
+	if (payload < r->mss)
+		r->closed = true;
 	return true;
 }
 
@@ -165,38 +188,40 @@ static void finish_gso(struct coalesce *c)
 	uint16_t partial;
 	unsigned at;
 
+	uint32_t len = c->r.len;
+
 	if ((ip[0] >> 4) == 4) {
-		wr16(ip + 2, (uint16_t)c->len);
+		wr16(ip + 2, (uint16_t)len);
 		csum_ipv4_header(ip);
 	} else {
-		wr16(ip + 4, (uint16_t)(c->len - 40));
+		wr16(ip + 4, (uint16_t)(len - 40));
 	}
-	pkt_parse(ip, c->len, &pi);	/* as the first packet parsed: only the lengths moved */
+	pkt_parse(ip, len, &pi);	/* as the first packet parsed: only the lengths moved */
 	if (pi.proto == IPPROTO_UDP)
-		wr16(ip + pi.l4_off + 4, (uint16_t)(c->len - pi.l4_off));
+		wr16(ip + pi.l4_off + 4, (uint16_t)(len - pi.l4_off));
 	at = pi.proto == IPPROTO_TCP ? 16 : 6;
-	partial = csum_l4_partial(&pi, c->len - pi.l4_off);
+	partial = csum_l4_partial(&pi, len - pi.l4_off);
 	memcpy(ip + pi.l4_off + at, &partial, 2);
 	vh[0] = VNET_F_NEEDS_CSUM;
 	vh[1] = pi.proto == IPPROTO_UDP ? VNET_GSO_UDP_L4
 		: pi.family == AF_INET ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
-	wr16le(vh + 2, c->hlen);
-	wr16le(vh + 4, c->mss);
+	wr16le(vh + 2, c->r.hlen);
+	wr16le(vh + 4, c->r.mss);
 	wr16le(vh + 6, pi.l4_off);
 	wr16le(vh + 8, (uint16_t)at);
 }
 
 uint32_t coalesce_take(struct coalesce *c, const uint8_t **out)
 {
-	uint32_t n = c->len;
+	uint32_t n = c->r.len;
 
 	if (!n)
 		return 0;
-	if (c->segs > 1)
+	if (c->r.segs > 1)
 		finish_gso(c);
 	else
 		memset(c->buf, 0, COALESCE_VNET_LEN);
-	c->len = 0;
+	c->r.len = 0;
 	*out = c->buf;
 	return COALESCE_VNET_LEN + n;
 }

@@ -30,7 +30,8 @@
 #define COALESCE_MAX_LEN 65535	/* an IP packet, headers included */
 #define COALESCE_MAX_SEGS 64
 
-struct coalesce {
+/* Where a run stands (its first packet's headers are the merged packet's). */
+struct coalesce_run {
 	uint32_t len;		/* bytes of the IP packet in pkt; 0: empty */
 	uint16_t segs;		/* packets merged in it */
 	uint16_t hlen;		/* IP and L4 headers */
@@ -40,6 +41,10 @@ struct coalesce {
 	bool fixed_id;		/* IPv4 with DF: every packet has the same ID */
 	bool closed;		/* the last packet ends the run (shorter, PSH) */
 	uint32_t next_seq;	/* TCP: the sequence number of the next segment */
+};
+
+struct coalesce {
+	struct coalesce_run r;
 	uint8_t buf[COALESCE_VNET_LEN + COALESCE_MAX_LEN];	/* virtio_net_hdr, packet */
 };
 
@@ -48,6 +53,10 @@ struct coalesce {
 bool coalesce_start(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi);
 /* Append ip to c's run if it continues it: true (copied); false leaves c as it was. */
 bool coalesce_append(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi);
+/* Would b continue a run that a starts? The same rules, but the checksums, which
+ * coalesce_start and coalesce_append check: a guess for choosing a path, never copied. */
+bool coalesce_pair(const uint8_t *a, const struct pkt_info *pa, const uint8_t *b,
+		   const struct pkt_info *pb);
 /* The run as one write: its virtio_net_hdr and packet (headers set), in *out; its length.
  * c is empty afterwards. 0 if it was empty. */
 uint32_t coalesce_take(struct coalesce *c, const uint8_t **out);

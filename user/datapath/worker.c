@@ -58,6 +58,15 @@ static struct xsk_port *port_of(struct worker *w, int ifindex)
 
 /* --- the pipeline's ports ------------------------------------------------------------------ */
 
+static void host_flush(struct worker *w);
+
+/* With fast forward a flow's packets take both ways out (runs to the host port, the rest
+ * by AF_XDP): each way empties the other's queue before it sends, so they keep their order. */
+static bool forwarding(const struct worker *w)
+{
+	return w->host_vnet && (w->pipe.cfg.forward_v4 || w->pipe.cfg.forward_v6);
+}
+
 static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 {
 	struct worker *w = drv;
@@ -70,6 +79,8 @@ static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 		xsk_free(&w->xs, p->handle);
 		return;
 	}
+	if (w->gso && w->gso->r.len && forwarding(w))
+		host_flush(w);
 	memcpy(eth, nh->mac, 6);
 	memcpy(eth + 6, port->mac, 6);
 	eth[12] = (uint8_t)(type >> 8);
@@ -106,12 +117,15 @@ static bool port_kernel(void *drv, const uint8_t *ip, uint32_t len)
  * for each packet in it (they were counted to_host when they joined it). */
 static void host_flush(struct worker *w)
 {
-	unsigned segs = w->gso->segs;
+	unsigned segs = w->gso->r.segs;
 	const uint8_t *buf;
 	uint32_t len = coalesce_take(w->gso, &buf);
 
 	if (!len)
 		return;
+	if (forwarding(w))
+		for (unsigned i = 0; i < w->xs.nports; i++)
+			xsk_drain(&w->xs, &w->xs.port[i]);
 	if (write(w->host_fd, buf, len) != (ssize_t)len)
 		for (unsigned i = 0; i < segs; i++)
 			pipe_count(&w->pipe, P_C_tx_error);
@@ -181,6 +195,17 @@ static int port_route(void *drv, int family, const uint8_t *dst, bool inner, str
 	return 0;
 }
 
+static bool port_merges(void *drv, const struct pipe_pkt *a, const struct pipe_pkt *b)
+{
+	struct worker *w = drv;
+	struct pkt_info pa, pb;
+	const uint8_t *ia = a->b.head + a->b.off, *ib = b->b.head + b->b.off;
+
+	return w->host_vnet && pkt_parse(ia, a->b.len, &pa) == 0 && pa.ip_len == a->b.len &&
+	       pkt_parse(ib, b->b.len, &pb) == 0 && pb.ip_len == b->b.len &&
+	       coalesce_pair(ia, &pa, ib, &pb);
+}
+
 static const struct pipe_ports ports = {
 	.wire = port_wire,
 	.kernel = port_kernel,
@@ -189,6 +214,7 @@ static const struct pipe_ports ports = {
 	.release = port_release,
 	.alloc = port_alloc,
 	.route = port_route,
+	.merges = port_merges,
 };
 
 /* --- bursts from the AF_XDP sockets and the host port ------------------------------------ */

@@ -177,6 +177,13 @@ void xsk_flush(struct xsk_set *s, struct xsk_port *p)
 		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
 }
 
+void xsk_drain(struct xsk_set *s, struct xsk_port *p)
+{
+	xsk_flush(s, p);
+	for (int i = 0; i < 4 && xsk_prod_nb_free(&p->tx, XSK_RING_SIZE) < XSK_RING_SIZE; i++)
+		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
 void xsk_complete(struct xsk_set *s, struct xsk_port *p)
 {
 	uint32_t idx, n;
