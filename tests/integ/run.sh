@@ -330,7 +330,9 @@ case_skb_mode() {
 # --- fast forward ------------------------------------------------------------------------
 # With --fast-forward the gateways send decrypted packets for the far host straight out of
 # g1l/g2l by AF_XDP; packets for the gateway itself still reach it through the host port
-# (and gw2 routes its answers into the host port, to be encrypted).
+# (and gw2 routes its answers into the host port, to be encrypted). These cases run with
+# --host-gso off, so that every decrypted TCP segment is fast-forwarded; fast_forward_gso
+# has both: runs of a flow go to the host port merged, the rest by AF_XDP.
 
 fast_forward_case() {	# family
 	tunnel_policies 1 "$1" "$1"
@@ -361,6 +363,22 @@ fast_forward_case() {	# family
 
 case_fast_forward_4in4() { fast_forward_case 4; }
 case_fast_forward_6in6() { fast_forward_case 6; }
+
+case_fast_forward_gso() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 3 || return 1
+	transfer $NS_A $NS_B 203.0.113.10 20 || return 1
+	transfer $NS_B $NS_A 198.51.100.10 20 || return 1
+	for n in 1 2; do
+		fwd=$(gw_stat $n worker forwarded)
+		gso=$(gw_stat $n worker host_gso)
+		echo "gw$n forwarded=$fwd host_gso=$gso to_host=$(gw_stat $n worker to_host)"
+		[ "$fwd" -gt 100 ] && [ "$gso" -gt 50 ] || { echo "gw$n did not use both ways"; return 1; }
+	done
+	ttl=$(in_ns $NS_A ping -c 1 -W 2 203.0.113.10 | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+	[ "$ttl" = 63 ] || { echo "reply TTL '$ttl', expected 63"; return 1; }
+}
 
 # --- the host port's GSO packets ---------------------------------------------------------------
 # Decrypted TCP segments (and UDP datagrams of one size) of one flow reach the host port
@@ -453,7 +471,7 @@ case_host_gso_off() {
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
 	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
-	fast_forward_6in6 host_gso host_gso_off"
+	fast_forward_6in6 fast_forward_gso host_gso host_gso_off"
 
 run_case() {
 	name=$1
@@ -464,6 +482,7 @@ run_case() {
 	[ "$name" = skb_mode ] && opts="$opts -m skb"
 	[ "$name" = host_gso_off ] && opts="$opts --host-gso off"
 	case $name in fast_forward_*) opts="$opts --fast-forward" ;; esac
+	case $name in fast_forward_[46]in[46]) opts="$opts --host-gso off" ;; esac
 	topo_up || { echo "FAIL $name: topology"; return 1; }
 	# shellcheck disable=SC2086
 	if gw_start 1 $opts && gw_start 2 $opts && "case_$name" >"$LOGDIR/$name.log" 2>&1; then

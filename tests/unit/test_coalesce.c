@@ -7,19 +7,23 @@
  * exactly the packets that went in, in order; the virtio_net_hdr must say what the kernel
  * needs (NEEDS_CSUM with the pseudo-header sum in place). Every rule that keeps a packet
  * out of a run is tried, and a randomized stream of two flows with random breaks must come
- * out as it went in. Also csum_l4_valid and csum_l4_partial against a plain reference.
+ * out as it went in. Also csum_l4_valid and csum_l4_partial against a plain reference, and
+ * the other direction, datapath/segment.c (GSO packets read from the host port cut into
+ * packets): the same as the reference, and back to the packets coalesce merged.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "test_util.h"
 
 #include "datapath/coalesce.h"
+#include "datapath/segment.h"
 #include "lib/bytes.h"
 #include "lib/pkt.h"
 
-#define MAXPKT 2048
+#define MAXPKT 4096
 
 struct pkt {
 	uint8_t b[MAXPKT];
@@ -206,6 +210,25 @@ static unsigned segment(const uint8_t *w, uint32_t wlen, struct pkt *out, unsign
 	return n;
 }
 
+/* segment.c on what coalesce_take gave: the same packets as the reference. */
+static unsigned segment_ours(const uint8_t *w, uint32_t wlen, struct pkt *out, unsigned max)
+{
+	struct segment_src src;
+	uint32_t len = wlen - COALESCE_VNET_LEN;
+
+	assert_int_equal(segment_check(w, w + COALESCE_VNET_LEN, len, &src), 0);
+	if (!src.gso_type) {
+		memcpy(out[0].b, w + COALESCE_VNET_LEN, len);
+		segment_csum(&src, out[0].b);
+		out[0].len = len;
+		return 1;
+	}
+	assert_true(src.count <= max);
+	for (unsigned i = 0; i < src.count; i++)
+		out[i].len = segment_piece(&src, i, out[i].b);
+	return src.count;
+}
+
 /* --- the writer as the worker drives it --------------------------------------------------- */
 
 struct stream {
@@ -223,7 +246,18 @@ static void flush(struct stream *s)
 		return;
 	s->writes++;
 	s->merged += w[1] != 0;
-	s->nout += segment(w, n, s->out + s->nout, 512 - s->nout);
+	{
+		struct pkt *ours = calloc(COALESCE_MAX_SEGS, sizeof(*ours));
+		unsigned k = segment_ours(w, n, ours, COALESCE_MAX_SEGS);
+
+		assert_int_equal(segment(w, n, s->out + s->nout, 512 - s->nout), k);
+		for (unsigned i = 0; i < k; i++) {
+			assert_int_equal(ours[i].len, s->out[s->nout + i].len);
+			assert_memory_equal(ours[i].b, s->out[s->nout + i].b, ours[i].len);
+		}
+		s->nout += k;
+		free(ours);
+	}
 }
 
 static void put(struct stream *s, const struct pkt *p)
@@ -574,6 +608,85 @@ static void test_checksum_helpers(void **state)
 	}
 }
 
+/* What the host sends: FIN, PSH on the last piece only, CWR on the first only; a packet
+ * with its checksum left to us gets it; what cannot be cut is refused. */
+static void test_segment_host_packets(void **state)
+{
+	struct shape a = tcp4();
+	struct pkt big, piece;
+	struct segment_src src;
+	struct pkt_info pi;
+	uint8_t vh[10] = { 1, 0x81, 0, 0, 0, 0, 20, 0, 16, 0 };	/* TCPV4 | ECN */
+
+	(void)state;
+	a.payload = 1000 * 3 + 1;
+	a.flags = 0x80 | 0x18 | 0x01;	/* CWR, PSH, ACK, FIN */
+	build(&big, &a);
+	vh[4] = (uint8_t)1000, vh[5] = 1000 >> 8;
+	assert_int_equal(segment_check(vh, big.b, big.len, &src), 0);
+	assert_int_equal(src.count, 4);
+	assert_int_equal(src.hlen, 20 + 32);
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t want = (uint8_t)(0x10 | (i == 0 ? 0x80 : 0) | (i == 3 ? 0x09 : 0));
+
+		piece.len = segment_piece(&src, i, piece.b);
+		assert_int_equal(piece.len, 52 + (i == 3 ? 1 : 1000));
+		assert_int_equal(piece.b[20 + 13], want);
+		assert_int_equal(rd32(piece.b + 24), a.seq + 1000 * i);
+		assert_int_equal(rd16(piece.b + 4), a.id + i);
+		assert_int_equal(pkt_parse(piece.b, piece.len, &pi), 0);
+		assert_true(csum_l4_valid(piece.b, &pi));
+		assert_int_equal(csum_fold(csum_add(0, piece.b, 20)), 0);
+	}
+	/* Not GSO, checksum left to us: the pseudo-header sum in the field, as the kernel
+	 * leaves it (CHECKSUM_PARTIAL). */
+	a = udp6();
+	build(&big, &a);
+	assert_int_equal(pkt_parse(big.b, big.len, &pi), 0);
+	{
+		uint16_t partial = csum_l4_partial(&pi, big.len - 40);
+		uint8_t v[10] = { 1, 0, 0, 0, 0, 0, 40, 0, 6, 0 };
+		uint8_t want[2];
+
+		memcpy(want, big.b + 46, 2);
+		memcpy(big.b + 46, &partial, 2);
+		assert_int_equal(segment_check(v, big.b, big.len, &src), 0);
+		segment_csum(&src, big.b);
+		assert_memory_equal(big.b + 46, want, 2);
+		v[6] = 30;	/* checksum start inside the IP header */
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+		v[6] = 40, v[9] = 0x10;	/* beyond the packet */
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+	}
+	/* Refused: a GSO type that does not fit the packet, an unknown one, no size, a
+	 * fragment, a length that is not the packet's. */
+	{
+		uint8_t v[10] = { 1, 1, 0, 0, 100, 0, 40, 0, 6, 0 };	/* TCPV4 on IPv6 UDP */
+
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+		v[1] = 4;	/* TCPV6 on UDP */
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+		v[1] = 3;	/* UFO: not ours */
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+		v[1] = 5, v[4] = 0;	/* UDP_L4 without a size */
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+		v[4] = 100;
+		assert_int_equal(segment_check(v, big.b, big.len, &src), 0);
+		assert_int_equal(src.count, (big.len - 48 + 99) / 100);
+		assert_int_equal(segment_check(v, big.b, big.len - 1, &src), -EINVAL);
+		a = tcp4();
+		a.frag = true;
+		build(&big, &a);
+		v[1] = 1, v[6] = 20, v[8] = 16;
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+		a.frag = false;
+		build(&big, &a);
+		assert_int_equal(segment_check(v, big.b, big.len, &src), 0);
+		v[1] = 5;	/* UDP_L4 on TCP */
+		assert_int_equal(segment_check(v, big.b, big.len, &src), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_random_streams),
 		cmocka_unit_test(test_checksum_helpers),
+		cmocka_unit_test(test_segment_host_packets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * hostport.c - the TUN device of hostport.h. No packet information header and no offloads
- * toward us: the kernel hands over complete IP packets with final checksums, no GSO. With
- * vnet headers (IFF_VNET_HDR) every packet in either direction has a virtio_net_hdr in
- * front, so that what we write may be a GSO packet (coalesce.h).
+ * hostport.c - the TUN device of hostport.h. No packet information header. Without vnet
+ * headers, no offloads: the kernel hands over complete IP packets with final checksums, no
+ * GSO. With them (IFF_VNET_HDR) every packet in either direction has a virtio_net_hdr in
+ * front: what we write may be a GSO packet (coalesce.h), and the device offers checksum and
+ * TCP/UDP segmentation offload (TUNSETOFFLOAD), so what we read may be one too (segment.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,22 @@ static void set_conf(const char *conf, const char *name, const char *key, const 
 		close(fd);
 }
 
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20	/* linux/if_tun.h of kernel 6.2 */
+#define TUN_F_USO6 0x40
+#endif
+
+/* Checksum and segmentation offload toward us: TCP, and UDP where the kernel has it. */
+static int offload(int fd)
+{
+	unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, tcp) == 0)
+		return 0;
+	return -errno;
+}
+
 bool hostport_forwards(const struct hostport *h, int family)
 {
 	char path[128], value[4] = "";
@@ -110,6 +127,11 @@ int hostport_open(struct hostport *h, const char *name, unsigned nqueues, bool v
 			goto fail;
 		}
 		h->fd[h->nqueues] = fd;
+	}
+	if (vnet) {
+		err = offload(h->fd[0]);
+		if (err)
+			goto fail;
 	}
 	/* No link-local address: the host port carries decrypted and to-be-encrypted traffic
 	 * only, not the kernel's own router solicitations; IPv6 stays on for that traffic. */

@@ -5,7 +5,8 @@
  * host-originated plaintext that the user routes into it is read back by the workers and
  * encrypted like the rest. Created and removed by live.c; each queue fd is used by one
  * worker only. With vnet headers, every packet read or written has a virtio_net_hdr in
- * front (coalesce.h): decrypted packets go in merged into GSO packets.
+ * front: decrypted packets go in merged into GSO packets (coalesce.h), and what the host
+ * sends may come out as one, or with its checksum left to us (segment.h).
  */
 #ifndef ESPER_HOSTPORT_H
 #define ESPER_HOSTPORT_H

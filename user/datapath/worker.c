@@ -3,7 +3,8 @@
  * worker.c - the per-queue loop of the live datapath, the AF_XDP and host-port driver of
  * the pipeline (pipeline.h): bursts from each AF_XDP socket (frames XDP redirected, with
  * its metadata) and from the host port (plaintext the host routed into it) go to
- * pipe_burst; the pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh
+ * pipe_burst (a GSO packet from the host port first cut into its pieces, segment.h);
+ * the pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh
  * Ethernet header, the kernel a raw socket, the host the TUN queue (with vnet headers,
  * runs of one flow merged into GSO packets, coalesce.h, written when the bursts of a turn
  * are done), release the frame's return to the UMEM. Then answers from the next-hop resolver, completions, fill rings, and
@@ -24,6 +25,7 @@
 #include "esper_wire.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
+#include "segment.h"
 #include "worker.h"
 
 #define IDLE_POLL_MS 100
@@ -33,6 +35,7 @@
 /* Room in a host-port frame: headroom for the outer headers, the rest for the packet. */
 #define HOST_OFF (XSK_HEADROOM)
 #define HOST_ROOM (XSK_FRAME_SIZE - HOST_OFF - 128)
+#define HOST_SPILL 65536	/* a GSO packet from the host port */
 
 const char *const worker_counter_names[W_C_MAX] = {
 #define WORKER_COUNTER_NAME(name, text) [W_C_##name] = #name,
@@ -276,57 +279,112 @@ static unsigned rx_burst(struct worker *w, struct xsk_port *port)
 	return n;
 }
 
-/* A virtio_net_hdr on a packet read from the host port must say nothing: the device
- * offloads nothing to us (hostport.c), so no GSO and no checksum left to finish. */
-static bool plain_vnet(const uint8_t *vh)
+/* Packets read from the host port, gathered into bursts for the pipeline. */
+struct host_batch {
+	struct pipe_pkt pkts[PIPE_BURST];
+	unsigned n;
+};
+
+static void host_emit(struct worker *w, struct host_batch *hb, struct pipe_pkt *p)
 {
-	return vh[1] == 0 && !(vh[0] & 1);
+	if (pkt_parse(p->b.head + p->b.off, p->b.len, &p->pi) < 0) {
+		pipe_count(&w->pipe, P_C_malformed);
+		xsk_free(&w->xs, p->handle);
+		return;
+	}
+	p->hint = 0;
+	p->from = PIPE_FROM_HOST;
+	hb->pkts[hb->n++] = *p;
+	if (hb->n == PIPE_BURST) {
+		pipe_burst(&w->pipe, hb->pkts, hb->n);
+		hb->n = 0;
+	}
 }
 
-/* One packet from the host port into a frame; false when there is none (or no frame). */
-static bool host_read(struct worker *w, struct pipe_pkt *p)
+/* A GSO packet the host sent: its pieces, each in a frame of its own. */
+static void host_pieces(struct worker *w, struct host_batch *hb, const struct segment_src *s)
 {
-	uint32_t vnet = w->host_vnet ? COALESCE_VNET_LEN : 0;
+	for (unsigned i = 0; i < s->count; i++) {
+		struct pipe_pkt p;
+
+		if (s->hlen + s->gso_size > HOST_ROOM) {
+			pipe_count(&w->pipe, P_C_malformed);	/* pieces above the MTU */
+			return;
+		}
+		if (!port_alloc(w, &p)) {
+			pipe_count(&w->pipe, P_C_no_frame);
+			return;
+		}
+		p.b.off = HOST_OFF;
+		p.b.len = segment_piece(s, i, p.b.head + p.b.off);
+		host_emit(w, hb, &p);
+	}
+}
+
+/* What the virtio_net_hdr of a packet read from the host port says: a GSO packet is cut
+ * (its frame freed), a checksum left to us is finished; false if refused (fail closed). */
+static bool host_vnet_packet(struct worker *w, struct host_batch *hb, struct pipe_pkt *p,
+			     uint32_t len)
+{
+	const uint8_t *vh = p->b.head + p->b.off - SEGMENT_VNET_LEN;
+	const uint8_t *ip = len > HOST_ROOM ? w->spill : p->b.head + p->b.off;
+	struct segment_src s;
+
+	if (len > HOST_ROOM)	/* the rest went to the spill buffer, behind its head */
+		memcpy(w->spill, p->b.head + p->b.off, HOST_ROOM);
+	if (segment_check(vh, ip, len, &s) < 0 || (!s.gso_type && len > HOST_ROOM)) {
+		pipe_count(&w->pipe, P_C_malformed);
+		return false;
+	}
+	if (s.gso_type) {
+		host_pieces(w, hb, &s);
+		return false;
+	}
+	segment_csum(&s, p->b.head + p->b.off);
+	p->b.len = len;
+	return true;
+}
+
+/* One read from the host port into hb; false when there was nothing (or no frame). */
+static bool host_read(struct worker *w, struct host_batch *hb)
+{
+	uint32_t vnet = w->host_vnet ? SEGMENT_VNET_LEN : 0;
+	struct pipe_pkt p;
+	struct iovec iov[2];
 	ssize_t len;
 
-	if (!port_alloc(w, p)) {
+	if (!port_alloc(w, &p)) {
 		pipe_count(&w->pipe, P_C_no_frame);
 		return false;
 	}
-	p->b.off = HOST_OFF;
-	len = read(w->host_fd, p->b.head + p->b.off - vnet, HOST_ROOM + vnet);
-	if (len > 0 && vnet && ((uint32_t)len <= vnet || !plain_vnet(p->b.head + p->b.off - vnet))) {
-		pipe_count(&w->pipe, P_C_malformed);	/* cannot happen: fail closed */
-		len = 0;
-	}
-	len -= (ssize_t)vnet;
+	p.b.off = HOST_OFF;
+	iov[0] = (struct iovec){ p.b.head + p.b.off - vnet, HOST_ROOM + vnet };
+	iov[1] = (struct iovec){ w->spill + HOST_ROOM, vnet ? HOST_SPILL - HOST_ROOM : 0 };
+	len = readv(w->host_fd, iov, vnet ? 2 : 1) - (ssize_t)vnet;
 	if (len <= 0) {
-		xsk_free(&w->xs, p->handle);
-		return false;
+		xsk_free(&w->xs, p.handle);
+		return len > -(ssize_t)vnet;	/* a bare header: something was read */
 	}
 	count(w, W_C_host_rx);
-	p->b.len = (uint32_t)len;
-	p->hint = 0;
-	p->from = PIPE_FROM_HOST;
+	p.b.len = (uint32_t)len;
+	if (vnet && !host_vnet_packet(w, hb, &p, (uint32_t)len)) {
+		xsk_free(&w->xs, p.handle);
+		return true;
+	}
+	host_emit(w, hb, &p);
 	return true;
 }
 
 static unsigned host_burst(struct worker *w)
 {
-	struct pipe_pkt pkts[PIPE_BURST];
-	unsigned n = 0, k = 0;
+	struct host_batch hb;
+	unsigned n = 0;
 
-	while (n < PIPE_BURST && host_read(w, &pkts[k])) {
+	hb.n = 0;
+	while (n < PIPE_BURST && host_read(w, &hb))
 		n++;
-		if (pkt_parse(pkts[k].b.head + pkts[k].b.off, pkts[k].b.len, &pkts[k].pi) < 0) {
-			pipe_count(&w->pipe, P_C_malformed);
-			xsk_free(&w->xs, pkts[k].handle);
-			continue;
-		}
-		k++;
-	}
-	if (k)
-		pipe_burst(&w->pipe, pkts, k);
+	if (hb.n)
+		pipe_burst(&w->pipe, hb.pkts, hb.n);
 	return n;
 }
 
@@ -416,7 +474,9 @@ void worker_release(struct worker *w)
 	nexthop_cache_free(w->nh_fwd);
 	w->nh = w->nh_fwd = NULL;
 	free(w->gso);
+	free(w->spill);
 	w->gso = NULL;
+	w->spill = NULL;
 }
 
 int worker_prepare(struct worker *w)
@@ -428,8 +488,9 @@ int worker_prepare(struct worker *w)
 	w->nh = nexthop_cache_new(w->fwmark, NEXTHOP_TUNNELS);
 	w->nh_fwd = fwd ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
 	w->gso = w->host_vnet ? calloc(1, sizeof(*w->gso)) : NULL;
+	w->spill = w->host_vnet ? malloc(HOST_SPILL) : NULL;
 	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd) ||
-	    (w->host_vnet && !w->gso)) {
+	    (w->host_vnet && (!w->gso || !w->spill))) {
 		int err = -errno;
 
 		worker_release(w);

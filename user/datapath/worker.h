@@ -39,6 +39,7 @@ struct worker {
 	int host_fd;			/* this worker's host port queue */
 	bool host_vnet;			/* its packets have a virtio_net_hdr (hostport.h) */
 	struct coalesce *gso;		/* host_vnet: the run of packets to the host */
+	uint8_t *spill;			/* host_vnet: a GSO packet read from the host */
 	int raw[2];			/* IPv4, IPv6 raw sockets (header included) */
 	uint32_t fwmark;		/* SO_MARK of the raw sockets, RTA_MARK of lookups */
 	struct nexthop_cache *nh;	/* outer destinations of ESP */
