@@ -412,7 +412,7 @@ print("received %d of %d" % (len(seen), count))
 sys.exit(0 if len(seen) >= count * 9 // 10 else 1)
 PY
 	rpid=$!
-	sleep 1
+	wait_for "UDP receiver" sh -c "ip netns exec $2 ss -uln | grep -q ':5002 '" || return 1
 	in_ns "$1" timeout 20 /usr/bin/python3 - "$3" "$4" "$5" <<'PY' || return 1
 import socket, sys, time
 addr, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

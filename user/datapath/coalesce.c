@@ -225,3 +225,84 @@ uint32_t coalesce_take(struct coalesce *c, const uint8_t **out)
 	*out = c->buf;
 	return COALESCE_VNET_LEN + n;
 }
+
+/* --- several flows at once ---------------------------------------------------------------- */
+
+void coalesce_set_init(struct coalesce_set *s)
+{
+	s->n = 0;
+	for (unsigned i = 0; i < COALESCE_RUNS; i++) {
+		s->run[i] = &s->slab[i];
+		s->slab[i].r.len = 0;
+	}
+}
+
+/* Emit open run i and close its slot (the later ones move up, keeping their age). */
+static void emit_run(struct coalesce_set *s, unsigned i, coalesce_emit_fn *emit, void *arg)
+{
+	struct coalesce *c = s->run[i];
+	unsigned segs = c->r.segs;
+	const uint8_t *buf;
+	uint32_t len = coalesce_take(c, &buf);
+
+	if (len)
+		emit(arg, buf, len, segs);
+	memmove(&s->run[i], &s->run[i + 1], (s->n - i - 1) * sizeof(s->run[0]));
+	s->run[--s->n] = c;
+}
+
+/* The same source and destination (and family) as run c's packets? */
+static bool same_hosts(struct coalesce *c, const uint8_t *ip, const struct pkt_info *pi)
+{
+	const uint8_t *first = packet(c);
+
+	if ((first[0] >> 4) != (ip[0] >> 4))
+		return false;
+	return pi->family == AF_INET ? !memcmp(first + 12, ip + 12, 8)
+				     : !memcmp(first + 8, ip + 8, 32);
+}
+
+/* The same flow as run c, whose hosts are pi's: protocol and ports. */
+static bool same_flow(struct coalesce *c, const struct pkt_info *pi)
+{
+	const uint8_t *first = packet(c);
+	uint8_t proto = pi->family == AF_INET ? first[9] : first[6];
+
+	return proto == pi->proto && pi->has_ports && !memcmp(first + pi->l4_off, &pi->sport, 2) &&
+	       !memcmp(first + pi->l4_off + 2, &pi->dport, 2);
+}
+
+bool coalesce_put(struct coalesce_set *s, const uint8_t *ip, const struct pkt_info *pi,
+		  coalesce_emit_fn *emit, void *arg)
+{
+	bool mergeable = l4_header(ip, pi) != 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct coalesce *c = s->run[i];
+
+		if (!same_hosts(c, ip, pi))
+			continue;
+		if (coalesce_append(c, ip, pi))
+			return true;
+		/* ip cannot join: nothing of its flow (or, if it has no flow of ours, of its
+		 * hosts) may wait behind it */
+		if (!mergeable || same_flow(c, pi)) {
+			emit_run(s, i, emit, arg);
+			i--;
+		}
+	}
+	if (!mergeable)
+		return false;
+	if (s->n == COALESCE_RUNS)
+		emit_run(s, 0, emit, arg);
+	if (!coalesce_start(s->run[s->n], ip, pi))
+		return false;
+	s->n++;
+	return true;
+}
+
+void coalesce_flush(struct coalesce_set *s, coalesce_emit_fn *emit, void *arg)
+{
+	while (s->n)
+		emit_run(s, 0, emit, arg);
+}

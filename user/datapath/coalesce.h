@@ -29,6 +29,7 @@
 #define COALESCE_VNET_LEN 10	/* struct virtio_net_hdr, the TUN device's default size */
 #define COALESCE_MAX_LEN 65535	/* an IP packet, headers included */
 #define COALESCE_MAX_SEGS 64
+#define COALESCE_RUNS 8		/* flows merged at once */
 
 /* Where a run stands (its first packet's headers are the merged packet's). */
 struct coalesce_run {
@@ -60,6 +61,26 @@ bool coalesce_pair(const uint8_t *a, const struct pkt_info *pa, const uint8_t *b
 /* The run as one write: its virtio_net_hdr and packet (headers set), in *out; its length.
  * c is empty afterwards. 0 if it was empty. */
 uint32_t coalesce_take(struct coalesce *c, const uint8_t **out);
+
+/* Runs of several flows at once, as GRO keeps them: run[0..n) are open, oldest first. */
+struct coalesce_set {
+	unsigned n;
+	struct coalesce *run[COALESCE_RUNS];
+	struct coalesce slab[COALESCE_RUNS];
+};
+
+/* Where a finished run goes: buf (virtio_net_hdr and packet, len bytes) of segs packets. */
+typedef void coalesce_emit_fn(void *arg, const uint8_t *buf, uint32_t len, unsigned segs);
+
+void coalesce_set_init(struct coalesce_set *s);
+/* The parsed packet ip for the host port: true if it joined or started a run; false if it
+ * is to be written alone, after every run it must not overtake (those between the same
+ * addresses) was emitted. A run that ip does not continue but belongs to ip's flow is
+ * emitted first; with every run open, the oldest is. */
+bool coalesce_put(struct coalesce_set *s, const uint8_t *ip, const struct pkt_info *pi,
+		  coalesce_emit_fn *emit, void *arg);
+/* Emit every open run, oldest first. */
+void coalesce_flush(struct coalesce_set *s, coalesce_emit_fn *emit, void *arg);
 
 /* A virtio_net_hdr of zeros (no GSO, checksum complete) in front of every other packet. */
 extern const uint8_t coalesce_plain_vnet[COALESCE_VNET_LEN];

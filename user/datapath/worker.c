@@ -82,7 +82,7 @@ static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 		xsk_free(&w->xs, p->handle);
 		return;
 	}
-	if (w->gso && w->gso->r.len && forwarding(w))
+	if (w->gso && w->gso->n && forwarding(w))
 		host_flush(w);
 	memcpy(eth, nh->mac, 6);
 	memcpy(eth + 6, port->mac, 6);
@@ -116,16 +116,13 @@ static bool port_kernel(void *drv, const uint8_t *ip, uint32_t len)
 	return sendto(fd, ip, len, 0, (struct sockaddr *)&ss, sl) == (ssize_t)len;
 }
 
-/* The run of merged packets to the host port, written; a refused one counts as tx_error
- * for each packet in it (they were counted to_host when they joined it). */
-static void host_flush(struct worker *w)
+/* A run of merged packets, written to the host port; a refused one counts as tx_error for
+ * each packet in it (they were counted to_host when they joined it). With fast forward,
+ * what was queued for AF_XDP goes first (forwarding()). */
+static void host_write_run(void *arg, const uint8_t *buf, uint32_t len, unsigned segs)
 {
-	unsigned segs = w->gso->r.segs;
-	const uint8_t *buf;
-	uint32_t len = coalesce_take(w->gso, &buf);
+	struct worker *w = arg;
 
-	if (!len)
-		return;
 	if (forwarding(w))
 		for (unsigned i = 0; i < w->xs.nports; i++)
 			xsk_drain(&w->xs, &w->xs.port[i]);
@@ -136,8 +133,13 @@ static void host_flush(struct worker *w)
 		count(w, W_C_host_gso);
 }
 
-/* With vnet headers: into the run if it continues it, else the run is written and this
- * packet starts the next one, or (if it can't be merged) is written alone. */
+static void host_flush(struct worker *w)
+{
+	coalesce_flush(w->gso, host_write_run, w);
+}
+
+/* With vnet headers: into a run (coalesce.h) if it may, else written alone after what it
+ * must not overtake. */
 static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 {
 	struct worker *w = drv;
@@ -148,10 +150,7 @@ static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 	if (!w->host_vnet)
 		return write(w->host_fd, ip, len) == (ssize_t)len;
 	if (pkt_parse(ip, len, &pi) == 0 && pi.ip_len == len) {
-		if (coalesce_append(w->gso, ip, &pi))
-			return true;
-		host_flush(w);
-		if (coalesce_start(w->gso, ip, &pi))
+		if (coalesce_put(w->gso, ip, &pi, host_write_run, w))
 			return true;
 	} else {
 		host_flush(w);
@@ -487,7 +486,9 @@ int worker_prepare(struct worker *w)
 	w->raw[1] = open_raw(AF_INET6, w->fwmark);
 	w->nh = nexthop_cache_new(w->fwmark, NEXTHOP_TUNNELS);
 	w->nh_fwd = fwd ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
-	w->gso = w->host_vnet ? calloc(1, sizeof(*w->gso)) : NULL;
+	w->gso = w->host_vnet ? malloc(sizeof(*w->gso)) : NULL;
+	if (w->gso)
+		coalesce_set_init(w->gso);
 	w->spill = w->host_vnet ? malloc(HOST_SPILL) : NULL;
 	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd) ||
 	    (w->host_vnet && (!w->gso || !w->spill))) {

@@ -38,7 +38,7 @@ struct worker {
 	struct xsk_set xs;
 	int host_fd;			/* this worker's host port queue */
 	bool host_vnet;			/* its packets have a virtio_net_hdr (hostport.h) */
-	struct coalesce *gso;		/* host_vnet: the run of packets to the host */
+	struct coalesce_set *gso;	/* host_vnet: the runs of packets to the host */
 	uint8_t *spill;			/* host_vnet: a GSO packet read from the host */
 	int raw[2];			/* IPv4, IPv6 raw sockets (header included) */
 	uint32_t fwmark;		/* SO_MARK of the raw sockets, RTA_MARK of lookups */
