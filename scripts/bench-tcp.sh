@@ -20,13 +20,14 @@
 # The figure: iperf3's receiver goodput (Gbit/s) over SECS seconds, one stream; the ratio
 # esper / kernel is taken per round, the median of the rounds reported.
 #
-# Usage: scripts/bench-tcp.sh [--secs N] [--rounds N] [--transport] [--out DIR]
+# Usage: scripts/bench-tcp.sh [--secs N] [--rounds N] [--streams N] [--transport] [--out DIR]
 # Output: DIR/live-tcp.csv (every measurement), a table on stdout, logs in DIR/tcp/.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
 SECS=5
 ROUNDS=3
+STREAMS=1
 OUT=${OUT:-build/bench}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--transport) TRANSPORT=1 ;;
+	--streams) STREAMS=$2; shift ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 	esac
 	shift
@@ -60,7 +62,7 @@ iperf() {
 		>"$LOGDIR/server.log" 2>&1 &
 	spid=$!
 	wait_for "iperf3 server" sh -c "ip netns exec $sns ss -ltn | grep -q ':5201 '"
-	ip netns exec $cns timeout $((SECS + 10)) iperf3 -c $addr $rev -t "$SECS" -J \
+	ip netns exec $cns timeout $((SECS + 10)) iperf3 -c $addr $rev -t "$SECS" -P "$STREAMS" -J \
 		>"$LOGDIR/client.json" 2>"$LOGDIR/client.err"
 	wait $spid 2>/dev/null
 	gbps=$(/usr/bin/python3 -c 'import json, sys
@@ -142,7 +144,7 @@ MODES=${TCP_MODES:-kernel esper ff off ff-off${TRANSPORT:+ kernel-gw tp tp-off}}
 echo "mode,dir,round,gbps,note" >"$CSV"
 echo "bench-tcp: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $(nproc) CPUs, load" \
 	"$(cut -d' ' -f1-3 /proc/loadavg), git $(git rev-parse --short HEAD 2>/dev/null)," \
-	"iperf3 $SECS s x $ROUNDS rounds, modes: $MODES"
+	"iperf3 $SECS s x $ROUNDS rounds, $STREAMS stream(s), modes: $MODES"
 for r in $(seq 1 "$ROUNDS"); do
 	for m in $MODES; do
 		one "$m" "$r"
