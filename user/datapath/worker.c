@@ -3,12 +3,12 @@
  * worker.c - the per-queue loop of the live datapath, the AF_XDP and host-port driver of
  * the pipeline (pipeline.h): bursts from each AF_XDP socket (frames XDP redirected, with
  * its metadata) and from the host port (plaintext the host routed into it) go to
- * pipe_burst (a GSO packet from the host port first cut into its pieces, segment.h);
- * the pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh
- * Ethernet header, the kernel a raw socket, the host the TUN queue (with vnet headers,
- * runs of one flow merged into GSO packets, coalesce.h, written when the bursts of a turn
- * are done), release the frame's return to the UMEM. Then answers from the next-hop resolver, completions, fill rings, and
- * a poll() when there was nothing to do. Called by live.c (start, stop).
+ * pipe_burst (a GSO packet from the host port first cut into its pieces, segment.h); the
+ * pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh Ethernet
+ * header, the kernel a raw socket, the host the TUN queue (with vnet headers, runs of one
+ * flow merged into GSO packets, coalesce.h, written when the bursts of a turn are done),
+ * release the frame's return to the UMEM. Then answers from the next-hop resolver,
+ * completions, fill rings, and a poll() when there was nothing to do. Called by live.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
