@@ -397,7 +397,19 @@ run_rows() {
 # row can vary 2x), so the four target rows (AES-128-GCM, 64 and 1420 B, one worker, both
 # directions; decrypt through the host port and with --fast-forward, "dec-ff") are measured
 # ROUNDS times, the forwarder and esper-xdp one after the other in each round; the ratio
-# reported is the median of the per-round ratios.
+# reported is the median of the per-round ratios. TARGET_DIRS, TARGET_SIZES and
+# DEC_VARIANTS (default "dec dec-ff"; also dec-off, dec-ff-off: --host-gso off) narrow or
+# widen them.
+
+# The options of a decrypt variant of the rounds: dec (defaults), dec-ff (--fast-forward),
+# and with -off the host port without its GSO packets (--host-gso off).
+variant_opts() {
+	case $1 in
+	dec-ff) echo --fast-forward ;;
+	dec-off) echo --host-gso off ;;
+	dec-ff-off) echo --fast-forward --host-gso off ;;
+	esac
+}
 
 run_targets() {
 	local dir size r e f fb pid
@@ -418,8 +430,8 @@ run_targets() {
 				kill -INT $pid 2>/dev/null
 				wait $pid
 				[ "$dir" = dec ] && dec_addr add
-				for v in $([ "$dir" = dec ] && echo "dec dec-ff" || echo "$dir"); do
-					GW_EXTRA=$([ "$v" = dec-ff ] && echo --fast-forward) \
+				for v in $([ "$dir" = dec ] && echo "${DEC_VARIANTS:-dec dec-ff}" || echo "$dir"); do
+					GW_EXTRA=$(variant_opts "$v") \
 						gw_start $NS_W 7 "-i gl -i gw" 1 "$LOG/conf-t" gw || { gw_stop $NS_W 7; continue; }
 					# shellcheck disable=SC2046
 					measure $NS_S s0 "t-esper-$v-$size-$r" $(gen_args "$dir" aes128gcm "$size" 1 1 1)
