@@ -1,8 +1,12 @@
 # esper-xdp - build, test, benchmark. Everything built lands in build/.
 #
 #   make            the daemon build/esper-xdp (and the XDP object and skeleton it embeds)
+#   make install    the daemon, its man pages, systemd units and examples under
+#                   DESTDIR/PREFIX (PREFIX=/usr/local); make uninstall removes them (docs/service.md)
+#   make man        the man pages esper-xdp(8), esper-xdp.conf(5) from docs/ (pandoc)
 #   make test       every test: include layers, unit (plain and ASan+UBSan), BPF, interop,
-#                   security, fuzz smoke, integ
+#                   security, fuzz smoke, integ, install (make install, man pages, the
+#                   systemd units under systemd in a container)
 #   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer (not in make test yet)
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs
@@ -41,9 +45,24 @@ BPF_SRC  := bpf/esper.bpf.c
 BPF_OBJ  := $(BPF_DIR)/esper.bpf.o
 BPF_SKEL := $(BPF_DIR)/esper.skel.h
 VMLINUX  := $(BPF_DIR)/vmlinux.h
+VERSION_H := $(BUILD)/gen/esper_version.h
+
+# Where make install puts things (docs/service.md). The BPF object is inside the binary
+# (the skeleton embeds it): there is no separate file to install.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/esper-xdp
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+PANDOC   ?= pandoc
+MAN_PAGES := build/man/esper-xdp.8 build/man/esper-xdp.conf.5
+UNITS    := build/systemd/esper-xdp.service build/systemd/esper-xdp.socket
+EXAMPLES := dist/esper-xdp.default dist/esper-xdp.conf
 
 .PHONY: all test unit unit-asan test-bpf test-interop test-security test-fuzz test-integ bench \
-	fuzz test-strongswan deps clean help format check check-layers
+	fuzz test-strongswan deps clean help format check check-layers man units install \
+	uninstall test-install FORCE
 
 all: $(BIN)
 
@@ -74,6 +93,55 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The version (scripts/version.sh), rewritten only when it changes.
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@echo "#define ESPER_VERSION \"$$(scripts/version.sh)\"" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/main.o: $(VERSION_H)
+$(BUILD)/obj/main.o: CFLAGS += -I$(BUILD)/gen
+
+# --- man pages, units, install ----------------------------------------------------------------
+# esper-xdp(8) is docs/man/esper-xdp.8.md; esper-xdp.conf(5) is docs/commands.md under the
+# header docs/man/esper-xdp.conf.5.md. docs/man/man.lua turns links into their text.
+PANDOC_MAN = $(PANDOC) -s -f markdown -t man --lua-filter docs/man/man.lua -M hyphenate=false \
+	-M footer="esper-xdp $$(scripts/version.sh)" -M date="$$(git log -1 --format=%cs 2>/dev/null)"
+
+man: $(MAN_PAGES)
+
+build/man/esper-xdp.8: docs/man/esper-xdp.8.md docs/man/man.lua
+	@mkdir -p $(dir $@)
+	$(PANDOC_MAN) -o $@ $<
+
+build/man/esper-xdp.conf.5: docs/man/esper-xdp.conf.5.md docs/commands.md docs/man/man.lua
+	@mkdir -p $(dir $@)
+	$(PANDOC_MAN) -o $@ docs/man/esper-xdp.conf.5.md docs/commands.md
+
+units: $(UNITS)
+
+build/systemd/%: dist/systemd/%.in FORCE
+	@mkdir -p $(dir $@)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+install: $(BIN) $(MAN_PAGES) $(UNITS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/esper-xdp
+	install -m 0644 build/man/esper-xdp.8 $(DESTDIR)$(MANDIR)/man8/esper-xdp.8
+	install -m 0644 build/man/esper-xdp.conf.5 $(DESTDIR)$(MANDIR)/man5/esper-xdp.conf.5
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 docs/service.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/esper-xdp $(DESTDIR)$(MANDIR)/man8/esper-xdp.8 \
+		$(DESTDIR)$(MANDIR)/man5/esper-xdp.conf.5 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES))) \
+		$(DESTDIR)$(DOCDIR)/service.md
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)
 
 # --- tests ----------------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(LIB)
@@ -113,6 +181,9 @@ test-fuzz:
 
 test-integ: $(BIN)
 	tests/integ/run.sh $(BIN)
+
+test-install: $(BIN) $(MAN_PAGES) $(UNITS)
+	tests/install/run.sh
 
 test-strongswan: $(BIN)
 	ESPER=$(BIN) tests/strongswan/run.sh

@@ -12,6 +12,7 @@ PACKAGES="
 	libcmocka-dev python3 python3-scapy tshark tcpdump
 	iproute2 iputils-ping netcat-openbsd procps ethtool
 	debootstrap gnuplot-nox linux-perf
+	pandoc groff-base man-db systemd systemd-container
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 "
 apt-get update -q

@@ -5,13 +5,13 @@
  * Start: load the XDP program (control/bpf_load.c), clear a stale attachment of a crashed
  * run, mirror the SAD/SPD into its maps from now on (control/bpf_sync.c), create the host
  * port (datapath/hostport.c), open one set of AF_XDP sockets per queue (datapath/xsk.c) and
- * register them, attach the program, mirror the host's addresses (control/localaddr.c),
- * start the next-hop resolver and one worker per queue (datapath/worker.c: the pipeline's
- * live driver), then the control thread that reads commands (control/cmd_exec.c) while
- * traffic flows (EOF on the input leaves the datapath running) and the housekeeper that
- * frees what the executor unpublished within a bounded time (keys of deleted SAs are
- * wiped when their SA is freed) even when no command comes. SIGINT/SIGTERM: stop the
- * workers, detach, remove the host port, return.
+ * register them, mirror the host's addresses (control/localaddr.c), apply the commands of
+ * --init FILE, attach the program, start the next-hop resolver and one worker per queue
+ * (datapath/worker.c: the pipeline's live driver), then the control thread that reads
+ * commands (control/cmd_exec.c) while traffic flows (EOF on the input leaves the datapath
+ * running) and the housekeeper that frees what the executor unpublished within a bounded
+ * time (keys of deleted SAs are wiped when their SA is freed) even when no command comes.
+ * SIGINT/SIGTERM: stop the workers, detach, remove the host port, return.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -269,6 +269,30 @@ static int attach_all(struct live *l)
 	return 0;
 }
 
+/* --init FILE, before the program is attached: the first packet meets the initial SAs and
+ * policies. Every command must be accepted, or the start fails. */
+static int apply_init(struct live *l)
+{
+	const char *file = l->o->init_file;
+	int refused;
+
+	if (!file)
+		return 0;
+	pthread_mutex_lock(&l->exec_lock);
+	refused = cmd_exec_file(l->env, file);
+	pthread_mutex_unlock(&l->exec_lock);
+	if (refused < 0) {
+		log_warnx("%s: %s", file, strerror(-refused));
+		return refused;
+	}
+	if (refused > 0) {
+		log_warnx("%s: %d command(s) refused: not starting", file, refused);
+		return -EINVAL;
+	}
+	log_info("%s: initial commands applied", file);
+	return 0;
+}
+
 static int start(struct live *l)
 {
 	const struct live_opts *o = l->o;
@@ -316,7 +340,9 @@ static int start(struct live *l)
 		log_warn("cannot follow the host's addresses");
 		return -errno;
 	}
-	err = attach_all(l);
+	err = apply_init(l);
+	if (!err)
+		err = attach_all(l);
 	if (err)
 		return err;
 	err = nexthop_resolver_start();

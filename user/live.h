@@ -23,6 +23,7 @@ struct live_opts {
 	const char *tun_name;	/* the host port */
 	const char *cpus;	/* worker CPU list, NULL: spread over the online CPUs */
 	const char *cmd_file;	/* NULL: standard input */
+	const char *init_file;	/* --init: applied before attaching; NULL: none */
 	bool unknown_spi_drop;
 	bool strict_inbound;	/* an SA no inbound policy names delivers nothing */
 	bool no_rpf;		/* no reverse-path check of plaintext to encrypt */

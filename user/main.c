@@ -4,8 +4,10 @@
  *
  *   esper-xdp -i IFACE [-i IFACE ...] [-q QUEUES] [-m native|skb] [--tun NAME] [-f FILE]
  *   esper-xdp --pcap-in IN.pcap --pcap-out OUT.pcap [-f FILE]
+ *   esper-xdp --version
  *
- * Commands (the ESPER language) come from -f FILE, else from standard input.
+ * Commands (the ESPER language) come from --init FILE first, then from -f FILE, else from
+ * standard input.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +21,13 @@
 #include "lib/log.h"
 #include "datapath/pcap_mode.h"
 #include "lib/rcu.h"
+#include "esper_version.h"	/* ESPER_VERSION, made by the Makefile (scripts/version.sh) */
 
 struct opts {
 	struct live_opts live;
 	struct pcap_opts pcap;
 	const char *cmd_file;
+	const char *init_file;
 	enum crypto_backend backend;
 	enum gost_impl gost;
 };
@@ -41,6 +45,8 @@ static void usage(FILE *f)
 		"      --tun NAME          name of the host port TUN device (default esper0)\n"
 		"      --cpus LIST         pin workers to these CPUs, e.g. 0,1\n"
 		"  -f, --file FILE         read commands from FILE, not standard input\n"
+		"      --init FILE         apply the commands of FILE first (live: before attaching),\n"
+		"                          then read -f FILE or standard input\n"
 		"      --pcap-in FILE      offline mode: process this capture...\n"
 		"      --pcap-out FILE     ...into this one (no root, no NIC needed)\n"
 		"      --crypto auto|ipsec-mb|openssl   AES-GCM backend (default auto)\n"
@@ -61,18 +67,20 @@ static void usage(FILE *f)
 		"      --fwmark N          routing mark of esper-xdp's own ESP packets and lookups,\n"
 		"                          so policy routing can keep them out of the host port\n"
 		"  -v, --verbose           more diagnostics (repeat for debug)\n"
+		"  -V, --version           the version and the crypto backends available here\n"
 		"  -h, --help\n");
 }
 
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_GOST, OPT_UNKNOWN_SPI,
        OPT_FIX_CSUM, OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF,
-       OPT_MTU, OPT_HOST_GSO };
+       OPT_MTU, OPT_INIT, OPT_HOST_GSO };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
 	{ "queues", required_argument, NULL, 'q' },
 	{ "mode", required_argument, NULL, 'm' },
 	{ "file", required_argument, NULL, 'f' },
+	{ "init", required_argument, NULL, OPT_INIT },
 	{ "tun", required_argument, NULL, OPT_TUN },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "pcap-in", required_argument, NULL, OPT_PCAP_IN },
@@ -88,9 +96,23 @@ static const struct option long_opts[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "host-gso", required_argument, NULL, OPT_HOST_GSO },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* "esper-xdp VERSION", then what AES-GCM and GOST would run on here. */
+static void print_version(void)
+{
+	if (crypto_init(CRYPTO_AUTO) < 0)
+		fatalx("no crypto backend");
+	printf("esper-xdp %s\n", ESPER_VERSION);
+	printf("AES-GCM: %s%s\n", crypto_backend_name(),
+	       strcmp(crypto_backend_name(), "OpenSSL EVP") ? ", OpenSSL EVP" : "");
+	printf("GOST: %s\n", crypto_gost_available() ? crypto_gost_impl_name()
+						     : "not available (no gost-engine)");
+	crypto_fini();
+}
 
 static unsigned parse_uint(const char *s, const char *what, unsigned max)
 {
@@ -122,7 +144,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	static const char *const off_on[] = { "off", "on" };
 	int c, verbose = 0;
 
-	while ((c = getopt_long(argc, argv, "i:q:m:f:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:q:m:f:vVh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (o->live.n_ifaces == ESPER_MAX_IFACES)
@@ -132,6 +154,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'q': o->live.queues = parse_uint(optarg, "queue count", 64); break;
 		case 'm': o->live.skb_mode = parse_choice(optarg, "mode", modes, 2); break;
 		case 'f': o->cmd_file = optarg; break;
+		case OPT_INIT: o->init_file = optarg; break;
 		case OPT_TUN: o->live.tun_name = optarg; break;
 		case OPT_CPUS: o->live.cpus = optarg; break;
 		case OPT_PCAP_IN: o->pcap.in = optarg; break;
@@ -152,6 +175,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_MTU: o->pcap.mtu = parse_uint(optarg, "MTU", 65535); break;
 		case 'v': verbose++; break;
+		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -177,13 +201,20 @@ static FILE *open_commands(const char *file)
 	return f;
 }
 
-/* Offline: read every command, then process the capture. */
+/* Offline: read every command (--init FILE first, each command accepted), then process
+ * the capture. */
 static int run_pcap(struct opts *o, struct exec_env *env)
 {
-	int ret;
-	FILE *in = open_commands(o->cmd_file);
-	struct cmd_reader *r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
+	int ret, refused = o->init_file ? cmd_exec_file(env, o->init_file) : 0;
+	FILE *in;
+	struct cmd_reader *r;
 
+	if (refused < 0)
+		fatalx("%s: %s", o->init_file, strerror(-refused));
+	if (refused > 0)
+		fatalx("%s: %d command(s) refused", o->init_file, refused);
+	in = open_commands(o->cmd_file);
+	r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
 	if (!r)
 		fatal("cmd_reader_new");
 	cmd_exec_stream(env, r);
@@ -217,6 +248,7 @@ int main(int argc, char **argv)
 		ret = run_pcap(&o, &env);
 	} else {
 		o.live.cmd_file = o.cmd_file;
+		o.live.init_file = o.init_file;
 		ret = live_run(&o.live, &env);
 	}
 	spd_flush(env.spd);

@@ -289,3 +289,22 @@ unsigned cmd_exec_stream(struct exec_env *env, struct cmd_reader *r)
 	wipe(&c, sizeof(c));
 	return refused;
 }
+
+int cmd_exec_file(struct exec_env *env, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct cmd_reader *r;
+	int refused;
+
+	if (!f)
+		return -errno;
+	r = cmd_reader_new(f, path);
+	if (!r) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	refused = (int)cmd_exec_stream(env, r);
+	cmd_reader_free(r);
+	fclose(f);
+	return refused;
+}

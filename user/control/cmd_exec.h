@@ -39,6 +39,10 @@ int cmd_exec(struct exec_env *env, const struct cmd *c, struct cmd_error *err);
  * Returns the number of refused commands. */
 unsigned cmd_exec_stream(struct exec_env *env, struct cmd_reader *r);
 
+/* The same for the file at path (errors name it). Returns the number of refused commands,
+ * or -errno if the file cannot be opened. */
+int cmd_exec_file(struct exec_env *env, const char *path);
+
 /* The listings (cmd_dump.c). */
 void cmd_dump_sad(const struct sad *sad, FILE *out);
 void cmd_dump_spd(const struct spd *spd, FILE *out);
