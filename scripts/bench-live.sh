@@ -37,13 +37,16 @@
 # drop (and, for decrypt, the kernel's forwarding). With two workers everything runs on both.
 #
 # Usage: scripts/bench-live.sh [--full] [--quick] [--secs N] [--skip WHAT,...]
-#   default  a subset (~18 min; ~17 with --skip spd): AES-128-GCM at 64/512/1420/IMIX with
+#   default  a subset (~27 min; ~17 with --skip spd,tcp): AES-128-GCM at 64/512/1420/IMIX with
 #            1 and 2 workers, the other ciphers at 64 and 1420 B, 1000 SAs and 100k policies
-#            at 64 B; then the four headline rows again in 3 alternating rounds (targets)
+#            at 64 B; then the four headline rows again in 3 alternating rounds (targets);
+#            TCP through two gateways (tcp)
 #   --full   the whole matrix: 2 directions x 4 ciphers x 4 sizes x 1,2 workers x
 #            {1, 1000} SAs x {1, 100k} policies (~45 min)
 #   --quick  AES-128-GCM 64 and 1420 B, one worker (a smoke run, ~9 min)
-#   --skip   any of: rows,targets,mt,cp,rekey,spd,plots (scripts/bench.sh, which runs
+#   --tcp    only TCP through two gateways and transport mode (scripts/bench-tcp.sh
+#            --transport: iperf3 against kernel forwarding and --host-gso off, ~9 min)
+#   --skip   any of: rows,targets,mt,cp,rekey,tcp,spd,plots (scripts/bench.sh, which runs
 #            bench_xdp_spd itself, passes --skip spd)
 #   --report only the plots and the summary, from the CSV files of an earlier run
 # Output: build/bench/live.csv, build/bench/live-*.png, a table on stdout, logs in
@@ -67,7 +70,8 @@ while [ $# -gt 0 ]; do
 	--quick) MATRIX=quick ;;
 	--secs) SECS=$2; shift ;;
 	--skip) SKIP=",$2,"; shift ;;
-	--report) SKIP=,rows,targets,mt,spd,cp,rekey, ;;
+	--report) SKIP=,rows,targets,mt,spd,cp,rekey,tcp, ;;
+	--tcp) SKIP=,rows,targets,mt,spd,cp,rekey,plots, ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 	esac
 	shift
@@ -762,6 +766,9 @@ if ! skip rekey; then
 	REKEY_NONE=1 run_rekey
 	run_rekey
 fi
+echo
+echo "=== TCP through two gateways (scripts/bench-tcp.sh --transport)"
+skip tcp || OUT=$OUT scripts/bench-tcp.sh --transport --secs "$SECS"
 echo
 echo "=== SPD lookup in XDP (build/bench/bench_xdp_spd)"
 skip spd || run_spd
