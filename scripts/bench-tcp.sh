@@ -11,6 +11,10 @@
 #   ff       the same with --fast-forward
 #   off, ff-off  esper and ff with --host-gso off: the host port as it was before its GSO
 #            packets (one write per decrypted packet, no offloads from the kernel)
+#   routed   esper-xdp on the gateways' WAN side only (-i g1w / -i g2w): each routes the far
+#            site into its host port, so the LAN's traffic reaches it through the kernel
+#            (GRO/GSO kept, read with TSO) instead of XDP; routed-off: --host-gso off;
+#            with --routed
 #   tp, tp-off   transport mode between the gateways themselves (tests/integ/run.sh,
 #            case_transport): iperf3 from gw1 to gw2 (a2b) and back (b2a), the traffic the
 #            host routes into its host port (read with TSO: segment.c), with --host-gso on/off;
@@ -20,7 +24,8 @@
 # The figure: iperf3's receiver goodput (Gbit/s) over SECS seconds, one stream; the ratio
 # esper / kernel is taken per round, the median of the rounds reported.
 #
-# Usage: scripts/bench-tcp.sh [--secs N] [--rounds N] [--streams N] [--transport] [--out DIR]
+# Usage: scripts/bench-tcp.sh [--secs N] [--rounds N] [--streams N] [--transport] [--routed]
+#                             [--out DIR]
 # Output: DIR/live-tcp.csv (every measurement), a table on stdout, logs in DIR/tcp/.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -35,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--transport) TRANSPORT=1 ;;
+	--routed) ROUTED=1 ;;
 	--streams) STREAMS=$2; shift ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 	esac
@@ -83,6 +89,8 @@ mode_opts() {
 	tp) echo "--fwmark 1 ${TCP_EXTRA:-}" ;;
 	tp-off) echo "--fwmark 1 --host-gso off ${TCP_EXTRA:-}" ;;
 	off) echo "--host-gso off ${TCP_EXTRA:-}" ;;
+	routed) echo "${TCP_EXTRA:-}" ;;
+	routed-off) echo "--host-gso off ${TCP_EXTRA:-}" ;;
 	ff-off) echo "--fast-forward --host-gso off ${TCP_EXTRA:-}" ;;
 	*=*) echo "${1#*=}" | tr , ' ' ;;
 	esac
@@ -112,6 +120,11 @@ one() {
 	opts=$(mode_opts "$mode")
 	case $mode in kernel-gw|tp|tp-off) gw=gw ;; esac
 	topo_up || { echo "bench-tcp: topology failed"; return 1; }
+	if [ "${mode%-off}" = routed ]; then
+		gw_ifaces() { [ "$1" = 1 ] && echo "-i g1w" || echo "-i g2w"; }
+	else
+		gw_ifaces() { [ "$1" = 1 ] && echo "-i g1l -i g1w" || echo "-i g2l -i g2w"; }
+	fi
 	if [ "$opts" != - ]; then
 		# shellcheck disable=SC2086
 		gw_start 1 $opts && gw_start 2 $opts || { echo "bench-tcp: $mode: gateways did not start"; topo_down; return 1; }
@@ -122,6 +135,10 @@ one() {
 			tunnel_policies 2 4 4
 		fi
 		gw_sync 1 && gw_sync 2
+	fi
+	if [ "${mode%-off}" = routed ]; then
+		in_ns $NS_G1 ip route replace 203.0.113.0/24 dev esper0
+		in_ns $NS_G2 ip route replace 198.51.100.0/24 dev esper0
 	fi
 	if [ -n "$gw" ]; then
 		in_ns $NS_G1 ping -q -c 2 -i 0.2 -W 2 192.0.2.2 >/dev/null 2>&1
@@ -140,7 +157,7 @@ one() {
 	topo_down
 }
 
-MODES=${TCP_MODES:-kernel esper ff off ff-off${TRANSPORT:+ kernel-gw tp tp-off}}
+MODES=${TCP_MODES:-kernel esper ff off ff-off${ROUTED:+ routed routed-off}${TRANSPORT:+ kernel-gw tp tp-off}}
 echo "mode,dir,round,gbps,note" >"$CSV"
 echo "bench-tcp: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $(nproc) CPUs, load" \
 	"$(cut -d' ' -f1-3 /proc/loadavg), git $(git rev-parse --short HEAD 2>/dev/null)," \
@@ -153,7 +170,7 @@ done
 
 # The summary: per mode and direction, the median Gbit/s and the median of the per-round
 # ratios to the kernel's forwarding.
-awk -F, 'BEGIN { off["esper"] = "off"; off["ff"] = "ff-off"; off["tp"] = "tp-off" }
+awk -F, 'BEGIN { off["esper"] = "off"; off["ff"] = "ff-off"; off["tp"] = "tp-off"; off["routed"] = "routed-off" }
 NR > 1 { g[$1 "," $2 "," $3] = $4; seen[$1 "," $2] = 1; if ($3 > nr) nr = $3 }
 function median(a, n,   i, j, t) {
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
