@@ -155,6 +155,19 @@ bool xsk_tx(struct xsk_set *s, struct xsk_port *p, uint64_t addr, uint32_t len)
 	return true;
 }
 
+/* Have the kernel send what the TX ring holds. In copy mode a call sends at most 32
+ * descriptors (the kernel's TX_BATCH_SIZE) and the rest would wait for the next packet to
+ * send, however long that takes: call again until the ring is empty (a few times at most:
+ * a full device queue leaves them for later). In zero-copy mode the call is a wake-up. */
+static void kick(struct xsk_port *p)
+{
+	for (int i = 0; i < 8; i++) {
+		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+		if (p->zerocopy || xsk_prod_nb_free(&p->tx, XSK_RING_SIZE) >= XSK_RING_SIZE)
+			return;
+	}
+}
+
 void xsk_flush(struct xsk_set *s, struct xsk_port *p)
 {
 	uint32_t idx, n;
@@ -174,14 +187,14 @@ void xsk_flush(struct xsk_set *s, struct xsk_port *p)
 	xsk_ring_prod__submit(&p->tx, n);
 	p->tx_pending += n;
 	if (xsk_ring_prod__needs_wakeup(&p->tx))
-		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+		kick(p);
 }
 
 void xsk_drain(struct xsk_set *s, struct xsk_port *p)
 {
 	xsk_flush(s, p);
-	for (int i = 0; i < 4 && xsk_prod_nb_free(&p->tx, XSK_RING_SIZE) < XSK_RING_SIZE; i++)
-		sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	if (xsk_prod_nb_free(&p->tx, XSK_RING_SIZE) < XSK_RING_SIZE)
+		kick(p);
 }
 
 void xsk_complete(struct xsk_set *s, struct xsk_port *p)
