@@ -4,9 +4,10 @@
 #   make install    the daemon, its man pages, systemd units and examples under
 #                   DESTDIR/PREFIX (PREFIX=/usr/local); make uninstall removes them (docs/service.md)
 #   make man        the man pages esper-xdp(8), esper-xdp.conf(5) from docs/ (pandoc)
-#   make test       every test: include layers, unit (plain and ASan+UBSan), BPF, interop,
-#                   security, fuzz smoke, integ, install (make install, man pages, the
-#                   systemd units under systemd in a container)
+#   make test       every test: include layers, cppcheck, unit (plain and ASan+UBSan), BPF,
+#                   interop, security, fuzz smoke, integ, install (make install, man pages,
+#                   the systemd units under systemd in a container)
+#   make check      cppcheck over user/ (warning, portability): no finding is allowed
 #   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer (not in make test yet)
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs
@@ -191,7 +192,7 @@ test-strongswan: $(BIN)
 test: all
 	scripts/test-all.sh
 
-bench: all $(BENCH_BIN)
+bench: all $(BENCH_BIN) $(BUILD)/tests/test_scale
 	scripts/bench.sh
 
 fuzz:
@@ -206,6 +207,7 @@ format:
 check: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Iinclude -Iuser user
+	@echo "check: cppcheck: 0 findings"
 
 clean:
 	rm -rf build

@@ -3,6 +3,9 @@
 #   build/bench/bench_esp      ESP encrypt/decrypt against the raw AES-GCM rate (in process)
 #   build/bench/bench_gost     the RFC 9227 transforms against the raw block cipher
 #   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
+#   build/bench/bench_nexthop  a burst of new destinations against a busy one (next hops)
+#   build/tests/test_scale     the control plane with 1,000,000 SAs and policies against
+#                              20,000 (cost per SA and policy; ~30 s, ~3 GB)
 #   scripts/bench-live.sh      the live datapath against xdp-bench baselines (root only)
 # A benchmark never fails on a timing: this script exits 0 unless a binary is missing.
 # Extra arguments go to bench_esp (e.g. scripts/bench.sh -r 5).
@@ -35,6 +38,26 @@ echo "=== GOST transforms: build/bench/bench_gost"
 "$BENCH/bench_gost" || echo "bench_gost: exit status $? (not a failure of the bench run)"
 
 echo
+echo "=== control plane at scale: build/tests/test_scale, ESPER_SCALE=20000 then 1000000"
+scale() {	# N: the test's "per SA and its policy" line, its output in build/bench-scale.N
+	ESPER_SCALE=$1 build/tests/test_scale >"build/bench-scale.$1" 2>&1 ||
+		echo "test_scale ESPER_SCALE=$1: failed (build/bench-scale.$1)" >&2
+	grep -m1 '^  per SA and its policy:' "build/bench-scale.$1" | sed 's/^  //'
+}
+if [ -x build/tests/test_scale ]; then
+	base=$(scale 20000)
+	big=$(scale 1000000)
+	echo "20,000:    $base"
+	echo "1,000,000: $big"
+	# "per SA and its policy: T us, M KiB (bounds ...)": T and M of both
+	echo "$base" "$big" | sed 's/[^:]*: \([0-9.]*\) us, \([0-9.]*\) KiB[^)]*)/\1 \2 /g' |
+		awk '{ printf "1,000,000 against 20,000, per SA and policy: time x%.2f, memory x%.2f\n", $3 / $1, $4 / $2 }'
+	grep -E '^  (add|spdadd|delete|flush)' build/bench-scale.1000000
+else
+	echo "bench.sh: build/tests/test_scale missing (make bench builds it)" >&2
+fi
+
+echo
 echo "=== XDP SPD lookup: build/bench/bench_xdp_spd"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root (BPF_PROG_TEST_RUN)"
@@ -43,6 +66,10 @@ elif [ ! -x "$BENCH/bench_xdp_spd" ]; then
 else
 	"$BENCH/bench_xdp_spd" || echo "bench_xdp_spd: exit status $? (not a failure of the bench run)"
 fi
+
+echo
+echo "=== next hops, a burst of new destinations: build/bench/bench_nexthop"
+"$BENCH/bench_nexthop" || echo "bench_nexthop: exit status $? (not a failure of the bench run)"
 
 echo
 echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd"

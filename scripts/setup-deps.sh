@@ -9,7 +9,7 @@ PACKAGES="
 	make gcc libc6-dev pkg-config
 	clang llvm libclang-rt-14-dev bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 	libssl-dev libipsec-mb-dev libengine-gost-openssl libpcap-dev
-	libcmocka-dev python3 python3-scapy tshark tcpdump
+	libcmocka-dev cppcheck python3 python3-scapy tshark tcpdump
 	iproute2 iputils-ping netcat-openbsd procps ethtool
 	debootstrap gnuplot-nox linux-perf iperf3
 	pandoc groff-base man-db systemd systemd-container

@@ -37,6 +37,7 @@ root_suite() {
 }
 
 suite layers $MAKE --no-print-directory check-layers
+suite check $MAKE --no-print-directory check
 suite unit $MAKE --no-print-directory unit
 suite unit-asan $MAKE --no-print-directory unit-asan
 root_suite bpf $MAKE --no-print-directory test-bpf

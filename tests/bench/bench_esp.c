@@ -49,6 +49,7 @@
 #include "esper_wire.h"
 #include "tables/sad.h"
 #include "tables/spd.h"
+#include "../lib/pktbuild.h"
 
 #define FRAME	   2048
 #define FRAME_OFF  (256 + 14) /* XDP_PACKET_HEADROOM + Ethernet header */
@@ -291,25 +292,16 @@ struct esp {
 /* IPv4 | UDP | payload, len bytes in all, checksums complete. */
 static void make_packet(uint8_t *ip, uint32_t len)
 {
-	struct ipv4_hdr *h = (void *)ip;
-	uint8_t *udp = ip + 20;
-	struct pkt_info pi;
+	struct pb_pkt p = { .proto = 17, .sport = 12345, .dport = 4444, .id = 0x1234,
+			    .df = true, .payload = len - 28 };
+	uint8_t data[65536];
 
-	memset(ip, 0, 28);
-	h->ver_ihl = 0x45;
-	h->tot_len = htons((uint16_t)len);
-	h->id = htons(0x1234);
-	h->frag_off = htons(IPV4_DF);
-	h->ttl = 64;
-	h->proto = 17;
-	inet_pton(AF_INET, "198.51.100.7", h->saddr);
-	inet_pton(AF_INET, "203.0.113.9", h->daddr);
-	udp[0] = 0x30, udp[1] = 0x39, udp[2] = 0x11, udp[3] = 0x5c; /* 12345 -> 4444 */
-	udp[4] = (uint8_t)((len - 20) >> 8), udp[5] = (uint8_t)(len - 20);
-	for (uint32_t i = 28; i < len; i++)
-		ip[i] = (uint8_t)(i * 7);
-	csum_ipv4_header(ip);
-	if (pkt_parse(ip, len, &pi) || csum_l4(ip, &pi))
+	for (uint32_t i = 0; i < p.payload; i++)
+		data[i] = (uint8_t)((28 + i) * 7);
+	p.data = data;
+	p.family = pb_addr("198.51.100.7", p.src);
+	pb_addr("203.0.113.9", p.dst);
+	if (pb_ip(&p, ip) != len)
 		die("bad test packet");
 }
 

@@ -31,6 +31,7 @@
 #include "datapath/esp.h"
 #include "esper_wire.h"
 #include "lib/pkt.h"
+#include "../lib/pktbuild.h"
 
 #define BP_FLOWS_MAX	125000u
 #define BP_IMIX		0u	/* size 0 means the IMIX */
@@ -52,48 +53,29 @@ static inline double bp_mean_size(uint32_t size)
 /* Write the IP packet of flow f, len bytes (>= 48 for IPv6, >= 28 for IPv4), at ip. */
 static inline void bp_udp(uint8_t *ip, uint32_t len, uint32_t f, int family)
 {
-	uint16_t sport = 4000, dport = (uint16_t)(10000 + f / 62500);
+	struct pb_pkt p = { .proto = 17, .sport = 4000, .dport = (uint16_t)(10000 + f / 62500),
+			    .id = (uint16_t)f, .df = true };
 	uint32_t l4 = family == AF_INET ? 20 : 40;
-	uint8_t *udp = ip + l4;
-	struct pkt_info pi;
+	uint8_t data[65536];
 
-	memset(ip, 0, len);
+	p.family = family == AF_INET ? PB_IPV4 : PB_IPV6;
 	if (family == AF_INET) {
-		struct ipv4_hdr *h = (void *)ip;
+		uint8_t s[4] = { 198, 51, 100, (uint8_t)(1 + f % 250) };
+		uint8_t d[4] = { 203, 0, 113, (uint8_t)(1 + (f / 250) % 250) };
 
-		h->ver_ihl = 0x45;
-		h->tot_len = htons((uint16_t)len);
-		h->id = htons((uint16_t)f);
-		h->frag_off = htons(IPV4_DF);
-		h->ttl = 64;
-		h->proto = 17;
-		h->saddr[0] = 198, h->saddr[1] = 51, h->saddr[2] = 100;
-		h->saddr[3] = (uint8_t)(1 + f % 250);
-		h->daddr[0] = 203, h->daddr[1] = 0, h->daddr[2] = 113;
-		h->daddr[3] = (uint8_t)(1 + (f / 250) % 250);
+		memcpy(p.src, s, 4);
+		memcpy(p.dst, d, 4);
 	} else {
-		struct ipv6_hdr *h = (void *)ip;
-		uint32_t d = f / 250 + 1;
-
-		h->ver_tc_flow = htonl(6u << 28);
-		h->payload_len = htons((uint16_t)(len - 40));
-		h->nexthdr = 17;
-		h->hop_limit = 64;
-		inet_pton(AF_INET6, "2001:db8:a::", h->saddr);
-		inet_pton(AF_INET6, "2001:db8:b::", h->daddr);
-		h->saddr[12] = (uint8_t)((f + 1) >> 24), h->saddr[13] = (uint8_t)((f + 1) >> 16);
-		h->saddr[14] = (uint8_t)((f + 1) >> 8), h->saddr[15] = (uint8_t)(f + 1);
-		h->daddr[14] = (uint8_t)(d >> 8), h->daddr[15] = (uint8_t)d;
+		pb_addr("2001:db8:a::", p.src);
+		pb_addr("2001:db8:b::", p.dst);
+		wr32(p.src + 12, f + 1);
+		wr16(p.dst + 14, (uint16_t)(f / 250 + 1));
 	}
-	udp[0] = (uint8_t)(sport >> 8), udp[1] = (uint8_t)sport;
-	udp[2] = (uint8_t)(dport >> 8), udp[3] = (uint8_t)dport;
-	udp[4] = (uint8_t)((len - l4) >> 8), udp[5] = (uint8_t)(len - l4);
-	for (uint32_t i = l4 + 8; i < len; i++)
-		ip[i] = (uint8_t)(i * 7 + f);
-	if (family == AF_INET)
-		csum_ipv4_header(ip);
-	if (pkt_parse(ip, len, &pi) == 0)
-		csum_l4(ip, &pi);
+	p.payload = len - l4 - 8;
+	for (uint32_t i = 0; i < p.payload; i++)
+		data[i] = (uint8_t)((l4 + 8 + i) * 7 + f);
+	p.data = data;
+	pb_ip(&p, ip);
 }
 
 /* Cipher names as the scripts spell them. */

@@ -100,8 +100,8 @@ static int bench_time(struct hx *h, const uint8_t *frame, size_t len, double *ns
 /* The hit is policy n/2, in the last tuple; the miss probes every tuple. */
 static int bench_one(uint32_t n, unsigned ntuples, struct result *res)
 {
-	struct hx_pkt hit = hx_ipv4("10.0.0.0", "192.0.2.1", 17, 1000, 2000);
-	struct hx_pkt miss = hx_ipv4("11.0.0.1", "192.0.2.1", 17, 1000, 2000);
+	struct pb_pkt hit = pb_packet("10.0.0.0", "192.0.2.1", 17, 1000, 2000);
+	struct pb_pkt miss = pb_packet("11.0.0.1", "192.0.2.1", 17, 1000, 2000);
 	uint8_t buf[HX_FRAME_MAX];
 	uint32_t src = htonl(0x0a000000u + n / 2);
 	struct hx h;
@@ -114,8 +114,8 @@ static int bench_one(uint32_t n, unsigned ntuples, struct result *res)
 	if (err)
 		goto out;
 	memcpy(hit.src, &src, 4);
-	err = bench_time(&h, buf, hx_build(&hit, buf), res->hit + res->n, &act_hit);
-	err = err ?: bench_time(&h, buf, hx_build(&miss, buf), res->miss + res->n, &act_miss);
+	err = bench_time(&h, buf, pb_frame(&hit, buf), res->hit + res->n, &act_hit);
+	err = err ?: bench_time(&h, buf, pb_frame(&miss, buf), res->miss + res->n, &act_miss);
 	res->n += RUNS;
 	if (!err && (act_hit != XDP_DROP || act_miss != XDP_PASS)) {
 		fprintf(stderr, "bench_xdp_spd: unexpected verdicts %d/%d\n", act_hit, act_miss);

@@ -136,10 +136,7 @@ static uint32_t build_frame(struct gen *g, uint32_t i, uint8_t *frame)
 	if (o->esp && esp_out(sas[f % o->nsa], &b, g->q, 0, 0))
 		die("esp_out failed (cipher available? gost-engine for GOST)");
 	type = buf[b.off] >> 4 == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
-	memcpy(frame, o->dmac, 6);
-	memcpy(frame + 6, o->smac, 6);
-	frame[12] = (uint8_t)(type >> 8);
-	frame[13] = (uint8_t)type;
+	pb_eth(frame, o->dmac, o->smac, type);
 	memcpy(frame + ETH_HLEN_, buf + b.off, b.len);
 	return ETH_HLEN_ + b.len;
 }

@@ -91,7 +91,7 @@ static void expect_c(const struct hx_verdict *v, int counter, uint32_t id, const
 			 action_of(counter), counter_name(counter), id);
 }
 
-static void expect_pkt_c(const struct hx_pkt *p, int counter, uint32_t id, const char *what)
+static void expect_pkt_c(const struct pb_pkt *p, int counter, uint32_t id, const char *what)
 {
 	struct hx_verdict v;
 
@@ -99,7 +99,7 @@ static void expect_pkt_c(const struct hx_pkt *p, int counter, uint32_t id, const
 	expect_c(&v, counter, id, what);
 }
 
-static void expect_out(const struct hx_pkt *p, uint32_t id)
+static void expect_out(const struct pb_pkt *p, uint32_t id)
 {
 	struct hx_verdict v;
 
@@ -107,7 +107,7 @@ static void expect_out(const struct hx_pkt *p, uint32_t id)
 	expect_redirect(&v, ESPER_META_PLAIN_OUT, id);
 }
 
-static void expect_esp_in(const struct hx_pkt *p, uint32_t uid)
+static void expect_esp_in(const struct pb_pkt *p, uint32_t uid)
 {
 	struct hx_verdict v;
 
@@ -115,7 +115,7 @@ static void expect_esp_in(const struct hx_pkt *p, uint32_t uid)
 	expect_redirect(&v, ESPER_META_ESP_IN, uid);
 }
 
-static void expect_pkt(const struct hx_pkt *p, int action, int counter)
+static void expect_pkt(const struct pb_pkt *p, int action, int counter)
 {
 	struct hx_verdict v;
 
@@ -128,7 +128,7 @@ static void install(const struct hx_policy *p, size_t n)
 	assert_int_equal(hx_spd_install(&H, p, n), 0);
 }
 
-static void add_sa(uint32_t spi, uint32_t uid, const struct hx_pkt *esp)
+static void add_sa(uint32_t spi, uint32_t uid, const struct pb_pkt *esp)
 {
 	assert_int_equal(hx_add_sa_pkt(&H, spi, uid, esp), 0);
 }
@@ -182,9 +182,9 @@ static void test_ipv4_out_in_none(void **state)
 		hx_pol("192.0.2.0", 24, "198.51.100.0", 24, 0, 0, 0, 0, OUT, IPSEC, 10),
 		hx_pol("198.51.100.0", 24, "192.0.2.0", 24, 0, 0, 0, 0, IN, IPSEC, 11),
 	};
-	struct hx_pkt out = hx_ipv4("192.0.2.7", "198.51.100.9", 17, 1000, 53);
-	struct hx_pkt in = hx_ipv4("198.51.100.9", "192.0.2.7", 6, 443, 1000);
-	struct hx_pkt other = hx_ipv4("203.0.113.1", "198.51.100.9", 17, 1000, 53);
+	struct pb_pkt out = pb_packet("192.0.2.7", "198.51.100.9", 17, 1000, 53);
+	struct pb_pkt in = pb_packet("198.51.100.9", "192.0.2.7", 6, 443, 1000);
+	struct pb_pkt other = pb_packet("203.0.113.1", "198.51.100.9", 17, 1000, 53);
 
 	(void)state;
 	install(p, 2);
@@ -199,10 +199,10 @@ static void test_ipv6_out_in_none(void **state)
 		hx_pol("2001:db8:1::", 48, "2001:db8:2::", 48, 0, 0, 0, 0, OUT, IPSEC, 20),
 		hx_pol("2001:db8:2::", 48, "2001:db8:1::", 48, 0, 0, 0, 0, IN, IPSEC, 21),
 	};
-	struct hx_pkt out = hx_ipv6("2001:db8:1::5", "2001:db8:2:ffff::9", 6, 1000, 22);
-	struct hx_pkt in = hx_ipv6("2001:db8:2::9", "2001:db8:1::5", 58, 0, 0);
-	struct hx_pkt other = hx_ipv6("2001:db8:3::5", "2001:db8:2::9", 6, 1000, 22);
-	struct hx_pkt v4 = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct pb_pkt out = pb_packet("2001:db8:1::5", "2001:db8:2:ffff::9", 6, 1000, 22);
+	struct pb_pkt in = pb_packet("2001:db8:2::9", "2001:db8:1::5", 58, 0, 0);
+	struct pb_pkt other = pb_packet("2001:db8:3::5", "2001:db8:2::9", 6, 1000, 22);
+	struct pb_pkt v4 = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
 
 	(void)state;
 	install(p, 2);
@@ -219,8 +219,8 @@ static void test_zero_prefix(void **state)
 		hx_pol("0.0.0.0", 0, "0.0.0.0", 0, 0, 0, 0, 0, OUT, IPSEC, 30),
 		hx_pol("::", 0, "::", 0, 0, 0, 0, 0, IN, IPSEC, 31),
 	};
-	struct hx_pkt a = hx_ipv4("255.255.255.255", "0.0.0.1", 47, 0, 0);
-	struct hx_pkt b = hx_ipv6("ffff::1", "::1", 17, 1, 2);
+	struct pb_pkt a = pb_packet("255.255.255.255", "0.0.0.1", 47, 0, 0);
+	struct pb_pkt b = pb_packet("ffff::1", "::1", 17, 1, 2);
 
 	(void)state;
 	install(p, 2);
@@ -253,9 +253,9 @@ static void test_actions_each(void **state)
 			hx_pol("2001:db8:1::", 48, "2001:db8:2::", 48, 0, 0, 0, 0, c[i].dir,
 			       c[i].act, 400 + (uint32_t)i),
 		};
-		struct hx_pkt a = hx_ipv4("192.0.2.7", "198.51.100.9", 17, 1000, 53);
-		struct hx_pkt b = hx_ipv6("2001:db8:1::5", "2001:db8:2::9", 58, 0, 0);
-		struct hx_pkt miss = hx_ipv4("192.0.2.7", "198.51.100.9", 17, 1000, 54);
+		struct pb_pkt a = pb_packet("192.0.2.7", "198.51.100.9", 17, 1000, 53);
+		struct pb_pkt b = pb_packet("2001:db8:1::5", "2001:db8:2::9", 58, 0, 0);
+		struct pb_pkt miss = pb_packet("192.0.2.7", "198.51.100.9", 17, 1000, 54);
 
 		install(p, 2);
 		expect_pkt_c(&a, c[i].counter, 300 + (uint32_t)i, "ipv4");
@@ -281,8 +281,8 @@ static void test_actions_same_key(void **state)
 		{ ESPER_C_PASS_BYPASS, ESPER_C_PASS_BYPASS, ESPER_C_PASS_BYPASS,
 		  ESPER_C_PASS_BYPASS },					/* out bypass */
 	};
-	struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 17, 1, 2);
-	struct hx_pkt k6 = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1, 2);
+	struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 17, 1, 2);
+	struct pb_pkt k6 = pb_packet("2001:db8::1", "2001:db8::2", 6, 1, 2);
 
 	(void)state;
 	for (int o = 0; o < 4; o++) {
@@ -323,14 +323,14 @@ static void test_actions_first_match(void **state)
 		hx_pol("192.0.2.0", 24, "203.0.113.0", 24, TP, 6, 0, 0, IN, BYPASS, 143),
 		hx_pol("192.0.0.0", 16, "203.0.0.0", 16, 0, 0, 0, 0, OUT, IPSEC, 144),
 	};
-	struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
 
 	(void)state;
 	install(p, sizeof(p) / sizeof(p[0]));
 	expect_pkt(&k, XDP_PASS, ESPER_C_PASS_BYPASS);
 	k.src[3] = 2;
 	expect_out(&k, 141);
-	k = hx_ipv4("192.0.2.1", "203.0.113.1", 6, 1, 23);
+	k = pb_packet("192.0.2.1", "203.0.113.1", 6, 1, 23);
 	expect_pkt(&k, XDP_DROP, ESPER_C_DROP_DISCARD);
 	k.dport = 22;
 	expect_pkt(&k, XDP_PASS, ESPER_C_PASS_BYPASS);
@@ -352,13 +352,13 @@ static void test_ports(void **state)
 		hx_pol("192.0.2.0", 24, "198.51.100.0", 24, TD, 0, 0, 0, IN, IPSEC, 42),
 		hx_pol("192.0.2.0", 24, "198.51.100.0", 24, TS, 0, 0, 0, IN, IPSEC, 43),
 	};
-	struct hx_pkt tcp443 = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 33000, 443);
-	struct hx_pkt tcp80 = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 33000, 80);
-	struct hx_pkt ike = hx_ipv4("192.0.2.1", "198.51.100.1", 17, 500, 500);
-	struct hx_pkt ike2 = hx_ipv4("192.0.2.1", "198.51.100.1", 17, 501, 500);
-	struct hx_pkt udp0 = hx_ipv4("192.0.2.1", "198.51.100.1", 17, 7, 0);
-	struct hx_pkt icmp = hx_ipv4("192.0.2.1", "198.51.100.1", 1, 0, 0);
-	struct hx_pkt gre = hx_ipv4("192.0.2.1", "198.51.100.1", 47, 0, 0);
+	struct pb_pkt tcp443 = pb_packet("192.0.2.1", "198.51.100.1", 6, 33000, 443);
+	struct pb_pkt tcp80 = pb_packet("192.0.2.1", "198.51.100.1", 6, 33000, 80);
+	struct pb_pkt ike = pb_packet("192.0.2.1", "198.51.100.1", 17, 500, 500);
+	struct pb_pkt ike2 = pb_packet("192.0.2.1", "198.51.100.1", 17, 501, 500);
+	struct pb_pkt udp0 = pb_packet("192.0.2.1", "198.51.100.1", 17, 7, 0);
+	struct pb_pkt icmp = pb_packet("192.0.2.1", "198.51.100.1", 1, 0, 0);
+	struct pb_pkt gre = pb_packet("192.0.2.1", "198.51.100.1", 47, 0, 0);
 
 	(void)state;
 	install(p, 4);
@@ -377,8 +377,8 @@ static void test_ports_ipv6(void **state)
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, TP | TD, 17, 0, 53, OUT, IPSEC, 50),
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, TD, 0, 0, 0, IN, IPSEC, 51),
 	};
-	struct hx_pkt dns = hx_ipv6("2001:db8::1", "2001:db8::2", 17, 40000, 53);
-	struct hx_pkt icmp6 = hx_ipv6("2001:db8::1", "2001:db8::2", 58, 0, 0);
+	struct pb_pkt dns = pb_packet("2001:db8::1", "2001:db8::2", 17, 40000, 53);
+	struct pb_pkt icmp6 = pb_packet("2001:db8::1", "2001:db8::2", 58, 0, 0);
 
 	(void)state;
 	install(p, 2);
@@ -396,7 +396,7 @@ static void test_ipv4_options(void **state)
 	(void)state;
 	install(&p, 1);
 	for (uint8_t opt = 0; opt <= 40; opt += 4) {
-		struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1234, 443);
+		struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 6, 1234, 443);
 
 		k.ip4_optlen = opt;
 		expect_out(&k, 60);
@@ -405,7 +405,7 @@ static void test_ipv4_options(void **state)
 
 static void test_ipv4_bad_headers(void **state)
 {
-	struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1234, 443);
+	struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 6, 1234, 443);
 	struct hx_policy p = hx_pol("0.0.0.0", 0, "0.0.0.0", 0, 0, 0, 0, 0, OUT, IPSEC, 61);
 	uint8_t buf[HX_FRAME_MAX];
 	struct hx_verdict v;
@@ -413,7 +413,7 @@ static void test_ipv4_bad_headers(void **state)
 
 	(void)state;
 	install(&p, 1);
-	len = hx_build(&k, buf);
+	len = pb_frame(&k, buf);
 	buf[14] = 0x44;			/* ihl 4 */
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_MALFORMED);
@@ -424,14 +424,14 @@ static void test_ipv4_bad_headers(void **state)
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_MALFORMED);
 	buf[14] = 0x45;
-	hx_put16(buf + 16, (uint16_t)(len - 14 + 1));	/* total length beyond the frame */
+	wr16(buf + 16, (uint16_t)(len - 14 + 1));	/* total length beyond the frame */
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_MALFORMED);
-	hx_put16(buf + 16, 19);			/* total length < header */
+	wr16(buf + 16, 19);			/* total length < header */
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_MALFORMED);
 	/* Ethernet padding after the IP packet is fine */
-	hx_put16(buf + 16, (uint16_t)(len - 14 - 10));
+	wr16(buf + 16, (uint16_t)(len - 14 - 10));
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect_redirect(&v, ESPER_META_PLAIN_OUT, 61);
 }
@@ -445,18 +445,18 @@ static void test_ports_not_from_padding(void **state)
 		hx_pol("192.0.2.0", 24, "198.51.100.0", 24, TP | TD, 6, 0, 443, OUT, IPSEC, 62),
 		hx_pol("192.0.2.0", 24, "198.51.100.0", 24, TP, 6, 0, 0, IN, IPSEC, 63),
 	};
-	struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1234, 443);
+	struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 6, 1234, 443);
 	uint8_t buf[HX_FRAME_MAX];
 	struct hx_verdict v;
 	size_t len;
 
 	(void)state;
 	install(p, 2);
-	len = hx_build(&k, buf);
-	hx_set_ip_end(&k, buf, 14 + 20 + 3);	/* IP ends inside the ports; frame goes on */
+	len = pb_frame(&k, buf);
+	pb_set_ip_end(&k, buf, 14 + 20 + 3);	/* IP ends inside the ports; frame goes on */
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect(&v, XDP_DROP, ESPER_C_DROP_OPAQUE);
-	hx_set_ip_end(&k, buf, 14 + 20 + 4);
+	pb_set_ip_end(&k, buf, 14 + 20 + 4);
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect_redirect(&v, ESPER_META_PLAIN_OUT, 62);
 }
@@ -473,11 +473,11 @@ static void test_ipv6_ext_each(void **state)
 	(void)state;
 	install(&p, 1);
 	for (size_t i = 0; i < sizeof(ext_kinds); i++) {
-		struct hx_pkt k = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1234, 443);
+		struct pb_pkt k = pb_packet("2001:db8::1", "2001:db8::2", 6, 1234, 443);
 
 		k.next = 1;
 		k.ext[0] = ext_kinds[i];
-		k.frag = HX_FRAG_FIRST;		/* for 44: first fragment, ports present */
+		k.frag = PB_FRAG_FIRST;		/* for 44: first fragment, ports present */
 		expect_out(&k, 70);
 	}
 }
@@ -489,7 +489,7 @@ static void test_ipv6_ext_chain_limit(void **state)
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, TP, 6, 0, 0, OUT, IPSEC, 72),
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, 0, 0, 0, 0, IN, IPSEC, 73),
 	};
-	struct hx_pkt k = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1234, 443);
+	struct pb_pkt k = pb_packet("2001:db8::1", "2001:db8::2", 6, 1234, 443);
 
 	(void)state;
 	install(p, 3);
@@ -498,12 +498,12 @@ static void test_ipv6_ext_chain_limit(void **state)
 		k.next = (uint8_t)n;
 		for (int i = 0; i < n; i++)
 			k.ext[i] = ext_kinds[i % sizeof(ext_kinds)];
-		k.frag = HX_FRAG_FIRST;
+		k.frag = PB_FRAG_FIRST;
 		expect_out(&k, 71);
 	}
 	/* one more: protocol unknown, no ports. The first tuple's shadow (the protocol too
 	 * zeroed) hits ahead of the inbound policy: dropped as opaque, not as inbound */
-	for (int n = ESPER_MAX_IPV6_EXT + 1; n < HX_MAX_EXT; n++) {
+	for (int n = ESPER_MAX_IPV6_EXT + 1; n < PB_MAX_EXT; n++) {
 		k.next = (uint8_t)n;
 		for (int i = 0; i < n; i++)
 			k.ext[i] = 60;
@@ -518,7 +518,7 @@ static void test_ipv6_ext_truncated(void **state)
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, TP, 6, 0, 0, OUT, IPSEC, 74),
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, 0, 0, 0, 0, IN, IPSEC, 75),
 	};
-	struct hx_pkt k = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1234, 443);
+	struct pb_pkt k = pb_packet("2001:db8::1", "2001:db8::2", 6, 1234, 443);
 	uint8_t buf[HX_FRAME_MAX];
 	struct hx_verdict v;
 	size_t len, l3 = 14;
@@ -528,15 +528,15 @@ static void test_ipv6_ext_truncated(void **state)
 	k.next = 2;
 	k.ext[0] = 0;
 	k.ext[1] = 60;			/* 16 bytes at l3 + 48 */
-	len = hx_build(&k, buf);
+	len = pb_frame(&k, buf);
 	for (size_t end = l3 + 40; end < l3 + 40 + 8 + 16; end++) {
-		hx_set_ip_end(&k, buf, end);
+		pb_set_ip_end(&k, buf, end);
 		assert_int_equal(hx_run(&H, buf, end, &v), 0);
 		expect(&v, XDP_DROP, ESPER_C_DROP_OPAQUE);
 	}
 	/* ends right after the chain: TCP without its header, still protocol 6: opaque but
 	 * the protocol policy's real key hits first */
-	hx_set_ip_end(&k, buf, l3 + 40 + 8 + 16);
+	pb_set_ip_end(&k, buf, l3 + 40 + 8 + 16);
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect_redirect(&v, ESPER_META_PLAIN_OUT, 74);
 }
@@ -552,17 +552,17 @@ static void fragments(uint8_t family)
 		hx_pol(s, plen, d, plen, TP | TD, 17, 0, 4500, OUT, IPSEC, 80),
 		hx_pol(s, plen, d, plen, TP, 17, 0, 0, IN, IPSEC, 81),
 	};
-	struct hx_pkt k = family == ESPER_AF_INET ? hx_ipv4(s, d, 17, 4500, 4500)
-						  : hx_ipv6(s, d, 17, 4500, 4500);
+	struct pb_pkt k = family == ESPER_AF_INET ? pb_packet(s, d, 17, 4500, 4500)
+						  : pb_packet(s, d, 17, 4500, 4500);
 
 	install(p, 2);
 	if (family == ESPER_AF_INET6) {
 		k.next = 1;
 		k.ext[0] = 44;
 	}
-	k.frag = HX_FRAG_FIRST;
+	k.frag = PB_FRAG_FIRST;
 	expect_out(&k, 80);
-	k.frag = HX_FRAG_NONFIRST;	/* no ports: the port policy's shadow comes first */
+	k.frag = PB_FRAG_NONFIRST;	/* no ports: the port policy's shadow comes first */
 	expect_pkt(&k, XDP_DROP, ESPER_C_DROP_OPAQUE);
 	k.proto = 1;			/* an ICMP fragment is not opaque: no shadow probed */
 	expect_pkt(&k, XDP_PASS, ESPER_C_PASS_NO_POLICY);
@@ -588,7 +588,7 @@ static void test_ipv6_nonfirst_ends_walk(void **state)
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, TP, 6, 0, 0, OUT, IPSEC, 83),
 		hx_pol("2001:db8::", 32, "2001:db8::", 32, 0, 0, 0, 0, OUT, IPSEC, 84),
 	};
-	struct hx_pkt k = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1, 2);
+	struct pb_pkt k = pb_packet("2001:db8::1", "2001:db8::2", 6, 1, 2);
 
 	(void)state;
 	/* A non-first fragment naming another extension header: the walk ends there, and
@@ -598,7 +598,7 @@ static void test_ipv6_nonfirst_ends_walk(void **state)
 	k.next = 2;
 	k.ext[0] = 44;
 	k.ext[1] = 60;
-	k.frag = HX_FRAG_NONFIRST;
+	k.frag = PB_FRAG_NONFIRST;
 	expect_out(&k, 84);
 	install(p, 2);
 	expect_pkt(&k, XDP_DROP, ESPER_C_DROP_OPAQUE);
@@ -660,7 +660,7 @@ static struct hx_policy pol_of(uint8_t family, const struct pspec *s)
  * with its header cut to 3 bytes, and (IPv6) behind 9 extension headers. */
 enum { F_WHOLE, F_FRAG, F_CUT, F_CHAIN, F_MAX };
 
-static bool frame_of(uint8_t family, int kind, uint8_t proto, struct hx_pkt *k)
+static bool frame_of(uint8_t family, int kind, uint8_t proto, struct pb_pkt *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->family = family;
@@ -672,7 +672,7 @@ static bool frame_of(uint8_t family, int kind, uint8_t proto, struct hx_pkt *k)
 	net_addr(family, NET_B, 1, k->dst);
 	switch (kind) {
 	case F_FRAG:
-		k->frag = HX_FRAG_NONFIRST;
+		k->frag = PB_FRAG_NONFIRST;
 		if (family == ESPER_AF_INET6) {
 			k->next = 2;
 			k->ext[0] = 0;
@@ -795,7 +795,7 @@ static void test_opaque(void **state)
 		install(p, n);
 		for (size_t f = 0; f < 2; f++) {
 			for (int kind = 0; kind < F_MAX; kind++) {
-				struct hx_pkt k;
+				struct pb_pkt k;
 				char what[200];
 
 				if (!frame_of(fams[f], kind, 6, &k))
@@ -813,7 +813,7 @@ static void test_opaque_protocols(void **state)
 {
 	struct pspec s = { NET_A, 0, 24, NET_B, 0, 24, TD, 0, 0, 443, OUT, IPSEC, 290 };
 	struct hx_policy p[2] = { pol_of(ESPER_AF_INET, &s), pol_of(ESPER_AF_INET6, &s) };
-	struct hx_pkt k;
+	struct pb_pkt k;
 
 	(void)state;
 	install(p, 2);
@@ -847,7 +847,7 @@ static void test_opaque_needs_shadows(void **state)
 	struct pspec s = { NET_A, 0, 24, NET_B, 0, 24, TP | TD, 6, 0, 443, OUT, IPSEC, 295 };
 	struct hx_policy p = pol_of(ESPER_AF_INET, &s);
 	struct esper_spd_key k[2];
-	struct hx_pkt f;
+	struct pb_pkt f;
 
 	(void)state;
 	install(&p, 1);
@@ -881,8 +881,8 @@ static void test_vlan(void **state)
 	(void)state;
 	install(p, 2);
 	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
-		struct hx_pkt a = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
-		struct hx_pkt b = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1, 2);
+		struct pb_pkt a = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
+		struct pb_pkt b = pb_packet("2001:db8::1", "2001:db8::2", 6, 1, 2);
 
 		memcpy(a.vlan, tags[i], sizeof(a.vlan));
 		memcpy(b.vlan, tags[i], sizeof(b.vlan));
@@ -893,7 +893,7 @@ static void test_vlan(void **state)
 
 static void test_vlan_three_tags(void **state)
 {
-	struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
 	uint8_t buf[HX_FRAME_MAX], buf3[HX_FRAME_MAX];
 	struct hx_verdict v;
 	size_t len;
@@ -901,11 +901,11 @@ static void test_vlan_three_tags(void **state)
 	(void)state;
 	k.vlan[0] = 0x88a8;
 	k.vlan[1] = 0x8100;
-	len = hx_build(&k, buf);
+	len = pb_frame(&k, buf);
 	/* insert a third tag after the second */
 	memcpy(buf3, buf, 20);
-	hx_put16(buf3 + 20, 0x8100);
-	hx_put16(buf3 + 22, 102);
+	wr16(buf3 + 20, 0x8100);
+	wr16(buf3 + 22, 102);
 	memcpy(buf3 + 24, buf + 20, len - 20);
 	assert_int_equal(hx_run(&H, buf3, len + 4, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_NOT_IP);
@@ -913,7 +913,7 @@ static void test_vlan_three_tags(void **state)
 
 static void test_not_ip(void **state)
 {
-	struct hx_pkt arp = { .ethertype = 0x0806 };
+	struct pb_pkt arp = { .ethertype = 0x0806 };
 	struct hx_policy p = hx_pol("0.0.0.0", 0, "0.0.0.0", 0, 0, 0, 0, 0, IN, DISCARD, 92);
 
 	(void)state;
@@ -930,8 +930,8 @@ static void test_not_ip(void **state)
 
 static void test_esp_known_unknown(void **state)
 {
-	struct hx_pkt a = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
-	struct hx_pkt b = hx_ipv6("2001:db8::1", "2001:db8::2", 50, 0, 0);
+	struct pb_pkt a = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt b = pb_packet("2001:db8::1", "2001:db8::2", 50, 0, 0);
 
 	(void)state;
 	add_sa(0x1001, 5, &a);
@@ -961,9 +961,9 @@ static void test_esp_known_unknown(void **state)
  */
 static void test_esp_wrong_addresses(void **state)
 {
-	struct hx_pkt good4 = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
-	struct hx_pkt good6 = hx_ipv6("2001:db8:2::1", "2001:db8:1::1", 50, 0, 0);
-	struct hx_pkt bad[8];
+	struct pb_pkt good4 = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt good6 = pb_packet("2001:db8:2::1", "2001:db8:1::1", 50, 0, 0);
+	struct pb_pkt bad[8];
 	struct hx_policy p = hx_pol("0.0.0.0", 0, "0.0.0.0", 0, TP, 50, 0, 0, OUT, IPSEC, 170);
 	size_t n = 0;
 
@@ -973,7 +973,7 @@ static void test_esp_wrong_addresses(void **state)
 	add_sa(0x7000, 70, &good4);
 	add_sa(0x7006, 76, &good6);
 	for (int f = 0; f < 2; f++) {
-		const struct hx_pkt *g = f ? &good6 : &good4;
+		const struct pb_pkt *g = f ? &good6 : &good4;
 		unsigned last = f ? 15 : 3;
 
 		bad[n] = *g;			/* wrong source */
@@ -1022,10 +1022,10 @@ static void test_esp_unknown_spi_by_policy(void **state)
 		hx_pol("198.51.100.0", 24, "192.0.2.0", 24, 0, 0, 0, 0, IN, DISCARD, 173),
 		hx_pol("198.51.100.0", 24, "203.0.113.0", 24, TP, 50, 0, 0, IN, BYPASS, 174),
 	};
-	struct hx_pkt a = hx_ipv4("192.0.2.1", "198.51.100.1", 50, 0, 0);
-	struct hx_pkt b = hx_ipv6("2001:db8:1::1", "2001:db8:2::1", 50, 0, 0);
-	struct hx_pkt c = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
-	struct hx_pkt d = hx_ipv4("198.51.100.1", "203.0.113.1", 50, 0, 0);
+	struct pb_pkt a = pb_packet("192.0.2.1", "198.51.100.1", 50, 0, 0);
+	struct pb_pkt b = pb_packet("2001:db8:1::1", "2001:db8:2::1", 50, 0, 0);
+	struct pb_pkt c = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt d = pb_packet("198.51.100.1", "203.0.113.1", 50, 0, 0);
 
 	(void)state;
 	install(p, 4);
@@ -1044,7 +1044,7 @@ static void test_esp_unknown_spi_by_policy(void **state)
 /* ESP shorter than its 8-byte header is not inbound ESP; of no SA, by the SPD. */
 static void test_esp_short(void **state)
 {
-	struct hx_pkt a = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt a = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
 	struct hx_policy p = hx_pol("198.51.100.0", 24, "192.0.2.0", 24, TP, 50, 0, 0, IN, IPSEC,
 				    175);
 	uint8_t buf[HX_FRAME_MAX];
@@ -1055,19 +1055,19 @@ static void test_esp_short(void **state)
 	config(ESPER_CFG_UNKNOWN_SPI_DROP);
 	a.spi = 0x1001;
 	a.payload = 0;
-	hx_build(&a, buf);
+	pb_frame(&a, buf);
 	for (size_t end = 14 + 20; end < 14 + 20 + 8; end++) {	/* < 8 bytes of ESP */
-		hx_set_ip_end(&a, buf, end);
+		pb_set_ip_end(&a, buf, end);
 		assert_int_equal(hx_run(&H, buf, end, &v), 0);
 		expect(&v, XDP_DROP, ESPER_C_DROP_UNKNOWN_SPI);
 	}
 	install(&p, 1);
 	for (size_t end = 14 + 20; end < 14 + 20 + 8; end++) {
-		hx_set_ip_end(&a, buf, end);
+		pb_set_ip_end(&a, buf, end);
 		assert_int_equal(hx_run(&H, buf, end, &v), 0);
 		expect(&v, XDP_DROP, ESPER_C_DROP_IN_POLICY);
 	}
-	hx_set_ip_end(&a, buf, 14 + 20 + 8);
+	pb_set_ip_end(&a, buf, 14 + 20 + 8);
 	assert_int_equal(hx_run(&H, buf, 14 + 20 + 8, &v), 0);
 	expect_redirect(&v, ESPER_META_ESP_IN, 5);
 }
@@ -1113,8 +1113,8 @@ static void esp_fragments(uint8_t family, uint32_t cfg)
 	for (size_t t = 0; t < sizeof(to) / sizeof(to[0]); t++) {
 		for (unsigned c = 0; c < nchains; c++) {
 			for (unsigned i = 0; i < 2; i++) {
-				struct hx_pkt a = v4 ? hx_ipv4(to[t].src, to[t].dst, 50, 0, 0)
-						     : hx_ipv6(to[t].src, to[t].dst, 50, 0, 0);
+				struct pb_pkt a = v4 ? pb_packet(to[t].src, to[t].dst, 50, 0, 0)
+						     : pb_packet(to[t].src, to[t].dst, 50, 0, 0);
 				uint8_t buf[HX_FRAME_MAX];
 				struct hx_verdict v;
 				size_t len;
@@ -1130,19 +1130,19 @@ static void esp_fragments(uint8_t family, uint32_t cfg)
 					a.next = (uint8_t)(c + 1);
 					memcpy(a.ext, chains[c], a.next);
 				}
-				a.frag = HX_FRAG_FIRST;
+				a.frag = PB_FRAG_FIRST;
 				expect_pkt_c(&a, to[t].counter, to[t].id, "first fragment");
-				a.frag = HX_FRAG_NONFIRST;
+				a.frag = PB_FRAG_NONFIRST;
 				expect_pkt_c(&a, to[t].counter, to[t].id, "non-first fragment");
 				/* a fragment too short for an SPI: still a fragment */
 				a.payload = 0;
-				a.frag = HX_FRAG_FIRST;
-				len = hx_build(&a, buf) - 4;
-				hx_set_ip_end(&a, buf, len);
+				a.frag = PB_FRAG_FIRST;
+				len = pb_frame(&a, buf) - 4;
+				pb_set_ip_end(&a, buf, len);
 				assert_int_equal(hx_run(&H, buf, len, &v), 0);
 				expect_c(&v, to[t].counter, to[t].id, "short first fragment");
 				/* and not a fragment: known, ours; unknown, the SPD or no SA */
-				a.frag = HX_FRAG_NONE;
+				a.frag = PB_FRAG_NONE;
 				a.payload = 16;
 				if (!v4)
 					a.next = 0;
@@ -1173,7 +1173,7 @@ static void test_esp_fragments(void **state)
 /* IPv4: MF with an offset (a middle fragment) is a fragment; DF alone is not. */
 static void test_esp_ipv4_flags(void **state)
 {
-	struct hx_pkt a = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt a = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
 	uint8_t buf[HX_FRAME_MAX];
 	struct hx_verdict v;
 	size_t len;
@@ -1182,16 +1182,16 @@ static void test_esp_ipv4_flags(void **state)
 	add_sa(0x1001, 5, &a);
 	config(ESPER_CFG_UNKNOWN_SPI_DROP);
 	a.spi = 0x1001;
-	len = hx_build(&a, buf);
-	hx_put16(buf + 14 + 6, 0x2000 | 185);	/* MF, offset 1480 */
-	hx_put16(buf + 14 + 10, 0);
-	hx_put16(buf + 14 + 10, hx_csum(buf + 14, 20));
+	len = pb_frame(&a, buf);
+	wr16(buf + 14 + 6, 0x2000 | 185);	/* MF, offset 1480 */
+	wr16(buf + 14 + 10, 0);
+	wr16(buf + 14 + 10, pb_csum(buf + 14, 20));
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_NO_POLICY);
-	hx_put16(buf + 14 + 6, 0x4000);		/* DF */
+	wr16(buf + 14 + 6, 0x4000);		/* DF */
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect_redirect(&v, ESPER_META_ESP_IN, 5);
-	hx_put16(buf + 14 + 6, 0x8000);		/* the reserved bit: not a fragment either */
+	wr16(buf + 14 + 6, 0x8000);		/* the reserved bit: not a fragment either */
 	assert_int_equal(hx_run(&H, buf, len, &v), 0);
 	expect_redirect(&v, ESPER_META_ESP_IN, 5);
 }
@@ -1199,8 +1199,8 @@ static void test_esp_ipv4_flags(void **state)
 /* ESPER_CFG_LOCAL: inbound ESP of an SA must also be addressed to one of local_addrs. */
 static void test_esp_local(void **state)
 {
-	struct hx_pkt a = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
-	struct hx_pkt b = hx_ipv6("2001:db8:2::1", "2001:db8:1::1", 50, 0, 0);
+	struct pb_pkt a = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt b = pb_packet("2001:db8:2::1", "2001:db8:1::1", 50, 0, 0);
 	struct hx_policy p = hx_pol("198.51.100.0", 24, "192.0.2.0", 24, 0, 0, 0, 0, IN, IPSEC,
 				    185);
 	uint8_t other4[16] = { 192, 0, 2, 2 }, other6[16];
@@ -1248,9 +1248,9 @@ static void test_meta_is_a_hint(void **state)
 {
 	struct hx_policy p = hx_pol("192.0.2.0", 24, "198.51.100.0", 24, 0, 0, 0, 0, OUT, IPSEC,
 				    150);
-	struct hx_pkt plain = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
-	struct hx_pkt esp = hx_ipv6("2001:db8::1", "2001:db8::2", 50, 0, 0);
-	struct hx_pkt *pk[2] = { &plain, &esp };
+	struct pb_pkt plain = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct pb_pkt esp = pb_packet("2001:db8::1", "2001:db8::2", 50, 0, 0);
+	struct pb_pkt *pk[2] = { &plain, &esp };
 	uint8_t meta[HX_META_MAX], buf[HX_FRAME_MAX];
 	unsigned no_room = 0, room = 0;
 	struct esper_meta junk;
@@ -1266,7 +1266,7 @@ static void test_meta_is_a_hint(void **state)
 		struct esper_meta want = { .magic = ESPER_META_MAGIC,
 					   .kind = k ? ESPER_META_ESP_IN : ESPER_META_PLAIN_OUT,
 					   .id = k ? 151 : 150 };
-		size_t len = hx_build(pk[k], buf);
+		size_t len = pb_frame(pk[k], buf);
 
 		for (size_t ml = 0; ml <= HX_META_MAX; ml += 4) {
 			struct hx_verdict v;
@@ -1307,9 +1307,9 @@ static void test_esp_before_spd(void **state)
 		hx_pol("198.51.100.0", 24, "192.0.2.0", 24, TP, 50, 0, 0, IN, IPSEC, 101),
 		hx_pol("2001:db8:2::", 48, "2001:db8:1::", 48, 0, 0, 0, 0, OUT, DISCARD, 102),
 	};
-	struct hx_pkt esp = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
-	struct hx_pkt esp6 = hx_ipv6("2001:db8:2::1", "2001:db8:1::1", 50, 0, 0);
-	struct hx_pkt udp = hx_ipv4("198.51.100.1", "192.0.2.1", 17, 1, 2);
+	struct pb_pkt esp = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt esp6 = pb_packet("2001:db8:2::1", "2001:db8:1::1", 50, 0, 0);
+	struct pb_pkt udp = pb_packet("198.51.100.1", "192.0.2.1", 17, 1, 2);
 
 	(void)state;
 	install(p, 3);
@@ -1332,8 +1332,8 @@ static void test_no_xsk(void **state)
 {
 	struct hx_policy p = hx_pol("192.0.2.0", 24, "198.51.100.0", 24, 0, 0, 0, 0, OUT, IPSEC,
 				    110);
-	struct hx_pkt plain = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
-	struct hx_pkt esp = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt plain = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct pb_pkt esp = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
 	struct esper_xsk_key xk = { .ifindex = (uint32_t)H.lo_ifindex, .queue = 0 };
 	uint8_t buf[HX_FRAME_MAX];
 	struct hx_verdict v;
@@ -1360,13 +1360,13 @@ static void test_no_xsk(void **state)
 		printf("[          ] no second interface: (ifindex, queue) part skipped\n");
 		return;
 	}
-	assert_int_equal(hx_run_on(&H, buf, hx_build(&plain, buf), other, 0, &v), 0);
+	assert_int_equal(hx_run_on(&H, buf, pb_frame(&plain, buf), other, 0, &v), 0);
 	expect(&v, XDP_DROP, ESPER_C_DROP_NO_XSK);
-	assert_int_equal(hx_run_on(&H, buf, hx_build(&esp, buf), other, 0, &v), 0);
+	assert_int_equal(hx_run_on(&H, buf, pb_frame(&esp, buf), other, 0, &v), 0);
 	expect(&v, XDP_PASS, ESPER_C_PASS_NO_XSK);
 	/* and with a slot of its own, they are redirected */
 	assert_int_equal(hx_set_slot(&H, other, 0, 0, true), 0);
-	assert_int_equal(hx_run_on(&H, buf, hx_build(&plain, buf), other, 0, &v), 0);
+	assert_int_equal(hx_run_on(&H, buf, pb_frame(&plain, buf), other, 0, &v), 0);
 	expect_redirect(&v, ESPER_META_PLAIN_OUT, 110);
 	assert_int_equal(system("ip link del xdpt0"), 0);
 }
@@ -1397,7 +1397,7 @@ static void sysctl_set(const char *path, const char *val)
 	assert_int_equal(fclose(f), 0);
 }
 
-static void rpf_check(const struct hx_pkt *k, uint32_t ifindex, int counter, uint32_t id,
+static void rpf_check(const struct pb_pkt *k, uint32_t ifindex, int counter, uint32_t id,
 		      const char *what)
 {
 	struct hx_verdict v;
@@ -1421,16 +1421,16 @@ static void test_rpf(void **state)
 		hx_pol("0.0.0.0", 0, "198.51.100.99", 32, 0, 0, 0, 0, OUT, BYPASS, 162),
 		hx_pol("0.0.0.0", 0, "198.51.100.98", 32, 0, 0, 0, 0, OUT, DISCARD, 163),
 	};
-	struct hx_pkt a4 = hx_ipv4("192.0.2.5", "198.51.100.9", 6, 1000, 80);
-	struct hx_pkt b4 = hx_ipv4("203.0.113.5", "198.51.100.9", 6, 1000, 80);
-	struct hx_pkt none4 = hx_ipv4("100.64.0.1", "198.51.100.9", 6, 1000, 80);
-	struct hx_pkt self4 = hx_ipv4("10.77.0.1", "198.51.100.9", 6, 1000, 80);
-	struct hx_pkt a6 = hx_ipv6("2001:db8:1::5", "2001:db8:2::9", 6, 1000, 80);
-	struct hx_pkt b6 = hx_ipv6("2001:db8:3::5", "2001:db8:2::9", 6, 1000, 80);
-	struct hx_pkt none6 = hx_ipv6("2001:db8:99::5", "2001:db8:2::9", 6, 1000, 80);
-	struct hx_pkt esp = hx_ipv4("203.0.113.5", "198.51.100.9", 50, 0, 0);
-	struct hx_pkt byp = hx_ipv4("203.0.113.5", "198.51.100.99", 6, 1000, 80);
-	struct hx_pkt dis = hx_ipv4("203.0.113.5", "198.51.100.98", 6, 1000, 80);
+	struct pb_pkt a4 = pb_packet("192.0.2.5", "198.51.100.9", 6, 1000, 80);
+	struct pb_pkt b4 = pb_packet("203.0.113.5", "198.51.100.9", 6, 1000, 80);
+	struct pb_pkt none4 = pb_packet("100.64.0.1", "198.51.100.9", 6, 1000, 80);
+	struct pb_pkt self4 = pb_packet("10.77.0.1", "198.51.100.9", 6, 1000, 80);
+	struct pb_pkt a6 = pb_packet("2001:db8:1::5", "2001:db8:2::9", 6, 1000, 80);
+	struct pb_pkt b6 = pb_packet("2001:db8:3::5", "2001:db8:2::9", 6, 1000, 80);
+	struct pb_pkt none6 = pb_packet("2001:db8:99::5", "2001:db8:2::9", 6, 1000, 80);
+	struct pb_pkt esp = pb_packet("203.0.113.5", "198.51.100.9", 50, 0, 0);
+	struct pb_pkt byp = pb_packet("203.0.113.5", "198.51.100.99", 6, 1000, 80);
+	struct pb_pkt dis = pb_packet("203.0.113.5", "198.51.100.98", 6, 1000, 80);
 	uint32_t ia, ib, lo = (uint32_t)H.lo_ifindex;
 
 	(void)state;
@@ -1542,8 +1542,8 @@ static void test_order_most_specific_first(void **state)
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		struct hx_policy both[2] = { c[i].lose, c[i].win };
 		bool v6 = c[i].win.family == ESPER_AF_INET6;
-		struct hx_pkt k = v6 ? hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1234, 443)
-				     : hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1234, 443);
+		struct pb_pkt k = v6 ? pb_packet("2001:db8::1", "2001:db8::2", 6, 1234, 443)
+				     : pb_packet("192.0.2.1", "198.51.100.1", 6, 1234, 443);
 
 		for (int pass = 0; pass < 3; pass++) {
 			const struct hx_policy *want = pass == 2 ? &c[i].lose : &c[i].win;
@@ -1572,7 +1572,7 @@ static void test_order_follows_list(void **state)
 		hx_pol("192.0.2.1", 32, "198.51.100.1", 32, 0, 0, 0, 0, OUT, IPSEC, 120),
 		hx_pol("192.0.2.0", 24, "198.51.100.0", 24, 0, 0, 0, 0, OUT, IPSEC, 121),
 	};
-	struct hx_pkt k = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1, 2);
+	struct pb_pkt k = pb_packet("192.0.2.1", "198.51.100.1", 6, 1, 2);
 	struct esper_tuple_list l;
 	__u32 zero = 0;
 
@@ -1601,7 +1601,7 @@ static void test_order_follows_list(void **state)
 static void test_order_max_tuples(void **state)
 {
 	struct hx_policy p[ESPER_MAX_TUPLES];
-	struct hx_pkt k = hx_ipv6("2001:db8::1", "2001:db8::2", 17, 1, 2);
+	struct pb_pkt k = pb_packet("2001:db8::1", "2001:db8::2", 17, 1, 2);
 
 	(void)state;
 	for (int i = 0; i < ESPER_MAX_TUPLES; i++)	/* tuples /128-i <-> /128, non-matching */
@@ -1617,7 +1617,7 @@ static void test_order_max_tuples(void **state)
 static void test_order_max_tuples_opaque(void **state)
 {
 	struct hx_policy p[ESPER_MAX_TUPLES];
-	struct hx_pkt k = hx_ipv6("2001:db8::1", "2001:db8::2", 17, 1, 2);
+	struct pb_pkt k = pb_packet("2001:db8::1", "2001:db8::2", 17, 1, 2);
 
 	(void)state;
 	p[0] = hx_pol("2001:db8::1", 128, "2001:db8::2", 128, TP | TD, 17, 0, 53, IN, DISCARD,
@@ -1630,7 +1630,7 @@ static void test_order_max_tuples_opaque(void **state)
 	expect_pkt(&k, XDP_PASS, ESPER_C_PASS_BYPASS);
 	k.next = 1;
 	k.ext[0] = 44;
-	k.frag = HX_FRAG_NONFIRST;
+	k.frag = PB_FRAG_NONFIRST;
 	expect_pkt(&k, XDP_DROP, ESPER_C_DROP_OPAQUE);
 	p[ESPER_MAX_TUPLES - 1].action = IPSEC;
 	install(p, ESPER_MAX_TUPLES);
@@ -1642,10 +1642,10 @@ static void test_order_max_tuples_opaque(void **state)
 /* Cut a valid frame at every length: the IP length still claims the whole packet, so
  * every cut is malformed; and with the IP length fixed to the cut, the verdict follows
  * what is left (ports, protocol) exactly. */
-static void truncations(const struct hx_pkt *k, size_t l4_off)
+static void truncations(const struct pb_pkt *k, size_t l4_off)
 {
 	uint8_t buf[HX_FRAME_MAX], cut[HX_FRAME_MAX];
-	size_t len = hx_build(k, buf), l3 = hx_l3_off(k);
+	size_t len = pb_frame(k, buf), l3 = pb_l3_off(k);
 	size_t ip_hdr = l3 + (k->family == ESPER_AF_INET ? 20u + k->ip4_optlen : 40u);
 	struct hx_verdict v;
 
@@ -1655,7 +1655,7 @@ static void truncations(const struct hx_pkt *k, size_t l4_off)
 	}
 	for (size_t n = ip_hdr; n <= len; n++) {
 		memcpy(cut, buf, len);
-		hx_set_ip_end(k, cut, n);
+		pb_set_ip_end(k, cut, n);
 		assert_int_equal(hx_run(&H, cut, n, &v), 0);
 		if (k->proto == 50) {
 			if (n < l4_off + 8)	/* no SPI: by the SPD, the inbound /0 */
@@ -1683,9 +1683,9 @@ static void test_truncated_every_length(void **state)
 		hx_pol("2001:db8::1", 128, "2001:db8::2", 128, TP, 6, 0, 0, OUT, IPSEC, 141),
 		hx_pol("::", 0, "::", 0, 0, 0, 0, 0, IN, IPSEC, 142),
 	};
-	struct hx_pkt a = hx_ipv4("192.0.2.1", "198.51.100.1", 6, 1234, 443);
-	struct hx_pkt b = hx_ipv6("2001:db8::1", "2001:db8::2", 6, 1234, 443);
-	struct hx_pkt e = hx_ipv4("198.51.100.1", "192.0.2.1", 50, 0, 0);
+	struct pb_pkt a = pb_packet("192.0.2.1", "198.51.100.1", 6, 1234, 443);
+	struct pb_pkt b = pb_packet("2001:db8::1", "2001:db8::2", 6, 1234, 443);
+	struct pb_pkt e = pb_packet("198.51.100.1", "192.0.2.1", 50, 0, 0);
 
 	(void)state;
 	install(p, 6);
@@ -1761,7 +1761,7 @@ static void test_random_differential(void **state)
 							: 0x200000 + (uint32_t)which;
 			struct hx_verdict v, e;
 			struct hx_sel s;
-			struct hx_pkt k;
+			struct pb_pkt k;
 			uint32_t id;
 			bool amb = false;
 
@@ -1811,7 +1811,7 @@ static void test_random_differential(void **state)
 
 static void test_counters_sum(void **state)
 {
-	struct hx_pkt arp = { .ethertype = 0x0806 };
+	struct pb_pkt arp = { .ethertype = 0x0806 };
 	__u64 before[ESPER_C_MAX], after[ESPER_C_MAX];
 	struct hx_verdict v;
 

@@ -563,7 +563,7 @@ static uint32_t rand_spi(struct hx_rand *r, struct sa **sa)
  * perhaps damaged. Returns its length (at least ETH_HLEN, test_run's minimum). */
 static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 {
-	struct hx_pkt k;
+	struct pb_pkt k;
 	bool esp = !hx_rnd(r, 4);
 	struct sa *sa = NULL;
 	uint32_t spi = esp ? rand_spi(r, &sa) : 0;
@@ -582,14 +582,14 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 		k.proto = esp ? 50 : k.family == ESPER_AF_INET ? 1 : 58;
 	if (!hx_rnd(r, 40))
 		k.ethertype = hx_rnd(r, 2) ? 0x0806 : 0x88cc;
-	len = hx_build(&k, buf);
-	l3 = hx_l3_off(&k);
+	len = pb_frame(&k, buf);
+	l3 = pb_l3_off(&k);
 	stats[ST_VLAN] += k.vlan[0] != 0;
 	stats[ST_IP4_OPTS] += !k.ethertype && k.family == ESPER_AF_INET && k.ip4_optlen;
 	stats[ST_IP6_EXT] += !k.ethertype && k.family == ESPER_AF_INET6 && k.next;
 	stats[ST_LONG_CHAIN] +=
 		!k.ethertype && k.family == ESPER_AF_INET6 && k.next > ESPER_MAX_IPV6_EXT;
-	stats[ST_FRAGMENT] += !k.ethertype && k.frag != HX_FRAG_NONE;
+	stats[ST_FRAGMENT] += !k.ethertype && k.frag != PB_FRAG_NONE;
 	stats[ST_CUT_L4] += !k.ethertype && k.cut_l4;
 	if (k.ethertype)
 		return len;
@@ -601,7 +601,7 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 		size_t min = l3 + (k.family == ESPER_AF_INET ? 20u + k.ip4_optlen : 40u);
 
 		len = min + hx_rnd(r, (uint32_t)(len - min + 1));
-		hx_set_ip_end(&k, buf, len);
+		pb_set_ip_end(&k, buf, len);
 		stats[ST_TRUNCATED]++;
 	} else if (what < 18) {		/* Ethernet padding behind the IP packet */
 		size_t pad = 1 + hx_rnd(r, 64);
@@ -611,7 +611,7 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 		stats[ST_PADDED]++;
 	} else if (what < 22) {		/* a version against the ethertype */
 		if (hx_rnd(r, 2))	/* a sound packet of the other family */
-			hx_put16(buf + l3 - 2, k.family == ESPER_AF_INET ? 0x86dd : 0x0800);
+			wr16(buf + l3 - 2, k.family == ESPER_AF_INET ? 0x86dd : 0x0800);
 		else
 			buf[l3] = (uint8_t)((buf[l3] & 0x0f) | hx_rnd(r, 16) << 4);
 		stats[ST_VERSION]++;

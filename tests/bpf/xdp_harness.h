@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * xdp_harness.h - drives bpf/esper.bpf.c without a NIC, for tests/bpf and tests/bench:
- * a frame builder (struct hx_pkt -> Ethernet frame) with the selectors the XDP parser must
- * see in it (hx_pkt_sel), SPD/SA/local-address/XSK map fillers, a naive reference of the
+ * the selectors the XDP parser must see in a frame tests/lib/pktbuild.h builds (hx_pkt_sel), SPD/SA/local-address/XSK map fillers, a naive reference of the
  * whole XDP decision (hx_expect: inbound ESP by SPI and outer addresses, then a linear scan
  * over the policies sorted in the order of esper_abi.h, with the actions and the fail-closed
  * rule for opaque packets) and a verdict reader around BPF_PROG_TEST_RUN: action, the
@@ -40,34 +39,15 @@
 #include "esper_abi.h"
 #include "control/bpf_load.h"
 #include "lib/log.h"
+#include "../lib/pktbuild.h"
+
+_Static_assert(ESPER_AF_INET == PB_IPV4 && ESPER_AF_INET6 == PB_IPV6, "pb_pkt families");
 
 #define HX_FRAME_MAX	2048
 #define HX_META_MAX	252	/* metadata test_run accepts in front of a frame (u8, aligned) */
-#define HX_MAX_EXT	16
-
-enum hx_frag { HX_FRAG_NONE, HX_FRAG_FIRST, HX_FRAG_NONFIRST };
 
 /* A policy's direction (the actions are ESPER_ACT_IPSEC, _DISCARD, _BYPASS). */
 enum hx_dir { HX_OUT = 1, HX_IN = 2 };
-
-/* What to build. Addresses in network order (IPv4 in the first 4 bytes), ports/SPI host.
- * proto is never an IPv6 extension header number (0, 43, 44, 51, 60). */
-struct hx_pkt {
-	uint8_t family;			/* ESPER_AF_INET or ESPER_AF_INET6 */
-	uint8_t src[16], dst[16];
-	uint8_t proto;			/* upper layer: 6, 17, 1, 58, 50 or anything */
-	uint16_t sport, dport;		/* TCP and UDP */
-	uint32_t spi;			/* ESP */
-	uint16_t vlan[2];		/* TPIDs of up to two tags, 0 ends the list */
-	uint8_t ip4_optlen;		/* IPv4 options (NOPs), multiple of 4, <= 40 */
-	uint8_t next;			/* IPv6 extension headers: how many of ext[] */
-	uint8_t ext[HX_MAX_EXT];	/* 0, 43, 44, 51 or 60, in order */
-	uint8_t frag;			/* enum hx_frag: the IPv4 header or each IPv6 frag header */
-	uint8_t cut_l4;			/* 0: whole; else the IP packet ends after cut_l4 - 1
-					 * bytes of the upper layer (a header cut short) */
-	uint16_t payload;		/* bytes after the upper-layer header */
-	uint16_t ethertype;		/* 0: from family; else a raw non-IP frame (ARP...) */
-};
 
 /* The selectors the XDP parser must extract from a built frame. */
 struct hx_sel {
@@ -138,228 +118,11 @@ struct hx {
 	struct xsk_ring_prod tx;
 };
 
-/* --- frame builder ----------------------------------------------------------------------- */
-
-static inline uint8_t *hx_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-	return p + 2;
-}
-
-static inline uint8_t *hx_put32(uint8_t *p, uint32_t v)
-{
-	p = hx_put16(p, v >> 16);
-	return hx_put16(p, v & 0xffff);
-}
-
-static inline uint16_t hx_csum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Upper-layer header and payload (cut to cut_l4 - 1 bytes if asked); returns its length. */
-static inline size_t hx_build_l4(const struct hx_pkt *p, uint8_t *l4)
-{
-	size_t n = 0;
-
-	switch (p->proto) {
-	case 6:
-		memset(l4, 0, 20);
-		hx_put16(l4, p->sport);
-		hx_put16(l4 + 2, p->dport);
-		l4[12] = 5 << 4;
-		l4[13] = 0x02;
-		n = 20;
-		break;
-	case 17:
-		hx_put16(l4, p->sport);
-		hx_put16(l4 + 2, p->dport);
-		hx_put16(l4 + 4, 8 + p->payload);
-		hx_put16(l4 + 6, 0);
-		n = 8;
-		break;
-	case 1:
-	case 58:
-		memset(l4, 0, 8);
-		l4[0] = p->proto == 1 ? 8 : 128;
-		n = 8;
-		break;
-	case 50:
-		hx_put32(l4, p->spi);
-		hx_put32(l4 + 4, 1);
-		n = 8;
-		break;
-	}
-	for (size_t i = 0; i < p->payload; i++)
-		l4[n + i] = (uint8_t)(0xa0 + i);
-	n += p->payload;
-	if (p->cut_l4 && n > p->cut_l4 - 1u)
-		n = p->cut_l4 - 1u;
-	return n;
-}
-
-static inline size_t hx_ext_len(uint8_t kind)
-{
-	switch (kind) {
-	case 0:
-		return 8;
-	case 43:
-		return 24;
-	case 60:
-		return 16;
-	case 44:
-		return 8;
-	case 51:
-		return 24;
-	}
-	return 8;
-}
-
-/* One IPv6 extension header of the kind, naming nh as the next; returns its length. */
-static inline size_t hx_build_ext(const struct hx_pkt *p, uint8_t kind, uint8_t nh, uint8_t *h)
-{
-	size_t len = hx_ext_len(kind);
-
-	memset(h, 0, len);
-	h[0] = nh;
-	switch (kind) {
-	case 0:		/* hop-by-hop: PadN */
-	case 60:	/* destination options: PadN */
-		h[1] = (uint8_t)(len / 8 - 1);
-		h[2] = 1;
-		h[3] = (uint8_t)(len - 4);
-		break;
-	case 43:	/* routing, type 4 (SRH-like), no segments left */
-		h[1] = (uint8_t)(len / 8 - 1);
-		h[2] = 4;
-		break;
-	case 44:	/* fragment: first (M=1, offset 0) or at offset 1480 */
-		hx_put16(h + 2, p->frag == HX_FRAG_NONFIRST ? (185 << 3) | 1 : 1);
-		hx_put32(h + 4, 0x1234);
-		break;
-	case 51:	/* AH with a 12-byte ICV: (4 + 2) * 4 = 24 */
-		h[1] = (uint8_t)(len / 4 - 2);
-		hx_put32(h + 4, 0xa5a5a5a5);
-		hx_put32(h + 8, 7);
-		break;
-	}
-	return len;
-}
-
-static inline size_t hx_build_ipv4(const struct hx_pkt *p, uint8_t *ip)
-{
-	size_t hlen = 20 + p->ip4_optlen;
-	size_t l4len = hx_build_l4(p, ip + hlen);
-	uint16_t frag = p->frag == HX_FRAG_FIRST ? 0x2000 : p->frag == HX_FRAG_NONFIRST ? 185 : 0;
-
-	ip[0] = (uint8_t)(0x40 | hlen / 4);
-	ip[1] = 0;
-	hx_put16(ip + 2, (uint16_t)(hlen + l4len));
-	hx_put16(ip + 4, 0x4242);
-	hx_put16(ip + 6, frag);
-	ip[8] = 64;
-	ip[9] = p->proto;
-	hx_put16(ip + 10, 0);
-	memcpy(ip + 12, p->src, 4);
-	memcpy(ip + 16, p->dst, 4);
-	memset(ip + 20, 1, p->ip4_optlen);	/* NOP options */
-	hx_put16(ip + 10, hx_csum(ip, hlen));
-	return hlen + l4len;
-}
-
-static inline size_t hx_build_ipv6(const struct hx_pkt *p, uint8_t *ip)
-{
-	size_t off = 40;
-
-	for (int i = 0; i < p->next; i++) {
-		uint8_t nh = i + 1 < p->next ? p->ext[i + 1] : p->proto;
-
-		off += hx_build_ext(p, p->ext[i], nh, ip + off);
-	}
-	off += hx_build_l4(p, ip + off);
-	memset(ip, 0, 8);
-	ip[0] = 0x60;
-	hx_put16(ip + 4, (uint16_t)(off - 40));
-	ip[6] = p->next ? p->ext[0] : p->proto;
-	ip[7] = 64;
-	memcpy(ip + 8, p->src, 16);
-	memcpy(ip + 24, p->dst, 16);
-	return off;
-}
-
-/* Build the frame into buf (at least HX_FRAME_MAX bytes); returns its length. */
-static inline size_t hx_build(const struct hx_pkt *p, uint8_t *buf)
-{
-	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
-	uint16_t type = p->ethertype ? p->ethertype : p->family == ESPER_AF_INET6 ? 0x86dd : 0x0800;
-	size_t off = 12;
-
-	memcpy(buf, macs, sizeof(macs));
-	for (int i = 0; i < 2 && p->vlan[i]; i++) {
-		hx_put16(buf + off, p->vlan[i]);
-		hx_put16(buf + off + 2, (uint16_t)(100 + i));
-		off += 4;
-	}
-	hx_put16(buf + off, type);
-	off += 2;
-	if (p->ethertype) {
-		memset(buf + off, 0, 28);	/* an ARP body's worth of bytes */
-		return off + 28;
-	}
-	if (p->family == ESPER_AF_INET6)
-		return off + hx_build_ipv6(p, buf + off);
-	return off + hx_build_ipv4(p, buf + off);
-}
-
-/* Offset of the IP header in a frame built from p. */
-static inline size_t hx_l3_off(const struct hx_pkt *p)
-{
-	size_t off = 14;
-
-	for (int i = 0; i < 2 && p->vlan[i]; i++)
-		off += 4;
-	return off;
-}
-
-/* Shorten the IP packet of a built frame to end at new_len (frame length), fixing its
- * length field, as a sender of a short packet would have. */
-static inline void hx_set_ip_end(const struct hx_pkt *p, uint8_t *buf, size_t new_len)
-{
-	size_t l3 = hx_l3_off(p);
-
-	if (p->family == ESPER_AF_INET6) {
-		hx_put16(buf + l3 + 4, (uint16_t)(new_len - l3 - 40));
-		return;
-	}
-	hx_put16(buf + l3 + 2, (uint16_t)(new_len - l3));
-	hx_put16(buf + l3 + 10, 0);
-	hx_put16(buf + l3 + 10, hx_csum(buf + l3, 20 + p->ip4_optlen));
-}
-
-/* Bytes of the upper-layer header and payload hx_build puts in the packet. */
-static inline size_t hx_l4_len(const struct hx_pkt *p)
-{
-	size_t n = p->proto == 6 ? 20 : p->proto == 17 || p->proto == 1 || p->proto == 58 ||
-						p->proto == 50 ? 8 : 0;
-
-	n += p->payload;
-	return p->cut_l4 && n > p->cut_l4 - 1u ? p->cut_l4 - 1u : n;
-}
-
-/* The selectors esper.bpf.c must extract from hx_build(p) (the rules of esper_abi.h and
+/* The selectors esper.bpf.c must extract from pb_frame(p) (the rules of esper_abi.h and
  * bpf/parse.h, written independently). */
-static inline void hx_pkt_sel(const struct hx_pkt *p, struct hx_sel *s)
+static inline void hx_pkt_sel(const struct pb_pkt *p, struct hx_sel *s)
 {
-	size_t l4 = hx_l4_len(p);
+	size_t l4 = pb_l4_len(p);
 
 	memset(s, 0, sizeof(*s));
 	s->family = p->family;
@@ -367,17 +130,17 @@ static inline void hx_pkt_sel(const struct hx_pkt *p, struct hx_sel *s)
 	memcpy(s->dst, p->dst, p->family == ESPER_AF_INET6 ? 16 : 4);
 	s->proto = p->proto;
 	if (p->family == ESPER_AF_INET) {
-		s->nonfirst = p->frag == HX_FRAG_NONFIRST;
-		s->fragment = p->frag != HX_FRAG_NONE;
+		s->nonfirst = p->frag == PB_FRAG_NONFIRST;
+		s->fragment = p->frag != PB_FRAG_NONE;
 	}
 	for (int i = 0; p->family == ESPER_AF_INET6 && i < p->next; i++) {
 		if (i >= ESPER_MAX_IPV6_EXT) {
 			s->proto = 255;
 			return;
 		}
-		if (p->ext[i] == 44)	/* M=1 offset 0 unless HX_FRAG_NONFIRST: a fragment */
+		if (p->ext[i] == 44)	/* M=1 offset 0 unless PB_FRAG_NONFIRST: a fragment */
 			s->fragment = 1;
-		if (p->ext[i] == 44 && p->frag == HX_FRAG_NONFIRST) {
+		if (p->ext[i] == 44 && p->frag == PB_FRAG_NONFIRST) {
 			/* what follows is payload: an extension header named there hides the
 			 * upper layer (unknown, 255) */
 			s->nonfirst = 1;
@@ -762,7 +525,7 @@ static inline int hx_add_sa(struct hx *h, uint32_t spi, uint32_t uid, uint8_t fa
 }
 
 /* The SA (spi, uid) that ESP packet p belongs to: its family and outer addresses. */
-static inline int hx_add_sa_pkt(struct hx *h, uint32_t spi, uint32_t uid, const struct hx_pkt *p)
+static inline int hx_add_sa_pkt(struct hx *h, uint32_t spi, uint32_t uid, const struct pb_pkt *p)
 {
 	return hx_add_sa(h, spi, uid, p->family, p->src, p->dst);
 }
@@ -1031,45 +794,23 @@ static inline int hx_run(struct hx *h, const void *frame, size_t len, struct hx_
 }
 
 /* Build p and run it on lo queue 0. */
-static inline int hx_run_pkt(struct hx *h, const struct hx_pkt *p, struct hx_verdict *v)
+static inline int hx_run_pkt(struct hx *h, const struct pb_pkt *p, struct hx_verdict *v)
 {
 	uint8_t buf[HX_FRAME_MAX];
 
-	return hx_run(h, buf, hx_build(p, buf), v);
+	return hx_run(h, buf, pb_frame(p, buf), v);
 }
 
 /* Build p and run it on (ifindex, queue). */
-static inline int hx_run_pkt_on(struct hx *h, const struct hx_pkt *p, uint32_t ifindex,
+static inline int hx_run_pkt_on(struct hx *h, const struct pb_pkt *p, uint32_t ifindex,
 				uint32_t queue, struct hx_verdict *v)
 {
 	uint8_t buf[HX_FRAME_MAX];
 
-	return hx_run_on(h, buf, hx_build(p, buf), ifindex, queue, v);
+	return hx_run_on(h, buf, pb_frame(p, buf), ifindex, queue, v);
 }
 
 /* --- small constructors ---------------------------------------------------------------------- */
-
-static inline struct hx_pkt hx_ipv4(const char *src, const char *dst, uint8_t proto,
-				    uint16_t sport, uint16_t dport)
-{
-	struct hx_pkt p = { .family = ESPER_AF_INET, .proto = proto, .sport = sport,
-			    .dport = dport, .payload = 16 };
-
-	inet_pton(AF_INET, src, p.src);
-	inet_pton(AF_INET, dst, p.dst);
-	return p;
-}
-
-static inline struct hx_pkt hx_ipv6(const char *src, const char *dst, uint8_t proto,
-				    uint16_t sport, uint16_t dport)
-{
-	struct hx_pkt p = { .family = ESPER_AF_INET6, .proto = proto, .sport = sport,
-			    .dport = dport, .payload = 16 };
-
-	inet_pton(AF_INET6, src, p.src);
-	inet_pton(AF_INET6, dst, p.dst);
-	return p;
-}
 
 /* A policy from text: family from the address syntax; dir HX_OUT/HX_IN, action ESPER_ACT_*. */
 static inline struct hx_policy hx_pol(const char *src, unsigned src_plen, const char *dst,
@@ -1235,7 +976,7 @@ static inline size_t hx_rand_policies(struct hx_rand *r, struct hx_policy *p, si
  * non-first fragment, a TCP/UDP header cut short, an IPv6 chain past the parser). ESP with
  * spi when esp. */
 static inline void hx_rand_pkt(struct hx_rand *r, const struct hx_policy *p, size_t n,
-			       bool esp, uint32_t spi, struct hx_pkt *k)
+			       bool esp, uint32_t spi, struct pb_pkt *k)
 {
 	static const uint8_t kinds[] = { 0, 43, 60, 51, 44 };
 	const struct hx_policy *q = n && hx_rnd(r, 10) < 7 ? &p[hx_rnd(r, (uint32_t)n)] : NULL;
@@ -1274,7 +1015,7 @@ static inline void hx_rand_pkt(struct hx_rand *r, const struct hx_policy *p, siz
 			k->ext[i] = kinds[hx_rnd(r, sizeof(kinds))];
 	}
 	if (!hx_rnd(r, 6))
-		k->frag = hx_rnd(r, 2) ? HX_FRAG_FIRST : HX_FRAG_NONFIRST;
+		k->frag = hx_rnd(r, 2) ? PB_FRAG_FIRST : PB_FRAG_NONFIRST;
 	if (!hx_rnd(r, 12))		/* a header cut short: 0..9 bytes of it */
 		k->cut_l4 = (uint8_t)(1 + hx_rnd(r, 10));
 }
@@ -1282,7 +1023,7 @@ static inline void hx_rand_pkt(struct hx_rand *r, const struct hx_policy *p, siz
 /* Address ESP packet k as the SA (family, src, dst) says, or not: which of them is
  * returned (0: exactly the SA's; 1 wrong source, 2 wrong destination, 3 swapped, 4 the
  * other family with the SA's address bytes). The SPI is left alone. */
-static inline int hx_rand_esp_addrs(struct hx_rand *r, struct hx_pkt *k, uint8_t family,
+static inline int hx_rand_esp_addrs(struct hx_rand *r, struct pb_pkt *k, uint8_t family,
 				    const uint8_t *src, const uint8_t *dst)
 {
 	unsigned alen = family == ESPER_AF_INET6 ? 16 : 4;

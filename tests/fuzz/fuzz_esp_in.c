@@ -2,8 +2,9 @@
 /*
  * fuzz_esp_in.c - libFuzzer target for inbound ESP (user/datapath/esp_in.c), with esp_out.c
  * and lib/pkt.c on the way. A SAD made once (LLVMFuzzerInitialize) holds AES-128-GCM and
- * AES-256-GCM SAs with and without ESN (one with anti-replay off) and, when gost-engine is
- * there, the four GOST transforms of RFC 9227 with and without ESN. Byte 0 picks the mode:
+ * AES-256-GCM SAs with and without ESN (one with anti-replay off) and the four GOST
+ * transforms of RFC 9227 with and without ESN (without gost-engine the target fails at
+ * start). Byte 0 picks the mode:
  *
  *   0 raw IP, 1 raw Ethernet: the rest is a packet handled as pcap_mode.c does: pkt_parse
  *     (or pkt_parse_frame), fragments and non-ESP left alone, esp_spi -> sad_by_spi ->
@@ -42,6 +43,7 @@
 #include "datapath/esp.h"
 #include "esper_wire.h"
 #include "lib/log.h"
+#include "../lib/pktbuild.h"
 
 #define HEADROOM	256
 #define MAX_IP		65535
@@ -136,7 +138,7 @@ struct rd {
 	size_t n;
 };
 
-static uint8_t rd8(struct rd *r)
+static uint8_t in8(struct rd *r)
 {
 	if (!r->n)
 		return 0;
@@ -144,19 +146,19 @@ static uint8_t rd8(struct rd *r)
 	return *r->p++;
 }
 
-static uint16_t rd16(struct rd *r)
+static uint16_t in16(struct rd *r)
 {
-	return (uint16_t)(rd8(r) << 8 | rd8(r));
+	return (uint16_t)(in8(r) << 8 | in8(r));
 }
 
-static uint32_t rd32(struct rd *r)
+static uint32_t in32(struct rd *r)
 {
-	return (uint32_t)rd16(r) << 16 | rd16(r);
+	return (uint32_t)in16(r) << 16 | in16(r);
 }
 
-static uint64_t rd64(struct rd *r)
+static uint64_t in64(struct rd *r)
 {
-	return (uint64_t)rd32(r) << 32 | rd32(r);
+	return (uint64_t)in32(r) << 32 | in32(r);
 }
 
 struct params {
@@ -179,36 +181,36 @@ struct params {
 
 static void read_params(struct rd *r, struct params *p)
 {
-	uint8_t f = rd8(r);
+	uint8_t f = in8(r);
 
 	memset(p, 0, sizeof(*p));
-	p->sa = rd8(r) % nsas;
+	p->sa = in8(r) % nsas;
 	p->tunnel = f & 1;
 	p->inner6 = f & 2;
 	p->outer6 = f & 4;
 	p->raw_plain = (f & 0x18) == 0x18;	/* one input in four */
 	p->fix_csum = f & 0x20;
 	p->big = (f & 0xc0) == 0xc0;	/* with opt's top bit below: one input in eight */
-	p->opt = rd8(r);
+	p->opt = in8(r);
 	p->big = p->big && (p->opt & 0x80);
-	p->proto = rd8(r);
-	p->tos = rd8(r);
-	p->frag = rd16(r);
-	p->tfc = rd16(r);
-	p->len = rd16(r);
-	p->seq = rd64(r);
-	p->ahead = rd32(r);
-	p->gost_i1 = rd8(r);
-	p->gost_i2 = rd16(r);
-	p->gost_i3 = rd16(r);
-	p->gost_pnum = rd32(r) & 0xffffff;
-	p->nflips = rd8(r) % (MAX_FLIPS + 1);
+	p->proto = in8(r);
+	p->tos = in8(r);
+	p->frag = in16(r);
+	p->tfc = in16(r);
+	p->len = in16(r);
+	p->seq = in64(r);
+	p->ahead = in32(r);
+	p->gost_i1 = in8(r);
+	p->gost_i2 = in16(r);
+	p->gost_i3 = in16(r);
+	p->gost_pnum = in32(r) & 0xffffff;
+	p->nflips = in8(r) % (MAX_FLIPS + 1);
 	for (unsigned i = 0; i < p->nflips; i++) {
-		p->flips[i].at = rd16(r);
-		p->flips[i].mask = rd8(r);
+		p->flips[i].at = in16(r);
+		p->flips[i].mask = in8(r);
 	}
 	for (unsigned i = 0; i < sizeof(p->ext); i++)
-		p->ext[i] = rd8(r);
+		p->ext[i] = in8(r);
 }
 
 /* Payload bytes: the rest of the input, repeated to len (a counter if there is none). */
@@ -226,78 +228,43 @@ static uint8_t ext_kind(const struct params *p, unsigned i)
 	return kinds[p->ext[i] % sizeof(kinds)];
 }
 
-/* n IPv6 extension headers at h, the last naming last_nh; their length. */
-static size_t build_ext(const struct params *p, uint8_t *h, uint8_t last_nh, unsigned n)
+/* The n IPv6 extension headers the parameters name (kinds and lengths) into h. */
+static void ext_headers(const struct params *p, unsigned n, struct pb_pkt *h)
 {
-	size_t off = 0;
-
+	h->next = (uint8_t)n;
 	for (unsigned i = 0; i < n; i++) {
-		uint8_t kind = ext_kind(p, i);
-		size_t len;
-
-		if (kind == 44)
-			len = 8;
-		else if (kind == 51)
-			len = ((p->ext[i] >> 3) % 4 + 1) * 8;	/* (h[1] + 2) * 4, 8-aligned */
-		else
-			len = ((p->ext[i] >> 3) % 3 + 1) * 8;	/* (h[1] + 1) * 8 */
-		memset(h + off, 0, len);
-		h[off] = i + 1 < n ? ext_kind(p, i + 1) : last_nh;
-		h[off + 1] = (uint8_t)(kind == 51 ? len / 4 - 2 : len / 8 - 1);
-		if (kind == 44) {			/* offset and M from the frag parameter */
-			h[off + 2] = (uint8_t)(p->frag >> 8);
-			h[off + 3] = (uint8_t)(p->frag & 0xf9);
-		}
-		off += len;
+		h->ext[i] = ext_kind(p, i);
+		/* AH: (h[1] + 2) * 4, 8-aligned; the others (h[1] + 1) * 8; 44: 8 */
+		h->ext_len[i] = (uint8_t)(((p->ext[i] >> 3) % (h->ext[i] == 51 ? 4 : 3) + 1) * 8);
 	}
-	return off;
 }
 
 /* The plaintext IP packet at ip; its length, 0 if it can't be built. */
 static size_t build_plain(const struct params *p, const struct rd *payload, uint8_t *ip)
 {
-	size_t hl, len;
-	uint8_t proto = p->proto;
+	static uint8_t data[MAX_IP];
+	struct pb_pkt h = { .proto = p->proto, .raw = true, .tos = p->tos, .data = data,
+			    .payload = p->big ? p->len : (uint32_t)payload->n, .frag = PB_FRAG_RAW };
 
-	if (!p->tunnel && (proto == 4 || proto == 41 || proto == IPPROTO_NONE_))
-		proto = 17;	/* transport: these next headers mean tunnel and dummy */
+	if (!p->tunnel && (h.proto == 4 || h.proto == 41 || h.proto == IPPROTO_NONE_))
+		h.proto = 17;	/* transport: these next headers mean tunnel and dummy */
 	if (!p->inner6) {
-		struct ipv4_hdr *h = (void *)ip;
-
-		hl = 20 + 4 * (p->opt % 11);
-		len = hl + (p->big ? p->len : payload->n);
-		if (len > MAX_IP)
-			return 0;
-		memset(ip, 0, hl);
-		h->ver_ihl = (uint8_t)(0x40 | hl / 4);
-		h->tos = p->tos;
-		h->tot_len = htons((uint16_t)len);
-		h->id = htons(0x4242);
-		h->frag_off = htons(p->frag & (IPV4_DF | IPV4_MF | IPV4_OFFSET));
-		h->ttl = 64;
-		h->proto = proto;
-		memcpy(h->saddr, "\xc6\x33\x64\x07", 4);
-		memcpy(h->daddr, "\xcb\x00\x71\x09", 4);
-		memset(ip + 20, 1, hl - 20);	/* NOP options */
-		csum_ipv4_header(ip);
+		h.family = pb_addr("198.51.100.7", h.src);
+		pb_addr("203.0.113.9", h.dst);
+		h.ip4_optlen = (uint8_t)(4 * (p->opt % 11));
+		h.id = 0x4242;
+		h.frag_raw = p->frag & (IPV4_DF | IPV4_MF | IPV4_OFFSET);
 	} else {
-		struct ipv6_hdr *h = (void *)ip;
-		unsigned n = p->opt % 4;
-
-		memset(ip, 0, 40);
-		hl = 40 + build_ext(p, ip + 40, proto, n);
-		len = hl + (p->big ? p->len : payload->n);
-		if (len > MAX_IP)
-			return 0;
-		h->ver_tc_flow = htonl(6u << 28 | (uint32_t)p->tos << 20 | 0x12345);
-		h->payload_len = htons((uint16_t)(len - 40));
-		h->nexthdr = n ? ext_kind(p, 0) : proto;
-		h->hop_limit = 64;
-		memcpy(h->saddr, "\x20\x01\x0d\xb8\x00\x01\0\0\0\0\0\0\0\0\0\x07", 16);
-		memcpy(h->daddr, "\x20\x01\x0d\xb8\x00\x02\0\0\0\0\0\0\0\0\0\x09", 16);
+		h.family = pb_addr("2001:db8:1::7", h.src);
+		pb_addr("2001:db8:2::9", h.dst);
+		ext_headers(p, p->opt % 4, &h);
+		h.flow = 0x12345;
+		h.frag_raw = p->frag & 0xfff9;	/* offset and M */
 	}
-	fill(ip + hl, len - hl, payload);
-	return len;
+	if (pb_l4_off(&h) + h.payload > MAX_IP)
+		return 0;
+	fill(data, h.payload, payload);
+	return pb_ip(&h, ip);
 }
 
 /* The policy esp_out needs: mode and tunnel endpoints. */
@@ -454,64 +421,41 @@ static void sealed_by_peer(const uint8_t *data, size_t size)
 	struct pbuf b = { .head = mem, .size = BUF_SIZE, .off = HEADROOM };
 	uint8_t *ip = mem + HEADROOM, *esp, iv[ESP_IV_LEN], aad[12], nh = 0;
 	struct params p = { 0 };
+	struct pb_pkt h = { .proto = IPPROTO_ESP_, .raw = true };
 	struct aead_req req;
-	uint8_t f = rd8(&r), tos;
-	size_t hl, n, total, data_len = 0, nh_off;
+	uint8_t f = in8(&r);
+	size_t hl, n, total, data_len = 0;
 	uint32_t ip_off, ip_end;
 	struct pkt_info out;
 	bool sound;
 	struct sa *sa;
 	int rc;
 
-	sa = sas[rd8(&r) % nsas];
-	p.opt = rd8(&r);
-	tos = rd8(&r);
-	p.seq = rd64(&r);
-	p.ahead = rd32(&r);
+	sa = sas[in8(&r) % nsas];
+	p.opt = in8(&r);
+	h.tos = in8(&r);
+	p.seq = in64(&r);
+	p.ahead = in32(&r);
 	for (unsigned i = 0; i < sizeof(iv); i++)
-		iv[i] = rd8(&r);
+		iv[i] = in8(&r);
 	for (unsigned i = 0; i < sizeof(p.ext); i++)
-		p.ext[i] = (uint8_t)(rd8(&r) % 4);	/* 0, 43, 60, 51: no fragment header */
+		p.ext[i] = (uint8_t)(in8(&r) % 4);	/* 0, 43, 60, 51: no fragment header */
 	n = r.n;
 	if (f & 1) {		/* IPv6, up to 3 extension headers */
-		unsigned next = p.opt % 4;
-
-		memset(ip, 0, 40);
-		hl = 40 + build_ext(&p, ip + 40, IPPROTO_ESP_, next);
-		ip[0] = (uint8_t)(0x60 | tos >> 4);
-		ip[1] = (uint8_t)(tos << 4);
-		ip[6] = next ? ext_kind(&p, 0) : IPPROTO_ESP_;
-		ip[7] = 64;
-		memcpy(ip + 8, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
-		memcpy(ip + 24, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
-		nh_off = 6;		/* the byte naming ESP: in the last header, if any */
-		for (unsigned i = 0, off = 40; i < next; i++) {
-			nh_off = off;
-			off += ext_kind(&p, i) == 51 ? (ip[off + 1] + 2u) * 4
-						      : (ip[off + 1] + 1u) * 8;
-		}
+		h.family = pb_addr("2001:db8::1", h.src);
+		pb_addr("2001:db8::2", h.dst);
+		ext_headers(&p, p.opt % 4, &h);
 	} else {		/* IPv4 with NOP options */
-		hl = 20 + 4 * (p.opt % 11);
-		memset(ip, 0, hl);
-		ip[0] = (uint8_t)(0x40 | hl / 4);
-		ip[1] = tos;
-		ip[8] = 64;
-		ip[9] = IPPROTO_ESP_;
-		memcpy(ip + 12, "\xc0\x00\x02\x01\xc0\x00\x02\x02", 8);
-		memset(ip + 20, 1, hl - 20);
-		nh_off = 9;
+		h.family = pb_addr("192.0.2.1", h.src);
+		pb_addr("192.0.2.2", h.dst);
+		h.ip4_optlen = (uint8_t)(4 * (p.opt % 11));
 	}
+	hl = pb_l4_off(&h);
 	total = hl + ESP_HDR_LEN + ESP_IV_LEN + n + sa->icv_len;
 	if (total > MAX_IP)
 		return;
-	if (f & 1) {
-		ip[4] = (uint8_t)((total - 40) >> 8);
-		ip[5] = (uint8_t)(total - 40);
-	} else {
-		ip[2] = (uint8_t)(total >> 8);
-		ip[3] = (uint8_t)total;
-		csum_ipv4_header(ip);
-	}
+	h.payload = (uint32_t)(total - hl);	/* ESP, all of it written below */
+	pb_ip(&h, ip);
 	position(&p, sa);	/* the window; the sequence number as position made it */
 	p.seq = atomic_load(&sa->seq_next);
 	esp = ip + hl;
@@ -525,17 +469,11 @@ static void sealed_by_peer(const uint8_t *data, size_t size)
 	if (aead_seal(sa->aead, 0, &req) < 0)
 		return;
 	sound = trailer_ok(r.p, n, &nh, &data_len);
-	memcpy(orig, ip, hl);		/* the transport result, as in_transport makes it */
-	orig[nh_off] = nh;
-	if (f & 1) {
-		orig[4] = (uint8_t)((hl + data_len - 40) >> 8);
-		orig[5] = (uint8_t)(hl + data_len - 40);
-	} else {
-		orig[2] = (uint8_t)((hl + data_len) >> 8);
-		orig[3] = (uint8_t)(hl + data_len);
-		csum_ipv4_header(orig);
-	}
-	memcpy(orig + hl, r.p, data_len);
+	/* the transport result, as in_transport makes it: the outer header naming nh */
+	h.proto = nh;
+	h.data = r.p;
+	h.payload = (uint32_t)data_len;
+	pb_ip(&h, orig);
 
 	b.len = (uint32_t)total;
 	ip_off = b.off;
@@ -717,13 +655,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		add_sa(AEAD_AES256_GCM, esn, false);
 	}
 	add_sa(AEAD_AES128_GCM, false, true);	/* anti-replay off */
-	if (crypto_gost_available()) {
-		for (int esn = 0; esn < 2; esn++)
-			for (int c = AEAD_KUZNYECHIK_MGM; c <= AEAD_MAGMA_MGM_MAC; c++)
-				add_sa((enum aead_cipher)c, esn, false);
-	} else {
-		fprintf(stderr, "fuzz_esp_in: gost-engine not available: AES-GCM SAs only\n");
+	if (!crypto_gost_available()) {
+		fprintf(stderr, "fuzz_esp_in: FAILED: gost-engine is not loadable: install "
+				"libengine-gost-openssl (scripts/setup-deps.sh installs it)\n");
+		exit(1);
 	}
+	for (int esn = 0; esn < 2; esn++)
+		for (int c = AEAD_KUZNYECHIK_MGM; c <= AEAD_MAGMA_MGM_MAC; c++)
+			add_sa((enum aead_cipher)c, esn, false);
 	if (seeds) {
 		write_seeds(seeds);
 		fprintf(stderr, "fuzz_esp_in: seeds for %u SAs written to %s\n", nsas, seeds);

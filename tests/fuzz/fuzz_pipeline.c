@@ -35,6 +35,7 @@
 #include "esper_wire.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
+#include "../lib/pktbuild.h"
 
 #define HEADROOM 256
 #define BUF 4096
@@ -422,57 +423,43 @@ static const struct pipe_ports ports = {
 
 /* --- packets ------------------------------------------------------------------------------ */
 
-/* A plaintext packet from the pools into ip; its length. */
+/* A plaintext packet from the pools into ip; its length. The upper layer is raw bytes:
+ * its ports (if it has 4 bytes), then zeros. */
 static uint32_t build_plain(struct rd *r, uint8_t *ip)
 {
 	bool v6 = rd(r, 3) == 0;
-	uint8_t proto = (uint8_t[]){ 6, 17, 1, 50, 47, 58 }[rd(r, 6)];
+	struct pb_pkt p = { .proto = (uint8_t[]){ 6, 17, 1, 50, 47, 58 }[rd(r, 6)], .raw = true,
+			    .frag = PB_FRAG_RAW };
 	unsigned next = v6 ? (uint8_t[]){ 0, 0, 1, 2, 9 }[rd(r, 5)] : 0;
 	unsigned frag = rd(r, 6);	/* 0: first, 1: non-first, else none */
-	uint32_t hl = v6 ? 40 + 8 * next : 20, l4 = proto == 50 ? 8 : proto == 6 ? 20 : 8;
-	uint32_t pay = rd(r, 4) ? rd(r, 64) : 1400 + rd(r, 100), len;
-	uint8_t *p;
+	uint32_t l4 = p.proto == 50 ? 8 : p.proto == 6 ? 20 : 8;
+	uint32_t pay = rd(r, 4) ? rd(r, 64) : 1400 + rd(r, 100);
+	uint8_t data[20 + 1500] = { 0 };
 
 	if (!rd(r, 8))
 		l4 = rd(r, 4);	/* a header cut short */
-	len = hl + l4 + pay;
-	memset(ip, 0, len);
 	if (v6) {
-		ip[0] = 0x60;
-		ip[4] = (uint8_t)((len - 40) >> 8);
-		ip[5] = (uint8_t)(len - 40);
-		ip[6] = next ? 60 : proto;
-		ip[7] = 64;
-		inet_pton(AF_INET6, host6[rd(r, 4)], ip + 8);
-		inet_pton(AF_INET6, host6[rd(r, 4)], ip + 24);
-		for (unsigned i = 0; i < next; i++) {
-			p = ip + 40 + 8 * i;
-			p[0] = i + 1 < next ? 60 : proto;
-			if (i == 0 && frag < 2) {
-				ip[6] = 44;
-				p[0] = next > 1 ? 60 : proto;
-				p[3] = frag ? 0x88 : 0x01;	/* offset 17 or M=1 */
-			}
+		p.family = pb_addr(host6[rd(r, 4)], p.src);
+		pb_addr(host6[rd(r, 4)], p.dst);
+		p.next = (uint8_t)next;
+		for (unsigned i = 0; i < next; i++)
+			p.ext[i] = 60, p.ext_len[i] = 8;
+		if (next && frag < 2) {
+			p.ext[0] = 44;
+			p.frag_raw = frag ? 17 << 3 : 1;	/* offset 17, or M=1 */
 		}
 	} else {
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)(len >> 8);
-		ip[3] = (uint8_t)len;
-		ip[6] = frag == 0 ? 0x20 : frag == 1 ? 0x01 : (rd(r, 2) ? 0x40 : 0);
-		ip[8] = 64;
-		ip[9] = proto;
-		inet_pton(AF_INET, host4[rd(r, 5)], ip + 12);
-		inet_pton(AF_INET, host4[rd(r, 5)], ip + 16);
-		csum_ipv4_header(ip);
+		p.frag_raw = frag == 0 ? IPV4_MF : frag == 1 ? 0x100 : (rd(r, 2) ? IPV4_DF : 0);
+		p.family = pb_addr(host4[rd(r, 5)], p.src);
+		pb_addr(host4[rd(r, 5)], p.dst);
 	}
-	p = ip + hl;
 	if (l4 >= 4) {
-		uint16_t sport = port_pool[rd(r, 3)], dport = port_pool[rd(r, 3)];
-
-		p[0] = (uint8_t)(sport >> 8), p[1] = (uint8_t)sport;
-		p[2] = (uint8_t)(dport >> 8), p[3] = (uint8_t)dport;
+		wr16(data, port_pool[rd(r, 3)]);
+		wr16(data + 2, port_pool[rd(r, 3)]);
 	}
-	return len;
+	p.data = data;
+	p.payload = l4 + pay;
+	return (uint32_t)pb_ip(&p, ip);
 }
 
 /* ESP a peer sealed for inbound SA index i around a plaintext from the input. */

@@ -128,6 +128,8 @@ gw_cmd() {
 # gw_sync N: wait until gateway N has applied every command sent to it so far (commands are
 # applied in order, and the answer to a `stats` comes after them).
 gw_sync() {
+	local before
+
 	before=$(grep -c '^crypto backend' "$LOGDIR/gw$1.out" 2>/dev/null)
 	gw_cmd "$1" "stats ;"
 	wait_for "stats of gw$1" sh -c "[ \$(grep -c '^crypto backend' $LOGDIR/gw$1.out) -gt $before ]"
@@ -145,16 +147,27 @@ gw_stat() {
 
 # --- helpers -----------------------------------------------------------------------------
 
-# wait_for WHAT CMD...: retry CMD for up to 10 s.
+# wait_for WHAT CMD...: retry CMD (a command or a shell function) for up to 10 s.
 wait_for() {
-	what=$1
+	local what=$1 i
+
 	shift
-	for _ in $(seq 1 100); do
+	for i in $(seq 1 100); do
 		"$@" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "timed out waiting for $what" >&2
 	return 1
+}
+
+# listening NS PORT...: is every PORT a listening TCP socket in namespace NS?
+listening() {
+	local ns=$1 p
+
+	shift
+	for p in "$@"; do
+		in_ns "$ns" ss -Hltn "sport = :$p" | grep -q . || return 1
+	done
 }
 
 # The classic site-to-site tunnel between the gateways, both directions, AES-128-GCM.
@@ -182,13 +195,25 @@ tunnel_policies() {
 # capture_start FILE: capture the wire (the bridge) until capture_stop.
 capture_start() {
 	rm -f "$1.log"
+	CAP_FILE=$1
 	ip netns exec $NS_W tcpdump -i br0 -U -n -w "$1" 2>"$1.log" &
 	CAP_PID=$!
 	wait_for "tcpdump" grep -q "listening on" "$1.log"
 }
 
+# capture_stop: once everything sent on the wire so far is in the capture file. The
+# barrier is a marker: gw1 asks the wire for an address nobody has (ARP, a new address
+# each time, 192.0.2.200-249); the bridge hands tcpdump its frames in order, so when the
+# request is in the file, what went before it is too.
+CAP_MARK=0
 capture_stop() {
-	sleep 0.5
+	local mark=192.0.2.$((200 + CAP_MARK % 50))
+
+	[ -n "${CAP_PID:-}" ] || return 0
+	CAP_MARK=$((CAP_MARK + 1))
+	in_ns $NS_G1 ping -c 1 -W 0.1 "$mark" >/dev/null 2>&1
+	wait_for "the capture's marker" sh -c \
+		"tcpdump -nr '$CAP_FILE' 'arp and dst host $mark' 2>/dev/null | grep -q ."
 	kill "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
 	CAP_PID=""
@@ -203,7 +228,7 @@ transfer() {
 	case $3 in *:*) fam=-6 ;; *) fam=-4 ;; esac
 	ip netns exec "$2" timeout 60 nc $fam -l -p 5001 >"$dst" &
 	lpid=$!
-	sleep 0.5
+	wait_for "the listener of $2" listening "$2" 5001
 	in_ns "$1" timeout 60 nc $fam -N "$3" 5001 <"$src"
 	wait $lpid
 	a=$(sha256sum <"$src")

@@ -10,31 +10,20 @@ runs cross 2^32), on Ethernet and raw-IP captures.
 Usage: /usr/bin/python3 tests/interop/test_scapy.py build/esper-xdp
 Prints PASS/FAIL per case and "N passed, N failed"; exits non-zero on any failure.
 """
-import logging
 import os
-import subprocess
 import sys
-import tempfile
 
-from scapy.all import IP, IPv6, UDP, TCP, ICMP, Ether, Raw, rdpcap, wrpcap, conf
-from scapy.layers.ipsec import ESP, SecurityAssociation
-
-conf.verb = 0
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # mixed families in raw captures
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from esptest import ESP, GW, HOST, KEY_OUT, SITE, Cases, ether, l3, run_esper, scapy_sa, \
+    tcp, udp  # noqa: E402
 
 ESPER = sys.argv[1] if len(sys.argv) > 1 else "build/esper-xdp"
 
-INNER = {4: ("198.51.100.7", "203.0.113.9"), 6: ("2001:db8:1::7", "2001:db8:2::9")}
-OUTER = {4: ("192.0.2.1", "192.0.2.2"), 6: ("2001:db8::1", "2001:db8::2")}
-NETS = {4: ("198.51.100.0/24", "203.0.113.0/24"), 6: ("2001:db8:1::/48", "2001:db8:2::/48")}
-KEYS = {128: bytes(range(1, 21)), 256: bytes(range(0x40, 0x64))}
+INNER, OUTER, NETS = HOST, GW, SITE
+KEYS = {128: KEY_OUT, 256: bytes(range(0x40, 0x64))}
 
 # ESN runs start two packets before 2^32, so they cross it.
 ESN_START = 0xFFFFFFFE
-
-
-def ip_of(family, src, dst):
-    return IP(src=src, dst=dst, ttl=63) if family == 4 else IPv6(src=src, dst=dst, hlim=63)
 
 
 def plaintexts(family, count):
@@ -42,18 +31,16 @@ def plaintexts(family, count):
     pkts = []
     for i in range(count):
         payload = bytes((i * 7 + j) & 0xFF for j in range(17 + 97 * i))
-        l4 = UDP(sport=1000 + i, dport=53) if i % 2 else TCP(sport=2000 + i, dport=80, flags="S")
-        pkts.append(ip_of(family, src, dst) / l4 / Raw(payload))
-    return [p.__class__(bytes(p)) for p in pkts]  # checksums filled
+        if i % 2:
+            pkts.append(udp(family, src, dst, sport=1000 + i, dport=53, data=payload, ttl=63))
+        else:
+            pkts.append(tcp(family, src, dst, sport=2000 + i, dport=80, data=payload, ttl=63))
+    return pkts
 
 
-def scapy_sa(case):
-    key = KEYS[case["bits"]]
-    tun = None
-    if case["mode"] == "tunnel":
-        tun = ip_of(case["outer"], *OUTER[case["outer"]])
-    return SecurityAssociation(ESP, spi=case["spi"], crypt_algo="AES-GCM", crypt_key=key,
-                               tunnel_header=tun, esn_en=case["esn"])
+def case_sa(case):
+    tun = (case["outer"], *OUTER[case["outer"]]) if case["mode"] == "tunnel" else None
+    return scapy_sa(case["spi"], KEYS[case["bits"]], tun, esn=case["esn"])
 
 
 def commands(case, direction):
@@ -75,32 +62,19 @@ def commands(case, direction):
     return "\n".join(lines) + "\n"
 
 
-def run_esper(case, direction, frames):
-    with tempfile.TemporaryDirectory() as tmp:
-        pin, pout = os.path.join(tmp, "in.pcap"), os.path.join(tmp, "out.pcap")
-        # Raw-IP captures say so (LINKTYPE_RAW), whatever the families inside.
-        wrpcap(pin, frames, linktype=101 if case["link"] == "raw" else 1)
-        p = subprocess.run([ESPER, "--pcap-in", pin, "--pcap-out", pout],
-                           input=commands(case, direction).encode(), capture_output=True,
-                           timeout=60)
-        if p.returncode != 0:
-            raise AssertionError("esper-xdp failed: %s" % p.stderr.decode())
-        if b": error: " in p.stderr:
-            raise AssertionError("esper-xdp refused a command: %s" % p.stderr.decode())
-        return list(rdpcap(pout))
+def esper(case, direction, frames):
+    # Raw-IP captures say so (LINKTYPE_RAW), whatever the families inside.
+    r = run_esper(ESPER, commands(case, direction), frames,
+                  linktype=101 if case["link"] == "raw" else 1)
+    if r.rc != 0:
+        raise AssertionError("esper-xdp failed: %s" % r.err)
+    if r.refused():
+        raise AssertionError("esper-xdp refused a command: %s" % r.err)
+    return r.out
 
 
 def frame(case, pkt):
-    if case["link"] == "raw":
-        return pkt
-    return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / pkt
-
-
-def l3_of(case, f):
-    if case["link"] == "raw":
-        raw = bytes(f)
-        return IP(raw) if raw[0] >> 4 == 4 else IPv6(raw)
-    return f[Ether].payload
+    return pkt if case["link"] == "raw" else ether(pkt)
 
 
 def seqs(case, n):
@@ -109,30 +83,30 @@ def seqs(case, n):
 
 
 def scapy_to_esper(case):
-    sa = scapy_sa(case)
+    sa = case_sa(case)
     plain = plaintexts(case["inner"], 4)
     frames = []
     for pkt, seq in zip(plain, seqs(case, len(plain))):
         sa.seq_num, sa.esn = seq & 0xFFFFFFFF, seq >> 32
         frames.append(frame(case, sa.encrypt(pkt)))
     # Traffic no policy covers passes unchanged.
-    stray = IP(src="192.0.2.50", dst="192.0.2.51") / UDP(sport=9, dport=9) / Raw(b"clear")
+    stray = udp(4, "192.0.2.50", "192.0.2.51", sport=9, dport=9, data=b"clear")
     frames.append(frame(case, stray))
-    out = run_esper(case, "in", frames)
+    out = esper(case, "in", frames)
     assert len(out) == len(frames), "esper-xdp wrote %d of %d packets" % (len(out), len(frames))
     for got, want in zip(out[:-1], plain):
-        got = bytes(l3_of(case, got))
+        got = bytes(l3(got))
         assert got == bytes(want), "decrypted packet differs:\n%r\n%r" % (got, bytes(want))
     assert bytes(out[-1]) == bytes(frames[-1]), "unprotected packet was changed"
 
 
 def esper_to_scapy(case):
-    sa = scapy_sa(case)
+    sa = case_sa(case)
     plain = plaintexts(case["inner"], 4)
-    out = run_esper(case, "out", [frame(case, p) for p in plain])
+    out = esper(case, "out", [frame(case, p) for p in plain])
     assert len(out) == len(plain), "esper-xdp wrote %d of %d packets" % (len(out), len(plain))
     for f, want, seq in zip(out, plain, seqs(case, len(plain))):
-        enc = l3_of(case, f)
+        enc = l3(f)
         esp = enc[ESP]
         assert esp.spi == case["spi"], "SPI 0x%x" % esp.spi
         assert esp.seq == seq & 0xFFFFFFFF, "sequence number %#x, want %#x" % (esp.seq, seq)
@@ -163,18 +137,11 @@ def name_of(case, fn):
 
 
 def main():
-    passed = failed = 0
+    t = Cases("interop")
     for case in cases():
         for fn in (scapy_to_esper, esper_to_scapy):
-            try:
-                fn(case)
-                passed += 1
-                print("PASS " + name_of(case, fn))
-            except Exception as e:  # report every case, then fail at the end
-                failed += 1
-                print("FAIL %s: %s" % (name_of(case, fn), e))
-    print("interop: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            t.run(name_of(case, fn), lambda: fn(case))
+    return t.finish()
 
 
 if __name__ == "__main__":

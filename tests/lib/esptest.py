@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """
-esptest.py - the packet builders and the pcap-mode runner shared by the Python tests
-(tests/interop, tests/security, tests/integ): plaintext packets with their checksums filled
-in, scapy's ESP as an independent implementation, and esper-xdp run over a capture with a
-command file, its counters parsed from stderr. Run the tests with /usr/bin/python3 (Debian's
-scapy).
+esptest.py - the packet builders and the pcap-mode runner shared by the Python tests and
+scripts (tests/interop, tests/security, tests/integ, tests/strongswan): plaintext packets
+with their checksums filled in, scapy's ESP as an independent implementation, and esper-xdp
+run over a capture with a command file, its counters parsed from stderr. Run the tests with
+/usr/bin/python3 (Debian's scapy). A script elsewhere in tests/ imports it with
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 """
 import logging
 import os
@@ -12,7 +14,7 @@ import re
 import subprocess
 import tempfile
 
-from scapy.all import IP, IPv6, UDP, TCP, Ether, Raw, rdpcap, wrpcap, conf
+from scapy.all import IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Ether, Raw, rdpcap, wrpcap, conf
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 conf.verb = 0
@@ -34,29 +36,49 @@ def filled(pkt):
     return pkt.__class__(bytes(pkt))
 
 
-def ip_of(family, src, dst, **kw):
+def ip_of(family, src, dst, ttl=None, **kw):
+    """An IPv4 or IPv6 header; ttl is the hop limit for IPv6; kw: scapy's fields."""
+    if ttl is not None:
+        kw["ttl" if family == 4 else "hlim"] = ttl
     return IP(src=src, dst=dst, **kw) if family == 4 else IPv6(src=src, dst=dst, **kw)
 
 
-def udp(family, src, dst, sport=4000, dport=5000, size=16, **kw):
-    return filled(ip_of(family, src, dst, **kw) / UDP(sport=sport, dport=dport) /
-                  Raw(bytes(i & 0xFF for i in range(size))))
+def _packet(family, src, dst, l4, size, data, ext, kw):
+    """IP | ext (IPv6 extension headers) | l4 | data (or size bytes 0, 1, 2 ...), filled."""
+    p = ip_of(family, src, dst, **kw)
+    for h in ext:
+        p = p / h
+    payload = data if data is not None else bytes(i & 0xFF for i in range(size))
+    return filled(p / l4 / Raw(payload))
 
 
-def tcp(family, src, dst, sport=4000, dport=443, size=16, **kw):
-    return filled(ip_of(family, src, dst, **kw) / TCP(sport=sport, dport=dport, flags="S") /
-                  Raw(bytes(i & 0xFF for i in range(size))))
+def udp(family, src, dst, sport=4000, dport=5000, size=16, data=None, ext=(), **kw):
+    return _packet(family, src, dst, UDP(sport=sport, dport=dport), size, data, ext, kw)
+
+
+def tcp(family, src, dst, sport=4000, dport=443, size=16, data=None, ext=(), seq=0, **kw):
+    return _packet(family, src, dst, TCP(sport=sport, dport=dport, flags="S", seq=seq), size,
+                   data, ext, kw)
+
+
+def icmp_echo(family, src, dst, echo_id=7, echo_seq=0, size=16, data=None, ext=(), **kw):
+    """An ICMP or ICMPv6 echo request (kw may hold the IPv4 header's id)."""
+    l4 = (ICMP(id=echo_id, seq=echo_seq) if family == 4
+          else ICMPv6EchoRequest(id=echo_id, seq=echo_seq))
+    return _packet(family, src, dst, l4, size, data, ext, kw)
 
 
 def ether(pkt):
     return Ether(src=MAC_A, dst=MAC_B) / pkt
 
 
-def scapy_sa(spi, key, tunnel=None, esn=False):
-    """scapy's ESP SA: AES-GCM-16; tunnel = (family, src, dst) or None for transport."""
+def scapy_sa(spi, key, tunnel=None, esn=False, nat_t=None):
+    """scapy's ESP SA: AES-GCM-16 (key: 16 or 32 bytes and the 4-byte salt); tunnel =
+    (family, src, dst) or None for transport; nat_t = (sport, dport): ESP in UDP (RFC 3948)."""
     hdr = ip_of(tunnel[0], tunnel[1], tunnel[2]) if tunnel else None
+    nat = UDP(sport=nat_t[0], dport=nat_t[1]) if nat_t else None
     return SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=key,
-                               tunnel_header=hdr, esn_en=esn)
+                               tunnel_header=hdr, esn_en=esn, nat_t_header=nat)
 
 
 def l3(frame):

@@ -11,7 +11,8 @@
 #   tfc_mtu        tfc:1500 on a 1500-byte path: small packets with and without DF get
 #                  through, and the gateway survives
 #   key_wipe       a deleted SA's key is gone from the daemon's memory within 2 s, with no
-#                  further command (read from /proc/PID/mem: binary and hexadecimal)
+#                  further command (read from /proc/PID/mem until it is: binary and
+#                  hexadecimal)
 #
 # Usage: tests/security/live.sh [build/esper-xdp] [CASE...]    (as root)
 # Prints PASS/FAIL per case and "security live: N passed, N failed".
@@ -33,15 +34,20 @@ ping_ok() {	# ping_ok NS ADDR [COUNT] [PING OPTIONS...]
 
 mac_of() { in_ns "$1" cat "/sys/class/net/$2/address"; }
 
-# send_from_wire IFACE: run the Python on stdin in the wire namespace, with scapy, the
-# interface toward gw1 (w1) or gw2 (w2) and the MAC of that gateway's WAN port as argv.
+# send_from_wire IFACE: run the Python on stdin in the wire namespace, with scapy and
+# tests/lib/esptest.py, the interface toward gw1 (w1) or gw2 (w2) and the MAC of that
+# gateway's WAN port as argv.
 send_from_wire() {
-	in_ns $NS_W /usr/bin/python3 - "$@"
+	in_ns $NS_W env PYTHONPATH=tests/lib /usr/bin/python3 - "$@"
 }
 
 gw_alive() { kill -0 "$(gw_pid "$1")" 2>/dev/null; }
 
 # --- reflection ------------------------------------------------------------------------------
+
+unknown_spi_seen() {	# N: gw1's XDP passed at least N packets of unknown SPIs
+	[ "$(gw_stat 1 xdp PASS_UNKNOWN_SPI)" -ge "$1" ]
+}
 
 case_reflection() {
 	tunnel_policies 1 4 4
@@ -50,7 +56,8 @@ case_reflection() {
 	ping_ok $NS_A 203.0.113.10 3 || { capture_stop; echo "no tunnel"; return 1; }
 	capture_stop
 	capture_start "$LOGDIR/refl-after.pcap"
-	send_from_wire "$LOGDIR/refl.pcap" w1 "$(mac_of $NS_G1 g1w)" <<'PY' || return 1
+	unknown0=$(gw_stat 1 xdp PASS_UNKNOWN_SPI)
+	send_from_wire "$LOGDIR/refl.pcap" w1 "$(mac_of $NS_G1 g1w)" >"$LOGDIR/refl.sent" <<'PY' || return 1
 import sys
 from scapy.all import rdpcap, sendp, Ether, IP, conf
 conf.verb = 0
@@ -64,7 +71,11 @@ for p in esp:
     sendp(Ether(dst=sys.argv[3]) / IP(bytes(ip)), iface=sys.argv[2])  # swapped
 print("sent %d packets back to gw1, twice" % len(esp))
 PY
-	sleep 0.5
+	cat "$LOGDIR/refl.sent"
+	sent=$(sed -n 's/^sent \([0-9]*\) .*/\1/p' "$LOGDIR/refl.sent")
+	# gw1's XDP has seen them all: ESP for no SA of gw1 that decrypts (its own SPI)
+	wait_for "gw1's XDP to pass $((2 * sent)) reflected packets" unknown_spi_seen \
+		$((unknown0 + 2 * sent)) || return 1
 	capture_stop
 	in=$(gw_stat 1 'sa spi=0x00001001' in_packets)
 	clear=$(tcpdump -nr "$LOGDIR/refl-after.pcap" 'ip and not esp and net 198.51.100.0/24' 2>/dev/null | wc -l)
@@ -74,20 +85,25 @@ PY
 
 # --- a spoofed source on the WAN side ----------------------------------------------------------
 
+rpf_drops() {	# N: gw1's XDP dropped at least N packets in its reverse-path check
+	[ "$(gw_stat 1 xdp DROP_RPF)" -ge "$1" ]
+}
+
 case_wan_spoof() {
 	tunnel_policies 1 4 4
 	tunnel_policies 2 4 4
 	ping_ok $NS_A 203.0.113.10 2 || { echo "no tunnel"; return 1; }
 	before=$(gw_stat 1 'sa spi=0x00001001' out_packets)
+	rpf0=$(gw_stat 1 xdp DROP_RPF)
 	send_from_wire w1 "$(mac_of $NS_G1 g1w)" <<'PY' || return 1
 import sys
-from scapy.all import sendp, Ether, IP, UDP, Raw, conf
-conf.verb = 0
+from esptest import Ether, udp
+from scapy.all import sendp
 for i in range(5):
-    sendp(Ether(dst=sys.argv[2]) / IP(src="198.51.100.200", dst="203.0.113.10") /
-          UDP(sport=4000 + i, dport=9999) / Raw(b"spoofed"), iface=sys.argv[1])
+    sendp(Ether(dst=sys.argv[2]) / udp(4, "198.51.100.200", "203.0.113.10", sport=4000 + i,
+                                       dport=9999, data=b"spoofed"), iface=sys.argv[1])
 PY
-	sleep 0.5
+	wait_for "gw1's reverse-path check to drop 5 packets" rpf_drops $((rpf0 + 5)) || return 1
 	after=$(gw_stat 1 'sa spi=0x00001001' out_packets)
 	echo "gw1 encrypted $((after - before)) of 5 spoofed packets"
 	[ "$after" = "$before" ] || return 1
@@ -118,29 +134,46 @@ case_key_wipe() {
 	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:77 ;"
 	[ "$(gw_stat 1 'sa spi=0x00007777' out_packets)" = 0 ] || { echo "no SA"; return 1; }
 	gw_cmd 1 "delete 192.0.2.1 192.0.2.2 esp 0x7777 ;"
-	sleep 2
+	# the daemon's memory, read again and again (no command in between) until no copy of
+	# the key is left, for at most 2 s after the delete
 	/usr/bin/python3 - "$(gw_pid 1)" "$WIPE_KEY" <<'PY'
-import re, sys
+import re, sys, time
 pid, key = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 2
 needles = {"binary key": bytes.fromhex(key), "hex key": key.encode(),
            "HEX key": key.upper().encode()}
-found = []
-with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
-    for line in maps:
-        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-        if not m or m.group(3)[0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
-            continue
-        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except OSError:
-            continue
-        for what, n in needles.items():
-            at = data.find(n)
-            if at >= 0:
-                found.append("%s at %#x (%s)" % (what, lo + at, line.split()[-1]))
-print("\n".join(found) if found else "no copy of the key in the daemon's memory")
+
+
+def copies():
+    found = []
+    with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+            if not m or m.group(3)[0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            for what, n in needles.items():
+                at = data.find(n)
+                if at >= 0:
+                    found.append("%s at %#x (%s)" % (what, lo + at, line.split()[-1]))
+    return found
+
+
+scans = 0
+while True:
+    found = copies()
+    scans += 1
+    if not found or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+print("\n".join(found) if found else
+      "no copy of the key in the daemon's memory (scan %d, %.1f s before the deadline)"
+      % (scans, deadline - time.monotonic()))
 sys.exit(1 if found else 0)
 PY
 }

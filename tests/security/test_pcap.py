@@ -24,8 +24,8 @@ import stat
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from esptest import (ESP, GW, HOST, IP, IPv6, KEY_BACK, KEY_OUT, SITE, TCP, UDP, Cases,  # noqa
-                     Raw, ether, filled, l3, run_esper, scapy_sa, tcp, udp)
+from esptest import (ESP, GW, HOST, IP, KEY_BACK, KEY_OUT, SITE, Cases, Raw, ether,  # noqa
+                     filled, l3, run_esper, scapy_sa, tcp, udp)
 from scapy.all import ICMP, IPv6ExtHdrDestOpt, fragment, fragment6, IPv6ExtHdrFragment  # noqa
 from scapy.layers.inet6 import ICMPv6PacketTooBig  # noqa
 
@@ -147,8 +147,8 @@ def strict_inbound():
 
 def udp_fragments():
     p = udp(4, HOST[4][0], HOST[4][1], dport=5000, size=3000, id=0x4242)
-    v6 = filled(IPv6(src=HOST[6][0], dst=HOST[6][1]) / IPv6ExtHdrFragment(id=0x4343) /
-                UDP(sport=4000, dport=5000) / Raw(bytes(3000)))
+    v6 = udp(6, HOST[6][0], HOST[6][1], dport=5000, data=bytes(3000),
+             ext=[IPv6ExtHdrFragment(id=0x4343)])
     frags6 = fragment6(v6, 1000)
     return [ether(f) for f in fragment(p, fragsize=1000)] + [ether(f) for f in frags6]
 
@@ -167,10 +167,8 @@ def fragments_under_port_policy():
 
 
 def with_dest_opts(n):
-    p = IPv6(src=HOST[6][0], dst=HOST[6][1])
-    for _ in range(n):
-        p = p / IPv6ExtHdrDestOpt()
-    return ether(filled(p / TCP(sport=4000, dport=443, flags="S") / Raw(b"x" * 20)))
+    return ether(tcp(6, HOST[6][0], HOST[6][1], dport=443, data=b"x" * 20,
+                     ext=[IPv6ExtHdrDestOpt() for _ in range(n)]))
 
 
 def long_ipv6_chain_under_port_policy():

@@ -14,12 +14,14 @@ Bounded by DURATION seconds; prints what it applied and, at the end, its counter
 Usage: esp_standin.py LAN WAN DURATION < commands
 """
 import ipaddress
+import os
 import re
 import sys
 import threading
 
-from scapy.all import IP, UDP, conf, send, sniff
-from scapy.layers.ipsec import ESP, SecurityAssociation
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from esptest import ESP, IP, UDP, conf, scapy_sa  # noqa: E402
+from scapy.all import send, sniff  # noqa: E402
 
 conf.verb = 0
 lan, wan, duration = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -39,10 +41,8 @@ def apply(cmd):
     m = ADD.match(cmd)
     if m:
         src, sport, dst, dport, spi, uid, key = m.groups()
-        sa = SecurityAssociation(ESP, spi=int(spi, 16), crypt_algo="AES-GCM",
-                                 crypt_key=bytes.fromhex(key),
-                                 tunnel_header=IP(src=src, dst=dst),
-                                 nat_t_header=UDP(sport=int(sport), dport=int(dport)))
+        sa = scapy_sa(int(spi, 16), bytes.fromhex(key), (4, src, dst),
+                      nat_t=(int(sport), int(dport)))
         sas[int(uid)] = {"spi": int(spi, 16), "sa": sa, "enc": 0, "dec": 0, "bad": 0}
         return
     m = SPD.match(cmd)
@@ -129,6 +129,7 @@ def packet(pkt):
 
 threading.Thread(target=read_commands, daemon=True).start()
 sniff(iface=[lan, wan], prn=packet, store=False, timeout=duration,
+      started_callback=lambda: print("standin: sniffing on %s and %s" % (lan, wan), flush=True),
       filter="inbound and ((udp dst port 4500 and udp[8:4] != 0) or "
              "(ip and not udp port 500 and not udp port 4500))")
 with lock:

@@ -271,13 +271,13 @@ tshark_check() {
 }
 
 # rekey_under_ping N MAXLOSS: gateway N's charon rekeys the CHILD_SA while hostA pings
-# hostB (100 pings, 50 ms apart); at most MAXLOSS of them may be lost, and the SPIs of
-# gw1's installed CHILD_SA must change.
+# hostB (100 pings, 50 ms apart; the rekey once 20 are answered); at most MAXLOSS of them
+# may be lost, and the SPIs of gw1's installed CHILD_SA must change.
 rekey_under_ping() {
 	before=$(swan_spis 1 | tail -n 1)
-	ip netns exec $NS_A ping -q -c 100 -i 0.05 -W 2 203.0.113.10 >"$LOGDIR/rekey$1.ping" 2>&1 &
+	ip netns exec $NS_A ping -c 100 -i 0.05 -W 2 203.0.113.10 >"$LOGDIR/rekey$1.ping" 2>&1 &
 	pping=$!
-	sleep 1.5
+	wait_for "20 pings answered" sh -c "[ \$(grep -c 'bytes from' $LOGDIR/rekey$1.ping) -ge 20 ]"
 	swanctl_gw "$1" --rekey --child net >"$LOGDIR/rekey$1.out" 2>&1 ||
 		{ cat "$LOGDIR/rekey$1.out"; kill $pping; wait $pping; return 1; }
 	wait $pping

@@ -72,7 +72,7 @@ case_ikeonly() {
 	if ping_ok $NS_B 198.51.100.10 3; then echo "gw1 delivered gw2's ESP"; return 1; fi
 	swanctl_gw 2 --rekey --child net >/dev/null || { echo "rekey by gw2 failed"; return 1; }
 	swanctl_gw 1 --rekey --child net >/dev/null || { echo "rekey by gw1 failed"; return 1; }
-	sleep 0.5
+	wait_for "3 CHILD_SAs keyed (two rekeys)" sh -c "[ \$(wc -l <$LOGDIR/gw1.uat) -ge 6 ]"
 	if ping_ok $NS_B 198.51.100.10 3; then echo "gw1 delivered gw2's ESP"; return 1; fi
 	if ping_ok $NS_B 198.51.100.1 2; then echo "gw1 answered through its charon"; return 1; fi
 	swanctl_gw 1 --list-sas >"$LOGDIR/gw1.sas"
@@ -128,7 +128,8 @@ case_standin() {
 	keyed_start 9 || return 1
 	wait_for "the stand-in's outbound policy" grep -q -- 'applied: spdadd .* -P out' "$LOGDIR/standin.out" ||
 		{ cat "$LOGDIR/gw1.cmds" "$LOGDIR/standin.out"; return 1; }
-	sleep 1	# scapy's sniffer starts
+	wait_for "the stand-in's sniffer" grep -q '^standin: sniffing' "$LOGDIR/standin.out" ||
+		{ cat "$LOGDIR/standin.out"; return 1; }
 	ping_ok $NS_A 203.0.113.10 5 || { echo "ping hostA -> hostB failed"; return 1; }
 	ping_ok $NS_B 198.51.100.10 5 || { echo "ping hostB -> hostA failed"; return 1; }
 	size_sweep || return 1
@@ -158,7 +159,7 @@ case_esper_peer() {
 	swan_start 1 ikeonly && swan_start 2 libipsec || return 1
 	gw_start 1 || { echo "esper-xdp did not start"; return 1; }
 	keyed_start 7 || return 1
-	sleep 0.5
+	gw_sync 1 || return 1	# what the follower wrote so far is applied
 	if grep -q ': error: ' "$LOGDIR/gw1.err"; then
 		echo "esper-xdp refused the commands for charon's CHILD_SA (ESP in UDP, RFC 3948):"
 		grep ': error: ' "$LOGDIR/gw1.err" | head -n 4

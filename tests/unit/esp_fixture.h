@@ -2,7 +2,8 @@
 /*
  * esp_fixture.h - SAs, policies and packets for the ESP tests, built without the command
  * parser: an SA from (cipher, key, SPI, ESN, seq), a policy for it, and plaintext packets
- * of every family with a given payload, in buffers with head- and tailroom.
+ * of every family with a given payload (tests/lib/pktbuild.h), in buffers with head- and
+ * tailroom.
  */
 #ifndef ESP_FIXTURE_H
 #define ESP_FIXTURE_H
@@ -13,6 +14,7 @@
 #include "datapath/esp.h"
 #include "esper_wire.h"
 #include "test_util.h"
+#include "../lib/pktbuild.h"
 
 #define FX_HEADROOM 128
 #define FX_BUF 4096
@@ -74,41 +76,20 @@ static inline struct sp *fx_sp(struct sa *sa, int inner_family, int tun_family)
 	return sp_new(&c, sa);
 }
 
-/* An IPv4 or IPv6 packet with protocol proto and payload (len bytes) at b's headroom. */
+/* An IPv4 or IPv6 packet with protocol proto and payload (len bytes: all of the upper
+ * layer) at b's headroom, from 198.51.100.7 to 203.0.113.9 (2001:db8:1::7 to
+ * 2001:db8:2::9), DSCP 10 and ECT(0), TTL 61, DF. */
 static inline void fx_packet(struct fx_buf *fb, int family, uint8_t proto, const uint8_t *payload,
 			     size_t len)
 {
-	uint8_t *ip = fb->mem + FX_HEADROOM;
-	size_t hl = family == AF_INET ? 20 : 40;
+	struct pb_pkt p = { .proto = proto, .raw = true, .data = payload, .payload = (uint32_t)len,
+			    .tos = 0x2a, .ttl = 61, .id = 0x1234, .df = true, .flow = 0x12345 };
 
+	p.family = pb_addr(family == AF_INET ? "198.51.100.7" : "2001:db8:1::7", p.src);
+	pb_addr(family == AF_INET ? "203.0.113.9" : "2001:db8:2::9", p.dst);
 	memset(fb->mem, 0xee, sizeof(fb->mem));
-	memset(ip, 0, hl);
-	if (family == AF_INET) {
-		struct ipv4_hdr *h = (void *)ip;
-
-		h->ver_ihl = 0x45;
-		h->tos = 0x2a;	/* DSCP 10, ECN ECT(0) */
-		h->tot_len = htons((uint16_t)(hl + len));
-		h->id = htons(0x1234);
-		h->frag_off = htons(IPV4_DF);
-		h->ttl = 61;
-		h->proto = proto;
-		inet_pton(AF_INET, "198.51.100.7", h->saddr);
-		inet_pton(AF_INET, "203.0.113.9", h->daddr);
-		csum_ipv4_header(ip);
-	} else {
-		struct ipv6_hdr *h = (void *)ip;
-
-		h->ver_tc_flow = htonl(6u << 28 | 0x2au << 20 | 0x12345);
-		h->payload_len = htons((uint16_t)len);
-		h->nexthdr = proto;
-		h->hop_limit = 61;
-		inet_pton(AF_INET6, "2001:db8:1::7", h->saddr);
-		inet_pton(AF_INET6, "2001:db8:2::9", h->daddr);
-	}
-	memcpy(ip + hl, payload, len);
 	fb->b = (struct pbuf){ .head = fb->mem, .size = sizeof(fb->mem), .off = FX_HEADROOM,
-			       .len = (uint32_t)(hl + len) };
+			       .len = (uint32_t)pb_ip(&p, fb->mem + FX_HEADROOM) };
 }
 
 static inline int fx_in(struct sa *sa, struct pbuf *b)

@@ -26,13 +26,8 @@ static struct kdf_tree_ctx *kctx;
 static int setup(void **state)
 {
 	(void)state;
-	crypto_init(CRYPTO_AUTO);
-	gost_impl_use();
-	if (!crypto_gost_available()) {
-		fprintf(stderr, "\n*** test_crypto_gost: SKIPPED: gost-engine not loadable "
-				"(crypto_gost_init failed); no GOST transform test ran ***\n\n");
-		return 0;
-	}
+	if (gost_setup("test_crypto_gost"))
+		return -1;
 	fprintf(stderr, "    GF(2^n): %s, GOST %s\n", mgm_gf_name(), crypto_gost_impl_name());
 	kctx = kdf_tree_ctx_new();
 	return kctx ? 0 : -1;
@@ -44,14 +39,6 @@ static int teardown(void **state)
 	kdf_tree_ctx_free(kctx);
 	crypto_fini();
 	return 0;
-}
-
-static void need_gost(void)
-{
-	if (!kctx) {
-		fprintf(stderr, "*** SKIPPED: gost-engine missing ***\n");
-		skip();
-	}
 }
 
 static bool is_mac(enum aead_cipher c)
@@ -206,7 +193,6 @@ static void test_rfc9227_examples(void **state)
 	static const enum mgm_gf_impl impls[] = {MGM_GF_PCLMUL, MGM_GF_PORTABLE};
 
 	(void)state;
-	need_gost();
 	for (size_t k = 0; k < 2; k++) {
 		if (mgm_gf_select(impls[k])) {
 			fprintf(stderr,
@@ -276,7 +262,6 @@ static void test_round_trips(void **state)
 	uint64_t rng = 2024;
 
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < 4; c++) {
 		struct aead *a = random_sa(gost_ciphers[c], 2, &rng);
 
@@ -293,7 +278,6 @@ static void test_slots_agree(void **state)
 	uint64_t rng = 77;
 
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < 4; c++) {
 		struct aead *a = random_sa(gost_ciphers[c], 3, &rng);
 		uint8_t aad[8] = {1, 2, 3, 4, 0, 0, 0, 9}, iv[8] = {0, 0, 2, 0, 3, 0, 0, 7};
@@ -336,7 +320,6 @@ static void test_iv_kuznyechik(void **state)
 	struct aead *a;
 
 	(void)state;
-	need_gost();
 	a = random_sa(AEAD_KUZNYECHIK_MGM, 1, &rng);
 	assert_int_equal(crypto_gost_pnum_bits(a), 24);
 	expect_iv(a, 1, 0, 0, 0, 1); /* the SN is the position */
@@ -364,7 +347,6 @@ static void test_iv_magma(void **state)
 	uint8_t iv[8];
 
 	(void)state;
-	need_gost();
 	a = random_sa(AEAD_MAGMA_MGM_MAC, 1, &rng);
 	assert_int_equal(crypto_gost_pnum_bits(a), 11);
 	assert_true(((uint64_t)1 << 11) * (65536 + 20) <= (uint64_t)1 << 28);
@@ -393,7 +375,6 @@ static void test_iv_distinct(void **state)
 	uint64_t rng = 8;
 
 	(void)state;
-	need_gost();
 	for (int kuz = 0; kuz < 2; kuz++) {
 		struct aead *a = random_sa(kuz ? AEAD_KUZNYECHIK_MGM : AEAD_MAGMA_MGM, 1, &rng);
 		uint64_t first = kuz ? 0xffffff - 100000 : 0xfffff000;
@@ -451,7 +432,6 @@ static void test_derivation_cache(void **state)
 	uint64_t rng = 11;
 
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < 4; c++) {
 		struct aead *a = random_sa(gost_ciphers[c], 2, &rng);
 
@@ -499,7 +479,6 @@ static void test_forged_indices(void **state)
 	uint64_t rng = 12;
 
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < 4; c++) {
 		struct aead *a = random_sa(gost_ciphers[c], 1, &rng);
 		uint8_t aad[8] = {0}, iv[8] = {0}, data[64] = {0}, icv[16], sealed[64];

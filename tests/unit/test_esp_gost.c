@@ -16,6 +16,7 @@
 #include <inttypes.h>
 
 #include "crypto/crypto_gost.h"
+#include "lib/bytes.h"
 #include "gost_impls.h"
 #include "../data/rfc9227_vectors.h"
 
@@ -35,13 +36,7 @@ static bool is_mac(enum aead_cipher c)
 static int setup(void **state)
 {
 	(void)state;
-	if (crypto_init(CRYPTO_AUTO) < 0)
-		return -1;
-	gost_impl_use();
-	if (!crypto_gost_available())
-		fprintf(stderr, "\n*** test_esp_gost: SKIPPED: gost-engine not loadable (install "
-				"libengine-gost-openssl); no GOST ESP test ran ***\n\n");
-	return 0;
+	return gost_setup("test_esp_gost");
 }
 
 static int teardown(void **state)
@@ -49,14 +44,6 @@ static int teardown(void **state)
 	(void)state;
 	crypto_fini();
 	return 0;
-}
-
-static void need_gost(void)
-{
-	if (!crypto_gost_available()) {
-		fprintf(stderr, "*** SKIPPED: gost-engine missing ***\n");
-		skip();
-	}
 }
 
 /* --- RFC 9227 Appendix A at the ESP level ---------------------------------------------- */
@@ -68,11 +55,6 @@ struct example {
 	size_t tklen, plen, inner_len;
 	uint32_t spi, sn;
 };
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void decode_example(const struct rfc9227_pkt *v, struct example *ex)
 {
@@ -96,12 +78,12 @@ static void decode_example(const struct rfc9227_pkt *v, struct example *ex)
 	assert_int_equal(payload[n - 1], 4); /* next header: IPv4, tunnel mode */
 	ex->inner_len = n - 2 - payload[n - 2];
 	memcpy(ex->inner, payload, ex->inner_len);
-	assert_int_equal(ex->inner[2] << 8 | ex->inner[3], ex->inner_len);
+	assert_int_equal(rd16(ex->inner + 2), ex->inner_len);
 	/* outer IPv4 (20) | SPI | SN | IV */
 	assert_int_equal(ex->packet[0], 0x45);
 	assert_int_equal(ex->packet[9], IPPROTO_ESP_);
-	ex->spi = get32(ex->packet + 20);
-	ex->sn = get32(ex->packet + 24);
+	ex->spi = rd32(ex->packet + 20);
+	ex->sn = rd32(ex->packet + 24);
 	assert_memory_equal(ex->packet + 28, ex->iv, 8);
 }
 
@@ -199,7 +181,7 @@ static void example_encrypt(const struct rfc9227_pkt *v)
 	assert_memory_equal(o + 6, ex.packet + 6, 2);	/* flags, fragment offset */
 	assert_int_equal(o[9], ex.packet[9]);		/* protocol 50 */
 	assert_memory_equal(o + 12, ex.packet + 12, 8); /* addresses */
-	assert_int_equal(o[4] << 8 | o[5], ex.sn & 0xffff);
+	assert_int_equal(rd16(o + 4), ex.sn & 0xffff);
 	assert_int_equal(o[8], 64);
 	assert_int_equal(csum_fold(csum_add(0, o, 20)), 0);
 	assert_int_equal(crypto_gost_derivations(sa->aead), 3);
@@ -210,7 +192,6 @@ static void example_encrypt(const struct rfc9227_pkt *v)
 static void test_rfc9227_decrypt(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < RFC9227_NPKTS; i++)
 		example_decrypt(&rfc9227_pkts[i]);
 }
@@ -218,7 +199,6 @@ static void test_rfc9227_decrypt(void **state)
 static void test_rfc9227_encrypt(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < RFC9227_NPKTS; i++)
 		example_encrypt(&rfc9227_pkts[i]);
 }
@@ -228,7 +208,6 @@ static void test_rfc9227_encrypt(void **state)
 static void test_rfc9227_one_sa(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i + 1 < RFC9227_NPKTS; i += 2) {
 		const struct rfc9227_pkt *v1 = &rfc9227_pkts[i], *v2 = &rfc9227_pkts[i + 1];
 		struct example e1, e2;
@@ -402,7 +381,6 @@ static void replay_run(enum aead_cipher c, bool esn)
 static void test_replay_reorder_esn(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++)
 		for (int esn = 0; esn < 2; esn++)
 			replay_run(gost_ciphers[c], esn);
@@ -447,7 +425,6 @@ static void esn_cross(enum aead_cipher c)
 static void test_esn_across_2_32(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++)
 		esn_cross(gost_ciphers[c]);
 }
@@ -457,7 +434,6 @@ static void test_esn_across_2_32(void **state)
 static void test_mac_only_in_clear(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++) {
 		struct sa *tx = fx_sa_cipher(gost_ciphers[c], 0x6000, false, 0, 0);
 		struct sa *rx = fx_sa_cipher(gost_ciphers[c], 0x6000, false, 0, 0);
@@ -564,7 +540,6 @@ static void forged_run(enum aead_cipher c, bool esn)
 static void test_forged_indices(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++)
 		for (int esn = 0; esn < 2; esn++)
 			forged_run(gost_ciphers[c], esn);
@@ -576,7 +551,6 @@ static void test_forged_indices(void **state)
 static void test_forged_old_sn(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t c = 0; c < N_CIPHERS; c++) {
 		struct sa *tx = fx_sa_cipher(gost_ciphers[c], 0x8000, false, 5000, 0);
 		struct sa *rx = fx_sa_cipher(gost_ciphers[c], 0x8000, false, 5000, 0);

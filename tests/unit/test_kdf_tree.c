@@ -10,18 +10,15 @@
 
 #include "crypto/crypto.h"
 #include "crypto/kdf_tree.h"
+#include "gost_impls.h"
 
 static struct kdf_tree_ctx *kctx;
 
 static int setup(void **state)
 {
 	(void)state;
-	crypto_init(CRYPTO_AUTO);
-	if (!crypto_gost_available()) {
-		fprintf(stderr, "\n*** test_kdf_tree: SKIPPED: gost-engine not loadable "
-				"(crypto_gost_init failed); no KDF test ran ***\n\n");
-		return 0;
-	}
+	if (gost_setup("test_kdf_tree"))
+		return -1;
 	kctx = kdf_tree_ctx_new();
 	return kctx ? 0 : -1;
 }
@@ -32,14 +29,6 @@ static int teardown(void **state)
 	kdf_tree_ctx_free(kctx);
 	crypto_fini();
 	return 0;
-}
-
-static void need_gost(void)
-{
-	if (!kctx) {
-		fprintf(stderr, "*** SKIPPED: gost-engine missing ***\n");
-		skip();
-	}
 }
 
 #define B_KEY                                                                                      \
@@ -54,7 +43,6 @@ static void test_kdf256_rfc7836(void **state)
 	uint8_t key[32], label[4], seed[8], want[32], out[32];
 
 	(void)state;
-	need_gost();
 	hex_decode(B_KEY, key, sizeof(key));
 	hex_decode(B_LABEL, label, sizeof(label));
 	hex_decode(B_SEED, seed, sizeof(seed));
@@ -75,7 +63,6 @@ static void test_kdf_tree_rfc7836(void **state)
 	uint8_t key[32], label[4], seed[8], want[64], out[64];
 
 	(void)state;
-	need_gost();
 	hex_decode(B_KEY, key, sizeof(key));
 	hex_decode(B_LABEL, label, sizeof(label));
 	hex_decode(B_SEED, seed, sizeof(seed));
@@ -125,7 +112,6 @@ static const struct {
 static void test_rfc9227_leaf_keys(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
 		uint8_t k[32], want[32], out[32];
 
@@ -145,7 +131,6 @@ static void test_levels_are_kdf256(void **state)
 	uint64_t rng = 99;
 
 	(void)state;
-	need_gost();
 	for (int round = 0; round < 20; round++) {
 		uint16_t idx = (uint16_t)test_rand(&rng);
 		unsigned level = 1 + round % 3;
@@ -181,7 +166,6 @@ static void test_bad_args(void **state)
 	uint8_t key[32] = {0}, out[64];
 
 	(void)state;
-	need_gost();
 	assert_int_equal(kdf_tree_level(kctx, 0, key, 0, out), -EINVAL);
 	assert_int_equal(kdf_tree_level(kctx, 4, key, 0, out), -EINVAL);
 	assert_int_equal(kdf_tree_level(kctx, 1, key, 256, out), -EINVAL);

@@ -83,15 +83,7 @@ static enum gost_block_kind kind_for(size_t n)
 static int setup(void **state)
 {
 	(void)state;
-	crypto_init(CRYPTO_AUTO);
-	gost_impl_use();
-	if (!crypto_gost_available()) {
-		fprintf(stderr,
-			"\n*** test_mgm: SKIPPED: gost-engine not loadable (crypto_gost_init "
-			"failed); every test that needs a block cipher is skipped ***\n\n");
-		return 0;
-	}
-	return 0;
+	return gost_setup("test_mgm");
 }
 
 static int teardown(void **state)
@@ -100,14 +92,6 @@ static int teardown(void **state)
 	mgm_gf_select(MGM_GF_AUTO);
 	crypto_fini();
 	return 0;
-}
-
-static void need_gost(void)
-{
-	if (!crypto_gost_available()) {
-		fprintf(stderr, "*** SKIPPED: gost-engine missing ***\n");
-		skip();
-	}
 }
 
 /* The GF backends to run: portable always, pclmul where the CPU has it. */
@@ -152,7 +136,6 @@ static void run_vector(const struct vec *v, enum gost_block_kind kind)
 static void test_rfc9058_vectors(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t k = 0; k < sizeof(impls) / sizeof(impls[0]); k++) {
 		if (!use_impl(impls[k]))
 			continue;
@@ -167,7 +150,6 @@ static void test_rfc9058_vectors(void **state)
 static void test_rfc9058_magma_cbc1(void **state)
 {
 	(void)state;
-	need_gost();
 	run_vector(&vecs[2], GOST_BLOCK_MAGMA_CBC1);
 	run_vector(&vecs[3], GOST_BLOCK_MAGMA_CBC1);
 }
@@ -211,7 +193,6 @@ static void flip_all(const struct vec *v)
 static void test_bit_flips_rejected(void **state)
 {
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
 		flip_all(&vecs[i]);
 }
@@ -222,7 +203,6 @@ static void test_aad_segments(void **state)
 	uint64_t rng = 0x5eed5eed;
 
 	(void)state;
-	need_gost();
 	for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i += 2) {
 		const struct vec *v = &vecs[i];
 		struct dec d;
@@ -466,7 +446,6 @@ static void test_random_vs_reference(void **state)
 	uint64_t rng = 42;
 
 	(void)state;
-	need_gost();
 	for (size_t k = 0; k < sizeof(impls) / sizeof(impls[0]); k++) {
 		if (!use_impl(impls[k]))
 			continue;
@@ -521,7 +500,6 @@ static void test_bad_args(void **state)
 	struct mgm_seg seg = {buf, 8};
 
 	(void)state;
-	need_gost();
 	b = crypto_gost_block_new(GOST_BLOCK_KUZNYECHIK, key);
 	mc = (struct mgm_cipher){crypto_gost_block_ecb, b, 16};
 	assert_int_equal(mgm_encrypt(&mc, icn, &seg, 1, buf, 0, tag, 3), -EINVAL);

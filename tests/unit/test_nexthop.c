@@ -3,8 +3,8 @@
  * test_nexthop.c - the next-hop caches (user/datapath/nexthop.c): a lookup never waits for
  * netlink (a miss answers -EAGAIN at once, resolver running or not, and a full request queue
  * too), the resolver's answer lands in the cache at the next nexthop_poll, a cached answer is
- * used again without a request, and many new destinations at once never make a lookup
- * wait. Uses the host's own routes (loopback), no root needed.
+ * used again without a request, many new destinations at once never make a lookup wait nor
+ * push out a destination in use. Uses the host's own routes (loopback), no root needed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,12 +89,40 @@ static void test_burst_of_new_destinations(void **state)
 	nexthop_cache_free(c);
 }
 
+/* A burst of new destinations (four times the cache) does not push out the one traffic is
+ * using meanwhile: it never misses (its packets would go to the kernel). The direct-mapped
+ * cache of before lost it to the newcomers of its slot. */
+static void test_burst_keeps_busy_destination(void **state)
+{
+	struct nexthop_cache *c = nexthop_cache_new(0, 1024);
+	struct nexthop nh;
+	unsigned misses = 0;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(nexthop_resolver_start(), 0);
+	assert_int_equal(answered(c, lo4, &nh), 0);
+	for (unsigned i = 0; i < 4096; i++) {
+		uint8_t dst[4] = { 127, 2, (uint8_t)(i >> 8), (uint8_t)i };
+
+		assert_int_equal(nexthop_lookup(c, AF_INET, dst, &nh), -EAGAIN);
+		if (i % 16 == 15) {
+			misses += nexthop_lookup(c, AF_INET, lo4, &nh) != 0;
+			nexthop_poll(c);
+		}
+	}
+	assert_int_equal(misses, 0);
+	nexthop_resolver_stop();
+	nexthop_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_miss_does_not_wait),
 		cmocka_unit_test(test_answer_lands_in_cache),
 		cmocka_unit_test(test_burst_of_new_destinations),
+		cmocka_unit_test(test_burst_keeps_busy_destination),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

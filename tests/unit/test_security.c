@@ -13,6 +13,7 @@
 #include "control/cmd_exec.h"
 #include "crypto/crypto_gost.h"
 #include "esp_fixture.h"
+#include "gost_impls.h"
 #include "lib/rcu.h"
 
 #define KUZ "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" \
@@ -136,8 +137,7 @@ static void restart_from_dump(const char *alg, const char *key)
 static void test_restart_from_dump_gost(void **state)
 {
 	(void)state;
-	if (!crypto_gost_available())
-		fail_msg("gost-engine is missing: install libengine-gost-openssl");
+	gost_needed();
 	restart_from_dump("gost", KUZ);
 	restart_from_dump("gost-esn", MAGMA);
 	restart_from_dump("gost-mac", KUZ);
@@ -174,8 +174,7 @@ static void readd(const char *alg, const char *key)
 static void test_readd_key(void **state)
 {
 	(void)state;
-	if (!crypto_gost_available())
-		fail_msg("gost-engine is missing: install libengine-gost-openssl");
+	gost_needed();
 	readd("gost", KUZ);
 	readd("gost", MAGMA);
 	readd("aes-gcm-16", AES);
@@ -217,8 +216,7 @@ static void test_forged_iv_budget(void **state)
 	uint64_t rng = 7, before;
 
 	(void)state;
-	if (!crypto_gost_available())
-		fail_msg("gost-engine is missing: install libengine-gost-openssl");
+	gost_needed();
 	assert_int_equal(gw_run(tx, add, NULL), 0);
 	assert_int_equal(gw_run(tx, "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec "
 				    "esp/tunnel/192.0.2.2-192.0.2.1/unique:1 ;\n", NULL), 0);

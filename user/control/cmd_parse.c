@@ -438,7 +438,7 @@ static int algorithm(struct parse *p)
 /* "20 (AES-128-GCM) or 36 (AES-256-GCM)": the key lengths alg takes, from crypto.c. */
 static void key_lengths(enum esp_alg alg, char *buf, size_t size)
 {
-	size_t lens[ESP_KEYMAT_MAX + 1], n = 0, off = 0;
+	size_t lens[ESP_KEYMAT_MAX + 1] = {0}, n = 0, off = 0;
 	enum aead_cipher ciph[ESP_KEYMAT_MAX + 1];
 
 	for (size_t len = 1; len <= ESP_KEYMAT_MAX; len++) {

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <intel-ipsec-mb.h>
-#include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "lib/wipe.h"
 
 struct gcm_mb {
 	struct gcm_key_data key;	/* first: needs 64-byte alignment */
@@ -83,7 +83,7 @@ static void mb_fini(struct aead *a)
 {
 	struct gcm_mb *g = a->priv;
 
-	OPENSSL_cleanse(g, sizeof(*g));
+	wipe(g, sizeof(*g));
 	free(g);
 }
 

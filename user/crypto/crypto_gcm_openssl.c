@@ -8,10 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crypto.h"
+#include "lib/wipe.h"
 
 struct gcm_slot {
 	EVP_CIPHER_CTX *seal;
@@ -42,7 +42,7 @@ static void ossl_fini(struct aead *a)
 		EVP_CIPHER_CTX_free(g->slot[i].seal);
 		EVP_CIPHER_CTX_free(g->slot[i].open);
 	}
-	OPENSSL_cleanse(g->salt, sizeof(g->salt));
+	wipe(g->salt, sizeof(g->salt));
 	free(g);
 }
 

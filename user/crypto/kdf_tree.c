@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
 #include "kdf_tree.h"
+#include "lib/bytes.h"
+#include "lib/wipe.h"
 
 #define DIGEST_NAME "md_gost12_256"
 #define LABEL_LEN   6
@@ -155,7 +156,7 @@ int kdf_tree_derive(struct kdf_tree_ctx *k, const uint8_t key[KDF_TREE_KEY_LEN],
 				     lb_len, out + (i - 1) * KDF_TREE_KEY_LEN);
 
 		if (err) {
-			OPENSSL_cleanse(out, out_len);
+			wipe(out, out_len);
 			return err;
 		}
 	}
@@ -173,8 +174,9 @@ int kdf_tree_level(struct kdf_tree_ctx *k, unsigned level, const uint8_t key[KDF
 		   uint16_t index, uint8_t out[KDF_TREE_KEY_LEN])
 {
 	uint8_t label[LABEL_LEN] = {'l', 'e', 'v', 'e', 'l', (uint8_t)('0' + level)};
-	uint8_t seed[2] = {(uint8_t)(index >> 8), (uint8_t)index};
+	uint8_t seed[2];
 
+	wr16(seed, index);
 	if (level < 1 || level > 3 || (level == 1 && index > 0xff))
 		return -EINVAL;
 	return kdf_tree_kdf256(k, key, label, sizeof(label), seed, sizeof(seed), out);
@@ -190,7 +192,7 @@ int kdf_tree_leaf(struct kdf_tree_ctx *k, const uint8_t root[KDF_TREE_KEY_LEN], 
 		err = kdf_tree_level(k, 2, k1, i2, k2);
 	if (!err)
 		err = kdf_tree_level(k, 3, k2, i3, out);
-	OPENSSL_cleanse(k1, sizeof(k1));
-	OPENSSL_cleanse(k2, sizeof(k2));
+	wipe(k1, sizeof(k1));
+	wipe(k2, sizeof(k2));
 	return err;
 }

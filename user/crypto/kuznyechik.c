@@ -18,6 +18,7 @@
 #endif
 
 #include "kuznyechik.h"
+#include "lib/wipe.h"
 
 /* RFC 7801 4.1.1 */
 static const uint8_t pi[256] __attribute__((aligned(64))) = {
@@ -134,14 +135,14 @@ static void schedule(struct kuznyechik_key *k, const uint8_t key[32], lsx_fn lsx
 			memcpy(k->rk[3 + i / 8 * 2], a0, 16);
 		}
 	}
-	explicit_bzero(a1, sizeof(a1));
-	explicit_bzero(a0, sizeof(a0));
-	explicit_bzero(t, sizeof(t));
+	wipe(a1, sizeof(a1));
+	wipe(a0, sizeof(a0));
+	wipe(t, sizeof(t));
 }
 
 void kuznyechik_wipe(struct kuznyechik_key *k)
 {
-	explicit_bzero(k, sizeof(*k));
+	wipe(k, sizeof(*k));
 }
 
 /* --- table: LS(x) = XOR over j of ls[j][x_j] ----------------------------------------------
@@ -367,7 +368,7 @@ AVX2 void kuznyechik_ecb_ct(const struct kuznyechik_key *k, uint8_t *out, const 
 		out += m * 16;
 		nblocks -= m;
 	}
-	explicit_bzero(buf, sizeof(buf));
+	wipe(buf, sizeof(buf));
 }
 
 bool kuznyechik_ct_supported(void)

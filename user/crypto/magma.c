@@ -17,6 +17,7 @@
 #endif
 
 #include "magma.h"
+#include "lib/wipe.h"
 
 /* RFC 8891 4.1: Pi'_0 .. Pi'_7; Pi'_i substitutes nibble i (bits 4i .. 4i+3) of a word */
 static const uint8_t sbox[8][16] __attribute__((aligned(16))) = {
@@ -69,7 +70,7 @@ void magma_setkey(struct magma_key *k, const uint8_t key[32])
 
 void magma_wipe(struct magma_key *k)
 {
-	explicit_bzero(k, sizeof(*k));
+	wipe(k, sizeof(*k));
 }
 
 /* Round i (0-based) uses K_1 .. K_8 three times, then K_8 .. K_1. */
@@ -219,7 +220,7 @@ AVX2 void magma_ecb_ct(const struct magma_key *k, uint8_t *out, const uint8_t *i
 	else
 		ct_pass(k, buf, buf, 1);
 	memcpy(out, buf, nblocks * 8);
-	explicit_bzero(buf, sizeof(buf));
+	wipe(buf, sizeof(buf));
 }
 
 bool magma_ct_supported(void)

@@ -20,6 +20,7 @@
 #endif
 
 #include "mgm.h"
+#include "lib/wipe.h"
 
 /* Room for a 9000-byte payload with 128-bit blocks (Y and Z: 2 * 563 + 2 blocks) in one
  * call to the cipher. Two buffers: counter blocks in, their encryptions out. */
@@ -434,9 +435,9 @@ static int run_start(struct run *r, const struct mgm_cipher *c, const uint8_t *n
 
 static void run_end(struct run *r)
 {
-	explicit_bzero(scr_in, r->wipe);
-	explicit_bzero(scr_out, r->wipe);
-	explicit_bzero(r, sizeof(*r));
+	wipe(scr_in, r->wipe);
+	wipe(scr_out, r->wipe);
+	wipe(r, sizeof(*r));
 }
 
 /* data ^= keystream; encryption and decryption alike. */

@@ -14,6 +14,7 @@
 
 #include "esp.h"
 #include "esper_wire.h"
+#include "lib/bytes.h"
 
 /* The per-packet steps are __always_inline (sys/cdefs.h), as in esp_out.c. */
 static inline int drop(struct sa *sa, enum sa_counter c)
@@ -129,12 +130,12 @@ static __always_inline uint32_t inner_len(const uint8_t *ip, uint32_t len)
 		ihl = (ip[0] & 15) * 4u;
 		if (len < 20 || ihl < 20)
 			return 0;
-		ip_len = (uint32_t)ip[2] << 8 | ip[3];
+		ip_len = rd16(ip + 2);
 		return ip_len < ihl || ip_len > len ? 0 : ip_len;
 	}
 	if (len < 40)
 		return 0;
-	ip_len = 40 + ((uint32_t)ip[4] << 8 | ip[5]);
+	ip_len = 40u + rd16(ip + 4);
 	return ip_len > len || ip_len > 65535 ? 0 : ip_len;
 }
 

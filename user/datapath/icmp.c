@@ -11,6 +11,7 @@
 
 #include "esper_wire.h"
 #include "icmp.h"
+#include "lib/bytes.h"
 
 static bool is_icmp_error(const uint8_t *ip, const struct pkt_info *pi)
 {
@@ -45,8 +46,7 @@ static size_t too_big_v4(const uint8_t *ip, const struct pkt_info *pi, uint32_t 
 	csum_ipv4_header(out);
 	icmp[0] = 3;	/* destination unreachable */
 	icmp[1] = 4;	/* fragmentation needed and DF set */
-	icmp[6] = (uint8_t)(mtu >> 8);
-	icmp[7] = (uint8_t)mtu;
+	wr16(icmp + 6, (uint16_t)mtu);
 	memcpy(icmp + 8, ip, quote);
 	c = csum_fold(csum_add(0, icmp, 8 + quote));
 	memcpy(icmp + 2, &c, 2);
@@ -71,10 +71,7 @@ static size_t too_big_v6(const uint8_t *ip, const struct pkt_info *pi, uint32_t 
 	memcpy(h->saddr, in->daddr, 16);
 	memcpy(h->daddr, in->saddr, 16);
 	icmp[0] = 2;	/* packet too big */
-	icmp[4] = (uint8_t)(mtu >> 24);
-	icmp[5] = (uint8_t)(mtu >> 16);
-	icmp[6] = (uint8_t)(mtu >> 8);
-	icmp[7] = (uint8_t)mtu;
+	wr32(icmp + 4, mtu);
 	memcpy(icmp + 8, ip, quote);
 	pkt_parse(out, sizeof(*h) + 8 + quote, &hpi);
 	csum_l4(out, &hpi);

@@ -27,6 +27,7 @@
 #include "nexthop.h"
 
 #define RING 64			/* requests (and answers) in flight per cache, a power of two */
+#define WAYS 4			/* entries per set: a new destination evicts the least used */
 #define MAX_CACHES 256
 
 enum state { EMPTY, PENDING, DONE };
@@ -35,6 +36,7 @@ struct entry {
 	uint8_t state;		/* enum state */
 	bool asking;		/* a request for it is queued (a refresh of a DONE entry too) */
 	int family;
+	uint32_t used;		/* the cache's tick when it was last looked up */
 	uint32_t gen;		/* of the answer */
 	int err;
 	uint8_t dst[16];
@@ -56,7 +58,8 @@ struct ring {
 
 struct nexthop_cache {
 	uint32_t mark;
-	uint32_t mask;		/* entries - 1: direct-mapped */
+	uint32_t sets;		/* entries / WAYS, a power of two */
+	uint32_t tick;
 	struct ring req, ans;
 	struct entry e[];
 };
@@ -105,14 +108,14 @@ struct nexthop_cache *nexthop_cache_new(uint32_t mark, unsigned entries)
 {
 	struct nexthop_cache *c;
 
-	if (!entries || entries & (entries - 1)) {
+	if (entries < WAYS || entries & (entries - 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c) + entries * sizeof(c->e[0]));
 	if (!c)
 		return NULL;
-	c->mask = entries - 1;
+	c->sets = entries / WAYS;
 	c->mark = mark;
 	for (unsigned i = 0; i < MAX_CACHES; i++) {
 		struct nexthop_cache *none = NULL;
@@ -150,17 +153,45 @@ static void ask(struct nexthop_cache *c, struct entry *e)
 		return;	/* the resolver polls anyway */
 }
 
-int nexthop_lookup(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *out)
+/* The set dst falls in, and in it dst's entry (NULL if none). */
+static struct entry *find(struct nexthop_cache *c, int family, const uint8_t *dst,
+			  struct entry **set)
 {
 	size_t alen = family == AF_INET ? 4 : 16;
-	struct entry *e = &c->e[hash_bytes(dst, alen) & c->mask];
 
-	if (e->state == EMPTY || e->family != family || memcmp(e->dst, dst, alen)) {
-		memset(e, 0, sizeof(*e));
-		e->state = PENDING;
-		e->family = family;
-		memcpy(e->dst, dst, alen);
+	*set = &c->e[(hash_bytes(dst, alen) & (c->sets - 1)) * WAYS];
+	for (unsigned w = 0; w < WAYS; w++) {
+		struct entry *e = &(*set)[w];
+
+		if (e->state != EMPTY && e->family == family && !memcmp(e->dst, dst, alen))
+			return e;
 	}
+	return NULL;
+}
+
+/* A new destination's entry: an empty one of the set, else the least recently used (a
+ * burst of new destinations does not push out the ones traffic is using). */
+static struct entry *claim(struct entry *set, int family, const uint8_t *dst)
+{
+	struct entry *e = &set[0];
+
+	for (unsigned w = 0; w < WAYS && e->state != EMPTY; w++)
+		if (set[w].state == EMPTY || set[w].used < e->used)
+			e = &set[w];
+	memset(e, 0, sizeof(*e));
+	e->state = PENDING;
+	e->family = family;
+	memcpy(e->dst, dst, family == AF_INET ? 4 : 16);
+	return e;
+}
+
+int nexthop_lookup(struct nexthop_cache *c, int family, const uint8_t *dst, struct nexthop *out)
+{
+	struct entry *set, *e = find(c, family, dst, &set);
+
+	if (!e)
+		e = claim(set, family, dst);
+	e->used = ++c->tick;
 	if (!e->asking && (e->state == PENDING ||
 			   e->gen != atomic_load_explicit(&generation, memory_order_relaxed)))
 		ask(c, e);
@@ -175,11 +206,10 @@ void nexthop_poll(struct nexthop_cache *c)
 	struct msg m;
 
 	while (ring_get(&c->ans, &m)) {
-		size_t alen = m.family == AF_INET ? 4 : 16;
-		struct entry *e = &c->e[hash_bytes(m.dst, alen) & c->mask];
+		struct entry *set, *e = find(c, m.family, m.dst, &set);
 
-		if (e->state == EMPTY || e->family != m.family || memcmp(e->dst, m.dst, alen))
-			continue;	/* the slot went to another destination meanwhile */
+		if (!e)
+			continue;	/* its entry went to another destination meanwhile */
 		e->asking = false;
 		if (m.err == -ETIMEDOUT)
 			continue;	/* no answer: asked again on the next lookup */

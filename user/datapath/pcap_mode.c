@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "esper_wire.h"
+#include "lib/bytes.h"
 #include "lib/log.h"
 #include "pcap_mode.h"
 #include "pipeline.h"
@@ -77,10 +78,8 @@ static void write_ip(struct pcap_run *run, const uint8_t *ip, uint32_t len)
 		return;
 	memcpy(frame, run->frame, l2);
 	memcpy(frame + l2, ip, len);
-	if (l2) {
-		frame[l2 - 2] = (uint8_t)(type >> 8);
-		frame[l2 - 1] = (uint8_t)type;
-	}
+	if (l2)
+		wr16(frame + l2 - 2, type);
 	write_record(run, frame, l2 + len);
 }
 

@@ -23,6 +23,7 @@
 
 #include "esper_abi.h"
 #include "esper_wire.h"
+#include "lib/bytes.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
 #include "segment.h"
@@ -86,8 +87,7 @@ static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 		host_flush(w);
 	memcpy(eth, nh->mac, 6);
 	memcpy(eth + 6, port->mac, 6);
-	eth[12] = (uint8_t)(type >> 8);
-	eth[13] = (uint8_t)type;
+	wr16(eth + 12, type);
 	xsk_tx(&w->xs, port, p->handle + p->b.off - ETH_HLEN_, p->b.len + ETH_HLEN_);
 }
 

@@ -250,10 +250,7 @@ static uint32_t pseudo_header(const uint8_t *l3, const struct pkt_info *pi, uint
 		return sum + htons(pi->proto) + htons((uint16_t)l4_len);
 	}
 	sum = add(add(0, pi->src, 16), pi->dst, 16);
-	tail[0] = (uint8_t)(l4_len >> 24);
-	tail[1] = (uint8_t)(l4_len >> 16);
-	tail[2] = (uint8_t)(l4_len >> 8);
-	tail[3] = (uint8_t)l4_len;
+	wr32(tail, l4_len);
 	tail[7] = pi->proto;
 	return add(sum, tail, 8);
 }
