@@ -128,11 +128,11 @@ int hostport_open(struct hostport *h, const char *name, unsigned nqueues, bool v
 		}
 		h->fd[h->nqueues] = fd;
 	}
-	if (vnet) {
-		err = offload(h->fd[0]);
-		if (err)
-			goto fail;
-	}
+	/* Without offloads the host's packets come whole and finished, as without vnet. */
+	err = vnet ? offload(h->fd[0]) : 0;
+	if (err)
+		log_warnx("host port %s: no offloads (%s): the host's packets come one by one",
+			  name, strerror(-err));
 	/* No link-local address: the host port carries decrypted and to-be-encrypted traffic
 	 * only, not the kernel's own router solicitations; IPv6 stays on for that traffic. */
 	set_conf("ipv6/conf", name, "addr_gen_mode", "1");
