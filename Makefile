@@ -8,7 +8,7 @@
 #                   interop, security, fuzz smoke, integ, install (make install, man pages,
 #                   the systemd units under systemd in a container)
 #   make check      cppcheck over user/ (warning, portability): no finding is allowed
-#   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer (not in make test yet)
+#   make test-strongswan   strongSwan 5.9.8 keying esper-xdp and as its peer
 #   make bench      benchmarks (never part of the tests)
 #   make fuzz       libFuzzer targets, longer runs
 #   make help       this list

@@ -6,12 +6,18 @@
  *   ESP, not a fragment, whose SPI names an SA that may decrypt, with the SA's outer source
  *     and destination, addressed to this host (local_addrs) -> redirect (RFC 4303 2.1,
  *     RFC 4301 4.1: SAs are unidirectional)
+ *   UDP, not a fragment, to this host at the address and port of an esp-udp SA that may
+ *     decrypt (natt_dests, RFC 3948 2): ESP in UDP
+ *     whose SPI names an esp-udp SA that may decrypt, to its destination and port ->
+ *     redirect; a 1-byte keepalive or the non-ESP marker (IKE) -> XDP_PASS, unless an
+ *     outbound ipsec policy protects it (then as below)
  *   anything else, ESP included, by the SPD (RFC 4301 4.4.1, tuple-space search as
  *     esper_abi.h specifies, failing closed on unreadable selectors, RFC 4301 7):
  *     outbound ipsec -> redirect, if the source is routed back through the interface the
  *       packet came in on (strict reverse path against the kernel's FIB, as rp_filter)
  *     outbound discard, inbound ipsec or discard, opaque -> XDP_DROP; bypass -> XDP_PASS
- *     no policy -> XDP_PASS (ESP: or XDP_DROP, --unknown-spi drop)
+ *     no policy -> XDP_PASS (ESP, bare or in UDP to a NAT-T destination: or XDP_DROP,
+ *     --unknown-spi drop)
  * A redirect puts struct esper_meta in front of the frame and sends it to the AF_XDP socket
  * of the receiving queue. Loaded and attached by user/control/bpf_load.c; maps (maps.h)
  * written by user/control/bpf_sync.c. Every verdict increments one per-CPU counter.
@@ -260,13 +266,63 @@ static __always_inline bool esp_ours(struct xdp_md *ctx, const struct pkt_sel *s
 	if (!esp)
 		return false;
 	sa = bpf_map_lookup_elem(&sa_in, esp);
-	if (!sa || sa->family != s->family || !addr_eq(s, s->src, sa->src) ||
+	if (!sa || sa->encap || sa->family != s->family || !addr_eq(s, s->src, sa->src) ||
 	    !addr_eq(s, s->dst, sa->dst))
 		return false;
 	if (config_has(ESPER_CFG_LOCAL) && !is_local(s))
 		return false;
 	*uid = sa->uid;
 	return true;
+}
+
+enum natt_result {
+	NATT_NONE,	/* not UDP to a NAT-T destination of this host */
+	NATT_CONTROL,	/* IKE (non-ESP marker) or a NAT-keepalive: the kernel's */
+	NATT_ESP,	/* ESP in UDP of an SA of ours: *uid */
+	NATT_UNKNOWN,	/* ESP in UDP for no SA of ours */
+};
+
+/* Does an esp-udp SA that may decrypt go to the packet's destination address and port? */
+static __always_inline bool natt_dest(const struct pkt_sel *s)
+{
+	struct esper_natt_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.family = s->family;
+	k.port = s->dport;
+	__builtin_memcpy(k.addr, s->dst, sizeof(k.addr));
+	return bpf_map_lookup_elem(&natt_dests, &k) != NULL;
+}
+
+/* UDP to a NAT-T destination of this host (RFC 3948 2.2, 2.3): what it carries. ESP's SPI is the
+ * first 4 bytes after the UDP header, never zero; ESP needs its 8-byte header at least. */
+static __always_inline int natt(struct xdp_md *ctx, const struct pkt_sel *s, __u32 *uid)
+{
+	struct esper_sa_in_val *sa;
+	__u32 len, off = s->l4_off + 8;
+	__u8 *p;
+
+	if (s->proto != IPPROTO_UDP_ || s->fragment || !s->has_ports || off > s->l4_end ||
+	    !natt_dest(s) || (config_has(ESPER_CFG_LOCAL) && !is_local(s)))
+		return NATT_NONE;
+	len = s->l4_end - off;
+	if (len == 1) {
+		p = pkt_ptr(ctx, off, 1);
+		return p && *p == 0xff ? NATT_CONTROL : NATT_NONE;
+	}
+	p = pkt_ptr(ctx, off, 4);
+	if (len < 4 || !p)
+		return NATT_NONE;
+	if (!*(__u32 *)p)
+		return NATT_CONTROL;
+	if (len < 8)
+		return NATT_NONE;
+	sa = bpf_map_lookup_elem(&sa_in, p);
+	if (!sa || !sa->encap || sa->dport != s->dport || sa->family != s->family ||
+	    !addr_eq(s, s->dst, sa->dst))
+		return NATT_UNKNOWN;
+	*uid = sa->uid;
+	return NATT_ESP;
 }
 
 /* Strict reverse path (as rp_filter): the kernel's route back to the source leaves by the
@@ -292,18 +348,26 @@ static __always_inline bool reverse_path_ok(struct xdp_md *ctx, const struct pkt
 	return rc == BPF_FIB_LKUP_RET_SUCCESS && p.ifindex == ctx->ingress_ifindex;
 }
 
-/* Everything but inbound ESP of ours, ESP included, by the SPD. */
-static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_sel *s)
+/* Everything but inbound ESP of ours, ESP included, by the SPD; natt: what natt() made of
+ * it. IKE and keepalives to a NAT-T destination of this host pass past every policy but one that
+ * protects them (which tunnels them: never a leak), as the kernel's UDP-encapsulation
+ * socket would take them, so the keying daemon keeps its socket under any policy. */
+static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_sel *s,
+					  int natt)
 {
 	__u32 id = 0;
+	int res = spd_lookup(s, &id);
 
-	switch (spd_lookup(s, &id)) {
-	case SPD_PROTECT:
+	if (res == SPD_PROTECT) {
 		if (config_has(ESPER_CFG_RPF) && !reverse_path_ok(ctx, s))
 			return count(ESPER_C_DROP_RPF, XDP_DROP);
 		/* never pass it when the socket is missing: that would leak it */
 		return redirect(ctx, ESPER_META_PLAIN_OUT, id, ESPER_C_REDIRECT_PLAIN_OUT,
 				ESPER_C_DROP_NO_XSK, XDP_DROP);
+	}
+	if (natt == NATT_CONTROL)
+		return count(ESPER_C_PASS_NATT_CONTROL, XDP_PASS);
+	switch (res) {
 	case SPD_DISCARD:
 		return count(ESPER_C_DROP_DISCARD, XDP_DROP);
 	case SPD_IN_DROP:
@@ -313,7 +377,7 @@ static __always_inline int classify_plain(struct xdp_md *ctx, const struct pkt_s
 	case SPD_BYPASS:
 		return count(ESPER_C_PASS_BYPASS, XDP_PASS);
 	}
-	if (s->proto == IPPROTO_ESP_ && !s->fragment) {
+	if ((s->proto == IPPROTO_ESP_ && !s->fragment) || natt == NATT_UNKNOWN) {
 		if (config_has(ESPER_CFG_UNKNOWN_SPI_DROP))
 			return count(ESPER_C_DROP_UNKNOWN_SPI, XDP_DROP);
 		return count(ESPER_C_PASS_UNKNOWN_SPI, XDP_PASS);
@@ -326,6 +390,7 @@ int esper_xdp(struct xdp_md *ctx)
 {
 	struct pkt_sel s;
 	__u32 uid = 0;
+	int natt_res;
 
 	__builtin_memset(&s, 0, sizeof(s));
 	switch (parse_packet(ctx, &s)) {
@@ -339,7 +404,11 @@ int esper_xdp(struct xdp_md *ctx)
 	if (esp_ours(ctx, &s, &uid))
 		return redirect(ctx, ESPER_META_ESP_IN, uid, ESPER_C_REDIRECT_ESP_IN,
 				ESPER_C_PASS_NO_XSK, XDP_PASS);
-	return classify_plain(ctx, &s);
+	natt_res = natt(ctx, &s, &uid);
+	if (natt_res == NATT_ESP)
+		return redirect(ctx, ESPER_META_ESP_IN, uid, ESPER_C_REDIRECT_ESP_IN,
+				ESPER_C_PASS_NO_XSK, XDP_PASS);
+	return classify_plain(ctx, &s, natt_res);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -36,6 +36,15 @@ struct {
 	__type(value, struct esper_sa_in_val);
 } sa_in SEC(".maps");
 
+/* Where esp-udp SAs that may decrypt go: (address, UDP port) -> 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, ESPER_MAX_NATT_DESTS);
+	__type(key, struct esper_natt_key);
+	__type(value, __u8);
+} natt_dests SEC(".maps");
+
 /* The host's own addresses (user/control/localaddr.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -103,15 +103,34 @@ struct esper_spd_val {
 _Static_assert(sizeof(struct esper_spd_val) == 16, "esper_spd_val");
 
 /* Map sa_in: key = SPI in network order (__be32); only SAs that may decrypt (no outbound
- * policy names them). ESP is an SA's only if its outer addresses are the SA's. */
+ * policy names them). ESP is an SA's only if its outer addresses are the SA's; ESP in UDP
+ * (RFC 3948) only if it came to the SA's destination and UDP port, from any source: a NAT
+ * may have changed the peer's address and port (the worker reports a new mapping). */
 struct esper_sa_in_val {
 	__u32 uid;		/* the SA's UniqueID, for the worker's lookup hint */
 	__u8 family;		/* ESPER_AF_INET or ESPER_AF_INET6 */
-	__u8 pad[3];
+	__u8 encap;		/* 1: ESP in UDP to dport (esp-udp), never bare ESP */
+	__be16 dport;		/* encap: the UDP destination port */
 	__u8 src[16];		/* outer source, network order, IPv4 in the first 4 bytes */
 	__u8 dst[16];		/* outer destination */
 };
 _Static_assert(sizeof(struct esper_sa_in_val) == 40, "esper_sa_in_val");
+
+/* Map natt_dests: where this host takes ESP in UDP, the destination address and UDP port of
+ * every esp-udp SA that may decrypt; value a __u8, 1. UDP to such a place (and, live, to
+ * this host) is ESP in UDP (RFC 3948 2.2) unless its first 4 bytes are zero (the non-ESP
+ * marker of IKE) or it is a 1-byte NAT-keepalive (0xff, 2.3): those two go to the kernel
+ * untouched, past every policy but an outbound ipsec one, so that the keying daemon keeps
+ * its socket. */
+#define ESPER_MAX_NATT_DESTS	65536
+
+struct esper_natt_key {
+	__u8 family;		/* ESPER_AF_INET or ESPER_AF_INET6 */
+	__u8 pad;
+	__be16 port;		/* the UDP destination port */
+	__u8 addr[16];		/* the destination address, IPv4 in the first 4 bytes */
+};
+_Static_assert(sizeof(struct esper_natt_key) == 20, "esper_natt_key");
 
 /* Map local_addrs: the addresses of this host (user/control/localaddr.c keeps them); inbound
  * ESP must be addressed to one of them. Value: a __u8, 1. */
@@ -158,6 +177,7 @@ _Static_assert(sizeof(struct esper_meta) == 12, "esper_meta");
 	X(PASS_MALFORMED, "pass: malformed or truncated")		\
 	X(PASS_NO_POLICY, "pass: no policy matched")			\
 	X(PASS_BYPASS, "pass: a bypass (none) policy matched")		\
+	X(PASS_NATT_CONTROL, "pass: IKE or a NAT-keepalive to a NAT-T destination of this host") \
 	X(PASS_UNKNOWN_SPI, "pass: ESP for no SA of this gateway")	\
 	X(DROP_UNKNOWN_SPI, "drop: ESP for no SA of this gateway")	\
 	X(DROP_IN_POLICY, "drop: plaintext matching an inbound policy")	\

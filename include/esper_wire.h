@@ -15,6 +15,7 @@
 #define ETHERTYPE_VLAN	0x8100
 #define ETHERTYPE_QINQ	0x88a8
 
+#define IPPROTO_UDP_	17
 #define IPPROTO_ESP_	50
 #define IPPROTO_NONE_	59	/* ESP next header of a dummy (TFC) packet, RFC 4303 2.6 */
 
@@ -45,5 +46,15 @@ struct ipv6_hdr {
 	uint8_t saddr[16];
 	uint8_t daddr[16];
 } __attribute__((packed));
+
+/* RFC 768; as RFC 3948 2.1 puts it in front of ESP */
+struct udp_hdr {
+	uint16_t source;
+	uint16_t dest;
+	uint16_t len;
+	uint16_t check;
+} __attribute__((packed));
+
+#define UDP_HLEN	8
 
 #endif

@@ -45,6 +45,7 @@ suite interop $MAKE --no-print-directory test-interop
 root_suite security $MAKE --no-print-directory test-security
 suite fuzz $MAKE --no-print-directory test-fuzz
 root_suite integ $MAKE --no-print-directory test-integ
+root_suite strongswan $MAKE --no-print-directory test-strongswan
 root_suite install $MAKE --no-print-directory test-install
 
 echo "all suites: $passed passed, $failed failed${failures:+ (failed:$failures)}"

@@ -9,9 +9,15 @@
  * --init FILE, attach the program, start the next-hop resolver and one worker per queue
  * (datapath/worker.c: the pipeline's live driver), then the control thread that reads
  * commands (control/cmd_exec.c) while traffic flows (EOF on the input leaves the datapath
- * running) and the housekeeper that frees what the executor unpublished within a bounded
- * time (keys of deleted SAs are wiped when their SA is freed) even when no command comes.
- * SIGINT/SIGTERM: stop the workers, detach, remove the host port, return.
+ * running), the operator's control socket (control/ctl_sock.c), and the housekeeper. Every
+ * 100 ms the housekeeper ticks the coarse clock (lib/clock.h), frees what the executor
+ * unpublished (keys of deleted SAs are wiped when their SA is freed) even when no command
+ * comes, enforces lifetimes (control/cmd_exec.c), drains the workers' event rings (acquire,
+ * mapping: tables/event.h), queues the event lines for standard output's writer thread
+ * (control/out.h: never inside a listing, never waiting for the reader) and, every
+ * --metrics-interval, the metrics file
+ * (control/metrics.c). SIGINT/SIGTERM: stop the workers, detach, remove the host port and
+ * the control socket, return.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,16 +33,23 @@
 
 #include "control/bpf_load.h"
 #include "control/bpf_sync.h"
+#include "control/ctl_sock.h"
+#include "control/events.h"
 #include "control/localaddr.h"
+#include "control/metrics.h"
+#include "control/out.h"
+#include "control/session.h"
 #include "datapath/hostport.h"
 #include "datapath/nexthop.h"
 #include "datapath/worker.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
 #include "lib/wipe.h"
 #include "live.h"
 
 #define HOUSEKEEPING_MS 100	/* deferred frees (rcu_reclaim) at least this often */
+#define LIFETIME_SWEEP 8192	/* SAs with lifetimes checked per housekeeping round */
 
 struct live {
 	const struct live_opts *o;
@@ -51,60 +64,84 @@ struct live {
 	unsigned n_workers, n_prepared, n_started;
 	bool resolver;
 	pthread_mutex_t exec_lock;	/* held while a command is applied or a map written */
+	struct out out;			/* standard output's lines: listings, acks, events */
+	struct ctl_sock *ctl;
 	pthread_t control, housekeeper;
 	bool housekeeping;
+	bool metrics_failing;		/* the last metrics write failed (reported once) */
 	_Atomic bool stopping;
 };
 
 /* --- stats ----------------------------------------------------------------------------- */
 
+static const char *const xdp_names[ESPER_C_MAX] = {
+#define XDP_NAME(name, text) [ESPER_C_##name] = #name,
+	ESPER_XDP_COUNTERS(XDP_NAME)
+#undef XDP_NAME
+};
+
+static const char *const xdp_help[ESPER_C_MAX] = {
+#define XDP_HELP(name, text) [ESPER_C_##name] = "XDP verdicts, " text,
+	ESPER_XDP_COUNTERS(XDP_HELP)
+#undef XDP_HELP
+};
+
 /* A socket's drops: ours (TX ring full) and the kernel's (RX ring full: the worker fell
  * behind; fill ring empty: no frame to receive into; invalid descriptors). */
-static void print_port(FILE *out, const struct xsk_port *p)
+static void stats_port_of(struct stats_out *o, const struct xsk_port *p)
 {
 	struct xdp_statistics st;
 
-	fprintf(out, " %s_tx_ring_full=%" PRIu64, p->ifname, p->tx_dropped);
+	stats_port(o, p->ifname);
+	stats_counter(o, "tx_ring_full", "frames dropped: the AF_XDP TX ring was full",
+		      p->tx_dropped);
 	if (xsk_port_kernel_stats(p, &st) < 0)
 		return;
-	fprintf(out, " %s_rx_dropped=%llu %s_rx_ring_full=%llu %s_fill_ring_empty=%llu"
-		" %s_rx_invalid=%llu %s_tx_invalid=%llu", p->ifname,
-		(unsigned long long)st.rx_dropped, p->ifname, (unsigned long long)st.rx_ring_full,
-		p->ifname, (unsigned long long)st.rx_fill_ring_empty_descs, p->ifname,
-		(unsigned long long)st.rx_invalid_descs, p->ifname,
-		(unsigned long long)st.tx_invalid_descs);
+	stats_counter(o, "rx_dropped", "frames the kernel dropped (XDP_STATISTICS)",
+		      st.rx_dropped);
+	stats_counter(o, "rx_ring_full", "frames dropped: the RX ring was full (the worker fell "
+		      "behind)", st.rx_ring_full);
+	stats_counter(o, "fill_ring_empty", "times the fill ring was empty",
+		      st.rx_fill_ring_empty_descs);
+	stats_counter(o, "rx_invalid", "invalid RX descriptors", st.rx_invalid_descs);
+	stats_counter(o, "tx_invalid", "invalid TX descriptors", st.tx_invalid_descs);
 }
 
-static void print_workers(FILE *out, void *arg)
+static void stats_worker(struct stats_out *o, const struct worker *w)
+{
+	stats_begin(o, "worker");
+	stats_label_u(o, "id", w->id);
+	stats_label_i(o, "cpu", w->cpu);
+	for (int c = 0; c < W_C_MAX; c++)
+		stats_counter(o, worker_counter_names[c], worker_counter_help[c],
+			      atomic_load(&w->counters[c]));
+	for (int c = 0; c < P_C_MAX; c++)
+		stats_counter(o, pipe_counter_names[c], pipe_counter_help[c],
+			      pipe_counter(&w->pipe, (enum pipe_counter)c));
+	for (unsigned p = 0; p < w->xs.nports; p++)
+		stats_port_of(o, &w->xs.port[p]);
+	stats_end(o);
+}
+
+/* The live part of `stats` (after the SAs): workers, XDP, crypto. */
+static void stats_live(struct stats_out *o, void *arg)
 {
 	struct live *l = arg;
 	__u64 xdp[ESPER_C_MAX];
-	static const char *const xdp_names[ESPER_C_MAX] = {
-#define XDP_NAME(name, text) [ESPER_C_##name] = #name,
-		ESPER_XDP_COUNTERS(XDP_NAME)
-#undef XDP_NAME
-	};
 
-	for (unsigned i = 0; i < l->n_workers; i++) {
-		fprintf(out, "worker id=%u cpu=%d", l->w[i].id, l->w[i].cpu);
-		for (int c = 0; c < W_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, worker_counter_names[c],
-				atomic_load(&l->w[i].counters[c]));
-		for (int c = 0; c < P_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, pipe_counter_names[c],
-				pipe_counter(&l->w[i].pipe, (enum pipe_counter)c));
-		for (unsigned p = 0; p < l->w[i].xs.nports; p++)
-			print_port(out, &l->w[i].xs.port[p]);
-		fputc('\n', out);
-	}
+	for (unsigned i = 0; i < l->n_workers; i++)
+		stats_worker(o, &l->w[i]);
 	if (bpf_load_counters(l->bl, xdp) == 0) {
-		fprintf(out, "xdp");
+		stats_begin(o, "xdp");
 		for (int c = 0; c < ESPER_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, xdp_names[c], (uint64_t)xdp[c]);
-		fputc('\n', out);
+			stats_counter(o, xdp_names[c], xdp_help[c], (uint64_t)xdp[c]);
+		stats_end(o);
 	}
-	fprintf(out, "crypto backend=\"%s\" gost=%s gost_impl=\"%s\"\n", crypto_backend_name(),
-		crypto_gost_available() ? "yes" : "no", crypto_gost_impl_name());
+	stats_begin(o, "crypto");
+	stats_label(o, "backend", crypto_backend_name(), true);
+	stats_label(o, "gost", crypto_gost_available() ? "yes" : "no", false);
+	stats_label(o, "gost_impl", crypto_gost_impl_name(), true);
+	stats_end(o);
 }
 
 /* --- the control thread ------------------------------------------------------------------ */
@@ -113,43 +150,109 @@ static void *control_main(void *arg)
 {
 	struct live *l = arg;
 	FILE *in = l->o->cmd_file ? fopen(l->o->cmd_file, "r") : stdin;
-	struct cmd_reader *r;
-	struct cmd_error err;
-	struct cmd c;
-	int n;
+	struct session s = { .who = { .out = l->out.f }, .shared = &l->out, .errors = stderr,
+			     .ack = l->o->ack };
 
 	if (!in) {
 		log_warn("%s", l->o->cmd_file);
 		return NULL;
 	}
-	r = cmd_reader_new(in, l->o->cmd_file ? l->o->cmd_file : "<stdin>");
-	while (r && (n = cmd_next(r, &c, &err)) != 0) {
-		pthread_mutex_lock(&l->exec_lock);
-		if (n < 0 || cmd_exec(l->env, &c, &err) < 0)
-			cmd_error_print(stderr, cmd_reader_source(r), &err);
-		pthread_mutex_unlock(&l->exec_lock);
-		wipe(&c, sizeof(c));	/* it may have held key material */
-	}
+	s.r = cmd_reader_new(in, l->o->cmd_file ? l->o->cmd_file : "<stdin>");
+	if (s.r)
+		session_run(&s, l->env, &l->exec_lock);
 	log_info("end of commands; the datapath keeps running until SIGINT/SIGTERM");
-	cmd_reader_free(r);
+	cmd_reader_free(s.r);
 	if (in != stdin)
 		fclose(in);
 	return NULL;
 }
 
-/* The housekeeper: frees what the executor unpublished (rcu.h) every HOUSEKEEPING_MS, so
- * that a deleted SA's keys are wiped soon even when no further command comes. */
+/* --- the housekeeper ---------------------------------------------------------------------- */
+
+/* Event lines of one round, written at once after the exec lock is released. */
+struct lines {
+	char *buf;
+	size_t len, cap;
+};
+
+static void emit_line(void *arg, const char *line)
+{
+	struct lines *ls = arg;
+	size_t n = strlen(line);
+
+	if (ls->len + n + 1 > ls->cap) {
+		size_t cap = (ls->len + n + 1) * 2;
+		char *b = realloc(ls->buf, cap);
+
+		if (!b) {
+			log_warnx("no memory for an event line: lost");
+			return;
+		}
+		ls->buf = b;
+		ls->cap = cap;
+	}
+	memcpy(ls->buf + ls->len, line, n);
+	ls->buf[ls->len + n] = '\n';
+	ls->len += n + 1;
+}
+
+/* What the workers reported (acquire, mapping), oldest first per worker. */
+static void drain_events(struct live *l, struct lines *ls)
+{
+	char line[EVENT_LINE_MAX];
+	struct event ev;
+
+	for (unsigned i = 0; i < l->n_workers; i++)
+		while (l->w[i].pipe.events && ring_pop(l->w[i].pipe.events, &ev))
+			if (event_format(&ev, line, sizeof(line)))
+				emit_line(ls, line);
+}
+
+static void produce_metrics(struct stats_out *o, void *arg)
+{
+	struct live *l = arg;
+
+	cmd_stats_sad(l->env->sad, o);
+	stats_live(o, l);
+}
+
+static void write_metrics(struct live *l)
+{
+	int err = metrics_write(l->o->metrics_file, produce_metrics, l);
+
+	if (err && !l->metrics_failing)
+		log_warnx("%s: cannot write the metrics: %s", l->o->metrics_file, strerror(-err));
+	else if (!err && l->metrics_failing)
+		log_info("%s: metrics written again", l->o->metrics_file);
+	l->metrics_failing = err != 0;
+}
+
+/* Every HOUSEKEEPING_MS: the coarse clock; under the exec lock deferred frees (so that a
+ * deleted SA's keys are wiped soon even when no further command comes), lifetimes,
+ * getspi reservations, the metrics file when due; then the event lines. */
 static void *housekeeper_main(void *arg)
 {
 	struct live *l = arg;
 	const struct timespec tick = { 0, HOUSEKEEPING_MS * 1000000L };
+	unsigned per_metrics = l->o->metrics_interval * (1000 / HOUSEKEEPING_MS);
+	unsigned ticks = per_metrics;	/* the first round writes them */
+	struct lines ls = { 0 };
 
 	while (!atomic_load(&l->stopping)) {
 		nanosleep(&tick, NULL);
+		clock_tick();
 		pthread_mutex_lock(&l->exec_lock);
-		rcu_reclaim();
+		cmd_exec_housekeep(l->env, clock_ms(), LIFETIME_SWEEP, emit_line, &ls);
+		if (l->o->metrics_file && ++ticks >= per_metrics) {
+			ticks = 0;
+			write_metrics(l);
+		}
 		pthread_mutex_unlock(&l->exec_lock);
+		drain_events(l, &ls);
+		out_queue_events(&l->out, ls.buf, ls.len);	/* never waits */
+		ls.len = 0;
 	}
+	free(ls.buf);
 	return NULL;
 }
 
@@ -241,6 +344,9 @@ static int open_workers(struct live *l)
 		w->host_vnet = l->host.vnet;
 		w->fwmark = o->fwmark;
 		w->pipe = (struct pipe){ .sad = l->env->sad, .spd = l->env->spd, .cfg = cfg };
+		w->pipe.events = ring_new(EVENT_RING_SIZE, sizeof(struct event));
+		if (!w->pipe.events)
+			return -ENOMEM;
 		err = open_sockets(l, w, q);
 		if (!err)
 			err = worker_prepare(w);
@@ -267,6 +373,29 @@ static int attach_all(struct live *l)
 		l->n_attached++;
 	}
 	return 0;
+}
+
+/* The control socket: a default path in use (another esper-xdp) or out of reach is only
+ * a warning; one given with --ctl-socket must work. */
+static int start_ctl(struct live *l)
+{
+	const struct live_opts *o = l->o;
+
+	if (!o->ctl_path)
+		return 0;
+	l->ctl = ctl_sock_start(o->ctl_path, o->ctl_allow_write, l->env, &l->exec_lock);
+	if (l->ctl) {
+		log_info("control socket %s (%s)", o->ctl_path,
+			 o->ctl_allow_write ? "every command" : "read-only");
+		return 0;
+	}
+	if (errno == EADDRINUSE)
+		log_warnx("control socket %s: another process answers on it%s", o->ctl_path,
+			  o->ctl_path_given ? "" : "; running without one");
+	else
+		log_warn("control socket %s%s", o->ctl_path,
+			 o->ctl_path_given ? "" : " (running without one)");
+	return o->ctl_path_given ? -EADDRINUSE : 0;
 }
 
 /* --init FILE, before the program is attached: the first packet meets the initial SAs and
@@ -325,7 +454,7 @@ static int start(struct live *l)
 	spd_set_mirror(l->env->spd, &l->sync.spd);
 	l->env->sa_mirror = &l->sync.sa;
 	l->env->nthreads = o->queues;
-	l->env->stats_extra = print_workers;
+	l->env->stats_extra = stats_live;
 	l->env->stats_arg = l;
 	err = hostport_open(&l->host, o->tun_name, o->queues, !o->no_host_gso);
 	if (err) {
@@ -354,7 +483,13 @@ static int start(struct live *l)
 		if (err)
 			return err;
 	}
+	err = out_start_writer(&l->out);
+	if (err)
+		return err;
 	l->housekeeping = pthread_create(&l->housekeeper, NULL, housekeeper_main, l) == 0;
+	err = start_ctl(l);
+	if (err)
+		return err;
 	log_info("running on %u interface(s), %u worker(s), host port %s, crypto %s",
 		 o->n_ifaces, l->n_workers, o->tun_name, crypto_backend_name());
 	return 0;
@@ -367,6 +502,8 @@ static void stop(struct live *l)
 	atomic_store(&l->stopping, true);
 	if (l->housekeeping)
 		pthread_join(l->housekeeper, NULL);
+	out_stop_writer(&l->out);	/* the housekeeper's last events are written */
+	ctl_sock_stop(l->ctl);		/* its clients take the lock: before we keep it */
 	localaddr_stop(l->addrs);	/* it takes the lock: before we keep it */
 	/* Keep the control thread out for good: main() frees the tables after us. */
 	pthread_mutex_lock(&l->exec_lock);
@@ -377,8 +514,10 @@ static void stop(struct live *l)
 	for (unsigned i = 0; i < l->n_prepared; i++)
 		worker_release(&l->w[i]);
 	bpf_load_free(l->bl);	/* detaches from every interface */
-	for (unsigned i = 0; l->w && i < l->n_workers; i++)
+	for (unsigned i = 0; l->w && i < l->n_workers; i++) {
 		xsk_set_close(&l->w[i].xs);
+		ring_free(l->w[i].pipe.events);
+	}
 	hostport_close(&l->host);
 	spd_set_mirror(l->env->spd, NULL);
 	l->env->sa_mirror = NULL;
@@ -389,6 +528,9 @@ static void stop(struct live *l)
 int live_run(const struct live_opts *o, struct exec_env *env)
 {
 	struct live l = { .o = o, .env = env, .exec_lock = PTHREAD_MUTEX_INITIALIZER };
+
+	out_init(&l.out, env->out ? env->out : stdout);
+	clock_tick();
 	sigset_t sigs;
 	int sig = 0, ret = 0;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * live.h - the live datapath (live.c): XDP classifier on the interfaces, AF_XDP workers,
- * the host port, and the control loop reading commands while traffic flows.
+ * the host port, the control loop reading commands while traffic flows, the control
+ * socket, the housekeeping (lifetimes, events, metrics).
  */
 #ifndef ESPER_LIVE_H
 #define ESPER_LIVE_H
@@ -32,6 +33,12 @@ struct live_opts {
 	bool no_host_gso;	/* the host port without vnet headers: no merged packets */
 	uint32_t fwmark;		/* routing mark of esper-xdp's own ESP (0: none) */
 	int verbose;
+	bool ack;			/* --ack: acknowledge every command on stdout */
+	const char *ctl_path;		/* the control socket, NULL: none */
+	bool ctl_path_given;		/* --ctl-socket PATH: failing to listen is fatal */
+	bool ctl_allow_write;		/* its clients may run every command */
+	const char *metrics_file;	/* NULL: none */
+	unsigned metrics_interval;	/* seconds */
 };
 
 /* Run until SIGINT/SIGTERM; the exit status for main. */

@@ -4,10 +4,11 @@
  *
  *   esper-xdp -i IFACE [-i IFACE ...] [-q QUEUES] [-m native|skb] [--tun NAME] [-f FILE]
  *   esper-xdp --pcap-in IN.pcap --pcap-out OUT.pcap [-f FILE]
+ *   esper-xdp ctl [--socket PATH] [COMMAND...]
  *   esper-xdp --version
  *
  * Commands (the ESPER language) come from --init FILE first, then from -f FILE, else from
- * standard input.
+ * standard input; `ctl` sends them to the control socket of a running esper-xdp instead.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,11 +17,18 @@
 #include <string.h>
 
 #include "control/cmd_exec.h"
+#include "control/ctl_client.h"
+#include "control/ctl_sock.h"
+#include "control/events.h"
+#include "control/metrics.h"
+#include "control/session.h"
 #include "crypto/crypto.h"
 #include "live.h"
 #include "lib/log.h"
 #include "datapath/pcap_mode.h"
+#include "lib/clock.h"
 #include "lib/rcu.h"
+#include "lib/ring.h"
 #include "esper_version.h"	/* ESPER_VERSION, made by the Makefile (scripts/version.sh) */
 
 struct opts {
@@ -30,6 +38,8 @@ struct opts {
 	const char *init_file;
 	enum crypto_backend backend;
 	enum gost_impl gost;
+	bool ack;
+	unsigned getspi_hold;	/* seconds; 0: the default */
 };
 
 static void usage(FILE *f)
@@ -38,6 +48,7 @@ static void usage(FILE *f)
 		"usage: esper-xdp -i IFACE [-i IFACE ...] [-q QUEUES] [-m native|skb] [--tun NAME]\n"
 		"                 [-f FILE] [options]\n"
 		"       esper-xdp --pcap-in IN.pcap --pcap-out OUT.pcap [-f FILE] [options]\n"
+		"       esper-xdp ctl [--socket PATH] [COMMAND...]   (a running esper-xdp's socket)\n"
 		"\n"
 		"  -i, --interface IFACE   attach the XDP classifier to IFACE (repeatable)\n"
 		"  -q, --queues N          AF_XDP queues (and workers) per interface (default 1)\n"
@@ -66,14 +77,23 @@ static void usage(FILE *f)
 		"                          flow merged, the host's segmented by us (default on)\n"
 		"      --fwmark N          routing mark of esper-xdp's own ESP packets and lookups,\n"
 		"                          so policy routing can keep them out of the host port\n"
+		"      --ack               answer every command on stdout: ok, or error LINE:COL: ...\n"
+		"      --getspi-hold S     seconds getspi holds an SPI for an add (default %u)\n"
+		"      --ctl-socket PATH|none  the operator's control socket (default %s)\n"
+		"      --ctl-allow-write   its clients may run every command (default: dump,\n"
+		"                          spddump, spigrp and stats only)\n"
+		"      --metrics-file PATH write the counters there for node_exporter's textfile\n"
+		"                          collector (Prometheus text format)\n"
+		"      --metrics-interval S  ...every S seconds (default %u)\n"
 		"  -v, --verbose           more diagnostics (repeat for debug)\n"
 		"  -V, --version           the version and the crypto backends available here\n"
-		"  -h, --help\n");
+		"  -h, --help\n", GETSPI_HOLD_DEFAULT, CTL_SOCK_DEFAULT, METRICS_INTERVAL_DEFAULT);
 }
 
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_GOST, OPT_UNKNOWN_SPI,
        OPT_FIX_CSUM, OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF,
-       OPT_MTU, OPT_INIT, OPT_HOST_GSO };
+       OPT_MTU, OPT_INIT, OPT_ACK, OPT_GETSPI_HOLD, OPT_CTL_SOCKET, OPT_CTL_ALLOW_WRITE,
+       OPT_METRICS_FILE, OPT_METRICS_INTERVAL, OPT_HOST_GSO };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -95,6 +115,12 @@ static const struct option long_opts[] = {
 	{ "rpf", required_argument, NULL, OPT_RPF },
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "host-gso", required_argument, NULL, OPT_HOST_GSO },
+	{ "ack", no_argument, NULL, OPT_ACK },
+	{ "getspi-hold", required_argument, NULL, OPT_GETSPI_HOLD },
+	{ "ctl-socket", required_argument, NULL, OPT_CTL_SOCKET },
+	{ "ctl-allow-write", no_argument, NULL, OPT_CTL_ALLOW_WRITE },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -174,6 +200,17 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->live.no_host_gso = !parse_choice(optarg, "--host-gso", off_on, 2);
 			break;
 		case OPT_MTU: o->pcap.mtu = parse_uint(optarg, "MTU", 65535); break;
+		case OPT_ACK: o->ack = o->live.ack = true; break;
+		case OPT_GETSPI_HOLD: o->getspi_hold = parse_uint(optarg, "--getspi-hold", 86400); break;
+		case OPT_CTL_SOCKET:
+			o->live.ctl_path = strcmp(optarg, "none") ? optarg : NULL;
+			o->live.ctl_path_given = true;
+			break;
+		case OPT_CTL_ALLOW_WRITE: o->live.ctl_allow_write = true; break;
+		case OPT_METRICS_FILE: o->live.metrics_file = optarg; break;
+		case OPT_METRICS_INTERVAL:
+			o->live.metrics_interval = parse_uint(optarg, "--metrics-interval", 86400);
+			break;
 		case 'v': verbose++; break;
 		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -201,39 +238,87 @@ static FILE *open_commands(const char *file)
 	return f;
 }
 
+/* The events of pcap mode (acquire), after the capture, on standard output. */
+static void print_events(struct ring *r)
+{
+	char line[EVENT_LINE_MAX];
+	struct event ev;
+
+	while (ring_pop(r, &ev))
+		if (event_format(&ev, line, sizeof(line)))
+			printf("%s\n", line);
+	fflush(stdout);
+}
+
 /* Offline: read every command (--init FILE first, each command accepted), then process
  * the capture. */
 static int run_pcap(struct opts *o, struct exec_env *env)
 {
 	int ret, refused = o->init_file ? cmd_exec_file(env, o->init_file) : 0;
+	struct session s = { .who = { .out = stdout }, .errors = stderr, .ack = o->ack };
+	struct ring *events = ring_new(EVENT_RING_SIZE, sizeof(struct event));
 	FILE *in;
-	struct cmd_reader *r;
 
 	if (refused < 0)
 		fatalx("%s: %s", o->init_file, strerror(-refused));
 	if (refused > 0)
 		fatalx("%s: %d command(s) refused", o->init_file, refused);
 	in = open_commands(o->cmd_file);
-	r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
-	if (!r)
-		fatal("cmd_reader_new");
-	cmd_exec_stream(env, r);
-	cmd_reader_free(r);
+	s.r = cmd_reader_new(in, o->cmd_file ? o->cmd_file : "<stdin>");
+	if (!s.r || !events)
+		fatal("out of memory");
+	session_run(&s, env, NULL);
+	cmd_reader_free(s.r);
 	if (in != stdin)
 		fclose(in);
+	o->pcap.events = events;
 	ret = pcap_mode_run(env->sad, env->spd, &o->pcap) < 0 ? 1 : 0;
+	print_events(events);
+	ring_free(events);
 	cmd_dump_stats(env->sad, stderr);
 	return ret;
 }
 
+/* esper-xdp ctl [--socket PATH | -s PATH] [--] [COMMAND...] */
+static int run_ctl(int argc, char **argv)
+{
+	const char *path = CTL_SOCK_DEFAULT;
+	int i = 2;
+
+	for (; i < argc; i++) {
+		if ((!strcmp(argv[i], "--socket") || !strcmp(argv[i], "-s")) && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			path = argv[i] + 9;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: esper-xdp ctl [--socket PATH] [COMMAND...]\n"
+			       "  sends COMMAND (or every command of standard input) to the control\n"
+			       "  socket (default %s); exit status 0: all applied, 1: one was\n"
+			       "  refused, 2: no answer\n", CTL_SOCK_DEFAULT);
+			return 0;
+		} else {
+			if (!strcmp(argv[i], "--"))
+				i++;
+			break;
+		}
+	}
+	return ctl_client_run(path, argc - i, argv + i);
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = { .live = { .queues = 1, .tun_name = "esper0" } };
+	struct opts o = { .live = { .queues = 1, .tun_name = "esper0",
+				    .ctl_path = CTL_SOCK_DEFAULT,
+				    .metrics_interval = METRICS_INTERVAL_DEFAULT } };
 	struct exec_env env = { .out = stdout, .nthreads = 1 };
 	int ret;
 
 	log_init("esper-xdp", LOG_LVL_INFO);
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return run_ctl(argc, argv);
 	parse_args(argc, argv, &o);
+	clock_tick();
+	env.getspi_hold_s = o.getspi_hold;
 	if (crypto_init(o.backend) < 0)
 		fatalx("the requested crypto backend is not available on this machine");
 	if (o.gost != GOST_IMPL_AUTO && crypto_gost_select(o.gost) < 0)
@@ -256,6 +341,7 @@ int main(int argc, char **argv)
 	rcu_barrier();
 	spd_free(env.spd);
 	sad_free(env.sad);
+	cmd_exec_fini(&env);
 	crypto_fini();
 	return ret;
 }

@@ -31,6 +31,10 @@
  * (esp_out/esp_in) instead of the burst API (esp_out_burst/esp_in_burst); -b -c -l one
  * backend, cipher, size; -O 0-3 only one op of each row, for perf record (0 raw, 1 encrypt,
  * 2 decrypt, 3 raw at the ESP length).
+ *
+ * ESP in UDP (esp-udp SAs, RFC 3948): the rows marked "/udp" (intel-ipsec-mb, 64 and 1420
+ * bytes) do the same with a UDP-encapsulated SA (decrypt: the SA found as classify_natt
+ * finds it); the line under the table compares them with the plain ESP rows of the run.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +49,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "datapath/classify.h"
 #include "datapath/esp.h"
 #include "esper_wire.h"
 #include "tables/sad.h"
@@ -306,7 +311,7 @@ static void make_packet(uint8_t *ip, uint32_t len)
 }
 
 static void esp_init(struct esp *e, enum crypto_backend be, enum aead_cipher c, uint32_t len,
-		     unsigned npkts)
+		     unsigned npkts, bool udp)
 {
 	struct sa_params add = {.spi = 0x1000,
 				.uid = 1,
@@ -314,7 +319,10 @@ static void esp_init(struct esp *e, enum crypto_backend be, enum aead_cipher c, 
 				.cipher = c,
 				.key_len = (uint8_t)aead_keymat_len(c),
 				.seq = 1,
-				.replay = REPLAY_DEFAULT_WINDOW};
+				.replay = REPLAY_DEFAULT_WINDOW,
+				.encap = udp,
+				.sport = 4500,
+				.dport = 4500};
 	struct sp_params sc = {.proto = SP_PROTO_ANY,
 			       .dir = SP_DIR_OUT,
 			       .action = SP_IPSEC,
@@ -420,8 +428,15 @@ static void run_dec(void *arg)
 			struct pkt_info *pi = &e->pi[i + j];
 			uint32_t spi;
 
-			if (pkt_parse(b[j].head + b[j].off, b[j].len, pi) < 0 ||
-			    !esp_spi(b[j].head + b[j].off, pi, &spi))
+			if (pkt_parse(b[j].head + b[j].off, b[j].len, pi) < 0)
+				die("parse");
+			if (pi->proto == 17) {	/* ESP in UDP: as classify finds its SA */
+				if (classify_natt(e->sad, b[j].head + b[j].off, pi,
+						  &e->sas[i + j]) != NATT_ESP)
+					die("not ESP in UDP");
+				continue;
+			}
+			if (!esp_spi(b[j].head + b[j].off, pi, &spi))
 				die("parse");
 			e->sas[i + j] = sad_by_spi(e->sad, spi);
 		}
@@ -454,6 +469,7 @@ struct row {
 	enum crypto_backend be;
 	enum aead_cipher c;
 	uint32_t len;
+	bool udp;		/* an esp-udp SA */
 	/* per round, packets (calls) per second: raw encrypt at len and at what ESP encrypts
 	 * (len + padding + 2), ESP encrypt and decrypt; speed: openssl speed's bytes/s */
 	double raw[ROUNDS_MAX], raw_esp[ROUNDS_MAX], enc[ROUNDS_MAX], dec[ROUNDS_MAX];
@@ -488,7 +504,7 @@ static void measure(struct row *w, unsigned round)
 
 	raw_init(&r, w->be, aes256, w->len, npkts);
 	raw_init(&r_esp, w->be, aes256, esp_len_of(w->len), npkts);
-	esp_init(&e, w->be, w->c, w->len, npkts);
+	esp_init(&e, w->be, w->c, w->len, npkts, w->udp);
 	esp_check(&e);
 	if (only_op >= 0) { /* profiling: one op, its figure in every column */
 		run_ops(&ops[only_op], 1);
@@ -547,7 +563,7 @@ static void print_ratios(double pps, uint32_t len, struct ratio q)
 static void print_row(const struct row *w)
 {
 	bool ossl = w->be == CRYPTO_OPENSSL;
-	double target = !ossl ? (w->len == 1420 ? 0.85 : w->len == 64 ? 0.50 : 0) : 0;
+	double target = !ossl && !w->udp ? (w->len == 1420 ? 0.85 : w->len == 64 ? 0.50 : 0) : 0;
 	double raw = median((double *)w->raw, rounds),
 	       raw_esp = median((double *)w->raw_esp, rounds);
 	struct ratio e = ratio_of(w->enc, w->raw), d = ratio_of(w->dec, w->raw);
@@ -555,8 +571,11 @@ static void print_row(const struct row *w)
 
 	if (target > 0)
 		snprintf(tgt, sizeof(tgt), ">=%.0f%%", target * 100);
-	printf("%-8s %-11s %5u | %6.2f %6.2f %6.2f |", ossl ? "openssl" : "ipsec-mb",
-	       aead_cipher_name(w->c), w->len, raw / 1e6, gbps(raw, w->len), raw_esp / 1e6);
+	char cipher[32];
+
+	snprintf(cipher, sizeof(cipher), "%s%s", aead_cipher_name(w->c), w->udp ? "/udp" : "");
+	printf("%-8s %-15s %5u | %6.2f %6.2f %6.2f |", ossl ? "openssl" : "ipsec-mb", cipher,
+	       w->len, raw / 1e6, gbps(raw, w->len), raw_esp / 1e6);
 	print_ratios(median((double *)w->enc, rounds), w->len, e);
 	print_ratios(median((double *)w->dec, rounds), w->len, d);
 	printf(" %-5s %s\n", tgt, verdict(e, d, target));
@@ -567,7 +586,7 @@ static void print_row(const struct row *w)
 		for (unsigned i = 0; i < rounds; i++)
 			ok &= (speed_pps[i] = w->speed[i] / w->len) > 0;
 		if (!ok) {
-			printf("%-26s | no figure\n", "  openssl speed");
+			printf("%-30s | no figure\n", "  openssl speed");
 			return;
 		}
 		e = ratio_of(w->enc, speed_pps);
@@ -577,7 +596,7 @@ static void print_row(const struct row *w)
 		if (target > 0)
 			snprintf(tgt, sizeof(tgt), ">=%.0f%%", target * 100);
 		raw = median(speed_pps, rounds);
-		printf("%-26s | %6.2f %6.2f %6s |", "  openssl speed", raw / 1e6, gbps(raw, w->len),
+		printf("%-30s | %6.2f %6.2f %6s |", "  openssl speed", raw / 1e6, gbps(raw, w->len),
 		       "");
 		printf(" %13s %4.0f%% [%3.0f-%3.0f] | %13s %4.0f%% [%3.0f-%3.0f] | %-5s %s\n", "",
 		       e.med * 100, e.lo * 100, e.hi * 100, "", d.med * 100, d.lo * 100, d.hi * 100,
@@ -585,15 +604,49 @@ static void print_row(const struct row *w)
 	}
 }
 
+/* ESP in UDP against plain ESP of the same backend, cipher and size: the median over the
+ * rounds of (esp-udp packets/s over its raw rate) / (ESP's over its own), each row against
+ * the raw rate measured interleaved with it (the rows run at different times of a shared
+ * machine). */
+static double udp_cost(const double *u, const double *u_raw, const double *p,
+		       const double *p_raw)
+{
+	double v[ROUNDS_MAX];
+
+	for (unsigned i = 0; i < rounds; i++)
+		v[i] = (u[i] / u_raw[i]) / (p[i] / p_raw[i]);
+	return median(v, rounds);
+}
+
+static void print_udp_cost(const struct row *rows, size_t nrows)
+{
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *u = &rows[i];
+
+		for (size_t j = 0; u->udp && j < nrows; j++) {
+			const struct row *p = &rows[j];
+
+			if (p->udp || p->be != u->be || p->c != u->c || p->len != u->len)
+				continue;
+			printf("esp-udp / esp, %s %u bytes: encrypt %.1f%%, decrypt %.1f%%\n",
+			       aead_cipher_name(u->c), u->len,
+			       udp_cost(u->enc, u->raw, p->enc, p->raw) * 100,
+			       udp_cost(u->dec, u->raw, p->dec, p->raw) * 100);
+		}
+	}
+}
+
 static void print_table(struct row *rows, size_t nrows)
 {
-	printf("\n%26s | %-20s | %-29s | %-29s |\n", "", "raw AES-GCM encrypt", "ESP encrypt",
+	printf("\n%30s | %-20s | %-29s | %-29s |\n", "", "raw AES-GCM encrypt", "ESP encrypt",
 	       "ESP decrypt");
-	printf("%-8s %-11s %5s | %6s %6s %6s | %6s %6s %5s %9s | %6s %6s %5s %9s | %s\n", "backend",
+	printf("%-8s %-15s %5s | %6s %6s %6s | %6s %6s %5s %9s | %6s %6s %5s %9s | %s\n", "backend",
 	       "cipher", "bytes", "Mpps", "Gbit/s", "@ESP", "Mpps", "Gbit/s", "%raw", "[range]",
 	       "Mpps", "Gbit/s", "%raw", "[range]", "target");
 	for (size_t i = 0; i < nrows; i++)
 		print_row(&rows[i]);
+	printf("\n");
+	print_udp_cost(rows, nrows);
 	printf("\nraw: intel-ipsec-mb IMB_AES*_GCM_ENC, OpenSSL an EVP loop (nonce init, AAD, "
 	       "update, final, tag),\none hot buffer of the packet's size, 8-byte AAD; @ESP: the "
 	       "same at the length ESP encrypts\n(+2-4 bytes of trailer: 68, 516, 1424), Mpps. "
@@ -631,7 +684,7 @@ int main(int argc, char **argv)
 {
 	static const enum aead_cipher ciphers[] = {AEAD_AES128_GCM, AEAD_AES256_GCM};
 	static const enum crypto_backend backends[] = {CRYPTO_IPSECMB, CRYPTO_OPENSSL};
-	struct row rows[2 * 2 * NSIZES];
+	struct row rows[2 * 2 * NSIZES + 4];
 	size_t nrows = 0;
 	int opt;
 
@@ -673,6 +726,11 @@ int main(int argc, char **argv)
 					continue;
 				rows[nrows++] = (struct row){
 				    .be = backends[b], .c = ciphers[c], .len = sizes[s]};
+				if (backends[b] == CRYPTO_IPSECMB && sizes[s] != 512)
+					rows[nrows++] = (struct row){.be = backends[b],
+								     .c = ciphers[c],
+								     .len = sizes[s],
+								     .udp = true};
 			}
 	for (unsigned r = 0; r < rounds; r++) {
 		fprintf(stderr, "bench_esp: round %u/%u\n", r + 1, rounds);

@@ -1240,6 +1240,51 @@ static void test_esp_local(void **state)
 }
 
 /*
+ * ESP in UDP (RFC 3948) live: UDP is looked at as ESP in UDP, IKE or a keepalive only at the
+ * address and port of an esp-udp SA that may decrypt, and (ESPER_CFG_LOCAL) only to this
+ * host; anywhere else it is plain UDP to the SPD, here a discard policy over everything.
+ * The SA's SPI in UDP to it decrypts from any source; IKE and keepalives pass past the
+ * discard policy.
+ */
+static void test_esp_in_udp_local(void **state)
+{
+	static const uint8_t esp[8] = { 0, 0, 0x70, 0x01, 0, 0, 0, 1 }, ike[8] = { 0 },
+			     keepalive[1] = { 0xff };
+	struct hx_policy p = hx_pol("0.0.0.0", 0, "192.0.2.0", 24, 0, 0, 0, 0, IN, DISCARD, 7);
+	struct pb_pkt u = pb_packet("203.0.113.77", "192.0.2.1", 17, 31337, 4500);
+	struct pb_pkt other_port = u, other_addr = u;
+
+	(void)state;
+	u.data = esp;
+	u.payload = sizeof(esp);
+	other_port.dport = 4501;
+	other_port.data = esp;
+	other_port.payload = sizeof(esp);
+	pb_addr("192.0.2.9", other_addr.dst);
+	other_addr.data = esp;
+	other_addr.payload = sizeof(esp);
+	install(&p, 1);
+	assert_int_equal(hx_add_udp_sa(&H, 0x7001, 71, ESPER_AF_INET, u.dst, 4500), 0);
+	config(ESPER_CFG_LOCAL);
+	expect_pkt(&u, XDP_DROP, ESPER_C_DROP_DISCARD);	/* not this host's address yet */
+	assert_int_equal(hx_add_local(&H, ESPER_AF_INET, u.dst), 0);
+	assert_int_equal(hx_add_local(&H, ESPER_AF_INET, other_addr.dst), 0);
+	expect_esp_in(&u, 71);					/* from anywhere */
+	expect_pkt(&other_port, XDP_DROP, ESPER_C_DROP_DISCARD);	/* no SA goes there */
+	expect_pkt(&other_addr, XDP_DROP, ESPER_C_DROP_DISCARD);
+	u.data = ike;
+	expect_pkt(&u, XDP_PASS, ESPER_C_PASS_NATT_CONTROL);
+	other_port.data = ike;
+	expect_pkt(&other_port, XDP_DROP, ESPER_C_DROP_DISCARD);
+	u.data = keepalive;
+	u.payload = 1;
+	expect_pkt(&u, XDP_PASS, ESPER_C_PASS_NATT_CONTROL);
+	assert_int_equal(hx_del_local(&H, ESPER_AF_INET, u.dst), 0);
+	expect_pkt(&u, XDP_DROP, ESPER_C_DROP_DISCARD);	/* transit: the SPD's */
+	config(0);
+}
+
+/*
  * The metadata is a hint: where bpf_xdp_adjust_meta has no room for it (here: metadata
  * already in front of the frame, up to test_run's limit, leaves no headroom for 12 bytes
  * more), the frame is redirected all the same and what was in front of it is left alone.
@@ -1858,6 +1903,7 @@ int main(void)
 		T(test_esp_fragments),
 		T(test_esp_ipv4_flags),
 		T(test_esp_local),
+		T(test_esp_in_udp_local),
 		T(test_meta_is_a_hint),
 		T(test_esp_before_spd),
 		T(test_no_xsk),

@@ -18,8 +18,9 @@
  * Policies: all three actions (ipsec, discard, none), both directions, over random tuples
  * (prefix lengths, protocol, ports: the port and protocol policies leave shadow keys),
  * transport or tunnel mode, added, replaced (same selectors and direction, perhaps another
- * action) and removed between batches of frames; SAs of both families with random outer
- * addresses added and deleted (their policies with them). Frames come from
+ * action) and removed between batches of frames, some at the level require:ID (waiting for
+ * an SA that never comes, or outliving theirs); SAs of both families with random outer
+ * addresses added and deleted (their unique:ID policies with them). Frames come from
  * tests/bpf/xdp_harness.h (VLAN/QinQ, IPv4 options, IPv6 extension headers, fragments,
  * TCP/UDP/ICMP/ICMPv6/others), opaque ones (non-first fragments, TCP/UDP headers cut short,
  * IPv6 chains past the parser), ESP with known SPIs whose outer addresses are the SA's or
@@ -66,6 +67,8 @@ enum stat {
 	ST_ESP_OUTBOUND, ST_ESP_GONE, ST_ESP_FRAG, ST_VLAN, ST_IP4_OPTS, ST_IP6_EXT, ST_FRAGMENT,
 	ST_CUT_L4, ST_LONG_CHAIN, ST_TRUNCATED, ST_PADDED, ST_VERSION, ST_MUTATED, ST_ADDS,
 	ST_REPLACES, ST_REMOVES, ST_REFUSED, ST_SA_ADDS, ST_SA_DELETES, ST_SA_OUTBOUND,
+	ST_SA_ENCAP, ST_UDP_ESP, ST_UDP_ESP_OURS, ST_UDP_CONTROL, ST_UDP_CONTROL_PROTECTED,
+	ST_NO_SA, ST_WAITING,
 	ST_MAX
 };
 static unsigned long stats[ST_MAX];
@@ -102,6 +105,14 @@ static struct sa *sa_create(struct hx_rand *r)
 	a->src.family = a->dst.family = fam == ESPER_AF_INET ? AF_INET : AF_INET6;
 	hx_rand_addr(r, fam, a->src.a);
 	hx_rand_addr(r, fam, a->dst.a);
+	if (!hx_rnd(r, 3)) {	/* esp-udp, mostly to one of two NAT-T destinations */
+		static const uint16_t ports[] = { 4500, 4500, 4501 };
+
+		a->encap = true;
+		a->sport = hx_rnd(r, 2) ? 4500 : (uint16_t)(1 + hx_rnd(r, 65535));
+		a->dport = hx_rnd(r, 4) ? ports[hx_rnd(r, 3)] : (uint16_t)(1 + hx_rnd(r, 65535));
+		stats[ST_SA_ENCAP]++;
+	}
 	exec_ok(&c);
 	sa = sad_by_spi(SAD, a->spi);
 	assert_non_null(sa);
@@ -117,8 +128,8 @@ static void sa_delete(struct sa *sa)
 	if (ngone < sizeof(gone_spis) / sizeof(gone_spis[0]))
 		gone_spis[ngone++] = sa->spi;
 	c.del.spi = sa->spi;
-	c.del.src = sa->src;
-	c.del.dst = sa->dst;
+	c.del.src = sa->conf.src;
+	c.del.dst = sa->conf.dst;
 	exec_ok(&c);
 	stats[ST_SA_DELETES]++;
 }
@@ -197,14 +208,14 @@ static bool name_sa(struct hx_rand *r, struct sp_params *c)
 	if (!sa)
 		return false;
 	c->uid = sa->uid;
-	if (c->src.addr.family == sa->src.family && hx_rnd(r, 2)) {
+	if (c->src.addr.family == sa->family && hx_rnd(r, 2)) {
 		c->mode = SP_MODE_TRANSPORT;
 		memset(&c->tsrc, 0, sizeof(c->tsrc));
 		memset(&c->tdst, 0, sizeof(c->tdst));
 	} else {
 		c->mode = SP_MODE_TUNNEL;
-		c->tsrc = sa->src;
-		c->tdst = sa->dst;
+		c->tsrc = sa->conf.src;
+		c->tdst = sa->conf.dst;
 	}
 	return true;
 }
@@ -235,19 +246,50 @@ static void rand_conf(struct hx_rand *r, const struct esper_tuple *t, uint8_t fa
 	c->action = rand_sp_action(r);
 }
 
+/* An ipsec policy at the level require:ID waiting for an SA that never comes: a UniqueID no
+ * SA has (sa_create numbers them from 1), one range per direction (the policies waiting
+ * for one SA go one way). Tunnel mode between random endpoints, or transport. */
+static void name_absent_sa(struct hx_rand *r, struct sp_params *c)
+{
+	uint8_t fam = hx_rnd(r, 2) ? ESPER_AF_INET6 : ESPER_AF_INET;
+
+	c->require = true;
+	c->uid = (c->dir == SP_DIR_OUT ? 0x40000000u : 0x50000000u) + hx_rnd(r, 16);
+	c->mode = hx_rnd(r, 2) ? SP_MODE_TUNNEL : SP_MODE_TRANSPORT;
+	memset(&c->tsrc, 0, sizeof(c->tsrc));
+	memset(&c->tdst, 0, sizeof(c->tdst));
+	if (c->mode == SP_MODE_TUNNEL) {
+		c->tsrc.family = c->tdst.family = fam == ESPER_AF_INET ? AF_INET : AF_INET6;
+		hx_rand_addr(r, fam, c->tsrc.a);
+		hx_rand_addr(r, fam, c->tdst.a);
+		c->tsrc.a[fam == ESPER_AF_INET ? 3 : 15] |= 1;	/* never unspecified */
+		c->tdst.a[fam == ESPER_AF_INET ? 3 : 15] |= 1;
+	}
+}
+
 /* spdadd through the executor; a policy with the same selectors and direction is replaced
- * (a new id). An ipsec policy without an SA it may name becomes a discard. */
+ * (a new id). An ipsec policy without an SA it may name becomes a require:ID policy
+ * waiting for an SA, or a discard; one in four that name an SA is require:ID (and so
+ * outlives it, waiting, once sa_churn deletes it). */
 static void policy_add(struct hx_rand *r, struct sp_params *c)
 {
 	struct cmd cmd = { .kind = CMD_SPDADD };
 	struct sp *probe, *old, *now;
 	size_t before = spd_count(SPD);
 
-	if (c->action == SP_IPSEC && !name_sa(r, c))
-		c->action = SP_DISCARD;
+	c->require = false;
+	if (c->action == SP_IPSEC && !name_sa(r, c)) {
+		if (hx_rnd(r, 2))
+			name_absent_sa(r, c);
+		else
+			c->action = SP_DISCARD;
+	} else if (c->action == SP_IPSEC && !hx_rnd(r, 4)) {
+		c->require = true;
+	}
 	if (c->action != SP_IPSEC) {
 		c->mode = SP_MODE_TRANSPORT;
 		c->uid = 0;
+		c->require = false;
 		memset(&c->tsrc, 0, sizeof(c->tsrc));
 		memset(&c->tdst, 0, sizeof(c->tdst));
 	}
@@ -281,7 +323,7 @@ static void policy_refused(struct hx_rand *r)
 	}
 	if (!sa)
 		return;
-	rand_conf(r, &t, sa->src.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6, &cmd.spd);
+	rand_conf(r, &t, sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6, &cmd.spd);
 	cmd.spd.action = SP_IPSEC;
 	cmd.spd.dir = sa_is_outbound(sa) ? SP_DIR_IN : SP_DIR_OUT;
 	cmd.spd.mode = SP_MODE_TRANSPORT;
@@ -397,6 +439,43 @@ static void hx_policy_of(const struct sp *sp, struct hx_policy *p)
 	p->id = sp->id;
 }
 
+/* Does an esp-udp SA of the SAD that may decrypt go to (dst, dport)? */
+static bool natt_wanted(const struct ip_addr *dst, uint16_t dport)
+{
+	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa))
+		if (sa->conf.encap && !sa_is_outbound(sa) && sa->conf.dport == dport &&
+		    !memcmp(&sa->conf.dst, dst, sizeof(*dst)))
+			return true;
+	return false;
+}
+
+/* natt_dests holds where the SAD's esp-udp SAs that may decrypt go, and nothing else: the
+ * map's keys are exactly those places (and sad_natt_dest agrees). */
+static void check_natt_dests(void)
+{
+	struct esper_natt_key *keys;
+	size_t nk, want = 0;
+
+	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa)) {
+		struct esper_natt_key k = { .port = htons(sa->conf.dport) };
+		bool w = natt_wanted(&sa->conf.dst, sa->conf.dport), first = true;
+		__u8 v;
+
+		k.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+		memcpy(k.addr, sa->conf.dst.a, 16);
+		if (w != (bpf_map_lookup_elem(H.fds.natt_dests, &k, &v) == 0))
+			fail_msg("natt_dests and the SAD disagree for SPI 0x%x", sa->spi);
+		assert_int_equal(sad_natt_dest(SAD, sa->family, sa->conf.dst.a, k.port), w);
+		for (struct sa *o = sad_first(SAD); o != sa; o = sad_next(SAD, o))
+			first &= !(o->conf.dport == sa->conf.dport &&
+				   !memcmp(&o->conf.dst, &sa->conf.dst, sizeof(o->conf.dst)));
+		want += w && first;
+	}
+	keys = map_keys(H.fds.natt_dests, sizeof(*keys), &nk);
+	free(keys);
+	assert_int_equal(nk, want);
+}
+
 /*
  * The maps hold exactly what the tables say: the SPD's tuple lists; one key per distinct
  * policy key with the outbound and inbound policies' actions and ids; the shadow keys of
@@ -423,11 +502,14 @@ static void check_maps(void)
 		assert_int_equal(b.count, u->count);
 		assert_memory_equal(b.t, u->t, u->count * sizeof(u->t[0]));
 	}
+	size_t waiting = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct hx_policy p;
 		struct esper_spd_val v;
 		struct esper_spd_key k;
 
+		waiting += live[i]->action == SP_IPSEC && !sp_sa(live[i]);
 		hx_policy_of(live[i], &p);
 		hx_policy_key(&p, &k);
 		assert_memory_equal(&k, &live[i]->key, sizeof(k));	/* harness == SPD */
@@ -442,6 +524,8 @@ static void check_maps(void)
 			assert_int_equal(v.in_id, p.id);
 		}
 	}
+	if (waiting > stats[ST_WAITING])
+		stats[ST_WAITING] = waiting;
 	qsort(want, nw, sizeof(want[0]), key_cmp);
 	for (size_t i = 0; i < nw; i++)
 		if (!i || key_cmp(&want[nd - 1], &want[i]))
@@ -471,15 +555,18 @@ static void check_maps(void)
 			continue;
 		}
 		assert_int_equal(rc, 0);
-		w.family = sa->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		memcpy(w.src, sa->src.a, 16);
-		memcpy(w.dst, sa->dst.a, 16);
+		w.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+		w.encap = sa->conf.encap;
+		w.dport = sa->conf.encap ? htons(sa->conf.dport) : 0;
+		memcpy(w.src, sa->conf.src.a, 16);
+		memcpy(w.dst, sa->conf.dst.a, 16);
 		assert_memory_equal(&v, &w, sizeof(v));
 		may_decrypt++;
 	}
 	spis = map_keys(H.fds.sa_in, sizeof(*spis), &nk);
 	free(spis);
 	assert_int_equal(nk, may_decrypt);
+	check_natt_dests();
 }
 
 /* --- userspace's decision ----------------------------------------------------------------- */
@@ -509,6 +596,7 @@ static void user_decide(const uint8_t *f, size_t len, bool unknown_drop, struct 
 		assert_int_equal(c.why, ESPER_C_REDIRECT_PLAIN_OUT);
 		assert_non_null(c.sp);
 		hx_set_redirect(e, ESPER_META_PLAIN_OUT, c.sp->id);
+		stats[ST_NO_SA] += !sp_sa(c.sp);	/* require:ID waiting: the worker drops it */
 		break;
 	case V_DROP:
 		hx_set_verdict(e, XDP_DROP, (int)c.why);
@@ -525,6 +613,14 @@ static void user_decide(const uint8_t *f, size_t len, bool unknown_drop, struct 
 	spd_match(SPD, &pi, &opaque);
 	stats[ST_SHADOWED] += opaque;
 	stats[ST_ESP_FRAG] += pi.proto == IPPROTO_ESP_ && pi.fragment;
+	stats[ST_UDP_ESP_OURS] += c.v == V_DECRYPT && pi.proto == 17;
+	stats[ST_UDP_CONTROL] += c.why == ESPER_C_PASS_NATT_CONTROL;
+	if (c.v == V_ENCRYPT && pi.proto == 17) {	/* IKE that a policy protects */
+		struct sa *unused;
+
+		stats[ST_UDP_CONTROL_PROTECTED] +=
+			classify_natt(SAD, f + l3_off, &pi, &unused) == NATT_CONTROL;
+	}
 }
 
 /* --- frames ----------------------------------------------------------------------------- */
@@ -559,6 +655,42 @@ static uint32_t rand_spi(struct hx_rand *r, struct sa **sa)
 	return hx_rnd(r, 2) ? 0x100 + hx_rnd(r, 0x10000) : hx_rnd(r, UINT32_MAX) + 1;
 }
 
+/* UDP as a NAT-T destination would get it (RFC 3948 2.2, 2.3): to an esp-udp SA's port (or to
+ * 4500, or anywhere), carrying ESP (of that SA, of another, of none), a keepalive, IKE or
+ * data, addressed as the SA or not. */
+static void rand_udp_encap(struct hx_rand *r, struct pb_pkt *k)
+{
+	static uint8_t data[72];	/* what the UDP header carries */
+	struct sa *sa = sas[hx_rnd(r, NSAS)];
+	struct sa *other;
+	unsigned what = hx_rnd(r, 20);
+	uint32_t spi = hx_rnd(r, 4) ? sa->spi : rand_spi(r, &other);
+
+	k->proto = 17;
+	k->dport = sa->conf.encap && hx_rnd(r, 4) ? sa->conf.dport : hx_rnd(r, 2) ? 4500 : k->dport;
+	k->payload = 8 + hx_rnd(r, 64);
+	test_rand_bytes(&r->s, data, sizeof(data));
+	k->data = data;
+	if (what < 12) {	/* ESP: SPI, sequence number 1 */
+		wr32(data, spi);
+		wr32(data + 4, 1);
+		stats[ST_UDP_ESP]++;
+	} else if (what < 15) {	/* a NAT-keepalive */
+		data[0] = 0xff;
+		k->payload = 1;
+	} else if (what < 18) {	/* IKE behind the non-ESP marker */
+		wr32(data, 0);
+		k->payload = 4 + hx_rnd(r, 64);
+	} else {		/* data, perhaps 1-3 bytes: neither ESP nor a marker */
+		k->payload = hx_rnd(r, 2) ? hx_rnd(r, 4) : k->payload;
+	}
+	if (hx_rnd(r, 4)) {
+		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+
+		hx_rand_esp_addrs(r, k, fam, sa->conf.src.a, sa->conf.dst.a);
+	}
+}
+
 /* A frame from the harness's generator, aimed at a live policy most of the time, then
  * perhaps damaged. Returns its length (at least ETH_HLEN, test_run's minimum). */
 static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
@@ -572,13 +704,15 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 
 	hx_rand_pkt(r, targets, ntargets, esp, spi, &k);
 	if (sa) {
-		uint8_t fam = sa->src.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		int how = hx_rand_esp_addrs(r, &k, fam, sa->src.a, sa->dst.a);
+		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+		int how = hx_rand_esp_addrs(r, &k, fam, sa->conf.src.a, sa->conf.dst.a);
 
 		stats[how ? ST_ESP_WRONG : ST_ESP_EXACT]++;
 		stats[ST_ESP_OUTBOUND] += sa_is_outbound(sa);
 	}
-	if (!hx_rnd(r, 8))	/* ICMP of the family, which has no ports */
+	if (!esp && !hx_rnd(r, 5))
+		rand_udp_encap(r, &k);
+	else if (!hx_rnd(r, 8))	/* ICMP of the family, which has no ports */
 		k.proto = esp ? 50 : k.family == ESPER_AF_INET ? 1 : 58;
 	if (!hx_rnd(r, 40))
 		k.ethertype = hx_rnd(r, 2) ? 0x0806 : 0x88cc;
@@ -676,7 +810,7 @@ static void test_xdp_differential(void **state)
 		ESPER_C_PASS_NOT_IP, ESPER_C_PASS_MALFORMED, ESPER_C_PASS_NO_POLICY,
 		ESPER_C_PASS_BYPASS, ESPER_C_PASS_UNKNOWN_SPI, ESPER_C_DROP_UNKNOWN_SPI,
 		ESPER_C_DROP_IN_POLICY, ESPER_C_DROP_DISCARD, ESPER_C_DROP_OPAQUE,
-		ESPER_C_REDIRECT_ESP_IN, ESPER_C_REDIRECT_PLAIN_OUT,
+		ESPER_C_REDIRECT_ESP_IN, ESPER_C_REDIRECT_PLAIN_OUT, ESPER_C_PASS_NATT_CONTROL,
 	};
 	struct hx_rand r = { .s = 0xd1ffd1ff5eed0002ULL };
 	struct tuples ts;
@@ -718,6 +852,8 @@ static void test_xdp_differential(void **state)
 	}
 	for (int i = 0; i < NSAS; i++)
 		stats[ST_SA_OUTBOUND] += sa_is_outbound(sas[i]);
+	fprintf(stderr, "[          ] require:ID: %lu policies waiting for their SA at most "
+		"at once; %lu frames redirected to one\n", stats[ST_WAITING], stats[ST_NO_SA]);
 	fprintf(stderr,
 		"[          ] %lu frames compared: %lu redirect out, %lu redirect ESP, %lu drop "
 		"in, %lu discard, %lu opaque drop, %lu bypass, %lu no policy, %lu unknown SPI "
@@ -729,7 +865,9 @@ static void test_xdp_differential(void **state)
 		"parser), %lu fragments, %lu headers cut; %lu truncated, %lu padded, %lu version, "
 		"%lu mutated\n"
 		"[          ] policies: %lu added, %lu replaced, %lu removed, %lu refused; SAs: "
-		"%lu added, %lu deleted, %lu of %d outbound at the end\n",
+		"%lu added (%lu esp-udp), %lu deleted, %lu of %d outbound at the end\n"
+		"[          ] UDP to NAT-T destinations: %lu ESP (%lu of ours), %lu IKE or keepalive passed, "
+		"%lu protected\n",
 		stats[ST_FRAMES], seen[ESPER_C_REDIRECT_PLAIN_OUT], seen[ESPER_C_REDIRECT_ESP_IN],
 		seen[ESPER_C_DROP_IN_POLICY], seen[ESPER_C_DROP_DISCARD], seen[ESPER_C_DROP_OPAQUE],
 		seen[ESPER_C_PASS_BYPASS], seen[ESPER_C_PASS_NO_POLICY],
@@ -741,7 +879,9 @@ static void test_xdp_differential(void **state)
 		stats[ST_LONG_CHAIN], stats[ST_FRAGMENT], stats[ST_CUT_L4], stats[ST_TRUNCATED],
 		stats[ST_PADDED], stats[ST_VERSION], stats[ST_MUTATED], stats[ST_ADDS],
 		stats[ST_REPLACES], stats[ST_REMOVES], stats[ST_REFUSED], stats[ST_SA_ADDS],
-		stats[ST_SA_DELETES], stats[ST_SA_OUTBOUND], NSAS);
+		stats[ST_SA_ENCAP], stats[ST_SA_DELETES], stats[ST_SA_OUTBOUND], NSAS,
+		stats[ST_UDP_ESP], stats[ST_UDP_ESP_OURS], stats[ST_UDP_CONTROL],
+		stats[ST_UDP_CONTROL_PROTECTED]);
 	if (disagreements)
 		fail_msg("%u frames where XDP and classify() disagree", disagreements);
 	/* every verdict must have been exercised, or the comparison proves little */
@@ -752,6 +892,9 @@ static void test_xdp_differential(void **state)
 	assert_true(stats[ST_ESP_WRONG] >= MIN_EACH && stats[ST_ESP_OUTBOUND] >= MIN_EACH);
 	assert_true(stats[ST_ESP_FRAG] >= MIN_EACH && stats[ST_LONG_CHAIN] >= MIN_EACH);
 	assert_true(stats[ST_REFUSED] > 0 && stats[ST_REPLACES] > 0);
+	assert_true(stats[ST_UDP_ESP_OURS] >= MIN_EACH && stats[ST_UDP_CONTROL] >= MIN_EACH);
+	assert_true(stats[ST_UDP_CONTROL_PROTECTED] >= 10);
+	assert_true(stats[ST_NO_SA] >= MIN_EACH && stats[ST_WAITING] >= MIN_EACH);
 }
 
 /* --- set-up ------------------------------------------------------------------------------ */

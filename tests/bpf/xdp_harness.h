@@ -490,6 +490,7 @@ static inline int hx_reset(struct hx *h)
 	err = err ?: hx_map_clear(h->fds.sa_in, sizeof(__be32));
 	err = err ?: hx_map_clear(h->fds.local_addrs, sizeof(struct esper_addr_key));
 	err = err ?: hx_map_clear(h->fds.xsk_slots, sizeof(struct esper_xsk_key));
+	err = err ?: hx_map_clear(h->fds.natt_dests, sizeof(struct esper_natt_key));
 	if (!err && bpf_map_update_elem(h->fds.config, &zero, &cfg, BPF_ANY))
 		err = -errno;
 	return err;
@@ -528,6 +529,25 @@ static inline int hx_add_sa(struct hx *h, uint32_t spi, uint32_t uid, uint8_t fa
 static inline int hx_add_sa_pkt(struct hx *h, uint32_t spi, uint32_t uid, const struct pb_pkt *p)
 {
 	return hx_add_sa(h, spi, uid, p->family, p->src, p->dst);
+}
+
+/* An esp-udp SA (spi, uid) that may decrypt, to (dst, dport), as bpf_sync.c writes it:
+ * sa_in's entry and the place in natt_dests. */
+static inline int hx_add_udp_sa(struct hx *h, uint32_t spi, uint32_t uid, uint8_t family,
+				const uint8_t *dst, uint16_t dport)
+{
+	struct esper_sa_in_val v = { .uid = uid, .family = family, .encap = 1,
+				     .dport = htons(dport) };
+	struct esper_natt_key k = { .family = family, .port = htons(dport) };
+	__be32 key = htonl(spi);
+	__u8 one = 1;
+
+	memcpy(v.dst, dst, family == ESPER_AF_INET6 ? 16 : 4);
+	memcpy(k.addr, dst, family == ESPER_AF_INET6 ? 16 : 4);
+	if (bpf_map_update_elem(h->fds.sa_in, &key, &v, BPF_ANY) ||
+	    bpf_map_update_elem(h->fds.natt_dests, &k, &one, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /* local_addrs: addr (network order, IPv4 in the first 4 bytes) is one of this host's. */

@@ -44,7 +44,7 @@ static void check_error(const struct cmd_error *err, size_t size)
 
 static void check_cmd(const struct cmd *c, size_t size)
 {
-	if ((unsigned)c->kind > CMD_STATS || c->at[CF_CMD].line == 0 ||
+	if ((unsigned)c->kind > CMD_GETSPI || c->at[CF_CMD].line == 0 ||
 	    c->at[CF_CMD].line > size || c->at[CF_CMD].col > size)
 		abort();
 	if (c->kind == CMD_ADD && (c->add.key_len == 0 || c->add.key_len > ESP_KEYMAT_MAX))

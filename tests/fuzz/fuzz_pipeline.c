@@ -5,14 +5,16 @@
  * with a configuration and packets both made from the input:
  *
  *   configuration: up to 4 SAs (even: outbound 192.0.2.1 -> 192.0.2.2 or 2001:db8::1 ->
- *     ::2; odd: inbound, the other way) and up to 10 policies whose selectors, protocol,
+ *     ::2; odd: inbound, the other way; some esp-udp, RFC 3948, ports 4500) and up to 10
+ *     policies whose selectors, protocol,
  *     ports, direction, action (ipsec, discard, none), mode and SA come from small pools
  *     (so that they overlap), applied as command text through the executor (refusals are
  *     fine), and a path MTU;
  *   packets: plaintext from the same pools, with random fragments (first, non-first),
  *     IPv6 extension header chains (some too long to walk), TCP/UDP headers cut short,
- *     protocol 50 with unknown SPIs, and ESP that a peer sealed for an inbound SA around a
- *     random inner packet (tunnel or transport).
+ *     protocol 50 with unknown SPIs, UDP (to 4500 too) carrying IKE's non-ESP marker, a
+ *     NAT-keepalive or random bytes, and ESP (in UDP for an esp-udp SA) that a peer sealed
+ *     for an inbound SA around a random inner packet (tunnel or transport).
  *
  * The invariants, checked against a naive reference written here (a linear scan of the
  * configured policies in the documented order, esper_abi.h):
@@ -20,7 +22,8 @@
  *      or could match first by the fields the packet lets be read (RFC 4301 7: fail closed);
  *   2. a decrypted packet reaches the host only from an SA that may decrypt, and when
  *      inbound ipsec policies name that SA, only if it matches one of them (RFC 4301 5.2);
- *   3. everything sent out is ESP of an outbound SA, no larger than the MTU.
+ *   3. everything sent out is ESP of an outbound SA (in UDP exactly if the SA is esp-udp),
+ *      no larger than the MTU.
  * Any broken invariant abort()s. Run by tests/fuzz/Makefile.
  */
 #include <arpa/inet.h>
@@ -33,6 +36,7 @@
 #include "control/cmd_exec.h"
 #include "datapath/pipeline.h"
 #include "esper_wire.h"
+#include "lib/bytes.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
 #include "../lib/pktbuild.h"
@@ -79,7 +83,7 @@ static const char *const host4[] = { "198.51.100.7", "198.51.100.8", "203.0.113.
 static const char *const host6[] = { "2001:db8:1::7", "2001:db8:1::8", "2001:db8:2::9",
 				     "2001:db8:2::a" };
 static const uint8_t protos[] = { 0, 6, 17, 1, 58 };	/* 0: any */
-static const uint16_t port_pool[] = { 0, 80, 5000 };	/* 0: none */
+static const uint16_t port_pool[] = { 0, 80, 5000, 4500 };	/* 0: none; 4500: NAT-T */
 
 /* A policy as configured, for the reference. */
 struct ref_pol {
@@ -137,6 +141,8 @@ static bool exec_text(const char *text)
 	return cmd_parse_string(text, &c, &err) == 1 && cmd_exec(&W.env, &c, &err) == 0;
 }
 
+static bool sa_udp[4];	/* SA i is esp-udp, from port 4500 to 4500 */
+
 static const char *sa_end(unsigned i, bool v6, bool src)
 {
 	bool outbound = !(i % 2);
@@ -151,11 +157,13 @@ static void add_sas(struct rd *r)
 	W.nsa = 2 + rd(r, 3);
 	for (unsigned i = 0; i < W.nsa; i++) {
 		bool v6 = i >= 2 && (i & 2);
+		const char *port = (sa_udp[i] = !rd(r, 3)) ? "[4500]" : "";
 		char text[256];
 
 		snprintf(text, sizeof(text),
-			 "add %s %s esp 0x%x -u %u -E aes-gcm-16 0x%02x%038x%s ;", sa_end(i, v6, true),
-			 sa_end(i, v6, false), 0x1000 + i, i + 1, i + 1, 0x55,
+			 "add %s%s %s%s %s 0x%x -u %u -E aes-gcm-16 0x%02x%038x%s ;",
+			 sa_end(i, v6, true), port, sa_end(i, v6, false), port,
+			 sa_udp[i] ? "esp-udp" : "esp", 0x1000 + i, i + 1, i + 1, 0x55,
 			 rd(r, 4) ? "" : " tfc:300");
 		exec_text(text);
 	}
@@ -181,8 +189,8 @@ static void add_policy(struct rd *r)
 		pi = 0;
 	p->proto = protos[pi];
 	if (pi == 1 || pi == 2) {
-		p->sport = port_pool[rd(r, 3)];
-		p->dport = port_pool[rd(r, 3)];
+		p->sport = port_pool[rd(r, 4)];
+		p->dport = port_pool[rd(r, 4)];
 	}
 	prefix_of(nets[s], v6, p->src, &p->splen);
 	prefix_of(nets[d], v6, p->dst, &p->dplen);
@@ -349,8 +357,15 @@ static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 	struct pkt_info pi;
 
 	(void)nh;
+	bool udp;
+	struct sa *sa;
+
 	check(pkt_parse(ip, p->b.len, &pi) == 0);	/* invariant 3 */
-	check(pi.proto == IPPROTO_ESP_);
+	udp = pi.proto == 17;
+	check(pi.proto == IPPROTO_ESP_ || udp);
+	check(pi.l4_off + (udp ? 8u : 0u) + 8u <= pi.ip_len);
+	sa = sad_by_spi(W.sad, rd32(ip + pi.l4_off + (udp ? 8 : 0)));
+	check(sa && sa_is_outbound(sa) && sa_path(sa)->encap == udp);
 	check(!W.mtu || p->b.len <= W.mtu);
 	port_release(drv, p);
 }
@@ -434,7 +449,11 @@ static uint32_t build_plain(struct rd *r, uint8_t *ip)
 	unsigned frag = rd(r, 6);	/* 0: first, 1: non-first, else none */
 	uint32_t l4 = p.proto == 50 ? 8 : p.proto == 6 ? 20 : 8;
 	uint32_t pay = rd(r, 4) ? rd(r, 64) : 1400 + rd(r, 100);
+	unsigned udp_pay = p.proto == 17 ? rd(r, 3) : 0;	/* 1: a keepalive; 2: random bytes */
 	uint8_t data[20 + 1500] = { 0 };
+
+	if (udp_pay == 1)
+		pay = 1;
 
 	if (!rd(r, 8))
 		l4 = rd(r, 4);	/* a header cut short */
@@ -454,9 +473,13 @@ static uint32_t build_plain(struct rd *r, uint8_t *ip)
 		pb_addr(host4[rd(r, 5)], p.dst);
 	}
 	if (l4 >= 4) {
-		wr16(data, port_pool[rd(r, 3)]);
-		wr16(data + 2, port_pool[rd(r, 3)]);
+		wr16(data, port_pool[rd(r, 4)]);
+		wr16(data + 2, port_pool[rd(r, 4)]);
 	}
+	if (l4 == 8 && pay && udp_pay == 1)	/* zeros: IKE's non-ESP marker */
+		data[8] = 0xff;
+	for (unsigned i = 0; l4 == 8 && udp_pay == 2 && i < pay && i < 8; i++)
+		data[8 + i] = (uint8_t)rd(r, 256);
 	p.data = data;
 	p.payload = l4 + pay;
 	return (uint32_t)pb_ip(&p, ip);
@@ -480,20 +503,20 @@ static uint32_t build_esp(struct rd *r, uint8_t *buf, uint32_t *off)
 		uint8_t *ip = buf + HEADROOM;
 		bool v6 = ip[0] >> 4 == 6;
 
-		if (v6 != (sa->src.family == AF_INET6))
+		if (v6 != (sa->family == AF_INET6))
 			c.mode = SP_MODE_TUNNEL;
 		else if (v6)
-			memcpy(ip + 8, sa->src.a, 16), memcpy(ip + 24, sa->dst.a, 16);
+			memcpy(ip + 8, sa->conf.src.a, 16), memcpy(ip + 24, sa->conf.dst.a, 16);
 		else if (!(ip[6] & 0x3f) && !ip[7])	/* the checksum must stay right */
-			memcpy(ip + 12, sa->src.a, 4), memcpy(ip + 16, sa->dst.a, 4),
+			memcpy(ip + 12, sa->conf.src.a, 4), memcpy(ip + 16, sa->conf.dst.a, 4),
 				csum_ipv4_header(ip);
 		else
 			c.mode = SP_MODE_TUNNEL;
 	}
 	W.cur_sa = (int)i;
 	W.cur_tunnel = c.mode == SP_MODE_TUNNEL;
-	c.tsrc = sa->src;
-	c.tdst = sa->dst;
+	c.tsrc = sa->conf.src;
+	c.tdst = sa->conf.dst;
 	peer = sa_new(&sa->conf, 1);	/* the peer's outbound copy of the SA */
 	check(peer);
 	atomic_store(&peer->seq_next, 1 + rd(r, 200));

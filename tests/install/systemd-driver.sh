@@ -42,7 +42,7 @@ check "the service is active and running" \
 	wait_for sh -c 'systemctl is-active -q esper-xdp.service &&
 			journalctl -u esper-xdp.service | grep -q "running on 1 interface"'
 # Every line esper-xdp logged so far is one of its start-up lines: no warning.
-INFO='crypto: AES-GCM|queue 0: AF_XDP|initial commands applied|running on 1 interface'
+INFO='crypto: AES-GCM|queue 0: AF_XDP|initial commands applied|running on 1 interface|control socket /run/esper-xdp/control \(read-only\)'
 check "no warning or error in the journal" \
 	sh -c "! journalctl _SYSTEMD_UNIT=esper-xdp.service -o cat | grep -vE '$INFO' | grep ."
 pid=$(mainpid)
@@ -60,6 +60,13 @@ check "the output file is 0600" sh -c '[ "$(stat -c %a /run/esper-xdp/output)" =
 check "refused commands go to the journal, not the output" \
 	sh -c 'echo "bogus ;" > /run/esper-xdp/commands; sleep 0.5;
 	       journalctl -u esper-xdp.service | grep -q "unknown command .bogus."'
+# The operator's control socket beside the FIFO (ReadWritePaths=/run/esper-xdp).
+check "the control socket is a 0600 socket in /run/esper-xdp" \
+	sh -c '[ -S /run/esper-xdp/control ] && [ "$(stat -c %a /run/esper-xdp/control)" = 600 ]'
+check "esper-xdp ctl stats answers through it" \
+	sh -c 'esper-xdp ctl stats | grep -q "^sa spi=0x00002001"'
+check "the control socket is read-only by default" \
+	sh -c 'out=$(esper-xdp ctl flush 2>&1); [ $? -eq 1 ] && echo "$out" | grep -q read-only'
 
 # What the hardening left the process.
 st=/proc/$pid/status

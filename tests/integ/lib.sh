@@ -93,7 +93,8 @@ gw_ns() { [ "$1" = 1 ] && echo $NS_G1 || echo $NS_G2; }
 gw_ifaces() { [ "$1" = 1 ] && echo "-i g1l -i g1w" || echo "-i g2l -i g2w"; }
 
 # gw_start N [OPTIONS]: esper-xdp on gateway N, its commands from a FIFO held open on fd 7
-# (gw1) or 8 (gw2), so its input never ends; stdout and stderr into $LOGDIR/gwN.{out,err}.
+# (gw1) or 8 (gw2), so its input never ends; stdout and stderr into $LOGDIR/gwN.{out,err};
+# its control socket $LOGDIR/gwN.ctl.$ID (gw_ctl N), unless OPTIONS give another.
 gw_start() {
 	n=$1
 	shift
@@ -102,7 +103,8 @@ gw_start() {
 	mkfifo "$fifo"
 	# shellcheck disable=SC2046
 	ip netns exec "$(gw_ns $n)" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-		"$ESPER" $(gw_ifaces $n) "$@" <"$fifo" >"$LOGDIR/gw$n.out" 2>"$LOGDIR/gw$n.err" &
+		"$ESPER" $(gw_ifaces $n) --ctl-socket "$(gw_ctl_path $n)" "$@" <"$fifo" \
+		>"$LOGDIR/gw$n.out" 2>"$LOGDIR/gw$n.err" &
 	eval "GW${n}_PID=$!"
 	if [ "$n" = 1 ]; then exec 7>"$fifo"; else exec 8>"$fifo"; fi
 	rm -f "$fifo"
@@ -110,6 +112,15 @@ gw_start() {
 }
 
 gw_pid() { eval "echo \${GW${1}_PID:-}"; }
+
+gw_ctl_path() { echo "$LOGDIR/gw$1.ctl.$ID"; }
+
+# gw_ctl N COMMAND...: esper-xdp ctl on gateway N's control socket.
+gw_ctl() {
+	n=$1
+	shift
+	"$ESPER" ctl --socket "$(gw_ctl_path "$n")" "$@"
+}
 
 gw_stop() {
 	pid=$(gw_pid "$1")

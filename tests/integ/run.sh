@@ -482,23 +482,371 @@ case_host_gso_off() {
 	[ "$(gw_stat 2 worker to_host)" -gt 5000 ] || { echo "gw2 delivered too little"; return 1; }
 }
 
+# --- NAT traversal (RFC 3948): ESP in UDP between the gateways -----------------------------
+
+# natt_tunnel FAMILY: the site-to-site tunnel with esp-udp SAs (gw1 sends from port 4500 to
+# gw2's 4501, gw2 from 4501 to 4500). On the wire: UDP-encapsulated ESP only, which tshark
+# decrypts and authenticates with the keys.
+natt_tunnel() {
+	if [ "$1" = 4 ]; then
+		t1=192.0.2.1 t2=192.0.2.2 a=198.51.100.0/24 b=203.0.113.0/24
+		host_a=198.51.100.10 host_b=203.0.113.10
+	else
+		t1=2001:db8:f::1 t2=2001:db8:f::2 a=2001:db8:a::/64 b=2001:db8:b::/64
+		host_a=2001:db8:a::10 host_b=2001:db8:b::10
+	fi
+	for n in 1 2; do
+		gw_cmd $n "add $t1[4500] $t2[4501] esp-udp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+		gw_cmd $n "add $t2[4501] $t1[4500] esp-udp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	done
+	gw_cmd 1 "spdadd $a $b any -P out ipsec esp/tunnel/$t1-$t2/unique:1 ;"
+	gw_cmd 1 "spdadd $b $a any -P in ipsec esp/tunnel/$t2-$t1/unique:2 ;"
+	gw_cmd 2 "spdadd $b $a any -P out ipsec esp/tunnel/$t2-$t1/unique:2 ;"
+	gw_cmd 2 "spdadd $a $b any -P in ipsec esp/tunnel/$t1-$t2/unique:1 ;"
+	capture_start "$LOGDIR/natt.pcap"
+	ping_ok $NS_A $host_b 5 || { echo "ping $host_b failed"; capture_stop; return 1; }
+	transfer $NS_A $NS_B $host_b 10 || { capture_stop; return 1; }
+	transfer $NS_B $NS_A $host_a 10 || { capture_stop; return 1; }
+	capture_stop
+	[ "$(gw_stat 1 'sa spi=0x00001001' out_packets)" -gt 1000 ] || { echo "gw1 did not encrypt"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00001001' in_packets)" -gt 1000 ] || { echo "gw2 did not decrypt"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00002001' in_packets)" -gt 1000 ] || { echo "gw1 did not decrypt"; return 1; }
+	udp=$(tcpdump -nr "$LOGDIR/natt.pcap" "udp and ((src port 4500 and dst port 4501) or (src port 4501 and dst port 4500))" 2>/dev/null | wc -l)
+	other=$(tcpdump -nr "$LOGDIR/natt.pcap" "not (udp and (port 4500 or port 4501)) and not arp and not icmp6 and not (ip6 and src net fe80::/10)" 2>/dev/null | wc -l)
+	echo "on the wire: $udp ESP-in-UDP packets, $other others"
+	[ "$udp" -gt 1000 ] && [ "$other" -eq 0 ] || return 1
+	tshark -r "$LOGDIR/natt.pcap" -d udp.port==4501,udpencap -o esp.enable_encryption_decode:TRUE \
+		-o esp.enable_authentication_check:TRUE \
+		-o "uat:esp_sa:\"IPv$1\",\"$t1\",\"$t2\",\"0x00001001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_OUT\",\"NULL\",\"\"" \
+		-o "uat:esp_sa:\"IPv$1\",\"$t2\",\"$t1\",\"0x00002001\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"$KEY_BACK\",\"NULL\",\"\"" \
+		-V >"$LOGDIR/natt.txt" 2>/dev/null
+	good=$(grep -c 'ESP ICV: .*\[correct\]' "$LOGDIR/natt.txt")
+	bad=$(grep -c 'ESP ICV: .*incorrect' "$LOGDIR/natt.txt")
+	echo "tshark: $good ICVs correct, $bad incorrect"
+	[ "$good" -gt 1000 ] && [ "$bad" -eq 0 ]
+}
+
+case_natt_tunnel_4in4() { natt_tunnel 4; }
+case_natt_tunnel_6in6() { natt_tunnel 6; }
+
+# A NAT in front of gw2 as gw1 sees it: gw1's inbound SA expects gw2 at port 4999, gw2
+# sends from 4501. gw1 decrypts and delivers all the same and reports the new mapping once
+# (a mapping event on its standard output, from the worker through the event ring); after
+# gw1's `update`, no more.
+case_natt_mapping() {
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1[4500] 192.0.2.2[4501] esp-udp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+	done
+	gw_cmd 1 "add 192.0.2.2[4999] 192.0.2.1[4500] esp-udp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	gw_cmd 2 "add 192.0.2.2[4501] 192.0.2.1[4500] esp-udp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;"
+	gw_cmd 2 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P out ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;"
+	gw_cmd 2 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	ping_ok $NS_A 203.0.113.10 5 || { echo "ping failed"; return 1; }
+	want="mapping spi=0x00002001 uid=2 old=192.0.2.2[4999] new=192.0.2.2[4501]"
+	wait_for "the mapping event" grep -qxF "$want" "$LOGDIR/gw1.out" || return 1
+	echo "gw1: $want"
+	[ "$(gw_stat 1 'sa spi=0x00002001' mapping)" -ge 5 ] || { echo "not counted"; return 1; }
+	gw_cmd 1 "update 192.0.2.2[4501] 192.0.2.1[4500] esp-udp 0x2001 ;"
+	gw_sync 1
+	before=$(grep -c '^mapping ' "$LOGDIR/gw1.out")
+	counted=$(gw_stat 1 'sa spi=0x00002001' mapping)
+	ping_ok $NS_A 203.0.113.10 5 || { echo "ping after the update failed"; return 1; }
+	sleep 1.2	# past the one-a-second limit: a new event would show now
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	[ "$(grep -c '^mapping ' "$LOGDIR/gw1.out")" -eq "$before" ] || { echo "events after the update"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00002001' mapping)" -eq "$counted" ] || { echo "counted after the update"; return 1; }
+}
+
+# natt_send NS DST PORT HEX: one UDP datagram from port 4500, with the routing mark 1 (as a
+# keying daemon's own socket: it bypasses the gateway's policies).
+natt_send() {
+	in_ns "$1" /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 1)
+s.bind(("0.0.0.0", 4500))
+s.sendto(bytes.fromhex(sys.argv[3]), (sys.argv[1], int(sys.argv[2])))' "$2" "$3" "$4"
+}
+
+# Transport mode in UDP between the gateways themselves (as case_transport), under a policy
+# that protects everything between them: IKE (behind the non-ESP marker) and NAT-keepalives
+# to the NAT-T port still reach the keying daemon's socket in the clear.
+case_natt_transport() {
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1[4500] 192.0.2.2[4500] esp-udp 0x3001 -u 31 -E aes-gcm-16-esn $KEY_OUT ;"
+		gw_cmd $n "add 192.0.2.2[4500] 192.0.2.1[4500] esp-udp 0x3002 -u 32 -E aes-gcm-16-esn $KEY_BACK ;"
+	done
+	gw_cmd 1 "spdadd 192.0.2.1 192.0.2.2 any -P out ipsec esp/transport//unique:31 ;"
+	gw_cmd 1 "spdadd 192.0.2.2 192.0.2.1 any -P in ipsec esp/transport//unique:32 ;"
+	gw_cmd 2 "spdadd 192.0.2.2 192.0.2.1 any -P out ipsec esp/transport//unique:32 ;"
+	gw_cmd 2 "spdadd 192.0.2.1 192.0.2.2 any -P in ipsec esp/transport//unique:31 ;"
+	transport_routes $NS_G1 192.0.2.2 2001:db8:f::2 192.0.2.1 2001:db8:f::1
+	transport_routes $NS_G2 192.0.2.1 2001:db8:f::1 192.0.2.2 2001:db8:f::2
+	ping_ok $NS_G1 192.0.2.2 5 || { echo "ping gw1 -> gw2 failed"; return 1; }
+	transfer $NS_G1 $NS_G2 192.0.2.2 10 || return 1
+	transfer $NS_G2 $NS_G1 192.0.2.1 10 || return 1
+	[ "$(gw_stat 1 'sa spi=0x00003001' out_packets)" -gt 1000 ] || { echo "gw1 did not encrypt"; return 1; }
+	[ "$(gw_stat 2 'sa spi=0x00003001' in_packets)" -gt 1000 ] || { echo "gw2 did not decrypt"; return 1; }
+	[ "$(gw_stat 1 'sa spi=0x00003002' in_packets)" -gt 1000 ] || { echo "gw1 did not decrypt"; return 1; }
+	# the keying daemon's socket on gw1 (a stand-in), then IKE and a keepalive from gw2
+	rm -f "$LOGDIR/ike.got"
+	ip netns exec $NS_G1 /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, 1)
+s.bind(("192.0.2.1", 4500))
+s.settimeout(10)
+with open(sys.argv[1], "w") as f:
+    for _ in range(2):
+        f.write(s.recv(2048).hex() + "\n")
+        f.flush()' "$LOGDIR/ike.got" &
+	rcv=$!
+	sleep 0.5
+	before=$(gw_stat 1 xdp PASS_NATT_CONTROL)
+	natt_send $NS_G2 192.0.2.1 4500 0000000049b54e4b45
+	natt_send $NS_G2 192.0.2.1 4500 ff
+	wait $rcv
+	echo "the daemon's socket got: $(tr '\n' ' ' <"$LOGDIR/ike.got")"
+	[ "$(cat "$LOGDIR/ike.got")" = "$(printf '0000000049b54e4b45\nff')" ] || return 1
+	[ "$(gw_stat 1 xdp PASS_NATT_CONTROL)" -ge $((before + 2)) ] || { echo "not counted"; return 1; }
+}
+
+# --- lifetimes under traffic ---------------------------------------------------------------
+# gw1's inbound SA expires by time (-ls 2 -lh 4): soft, then hard, and the replies stop;
+# its outbound SA by bytes under a flow of 1028-byte packets (-bs 20000 -bh 40000): soft,
+# then hard, its policy goes with it and the requests stop reaching gw2 protected.
+
+expire_line() {	# N KIND SPI: the first such event line of gateway N
+	grep -m 1 "^expire $2 spi=$3 " "$LOGDIR/gw$1.out"
+}
+
+case_lifetimes() {
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -bs 20000 -bh 40000 -E aes-gcm-16 $KEY_OUT ;"
+	gw_cmd 1 "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -ls 2 -lh 4 -E aes-gcm-16 $KEY_BACK ;"
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;"
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || { echo "no tunnel"; return 1; }
+	wait_for "soft expiry of 0x2001" expire_line 1 soft 0x00002001 || return 1
+	expire_line 1 soft 0x00002001
+	expire_line 1 soft 0x00002001 | grep -q ' by=time age=2 ' || return 1
+	[ -z "$(expire_line 1 hard 0x00002001)" ] || { echo "hard came with soft"; return 1; }
+	ping_ok $NS_A 203.0.113.10 2 || { echo "a soft expiry stopped the traffic"; return 1; }
+	wait_for "hard expiry of 0x2001" expire_line 1 hard 0x00002001 || return 1
+	expire_line 1 hard 0x00002001 | grep -q ' by=time age=4 ' || return 1
+	[ -z "$(gw_stat 1 'sa spi=0x00002001' in_packets)" ] || { echo "0x2001 is still there"; return 1; }
+	if ping_ok $NS_A 203.0.113.10 2; then echo "replies flowed without their SA"; return 1; fi
+	# bytes, under traffic: 50 requests of 1028 bytes, 20 a second
+	in_ns $NS_A ping -q -c 50 -i 0.05 -s 1000 -W 1 203.0.113.10 >/dev/null 2>&1
+	sleep 0.3
+	expire_line 1 soft 0x00001001 | grep ' by=bytes ' || { echo "no soft expiry by bytes"; return 1; }
+	expire_line 1 hard 0x00001001 | grep ' by=bytes ' || { echo "no hard expiry by bytes"; return 1; }
+	awk '/^expire/ { print NR ": " $0 }' "$LOGDIR/gw1.out"
+	order=$(grep '^expire' "$LOGDIR/gw1.out" | awk '{ print $2 $3 }' | tr '\n' ' ')
+	[ "$order" = "softspi=0x00002001 hardspi=0x00002001 softspi=0x00001001 hardspi=0x00001001 " ] ||
+		{ echo "events out of order: $order"; return 1; }
+	[ -z "$(gw_stat 1 'sa spi=0x00001001' out_packets)" ] || { echo "0x1001 is still there"; return 1; }
+	got=$(gw_stat 2 'sa spi=0x00001001' in_bytes)
+	echo "gw2 decrypted $got bytes of 0x1001 (hard limit 40000)"
+	# the hard limit is enforced within a housekeeping round (100 ms: 2 packets here)
+	[ "$got" -ge 40000 ] && [ "$got" -le $((40000 + 3 * 1028)) ] || return 1
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -ge 5 ] || { echo "no plaintext reached gw2's in policy"; return 1; }
+}
+
+# --- acquire: a policy before its SA ---------------------------------------------------------
+
+case_acquire() {
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/require:1 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/require:2 ;"
+	tunnel_policies 2 4 4
+	gw_sync 1
+	if in_ns $NS_A ping -q -c 12 -i 0.2 -W 1 203.0.113.10 >/dev/null; then
+		echo "traffic flowed without its SA"; return 1
+	fi
+	gw_sync 1
+	n=$(grep -c '^acquire ' "$LOGDIR/gw1.out")
+	grep '^acquire ' "$LOGDIR/gw1.out"
+	echo "$n acquire events for 12 packets in ~2.4 s"
+	[ "$n" -ge 2 ] && [ "$n" -le 4 ] || { echo "not rate-limited to one a second"; return 1; }
+	grep -q '^acquire uid=1 sp=1 dir=out mode=tunnel tunnel=192.0.2.1-192.0.2.2 src=198.51.100.10 dst=203.0.113.10 proto=icmp$' \
+		"$LOGDIR/gw1.out" || { echo "unexpected acquire line"; return 1; }
+	[ "$(gw_stat 1 worker no_sa)" -ge 12 ] || { echo "the drops were not counted"; return 1; }
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -eq 0 ] || { echo "plaintext left gw1"; return 1; }
+	# the keying daemon answers: the policies bind, traffic flows
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+	gw_cmd 1 "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ;"
+	ping_ok $NS_A 203.0.113.10 3 || { echo "no traffic once the SAs came"; return 1; }
+	gw_cmd 1 "spddump ;"
+	gw_sync 1
+	grep -q '^# SP 1: out, ipsec, tunnel, SA UniqueID 1 (SPI 0x00001001)$' "$LOGDIR/gw1.out" ||
+		{ echo "the policy was not bound"; return 1; }
+	# delete: the require:1 policy stays and asks again
+	asked=$(grep -c '^acquire ' "$LOGDIR/gw1.out")	# (gw_sync uses $before)
+	gw_cmd 1 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"
+	gw_sync 1
+	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
+	gw_sync 1
+	[ "$(grep -c '^acquire ' "$LOGDIR/gw1.out")" -gt "$asked" ] || { echo "no new acquire"; return 1; }
+	[ "$(gw_stat 2 xdp DROP_IN_POLICY)" -eq 0 ] || { echo "plaintext left gw1"; return 1; }
+}
+
+# --- acknowledgements (--ack) ----------------------------------------------------------------
+# Commands pipelined without waiting, good and bad, several on a line, listings among them:
+# one ack each, in order, each listing before its ack.
+
+case_ack() {
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;
+add 192.0.2.1 192.0.2.2 esp 0x1001 -u 5 -E aes-gcm-16 $KEY_BACK ;
+frobnicate ;
+spigrp ;
+spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:9 ;
+getspi 192.0.2.2 192.0.2.1 esp 0x4000-0x4fff ;
+add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 $KEY_BACK ; spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;
+add 192.0.2.2 192.0.2.1 esp 0x2002 -u 3 -E aes-gcm-16 0x12 ;
+dump ;"
+	wait_for "10 acks" sh -c "[ \$(grep -c -E '^(ok|error )' $LOGDIR/gw1.out) -ge 10 ]" || return 1
+	cat "$LOGDIR/gw1.out"
+	acks=$(grep -E '^(ok|error )' "$LOGDIR/gw1.out" | tr '\n' '|')
+	want="ok|error 2:29: SPI 0x1001 is already used by the SA with UniqueID 1|error 3:1: unknown command 'frobnicate'|ok|error 5:87: no SA with UniqueID 9|ok|ok|ok|error 8:55: key is 1 bytes, aes-gcm-16 takes 20 (AES-128-GCM) or 36 (AES-256-GCM)|ok|"
+	[ "$acks" = "$want" ] || { printf 'acks:     %s\nexpected: %s\n' "$acks" "$want"; return 1; }
+	# each listing before its ack
+	grep -A1 '^esp.1001@192.0.2.2$' "$LOGDIR/gw1.out" | tail -n 1 | grep -qx ok || return 1
+	grep -A1 '^getspi spi=0x00004' "$LOGDIR/gw1.out" | tail -n 1 | grep -qx ok || return 1
+	tail -n 2 "$LOGDIR/gw1.out" | head -n 1 | grep -q '^add 192.0.2.2 192.0.2.1 esp 0x2001 ' || return 1
+	tail -n 1 "$LOGDIR/gw1.out" | grep -qx ok || return 1
+	# the errors also on stderr, as without --ack
+	grep -q '^<stdin>:3:1: error: unknown command' "$LOGDIR/gw1.err" || return 1
+}
+
+# --- the control socket while standard input is busy ---------------------------------------
+
+case_ctl_socket() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	sock=$(gw_ctl_path 1)
+	[ "$(stat -c '%a %F' "$sock")" = "600 socket" ] || { stat "$sock"; return 1; }
+	# the keying daemon keeps standard input busy...
+	( for _ in $(seq 1 60); do gw_cmd 1 "spigrp ;"; sleep 0.05; done ) &
+	busy=$!
+	# ...a client that asks and never reads, one that never speaks
+	/usr/bin/python3 - "$sock" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.setblocking(False)
+try:
+    for _ in range(5000):
+        s.send(b"dump ;\n")
+except BlockingIOError:
+    pass
+time.sleep(8)
+PY
+	hostile=$!
+	/usr/bin/python3 -c "import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(8)" "$sock" &
+	idle=$!
+	sleep 0.5
+	start=$(date +%s%N)
+	gw_ctl 1 stats >"$LOGDIR/ctl.stats" || { echo "ctl stats failed"; return 1; }
+	gw_ctl 1 dump >"$LOGDIR/ctl.dump" || return 1
+	gw_ctl 1 'spddump ;' >"$LOGDIR/ctl.spddump" || return 1
+	gw_ctl 1 stats json >"$LOGDIR/ctl.json" || return 1
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "four ctl commands in $ms ms while stdin is busy"
+	[ "$ms" -lt 3000 ] || { echo "the control socket was held up"; return 1; }
+	grep -q '^sa spi=0x00001001 uid=1 alg=AES-128-GCM out_packets=[1-9]' "$LOGDIR/ctl.stats" &&
+		grep -q '^worker id=0 ' "$LOGDIR/ctl.stats" ||
+		{ echo "ctl stats:"; cat "$LOGDIR/ctl.stats"; return 1; }
+	grep -q "^add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT " "$LOGDIR/ctl.dump" ||
+		{ echo "ctl dump:"; cat "$LOGDIR/ctl.dump"; return 1; }
+	grep -q '^spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec' "$LOGDIR/ctl.spddump" ||
+		{ echo "ctl spddump:"; cat "$LOGDIR/ctl.spddump"; return 1; }
+	/usr/bin/python3 -c '
+import json, sys
+kinds = [json.loads(l)["type"] for l in open(sys.argv[1])]
+assert kinds.count("sa") == 2 and "worker" in kinds and "xdp" in kinds and "crypto" in kinds, kinds
+' "$LOGDIR/ctl.json" || { cat "$LOGDIR/ctl.json"; return 1; }
+	# read-only by default; errors give a non-zero exit status
+	if gw_ctl 1 delete 192.0.2.1 192.0.2.2 esp 0x1001 2>"$LOGDIR/ctl.err"; then
+		echo "a write went through a read-only socket"; return 1
+	fi
+	grep -q 'read-only' "$LOGDIR/ctl.err" || { cat "$LOGDIR/ctl.err"; return 1; }
+	gw_ctl 1 frobnicate 2>/dev/null && { echo "frobnicate: exit status 0"; return 1; }
+	"$ESPER" ctl --socket "$LOGDIR/none.$ID" stats 2>/dev/null
+	[ $? -eq 2 ] || { echo "no socket: exit status not 2"; return 1; }
+	wait $busy
+	gw_sync 1 || return 1
+	[ "$(grep -c '^tun.1001@192.0.2.2 esp.1001@192.0.2.2$' "$LOGDIR/gw1.out")" -eq 60 ] || { echo "stdin lost commands"; return 1; }
+	ping_ok $NS_A 203.0.113.10 2 || return 1
+	wait $hostile $idle
+	grep 'control socket' "$LOGDIR/gw1.err"
+	# --ctl-allow-write: every command; gw2 keyed through its socket (fresh SAs on both)
+	gw_stop 2
+	gw_start 2 --ctl-allow-write || return 1
+	k1=0x$(printf '%040x' 11) k2=0x$(printf '%040x' 12)
+	gw_cmd 1 "flush ;"
+	gw_cmd 1 "add 192.0.2.1 192.0.2.2 esp 0x1101 -u 11 -E aes-gcm-16 $k1 ;"
+	gw_cmd 1 "add 192.0.2.2 192.0.2.1 esp 0x2101 -u 12 -E aes-gcm-16 $k2 ;"
+	gw_cmd 1 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;"
+	gw_cmd 1 "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;"
+	gw_ctl 2 "add 192.0.2.1 192.0.2.2 esp 0x1101 -u 11 -E aes-gcm-16 $k1" || return 1
+	printf 'add 192.0.2.2 192.0.2.1 esp 0x2101 -u 12 -E aes-gcm-16 %s ;\nspdadd 203.0.113.0/24 198.51.100.0/24 any -P out ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:12 ;\nspdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:11 ;\n' \
+		"$k2" | gw_ctl 2 || return 1
+	ping_ok $NS_A 203.0.113.10 3 || { echo "the tunnel keyed through the socket does not work"; return 1; }
+}
+
+# --- the metrics file -------------------------------------------------------------------------
+
+case_metrics() {
+	gw_stop 1
+	gw_start 1 --metrics-file "$LOGDIR/gw1.prom.$ID" --metrics-interval 1 || return 1
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 5 || return 1
+	sleep 1.5
+	f=$LOGDIR/gw1.prom.$ID
+	[ "$(stat -c %a "$f")" = 644 ] || return 1
+	[ ! -e "$f.tmp" ] || { echo "a temporary file was left"; return 1; }
+	head -n 4 "$f"
+	vals=$(/usr/bin/python3 tests/integ/check_prom.py "$f" \
+		'esper_sa_out_packets_total{spi="0x00001001",uid="1",alg="AES-128-GCM"}' \
+		'esper_sa_in_packets_total{spi="0x00002001",uid="2",alg="AES-128-GCM"}' \
+		'esper_worker_plain_out_total{id="0",cpu="0"}' \
+		'esper_xdp_redirect_plain_out_total' \
+		'esper_sa_last_use_timestamp_seconds{spi="0x00001001",uid="1",alg="AES-128-GCM"}') ||
+		return 1
+	echo "$vals" | tr '\n' ' '; echo
+	set -- $vals
+	[ "$1" -ge 5 ] && [ "$2" -ge 5 ] && [ "$3" -ge 5 ] && [ "$4" -ge 5 ] || return 1
+	now=$(date +%s)
+	[ "$5" -gt $((now - 10)) ] && [ "$5" -le "$now" ] || { echo "last use $5, now $now"; return 1; }
+	# rewritten every interval
+	ping_ok $NS_A 203.0.113.10 3 || return 1
+	sleep 1.5
+	later=$(/usr/bin/python3 tests/integ/check_prom.py "$f" \
+		'esper_sa_out_packets_total{spi="0x00001001",uid="1",alg="AES-128-GCM"}') || return 1
+	[ "$later" -ge $(($1 + 3)) ] || { echo "not rewritten: $1 then $later"; return 1; }
+}
+
 # --- running the cases ---------------------------------------------------------------------
 
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
 	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
-	fast_forward_6in6 fast_forward_gso host_gso host_gso_off"
+	fast_forward_6in6 fast_forward_gso host_gso host_gso_off natt_tunnel_4in4 natt_tunnel_6in6
+	natt_transport natt_mapping lifetimes acquire ack ctl_socket metrics"
 
 run_case() {
 	name=$1
 	opts=$GW_OPTS
 	QUEUES=1
-	[ "$name" = transport ] && opts="$opts --fwmark 1"
+	[ "$name" = transport ] || [ "$name" = natt_transport ] && opts="$opts --fwmark 1"
 	[ "$name" = two_queues ] && QUEUES=2 && opts="$opts -q 2"
 	[ "$name" = skb_mode ] && opts="$opts -m skb"
 	[ "$name" = host_gso_off ] && opts="$opts --host-gso off"
 	case $name in fast_forward_*) opts="$opts --fast-forward" ;; esac
 	case $name in fast_forward_[46]in[46]) opts="$opts --host-gso off" ;; esac
+	[ "$name" = ack ] && opts="$opts --ack"
 	topo_up || { echo "FAIL $name: topology"; return 1; }
 	# shellcheck disable=SC2086
 	if gw_start 1 $opts && gw_start 2 $opts && "case_$name" >"$LOGDIR/$name.log" 2>&1; then

@@ -259,11 +259,13 @@ tshark_check() {
 	while read -r row; do
 		opts+=(-o "uat:esp_sa:$row")
 	done <"$2"
-	tshark -r "$1" "${opts[@]}" -Y esp -T fields -e esp.spi -e esp.icv_good \
-		>"$1.icv" 2>/dev/null
+	tshark -r "$1" "${opts[@]}" -Y esp -T fields -e frame.number -e esp.spi -e esp.icv_good \
+		-e esp.sequence -e ip.flags.mf -e ip.frag_offset -e frame.len >"$1.icv" 2>/dev/null
 	total=$(wc -l <"$1.icv")
-	good=$(grep -c -E '\s(1|True)$' "$1.icv")
-	spis=$(cut -f1 "$1.icv" | sort -u | tr '\n' ' ')
+	good=$(awk -F'\t' '$3 == "1" || $3 == "True"' "$1.icv" | wc -l)
+	awk -F'\t' '$3 != "1" && $3 != "True"' "$1.icv" | head -n 5 |
+		sed 's/^/    not a correct ICV: frame, SPI, ICV, seq, MF, offset, length: /'
+	spis=$(cut -f2 "$1.icv" | sort -u | tr '\n' ' ')
 	inner=$(tshark -r "$1" "${opts[@]}" -Y 'icmp.type == 8 && ip.src == 198.51.100.10' \
 		2>/dev/null | wc -l)
 	echo "tshark: $total ESP packets, $good with a correct ICV ($(wc -l <"$2") SAs keyed, SPIs seen: $spis); $inner echo requests decrypted"
@@ -327,8 +329,6 @@ size_sweep() {
 swan_down() {
 	follow_stop
 	exec 9>&-
-	[ -n "${STANDIN_PID:-}" ] && kill "$STANDIN_PID" 2>/dev/null && wait "$STANDIN_PID" 2>/dev/null
-	STANDIN_PID=""
 	swan_stop 1 2>/dev/null
 	swan_stop 2 2>/dev/null
 	topo_down

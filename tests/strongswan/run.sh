@@ -102,57 +102,10 @@ keyed_start() {
 		{ cat "$LOGDIR/gw1.cmds" "$LOGDIR/gw1.cmds.err"; return 1; }
 }
 
-# --- a stand-in for esper-xdp, keyed by charon ----------------------------------------------
-# The chain of esper_peer with esp_standin.py (scapy, ESP in UDP) in esper-xdp's place,
-# while esper-xdp has no NAT traversal: gw1's charon (ikeonly) negotiates and rekeys,
-# swan2esper.py --follow turns its CHILD_SAs into esper-xdp commands, the stand-in applies
-# them and does the ESP with strongSwan's kernel-libipsec on gw2. The stand-in cannot take
-# packets away from the kernel as XDP would: gw1's kernel drops hostA's plaintext (a
-# blackhole route), and the ESP that reaches charon too ends in the ipsec0 blackhole.
-
-case_standin() {
-	swan_start 1 ikeonly && swan_start 2 libipsec || return 1
-	in_ns $NS_G1 ip route add blackhole 203.0.113.0/24
-	# scapy takes what it sniffs as it is: no TSO/GSO super-packets, no partial checksums
-	# and it does not fragment before encrypting as esper-xdp does: smaller packets
-	in_ns $NS_A ethtool -K a0 tso off gso off tx off >/dev/null
-	in_ns $NS_B ethtool -K b0 tso off gso off tx off >/dev/null
-	in_ns $NS_A ip link set a0 mtu 1400
-	in_ns $NS_B ip link set b0 mtu 1400
-	fifo=$SWAN_RUN/standin.cmd
-	mkfifo "$fifo"
-	ip netns exec $NS_G1 /usr/bin/python3 tests/strongswan/esp_standin.py g1l g1w 180 \
-		<"$fifo" >"$LOGDIR/standin.out" 2>&1 &
-	STANDIN_PID=$!
-	exec 9>"$fifo"
-	keyed_start 9 || return 1
-	wait_for "the stand-in's outbound policy" grep -q -- 'applied: spdadd .* -P out' "$LOGDIR/standin.out" ||
-		{ cat "$LOGDIR/gw1.cmds" "$LOGDIR/standin.out"; return 1; }
-	wait_for "the stand-in's sniffer" grep -q '^standin: sniffing' "$LOGDIR/standin.out" ||
-		{ cat "$LOGDIR/standin.out"; return 1; }
-	ping_ok $NS_A 203.0.113.10 5 || { echo "ping hostA -> hostB failed"; return 1; }
-	ping_ok $NS_B 198.51.100.10 5 || { echo "ping hostB -> hostA failed"; return 1; }
-	size_sweep || return 1
-	transfer $NS_A $NS_B 203.0.113.10 1 || return 1
-	transfer $NS_B $NS_A 198.51.100.10 1 || return 1
-	swanctl_gw 1 --list-sas | grep -E '^ +out ' | grep -v ' 0 bytes, *0 packets' &&
-		{ echo "gw1's charon sent ESP"; return 1; }
-	two_rekeys 1 1 2 2 || return 1
-	capture_stop
-	follow_stop
-	exec 9>&-
-	kill -INT "$STANDIN_PID" 2>/dev/null	# it prints its counters and exits
-	wait "$STANDIN_PID" 2>/dev/null
-	STANDIN_PID=""
-	grep -E 'SA 0x|refused|error' "$LOGDIR/standin.out"
-	grep -q 'error' "$LOGDIR/standin.out" && return 1
-	wire_checks 1000
-}
-
 # --- esper-xdp keyed by charon, strongSwan as the peer --------------------------------------
-# gw1: charon (ikeonly) for IKE, esper-xdp for ESP, keyed from that charon through
-# swan2esper.py --follow on esper-xdp's standard input. gw2: charon with kernel-libipsec.
-# Fails until esper-xdp does NAT traversal (RFC 3948): its parser refuses esp-udp SAs.
+# gw1: charon (ikeonly) for IKE, esper-xdp for ESP (in UDP: esp-udp SAs, RFC 3948), keyed
+# from that charon through swan2esper.py --follow on esper-xdp's standard input. gw2: charon
+# with kernel-libipsec.
 
 case_esper_peer() {
 	[ -x "$ESPER" ] || { echo "no $ESPER: build it first (make)"; return 1; }
@@ -176,17 +129,17 @@ case_esper_peer() {
 	[ "${out:-0}" -gt 1000 ] && [ "${in:-0}" -gt 1000 ] || { echo "esper-xdp did not do the ESP"; return 1; }
 	swanctl_gw 1 --list-sas | grep -E '^ +(in|out) ' | grep -v ' 0 bytes, *0 packets' &&
 		{ echo "gw1's charon (kernel-libipsec) carried traffic"; return 1; }
-	# gw1 rekeys: its new inbound SA is in esper-xdp before gw2 uses it (lossless); gw2
-	# rekeys: gw2 sends on the new SA once it has gw1's answer, while swan2esper.py may
-	# still be reading gw1's log (a window of ~20-50 ms: a ping every 50 ms loses one, two)
-	two_rekeys 1 1 2 2 || return 1
+	# Either side rekeys: gw2 may send on its new SA as soon as the exchange is done, while
+	# swan2esper.py is still reading the new keys from gw1's log (a window of ~20-50 ms, in
+	# which a ping every 50 ms loses one or two): the keying's lag, not esper-xdp's.
+	two_rekeys 1 2 2 2 || return 1
 	grep ': error: ' "$LOGDIR/gw1.err" && { echo "esper-xdp refused commands"; return 1; }
 	wire_checks 4000
 }
 
 # --- running the cases -----------------------------------------------------------------------
 
-ALL_CASES="libipsec ikeonly standin esper_peer"
+ALL_CASES="libipsec ikeonly esper_peer"
 
 run_case() {
 	name=$1
@@ -196,7 +149,7 @@ run_case() {
 	swan_down
 	if [ $rc -eq 0 ]; then
 		echo "PASS $name"
-		grep -E '^(on the wire|tshark|rekey|ESP sent|esper-xdp on|standin: SA)' "$LOGDIR/$name.log" | sed 's/^/    /'
+		grep -E '^(on the wire|tshark|rekey|ESP sent|esper-xdp on)' "$LOGDIR/$name.log" | sed 's/^/    /'
 	else
 		echo "FAIL $name"
 		sed 's/^/    /' "$LOGDIR/$name.log" | tail -n 20

@@ -36,6 +36,8 @@
 #define KF20 "0x0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"	/* used by no fixture */
 #define KF36 "0x1f2e3d4c5b6a79889faebdccdbeaf9081f2e3d4c5b6a79889faebdccdbeaf9081f2e3d4c"
 #define KE20 "0x3c9e2a7f1b5d8e0c4a6f2d9b7e1c3a5f8d0b2e4c"
+#define KG20 "0x2b7e151628aed2a6abf7158809cf4f3c762e7160"	/* esp-udp fixtures */
+#define KG36 "0x603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4deadbeef"
 #define KA36 "0x4dfad71427a0aeb3fee9232f8af2211f9ee491c5b10becb5563bfc1e6f93427ecbc8fe29"
 #define KB36 "0x55e5cd8e46dc8ed4b7c2764d2a5a4d767706f85d8690024ad6bda3401be9c8cbccc935f6"
 #define KC36 "0xcd1f61226ae15338ae1a34004d33ba0d246ac04c81b1baf23e3bf9eef5f79f2b4934af87"
@@ -55,7 +57,7 @@
 
 #define MAP_MAX 4096
 
-enum fail_op { FAIL_NONE, FAIL_SET_SA, FAIL_DEL_SA, FAIL_SET_ENTRY, FAIL_SET_TUPLES };
+enum fail_op { FAIL_NONE, FAIL_SET_SA, FAIL_DEL_SA, FAIL_SET_ENTRY, FAIL_SET_TUPLES, FAIL_SET_NATT };
 enum map_op { OP_SET_SA, OP_DEL_SA, OP_SET_ENTRY, OP_DEL_ENTRY, OP_SET_TUPLES, OP_MAX };
 
 struct fake_maps {
@@ -69,6 +71,8 @@ struct fake_maps {
 	unsigned fail_nth;
 	unsigned failed;	/* failures injected */
 	unsigned calls[OP_MAX];
+	char natt[MAP_MAX][ADDR_STRLEN + 8];	/* natt_dests: "ADDR[PORT]" */
+	unsigned n_natt;
 };
 
 static int inject(struct fake_maps *m, enum fail_op op)
@@ -87,16 +91,20 @@ static int sa_find(const struct fake_maps *m, uint32_t spi)
 	return -1;
 }
 
-static int fake_set_sa(void *ctx, const struct sa *sa)
+static int fake_set_sa(void *ctx, const struct sa *sa, const struct sa_path *path)
 {
 	struct fake_maps *m = ctx;
 	uint32_t spi = sa->spi, uid = sa->uid;
 
+	(void)path;
 	m->calls[OP_SET_SA]++;
 	assert_false(sa_is_outbound(sa));	/* only SAs that may decrypt */
 	if (inject(m, FAIL_SET_SA))
 		return -EIO;
-	assert_int_equal(sa_find(m, spi), -1);	/* the executor refuses duplicates first */
+	if (sa_find(m, spi) >= 0) {	/* update: the same SPI, another path */
+		m->sa_uid[sa_find(m, spi)] = uid;
+		return 0;
+	}
 	assert_true(m->n_sa < MAP_MAX);
 	m->sa_spi[m->n_sa] = spi;
 	m->sa_uid[m->n_sa++] = uid;
@@ -115,6 +123,34 @@ static int fake_del_sa(void *ctx, uint32_t spi)
 		return -ENOENT;
 	m->sa_spi[i] = m->sa_spi[--m->n_sa];
 	m->sa_uid[i] = m->sa_uid[m->n_sa];
+	return 0;
+}
+
+static int natt_find(const struct fake_maps *m, const char *dest)
+{
+	for (unsigned i = 0; i < m->n_natt; i++)
+		if (!strcmp(m->natt[i], dest))
+			return (int)i;
+	return -1;
+}
+
+static int fake_set_natt_dest(void *ctx, const struct sa_path *path, bool used)
+{
+	struct fake_maps *m = ctx;
+	char a[ADDR_STRLEN], dest[ADDR_STRLEN + 8];
+	int i;
+
+	snprintf(dest, sizeof(dest), "%s[%u]", addr_str(&path->dst, a), ntohs(path->dport));
+	i = natt_find(m, dest);
+	assert_int_equal(i >= 0, !used);	/* transitions only */
+	if (used && inject(m, FAIL_SET_NATT))
+		return -EIO;
+	if (!used) {
+		memmove(m->natt[i], m->natt[--m->n_natt], sizeof(m->natt[i]));
+		return 0;
+	}
+	assert_true(m->n_natt < MAP_MAX);
+	strcpy(m->natt[m->n_natt++], dest);
 	return 0;
 }
 
@@ -229,6 +265,15 @@ static char *maps_str(const struct fake_maps *m)
 		fputs(lines[i], f);
 		free(lines[i]);
 	}
+	{
+		char *dests[MAP_MAX];
+
+		for (unsigned i = 0; i < m->n_natt; i++)
+			dests[i] = (char *)m->natt[i];
+		qsort(dests, m->n_natt, sizeof(dests[0]), cmp_str);
+		for (unsigned i = 0; i < m->n_natt; i++)
+			fprintf(f, "natt_dest %s\n", dests[i]);
+	}
 	for (unsigned fam = 0; fam < 2; fam++) {
 		fprintf(f, "tuples[%u] %u:", fam, m->lists[fam].count);
 		for (unsigned t = 0; t < m->lists[fam].count; t++)
@@ -252,12 +297,12 @@ struct fx {
 	unsigned stats_extra_calls;
 };
 
-static void stats_extra(FILE *out, void *arg)
+static void stats_extra(struct stats_out *out, void *arg)
 {
 	struct fx *f = arg;
 
 	f->stats_extra_calls++;
-	fprintf(out, "workers: none\n");
+	fprintf(out->f, "workers: none\n");
 }
 
 static struct fx *fx_new(void)
@@ -272,7 +317,7 @@ static struct fx *fx_new(void)
 	assert_true(f->sad && f->spd && f->maps);
 	sm.ctx = f->maps;
 	spd_set_mirror(f->spd, &sm);
-	f->sam = (struct sa_mirror){ fake_set_sa, fake_del_sa, f->maps };
+	f->sam = (struct sa_mirror){ fake_set_sa, fake_del_sa, fake_set_natt_dest, f->maps };
 	f->env = (struct exec_env){ .sad = f->sad, .spd = f->spd, .nthreads = 1,
 				    .sa_mirror = &f->sam, .stats_extra = stats_extra,
 				    .stats_arg = f };
@@ -281,6 +326,7 @@ static struct fx *fx_new(void)
 
 static void fx_free(struct fx *f)
 {
+	cmd_exec_fini(&f->env);
 	spd_flush(f->spd);
 	sad_flush(f->sad);
 	rcu_barrier();
@@ -558,7 +604,7 @@ static void traffic(struct fx *tx, struct fx *rx, uint32_t spi, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct fx_buf fb;
 
-		fx_packet(&fb, sp->conf.mode == SP_MODE_TUNNEL ? AF_INET : sa->src.family, 17,
+		fx_packet(&fb, sp->conf.mode == SP_MODE_TUNNEL ? AF_INET : sa->family, 17,
 			  payload, sizeof(payload));
 		assert_int_equal(esp_out(sp, &fb.b, 0, 0, 0), 0);
 		if (rx)
@@ -609,7 +655,13 @@ static const char rich_aes[] =
 	"spdadd 198.51.100.0/24 192.0.2.0/24 any -P out discard ;\n"
 	"spdadd 192.0.2.0/24 198.51.100.0/28[22] tcp -P in none ;\n"
 	"spdadd 2001:db8:ff::/48[53] 2001:db8:1::/48 udp -P in discard;\n"
-	"spdadd 2001:db8:1::/48 2001:db8:ff::/48 icmp6 none ;\n";
+	"spdadd 2001:db8:1::/48 2001:db8:ff::/48 icmp6 none ;\n"
+	"add 192.0.2.2 192.0.2.1 esp-udp 0x1008 -u 8 -E aes-gcm-16 " KG20 " ;\n"
+	"add 2001:db8::1[4500] 2001:db8::9[31337] esp-udp 0x1009 -u 9 -E aes-gcm-16-esn " KG36
+	" ;\n"
+	"spdadd 203.0.113.0/24 10.9.0.0/16 any -P in ipsec esp/tunnel/192.0.2.2-192.0.2.1/unique:8 ;\n"
+	"spdadd 2001:db8:19::/48 2001:db8:1a::/48 any -P out ipsec "
+	"esp/tunnel/2001:db8::1-2001:db8::9/unique:9 ;\n";
 
 /* Every GOST transform and key length: Kuznyechik (44) and Magma (36), with and without
  * MAC-only and ESN. 12 and 14 inbound, the others outbound. */
@@ -910,6 +962,26 @@ static const struct sem_case sem_cases[] = {
 	  "\n\n\tspdadd 10.9.0.0/16 10.8.0.0/16 any\n\tipsec esp/transport//unique:3 ;", 3,
 	  AT("\tspdadd "),
 	  "transport mode: selectors are IPv4 but the SA with UniqueID 3 is IPv6" },
+	/* ESP in UDP: the port map; update */
+	{ "add esp-udp: the port map refuses", NULL, FAIL_SET_NATT,
+	  "add 192.0.2.1[4500] 192.0.2.9[4999] esp-udp 0x3001 -u 41 -E aes-gcm-16 " KF20 " ;", 1,
+	  AT("add 192.0.2.1[4500] "), "cannot add UDP port 4999 to the XDP map" },
+	{ "add esp-udp: the SA map refuses", NULL, FAIL_SET_SA,
+	  "add 192.0.2.1[4500] 192.0.2.9[4999] esp-udp 0x3001 -u 41 -E aes-gcm-16 " KF20 " ;", 1,
+	  AT("add 192.0.2.1[4500] 192.0.2.9[4999] esp-udp "),
+	  "cannot add SPI 0x3001 to the XDP map" },
+	{ "update an unknown SPI", NULL, FAIL_NONE, "update 192.0.2.1 192.0.2.2 esp 0x9999 ;", 1,
+	  AT("update 192.0.2.1 192.0.2.2 esp "), "no SA with SPI 0x9999" },
+	{ "update to the other family", NULL, FAIL_NONE,
+	  "update 2001:db8::1 2001:db8::2 esp-udp 0x1008 ;", 1, AT("update "),
+	  "the SA with SPI 0x1008 is IPv4: update keeps the address family" },
+	{ "update: the SA map refuses", NULL, FAIL_SET_SA,
+	  "update 192.0.2.66[4501] 192.0.2.1[4500] esp-udp 0x1008 ;", 1,
+	  AT("update 192.0.2.66[4501] 192.0.2.1[4500] esp-udp "),
+	  "cannot update SPI 0x1008 in the XDP map" },
+	{ "update: the port map refuses", NULL, FAIL_SET_NATT,
+	  "update 192.0.2.2[4500] 192.0.2.1[4600] esp-udp 0x1008 ;", 1,
+	  AT("update 192.0.2.2[4500] "), "cannot add UDP port 4600 to the XDP map" },
 	/* delete */
 	{ "delete an unknown SPI", NULL, FAIL_NONE, "delete 192.0.2.1 192.0.2.2 esp 0x9999 ;", 1,
 	  AT("delete 192.0.2.1 192.0.2.2 esp "), "no SA with SPI 0x9999" },
@@ -1164,6 +1236,10 @@ static void test_round_trip_rich(void **state)
 			   "aes-gcm-16-esn " KB20 " seq:0xfffffffffffffff0 replay:32 ;\n");
 	assert_has_line(d, "\nadd 192.0.2.1 192.0.2.3 esp 0x1005 -u 5 -E aes-gcm-16 " KC20
 			   " tfc:1 seq:0xfffffff0 ;\n");
+	assert_has_line(d, "\nadd 192.0.2.2[4500] 192.0.2.1[4500] esp-udp 0x1008 -u 8 -E "
+			   "aes-gcm-16 " KG20 " ;\n");
+	assert_has_line(d, "\nadd 2001:db8::1[4500] 2001:db8::9[31337] esp-udp 0x1009 -u 9 -E "
+			   "aes-gcm-16-esn " KG36 " ;\n");
 	assert_has_line(d, "\nspdadd 198.51.100.7/32 203.0.113.9/32[443] tcp -P out ipsec "
 			   "esp/transport//unique:1 ;\n");
 	assert_has_line(d, "\nspdadd 2001:db8:1::5/128 2001:db8:2::/64[22] tcp -P out ipsec "
@@ -1986,6 +2062,34 @@ static void test_first_out_policy_refused(void **state)
 		fail_msg("%s", why);
 }
 
+/* require:ID policies and the maps: before, with and after their SA, the maps hold their
+ * keys (XDP sends their traffic to the workers, which drop it without the SA). */
+static void test_require_mirror(void **state)
+{
+	struct fx *f = fx_new();
+	char *out;
+
+	(void)state;
+	apply_quiet(f, "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec "
+		       "esp/tunnel/192.0.2.1-192.0.2.2/require:1 ;\n"
+		       "spdadd 203.0.113.0/24 198.51.100.0/24 tcp -P in ipsec "
+		       "esp/tunnel/192.0.2.2-192.0.2.1/require:2 ;\n");
+	assert_int_equal(f->maps->n_sa, 0);
+	apply_quiet(f, "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 " KA20 " ;\n"
+		       "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 " KB20 " ;\n");
+	assert_int_equal(f->maps->n_sa, 1);	/* the outbound one never decrypts */
+	assert_true(sa_is_outbound(sad_by_spi(f->sad, 0x1001)));
+	apply_quiet(f, "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;\n"
+		       "delete 192.0.2.2 192.0.2.1 esp 0x2001 ;\n");
+	assert_int_equal(f->maps->n_sa, 0);
+	out = apply(f, "spddump ;\n");
+	assert_non_null(strstr(out, "# 2 SPs\n"));
+	free(out);
+	apply_quiet(f, "add 192.0.2.2 192.0.2.1 esp 0x2002 -u 2 -E aes-gcm-16 " KC20 " ;\n"
+		       "spdflush ;\n");
+	fx_free(f);
+}
+
 static void test_spddelete_ignored(void **state)
 {
 	struct fx *f = fx_rich();
@@ -2142,6 +2246,100 @@ static void test_rekey_keeps_inbound_selectors(void **state)
 	fx_free(f);
 }
 
+/* --- update: an SA moves (NAT, MOBIKE) ------------------------------------------------------ */
+
+/* The outer destination and UDP destination port (0: bare ESP) of the next packet tx's
+ * SA spi sends by its policy for 10.31.0.0/16. */
+static void next_outer(struct fx *tx, uint32_t spi, char dst[ADDR_STRLEN], unsigned *dport)
+{
+	struct sa *sa = sad_by_spi(tx->sad, spi);
+	uint8_t payload[20] = { 0 };
+	struct ip_addr a = { .family = AF_INET };
+	struct sp *sp, *by = NULL;
+	struct fx_buf fb;
+	const uint8_t *ip;
+
+	list_for_each(sp, &sa->sps, sa_node)
+		if (sp->conf.src.addr.a[1] == 31)
+			by = sp;
+	assert_non_null(by);
+	fx_packet(&fb, AF_INET, 17, payload, sizeof(payload));
+	assert_int_equal(esp_out(by, &fb.b, 0, 0, 0), 0);
+	ip = fb.b.head + fb.b.off;
+	memcpy(a.a, ip + 16, 4);
+	addr_str(&a, dst);
+	*dport = ip[9] == 17 ? (unsigned)(ip[22] << 8 | ip[23]) : 0;
+	assert_true(ip[9] == 17 || ip[9] == 50);
+}
+
+/* An SA moves with its sequence numbers and its anti-replay window (the receiver still
+ * refuses what it has seen, and takes what follows); its tunnel policies with the old
+ * endpoints follow it, the others stay; the XDP map and the NAT-T destinations follow. */
+static void test_update(void **state)
+{
+	static const char tx_conf[] =
+		"add 192.0.2.1[4500] 198.51.100.1[4500] esp-udp 0x3001 -u 31 -E aes-gcm-16 " KF20
+		" ;\n"
+		"spdadd 10.31.0.0/16 10.32.0.0/16 any -P out ipsec "
+		"esp/tunnel/192.0.2.1-198.51.100.1/unique:31 ;\n"
+		"spdadd 10.33.0.0/16 10.34.0.0/16 any -P out ipsec "
+		"esp/tunnel/192.0.2.1-198.51.100.2/unique:31 ;\n";
+	static const char rx_conf[] =
+		"add 192.0.2.1[4500] 198.51.100.1[4500] esp-udp 0x3001 -u 31 -E aes-gcm-16 " KF20
+		" ;\n"
+		"spdadd 10.31.0.0/16 10.32.0.0/16 any -P in ipsec "
+		"esp/tunnel/192.0.2.1-198.51.100.1/unique:31 ;\n";
+	static const char moved[] = "update 192.0.2.1[4500] 198.51.100.77[31337] esp-udp 0x3001 ;\n";
+	struct fx *tx = fx_new(), *rx = fx_new();
+	char dst[ADDR_STRLEN], *d;
+	unsigned dport;
+
+	(void)state;
+	apply_quiet(tx, tx_conf);
+	apply_quiet(rx, rx_conf);
+	/* only an SA that may decrypt makes a place to take ESP in UDP at */
+	assert_int_equal(tx->maps->n_natt, 0);
+	assert_int_equal(rx->maps->n_natt, 1);
+	assert_int_equal(natt_find(rx->maps, "198.51.100.1[4500]"), 0);
+	traffic(tx, rx, 0x3001, 3);
+	next_outer(tx, 0x3001, dst, &dport);	/* number 4, never received */
+	assert_string_equal(dst, "198.51.100.1");
+	assert_int_equal(dport, 4500);
+
+	apply_quiet(tx, moved);
+	apply_quiet(rx, moved);
+	assert_int_equal(atomic_load(&sad_by_spi(tx->sad, 0x3001)->seq_next), 5);
+	assert_int_equal(tx->maps->n_natt, 0);
+	assert_int_equal(rx->maps->n_natt, 1);
+	assert_int_equal(natt_find(rx->maps, "198.51.100.77[31337]"), 0);
+	assert_int_equal(rx->maps->n_sa, 1);
+	d = dumps(tx);
+	assert_has_line(d, "\nadd 192.0.2.1[4500] 198.51.100.77[31337] esp-udp 0x3001 -u 31 -E "
+			   "aes-gcm-16 " KF20 " seq:0x00000005 ;\n");
+	assert_has_line(d, "\nspdadd 10.31.0.0/16 10.32.0.0/16 any -P out ipsec "
+			   "esp/tunnel/192.0.2.1-198.51.100.77/unique:31 ;\n");
+	assert_has_line(d, "\nspdadd 10.33.0.0/16 10.34.0.0/16 any -P out ipsec "
+			   "esp/tunnel/192.0.2.1-198.51.100.2/unique:31 ;\n");
+	free(d);
+	next_outer(tx, 0x3001, dst, &dport);	/* number 5: the receiver takes 6 on */
+	assert_string_equal(dst, "198.51.100.77");
+	assert_int_equal(dport, 31337);
+	traffic(tx, rx, 0x3001, 2);		/* fails if either side lost its state */
+
+	/* the NAT is gone: bare ESP again */
+	apply_quiet(tx, "update 192.0.2.1 198.51.100.77 esp 0x3001 ;\n");
+	apply_quiet(rx, "update 192.0.2.1 198.51.100.77 esp 0x3001 ;\n");
+	assert_int_equal(tx->maps->n_natt + rx->maps->n_natt, 0);
+	next_outer(tx, 0x3001, dst, &dport);
+	assert_int_equal(dport, 0);
+	traffic(tx, rx, 0x3001, 2);
+	assert_int_equal(sa_counter(sad_by_spi(rx->sad, 0x3001), SA_C_in_packets), 7);
+	assert_int_equal(sa_counter(sad_by_spi(rx->sad, 0x3001), SA_C_replay), 0);
+	check_round_trip(tx, false);	/* the moved policy has a new id */
+	fx_free(tx);
+	fx_free(rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2167,8 +2365,10 @@ int main(void)
 		cmocka_unit_test(test_first_out_policy_refused),
 		cmocka_unit_test(test_rekey_keeps_inbound_selectors),
 		cmocka_unit_test(test_spddelete_ignored),
+		cmocka_unit_test(test_require_mirror),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_tuple_limit),
+		cmocka_unit_test(test_update),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

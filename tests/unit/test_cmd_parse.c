@@ -78,12 +78,24 @@ static const char *const alg_names[] = { "aes-gcm-16", "gost", "gost-mac" };
 
 /* The options show only where they differ from the defaults the parser fills: no TFC
  * padding, seq 1, the default anti-replay window. */
+/* SRC DST, or SRC[PORT] DST[PORT] udp for esp-udp (ESP in UDP). */
+static void cat_endpoints(struct out *o, const struct sa_params *a)
+{
+	cat_addr(o, &a->src);
+	if (a->encap)
+		cat(o, "[%u]", a->sport);
+	cat(o, " ");
+	cat_addr(o, &a->dst);
+	if (a->encap)
+		cat(o, "[%u] udp", a->dport);
+	else
+		assert_true(a->sport == 0 && a->dport == 0);
+}
+
 static void cat_add(struct out *o, const struct sa_params *a)
 {
 	cat(o, "add ");
-	cat_addr(o, &a->src);
-	cat(o, " ");
-	cat_addr(o, &a->dst);
+	cat_endpoints(o, a);
 	cat(o, " spi=0x%x uid=%u alg=%s esn=%d cipher=%s key=", a->spi, a->uid,
 	    alg_names[a->alg], a->esn, aead_cipher_name(a->cipher));
 	for (unsigned i = 0; i < a->key_len; i++)
@@ -137,7 +149,7 @@ static const char *const kind_names[] = {
 	[CMD_FLUSH] = "flush", [CMD_SPDFLUSH] = "spdflush", [CMD_DUMP] = "dump",
 	[CMD_SPDDUMP] = "spddump", [CMD_SPDDELETE] = "spddelete", [CMD_DELETE] = "delete",
 	[CMD_ADD] = "add", [CMD_SPDADD] = "spdadd", [CMD_SPIGRP] = "spigrp",
-	[CMD_STATS] = "stats",
+	[CMD_STATS] = "stats", [CMD_UPDATE] = "update",
 };
 
 static struct out render(const struct cmd *c)
@@ -154,6 +166,12 @@ static struct out render(const struct cmd *c)
 		break;
 	case CMD_ADD:
 		cat_add(&o, &c->add);
+		break;
+	case CMD_UPDATE:	/* the SPI and the path only */
+		cat(&o, "update ");
+		cat_endpoints(&o, &c->add);
+		cat(&o, " spi=0x%x", c->add.spi);
+		assert_true(!c->add.uid && !c->add.key_len && !c->add.seq && !c->add.replay);
 		break;
 	case CMD_SPDADD:
 		cat_spdadd(&o, &c->spd);
@@ -224,6 +242,29 @@ static const struct valid_case valid_cases[] = {
 	{ "delete 10.0.0.1 2001:db8::2 esp 0x100;", "delete 10.0.0.1 2001:db8::2 spi=0x100" },
 	{ "delete 10.0.0.1 10.0.0.2 esp 0xffffffff ;", "delete 10.0.0.1 10.0.0.2 spi=0xffffffff" },
 	{ "delete 10.0.0.1 10.0.0.2 esp 0X00000001000 ;", "delete 10.0.0.1 10.0.0.2 spi=0x1000" },
+
+	/* delete, update: ESP in UDP (RFC 3948) */
+	{ "delete 10.0.0.1[4500] 10.0.0.2[4500] esp-udp 0x1000 ;",
+	  "delete 10.0.0.1 10.0.0.2 spi=0x1000" },
+	{ "update 192.0.2.1[4500] 198.51.100.7[31337] esp-udp 0x1000 ;",
+	  "update 192.0.2.1[4500] 198.51.100.7[31337] udp spi=0x1000" },
+	{ "update 192.0.2.1 198.51.100.7 esp-udp 0x1000 ;",
+	  "update 192.0.2.1[4500] 198.51.100.7[4500] udp spi=0x1000" },
+	{ "update 2001:db8::1 2001:db8::2 esp 0x1000 ;",
+	  "update 2001:db8::1 2001:db8::2 spi=0x1000" },
+	{ "update 2001:db8::1[1] 2001:db8::2[65535] esp-udp 0x1000 ;",
+	  "update 2001:db8::1[1] 2001:db8::2[65535] udp spi=0x1000" },
+
+	/* add: ESP in UDP, ports given or 4500 */
+	{ "add 10.0.0.1[4500] 10.0.0.2[4501] esp-udp 0x1000 -u 1 -E aes-gcm-16 " K20 " ;",
+	  "add 10.0.0.1[4500] 10.0.0.2[4501] udp spi=0x1000 uid=1 alg=aes-gcm-16 esn=0 "
+	  "cipher=AES-128-GCM key=" H20 },
+	{ "add 10.0.0.1 10.0.0.2 esp-udp 0x1000 -u 1 -E aes-gcm-16 " K20 " ;",
+	  "add 10.0.0.1[4500] 10.0.0.2[4500] udp spi=0x1000 uid=1 alg=aes-gcm-16 esn=0 "
+	  "cipher=AES-128-GCM key=" H20 },
+	{ "add 10.0.0.1[4500] 10.0.0.2 esp-udp 0x1000 -u 1 -E aes-gcm-16 " K20 " ;",
+	  "add 10.0.0.1[4500] 10.0.0.2[4500] udp spi=0x1000 uid=1 alg=aes-gcm-16 esn=0 "
+	  "cipher=AES-128-GCM key=" H20 },
 
 	/* add: every algorithm and key length */
 	{ AES20 " ;", AES20_R },

@@ -138,8 +138,9 @@ struct counts {
 };
 
 /* The SA mirror holds only SAs that may decrypt: never an outbound one. */
-static int c_set_sa(void *ctx, const struct sa *sa)
+static int c_set_sa(void *ctx, const struct sa *sa, const struct sa_path *path)
 {
+	(void)path;
 	assert_false(sa_is_outbound(sa));
 	((struct counts *)ctx)->sa_set++;
 	return 0;
@@ -332,7 +333,7 @@ static unsigned count(bool (*pred)(unsigned), bool tcp)
 static void test_scale(void **state)
 {
 	struct counts cnt = { 0 };
-	struct sa_mirror sam = { c_set_sa, c_del_sa, &cnt };
+	struct sa_mirror sam = { c_set_sa, c_del_sa, NULL, &cnt };
 	struct spd_mirror spm = { c_set_entry, c_del_entry, c_set_tuples, &cnt };
 	struct exec_env env = { .sad = sad_new(), .spd = spd_new(), .nthreads = 1,
 				.sa_mirror = &sam, .out = stdout };

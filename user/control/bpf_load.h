@@ -31,6 +31,7 @@ struct bpf_load_fds {
 	int config;
 	int counters;
 	int local_addrs;
+	int natt_dests;
 };
 
 struct bpf_load;

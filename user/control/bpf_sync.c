@@ -3,7 +3,8 @@
  * bpf_sync.c - writes the XDP maps (include/esper_abi.h) for the control thread: SPD keys
  * and tuple lists as spd.c hands them over (entry before the tuple list that makes it
  * reachable), the SAs that may decrypt as cmd_exec.c adds, turns outbound and deletes them,
- * the host's own addresses (localaddr.c), the config, and the XSK slots.
+ * where esp-udp SAs that may decrypt go, the host's own addresses (localaddr.c), the config, and
+ * the XSK slots.
  * The hash maps are BPF_F_NO_PREALLOC, so an updated value is swapped whole: the XDP
  * program sees the old value or the new one, never a mix.
  */
@@ -42,15 +43,15 @@ static int set_tuples(void *ctx, unsigned family_idx, const struct esper_tuple_l
 	return result(bpf_map_update_elem(s->fds.tuple_lists, &key, l, BPF_ANY));
 }
 
-static int set_sa(void *ctx, const struct sa *sa)
+static int set_sa(void *ctx, const struct sa *sa, const struct sa_path *path)
 {
 	struct bpf_sync *s = ctx;
-	struct esper_sa_in_val v = { .uid = sa->uid };
+	struct esper_sa_in_val v = { .uid = sa->uid, .encap = path->encap, .dport = path->dport };
 	__be32 key = htonl(sa->spi);
 
-	v.family = sa->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-	memcpy(v.src, sa->src.a, sizeof(v.src));
-	memcpy(v.dst, sa->dst.a, sizeof(v.dst));
+	v.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+	memcpy(v.src, path->src.a, sizeof(v.src));
+	memcpy(v.dst, path->dst.a, sizeof(v.dst));
 	return result(bpf_map_update_elem(s->fds.sa_in, &key, &v, BPF_ANY));
 }
 
@@ -62,11 +63,24 @@ static int del_sa(void *ctx, uint32_t spi)
 	return result(bpf_map_delete_elem(s->fds.sa_in, &key));
 }
 
+static int set_natt_dest(void *ctx, const struct sa_path *path, bool used)
+{
+	struct bpf_sync *s = ctx;
+	struct esper_natt_key key = { .port = path->dport };
+	__u8 one = 1;
+
+	key.family = path->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+	memcpy(key.addr, path->dst.a, sizeof(key.addr));
+	if (used)
+		return result(bpf_map_update_elem(s->fds.natt_dests, &key, &one, BPF_ANY));
+	return result(bpf_map_delete_elem(s->fds.natt_dests, &key));
+}
+
 void bpf_sync_init(struct bpf_sync *s, const struct bpf_load_fds *fds)
 {
 	s->fds = *fds;
 	s->spd = (struct spd_mirror){ set_entry, del_entry, set_tuples, s };
-	s->sa = (struct sa_mirror){ set_sa, del_sa, s };
+	s->sa = (struct sa_mirror){ set_sa, del_sa, set_natt_dest, s };
 }
 
 int bpf_sync_config(struct bpf_sync *s, const struct esper_config *cfg)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "lib/addr.h"
+#include "stats_out.h"
 #include "tables/sad.h"
 #include "tables/spd.h"
 
@@ -28,10 +29,12 @@ enum cmd_kind {
 	CMD_SPDDUMP,		/* spddump ; */
 	CMD_SPDDELETE,		/* spddelete ... ; (accepted, ignored) */
 	CMD_DELETE,		/* delete SRC DST esp 0xSPI ; */
-	CMD_ADD,		/* add SRC DST esp 0xSPI -u ID -E ALGO 0xKEY [OPTS] ; */
+	CMD_ADD,		/* add SRC[PORT] DST[PORT] esp|esp-udp 0xSPI -u ID -E ALGO 0xKEY ... ; */
+	CMD_UPDATE,		/* update SRC[PORT] DST[PORT] esp|esp-udp 0xSPI ; (moves the SA) */
 	CMD_SPDADD,		/* spdadd ... ; and its alias spdupdate ... ; */
 	CMD_SPIGRP,		/* spigrp ; SA groups in ipsec_spigrp(5) SAID notation */
-	CMD_STATS,		/* stats ; counters per SA and per worker */
+	CMD_STATS,		/* stats [json] ; counters per SA and per worker */
+	CMD_GETSPI,		/* getspi SRC DST esp [0xMIN-0xMAX] ; reserve an inbound SPI */
 };
 
 /* Fields whose position the executor may cite in an error. */
@@ -44,7 +47,10 @@ enum cmd_field {
 	CF_ACTION,		/* ipsec, discard or none */
 	CF_POLICY,		/* the esp/MODE/TUNNEL/unique:ID token */
 	CF_TUNNEL,		/* the TSRC-TDST part of it */
-	CF_POLICY_UID,		/* the unique:ID part of it */
+	CF_POLICY_UID,		/* the unique:ID (require:ID) part of it */
+	CF_LS, CF_LH, CF_BS, CF_BH, CF_PS, CF_PH,	/* add's lifetimes: soft/hard time, bytes,
+						 * packets (the flag's place) */
+	CF_RANGE,		/* getspi's 0xMIN-0xMAX */
 	CF_MAX
 };
 
@@ -58,13 +64,22 @@ struct cmd_delete {
 	uint32_t spi;
 };
 
+struct cmd_getspi {
+	struct ip_addr src, dst;	/* the SA to come carries ESP from src to dst (us) */
+	uint32_t min, max;		/* the range to pick from, 0x100..0xffffffff by default */
+};
+
+
 struct cmd {
 	enum cmd_kind kind;
 	struct cmd_loc at[CF_MAX];
 	union {
 		struct cmd_delete del;
-		struct sa_params add;	/* defaults filled: seq 1, the default replay window */
+		struct sa_params add;	/* defaults filled: seq 1, the default replay window;
+					 * update: spi, addresses, encapsulation */
 		struct sp_params spd;	/* without -P: out */
+		struct cmd_getspi getspi;
+		enum stats_format stats;	/* STATS_TEXT or STATS_JSON */
 	};
 };
 

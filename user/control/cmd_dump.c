@@ -4,7 +4,8 @@
  * very commands that would create them (setkey-like, so a dump fed back as input restores
  * the state), each after '#' comment lines with its state and counters; `spigrp` prints SA
  * groups in the SAID notation of ipsec_spigrp(5); `stats` prints counters as key=value
- * (with the key-tree derivations of GOST SAs).
+ * (with the key-tree derivations of GOST SAs and the time of last use), or as JSON lines,
+ * or in the Prometheus format (stats_out.h).
  * Called by cmd_exec.c only. Key material appears in `dump` (stdout), never in logs.
  */
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 
 #include "cmd_exec.h"
 #include "crypto/crypto_gost.h"
+#include "lib/clock.h"
 
 static const char *alg_name(enum esp_alg alg)
 {
@@ -47,9 +49,44 @@ static bool sa_resume_seq(const struct sa *sa, uint64_t *seq)
 	return true;
 }
 
-static void print_sa(const struct sa *sa, FILE *out)
+/* The lifetimes, as add's options: each limit that is set. */
+static void print_lifetimes(const struct sa_params *c, FILE *out)
+{
+	const struct { const char *flag; uint64_t v; } l[] = {
+		{ "-ls", c->soft.time_s }, { "-lh", c->hard.time_s },
+		{ "-bs", c->soft.bytes },  { "-bh", c->hard.bytes },
+		{ "-ps", c->soft.packets }, { "-ph", c->hard.packets },
+	};
+
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+		if (l[i].v)
+			fprintf(out, " %s %" PRIu64, l[i].flag, l[i].v);
+}
+
+/* An SA with lifetimes: how far it has come (a comment line). */
+static void print_lifetime_state(const struct sa *sa, FILE *out)
+{
+	if (!sa_lifetime_set(&sa->conf.soft) && !sa_lifetime_set(&sa->conf.hard))
+		return;
+	fprintf(out, "#   lifetimes: age %" PRIu64 " s, soft %s\n",
+		(clock_ms() - sa->added_ms) / 1000,
+		sa->soft_reported ? "expired (reported)" : "not reached");
+}
+
+/* SRC DST esp, or SRC[PORT] DST[PORT] esp-udp */
+static void print_endpoints(const struct sa_params *c, FILE *out)
 {
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+
+	if (c->encap)
+		fprintf(out, "%s[%u] %s[%u] esp-udp", addr_str(&c->src, src), c->sport,
+			addr_str(&c->dst, dst), c->dport);
+	else
+		fprintf(out, "%s %s esp", addr_str(&c->src, src), addr_str(&c->dst, dst));
+}
+
+static void print_sa(const struct sa *sa, FILE *out)
+{
 	bool usable;
 	uint64_t seq = 1;
 
@@ -63,9 +100,12 @@ static void print_sa(const struct sa *sa, FILE *out)
 		sa_counter(sa, SA_C_out_packets), sa_counter(sa, SA_C_out_bytes),
 		sa_counter(sa, SA_C_in_packets), sa_counter(sa, SA_C_in_bytes),
 		sa_counter(sa, SA_C_replay), sa_counter(sa, SA_C_icv_fail));
-	fprintf(out, "%sadd %s %s esp 0x%x -u %u -E %s%s 0x", usable ? "" : "# exhausted: ",
-		addr_str(&sa->src, src), addr_str(&sa->dst, dst), sa->spi, sa->uid,
-		alg_name(sa->conf.alg), sa->esn ? "-esn" : "");
+	print_lifetime_state(sa, out);
+	fprintf(out, "%sadd ", usable ? "" : "# exhausted: ");
+	print_endpoints(&sa->conf, out);
+	fprintf(out, " 0x%x -u %u", sa->spi, sa->uid);
+	print_lifetimes(&sa->conf, out);
+	fprintf(out, " -E %s%s 0x", alg_name(sa->conf.alg), sa->esn ? "-esn" : "");
 	for (unsigned i = 0; i < sa->conf.key_len; i++)
 		fprintf(out, "%02x", sa->conf.key[i]);
 	if (sa->tfc)
@@ -102,7 +142,7 @@ static void print_ipsec(const struct sp_params *c, FILE *out)
 		fprintf(out, "tunnel/%s-%s", addr_str(&c->tsrc, ts), addr_str(&c->tdst, td));
 	else
 		fprintf(out, "transport/");
-	fprintf(out, "/unique:%u", c->uid);
+	fprintf(out, "/%s:%u", c->require ? "require" : "unique", c->uid);
 }
 
 static void print_sp(const struct sp *sp, FILE *out)
@@ -115,6 +155,9 @@ static void print_sp(const struct sp *sp, FILE *out)
 	if (sp->sa)
 		fprintf(out, ", %s, SA UniqueID %u (SPI 0x%08x)",
 			c->mode == SP_MODE_TUNNEL ? "tunnel" : "transport", c->uid, sp->sa->spi);
+	else if (c->action == SP_IPSEC)
+		fprintf(out, ", %s, SA UniqueID %u (none yet: what it matches is dropped)",
+			c->mode == SP_MODE_TUNNEL ? "tunnel" : "transport", c->uid);
 	fprintf(out, "\nspdadd ");
 	print_sel(&c->src, out);
 	fputc(' ', out);
@@ -158,23 +201,55 @@ void cmd_dump_spigrp(const struct sad *sad, FILE *out)
 			fputc('\n', out);
 		}
 		if (!tun || sa->n_transport_sps) {
-			print_said("esp", sa->spi, &sa->dst, out);
+			print_said("esp", sa->spi, &sa->conf.dst, out);
 			fputc('\n', out);
 		}
 	}
 }
 
-void cmd_dump_stats(const struct sad *sad, FILE *out)
+/* When sa was last used (Unix time, 0: never), its age, and how long it has been idle (its
+ * age if it was never used), in seconds. */
+static void stats_use(struct stats_out *o, const struct sa *sa, uint64_t now_ms)
 {
+	uint32_t last = atomic_load_explicit(&((struct sa *)sa)->last_use, memory_order_relaxed);
+	uint64_t age = now_ms > sa->added_ms ? (now_ms - sa->added_ms) / 1000 : 0;
+	uint32_t now = clock_coarse_of_ms(now_ms);
+	uint64_t idle = last && now > last ? now - last : last ? 0 : age;
+
+	stats_gauge(o, "last_use", "timestamp_seconds",
+		    "when a packet last went through the SA (Unix time; 0: never)",
+		    last ? clock_unix_of(last) : 0);
+	stats_gauge(o, "age", "seconds", "seconds since the SA was added", (int64_t)age);
+	stats_gauge(o, "idle", "seconds", "seconds without a packet (the age if none yet)",
+		    (int64_t)(idle < age ? idle : age));
+}
+
+void cmd_stats_sad(const struct sad *sad, struct stats_out *o)
+{
+	uint64_t now = clock_ms();
+
 	for (const struct sa *sa = sad_first(sad); sa; sa = sad_next(sad, sa)) {
-		fprintf(out, "sa spi=0x%08x uid=%u alg=%s", sa->spi, sa->uid,
-			aead_cipher_name(sa->cipher));
+		stats_begin(o, "sa");
+		stats_label_hex(o, "spi", sa->spi);
+		stats_label_u(o, "uid", sa->uid);
+		stats_label(o, "alg", aead_cipher_name(sa->cipher), false);
 		for (int c = 0; c < SA_C_MAX; c++)
-			fprintf(out, " %s=%" PRIu64, sa_counter_names[c],
-				sa_counter(sa, (enum sa_counter)c));
+			stats_counter(o, sa_counter_names[c], sa_counter_help[c],
+				      sa_counter(sa, (enum sa_counter)c));
 		/* RFC 9227 key-tree KDF calls (forged IVs force them, section 5) */
 		if (sa->conf.alg == ESP_ALG_GOST || sa->conf.alg == ESP_ALG_GOST_MAC)
-			fprintf(out, " derivations=%" PRIu64, crypto_gost_derivations(sa->aead));
-		fputc('\n', out);
+			stats_counter(o, "derivations", "GOST key-tree derivations (RFC 9227)",
+				      crypto_gost_derivations(sa->aead));
+		stats_use(o, sa, now);
+		stats_end(o);
 	}
+}
+
+void cmd_dump_stats(const struct sad *sad, FILE *out)
+{
+	struct stats_out o;
+
+	stats_out_init(&o, out, STATS_TEXT);
+	cmd_stats_sad(sad, &o);
+	stats_out_finish(&o);
 }

@@ -382,16 +382,87 @@ static int parse_spddelete(struct parse *p)
 	return 0;
 }
 
-/* delete SRC DST esp 0xSPI ; (SRC and DST are not used: any valid addresses do) */
+/* ---- SA endpoints: SRC[PORT] DST[PORT] esp|esp-udp ------------------------------------ */
+
+#define NATT_PORT 4500	/* RFC 3948 2, IANA: ipsec-nat-t */
+
+/* ADDR or ADDR[PORT] (PORT 1..65535) for field f; *port 0 without [PORT]. */
+static int endpoint(struct parse *p, enum cmd_field f, const char *what, struct ip_addr *a,
+		    uint16_t *port)
+{
+	const char *br;
+	size_t alen;
+	uint64_t v;
+	int ret = field(p, f, what);
+
+	if (ret)
+		return ret;
+	br = memchr(p->t.s, '[', p->t.len);
+	alen = br ? (size_t)(br - p->t.s) : p->t.len;
+	if (parse_addr(p->t.s, alen, a))
+		return fail(p, p->t.loc, "invalid %s '%s'", what, quote(p->t.s, alen).s);
+	*port = 0;
+	if (!br)
+		return 0;
+	if (p->t.len - alen < 3 || p->t.s[p->t.len - 1] != ']' ||
+	    parse_dec(br + 1, p->t.len - alen - 2, 65535, &v) || v == 0)
+		return fail(p, loc_at(p, alen), "invalid port '%s': expected [1..65535]",
+			    quote(br, p->t.len - alen).s);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* SRC[PORT] DST[PORT] esp|esp-udp: ports only with esp-udp, which defaults them to 4500
+ * (RFC 3948), as setkey's `add` and `delete` take them; the families must agree unless
+ * the addresses are not used (delete). */
+static int endpoints(struct parse *p, struct sa_params *a, bool any_family)
+{
+	struct cmd_loc sport_at, dport_at;
+	int ret;
+
+	ret = endpoint(p, CF_SRC, "SRC address", &a->src, &a->sport);
+	sport_at = p->t.loc;
+	if (!ret)
+		ret = endpoint(p, CF_DST, "DST address", &a->dst, &a->dport);
+	dport_at = p->t.loc;
+	if (!ret && !any_family)
+		ret = same_family(p, "address", &a->src, &a->dst);
+	if (!ret)
+		ret = word(p, "'esp' or 'esp-udp'");
+	if (ret)
+		return ret;
+	a->encap = tok_is(&p->t, "esp-udp");
+	if (!a->encap && !tok_is(&p->t, "esp"))
+		return unexpected(p, "'esp' or 'esp-udp'");
+	if (!a->encap && (a->sport || a->dport))
+		return fail(p, a->sport ? sport_at : dport_at,
+			    "a port is for esp-udp (ESP in UDP, RFC 3948) only");
+	if (a->encap && !a->sport)
+		a->sport = NATT_PORT;
+	if (a->encap && !a->dport)
+		a->dport = NATT_PORT;
+	return 0;
+}
+
+/* delete SRC[PORT] DST[PORT] esp|esp-udp 0xSPI ; (the addresses are not used: any do) */
 static int parse_delete(struct parse *p)
 {
+	struct sa_params a = { 0 };
 	struct cmd_delete *d = &p->c->del;
+	int ret = endpoints(p, &a, true);
 
-	return address(p, CF_SRC, "SRC address", &d->src) ?:
-	       address(p, CF_DST, "DST address", &d->dst) ?:
-	       keyword(p, "esp") ?:
-	       spi(p, &d->spi) ?:
-	       semi(p);
+	d->src = a.src;
+	d->dst = a.dst;
+	return ret ?: spi(p, &d->spi) ?: semi(p);
+}
+
+/* update SRC[PORT] DST[PORT] esp|esp-udp 0xSPI ; : the SA moves there (setkey's update with
+ * addresses only): a peer behind a NAT that changed its mapping, MOBIKE (RFC 4555). */
+static int parse_update(struct parse *p)
+{
+	struct sa_params *a = &p->c->add;
+
+	return endpoints(p, a, false) ?: spi(p, &a->spi) ?: semi(p);
 }
 
 /* ---- add --------------------------------------------------------------------------------- */
@@ -418,10 +489,11 @@ static const struct alg_def *alg_def(const struct sa_params *a)
 	return &algs[0];
 }
 
+/* The algorithm after -E. */
 static int algorithm(struct parse *p)
 {
 	struct sa_params *a = &p->c->add;
-	int ret = keyword(p, "-E") ?: field(p, CF_ALG, "algorithm");
+	int ret = field(p, CF_ALG, "algorithm");
 
 	if (ret)
 		return ret;
@@ -601,21 +673,111 @@ static int options(struct parse *p)
 	}
 }
 
-/* add SRC DST esp 0xSPI -u ID -E ALGO 0xKEY [OPTS] ; */
+/* ---- add: -u and the lifetimes ------------------------------------------------------------ */
+
+/* setkey's lifetime flags (and -ps/-ph, packets), where each puts its value. */
+static const struct lifetime_def {
+	const char *flag;
+	enum cmd_field field;
+	bool hard;
+	int what;			/* 0 time, 1 bytes, 2 packets */
+} lifetimes[] = {
+	{ "-ls", CF_LS, false, 0 }, { "-lh", CF_LH, true, 0 },
+	{ "-bs", CF_BS, false, 1 }, { "-bh", CF_BH, true, 1 },
+	{ "-ps", CF_PS, false, 2 }, { "-ph", CF_PH, true, 2 },
+};
+
+static const char *const lifetime_units[] = { "seconds", "bytes", "packets" };
+
+static uint64_t *lifetime_slot(struct sa_params *a, const struct lifetime_def *d)
+{
+	struct sa_lifetime *l = d->hard ? &a->hard : &a->soft;
+
+	return d->what == 0 ? &l->time_s : d->what == 1 ? &l->bytes : &l->packets;
+}
+
+/* The flag at p->t, once, and its decimal value (0: no limit). */
+static int lifetime(struct parse *p, const struct lifetime_def *d)
+{
+	struct cmd_loc *at = &p->c->at[d->field];
+	uint64_t v;
+	int ret;
+
+	if (at->line)
+		return fail(p, p->t.loc, "option '%s' given twice (first at %u:%u)", d->flag,
+			    at->line, at->col);
+	*at = p->t.loc;
+	ret = word(p, "a lifetime");
+	if (ret)
+		return ret;
+	if (parse_dec(p->t.s, p->t.len, UINT64_MAX, &v))
+		return fail(p, p->t.loc, "invalid lifetime %s '%s': expected decimal %s "
+			    "(0: no limit)", d->flag, quote_tok(&p->t).s, lifetime_units[d->what]);
+	*lifetime_slot(&p->c->add, d) = v;
+	return 0;
+}
+
+/* A soft limit beyond its hard one would never be reported. */
+static int lifetimes_agree(struct parse *p)
+{
+	struct sa_params *a = &p->c->add;
+
+	for (size_t i = 0; i < sizeof(lifetimes) / sizeof(lifetimes[0]); i += 2) {
+		uint64_t soft = *lifetime_slot(a, &lifetimes[i]);
+		uint64_t hard = *lifetime_slot(a, &lifetimes[i + 1]);
+
+		if (soft && hard && soft > hard)
+			return fail(p, p->c->at[lifetimes[i].field],
+				    "soft lifetime %s %llu is beyond the hard one %s %llu",
+				    lifetimes[i].flag, (unsigned long long)soft,
+				    lifetimes[i + 1].flag, (unsigned long long)hard);
+	}
+	return 0;
+}
+
+/* -u ID and the lifetimes, in any order (setkey's extensions), then -E. */
+static int extensions(struct parse *p)
+{
+	struct sa_params *a = &p->c->add;
+	struct cmd_loc *uid_at = &p->c->at[CF_UID];
+	int ret;
+
+	for (;;) {
+		ret = word(p, uid_at->line ? "'-E'" : "'-u'");
+		if (ret)
+			return ret;
+		if (tok_is(&p->t, "-E"))
+			return uid_at->line ? lifetimes_agree(p) : unexpected(p, "'-u'");
+		if (tok_is(&p->t, "-u") && uid_at->line)
+			return fail(p, p->t.loc, "option '-u' given twice (first at %u:%u)",
+				    uid_at->line, uid_at->col);
+		if (tok_is(&p->t, "-u")) {
+			ret = field(p, CF_UID, "UniqueID") ?: uid(p, 0, &a->uid);
+			if (ret)
+				return ret;
+			continue;
+		}
+		ret = -ENOENT;
+		for (size_t i = 0; i < sizeof(lifetimes) / sizeof(lifetimes[0]); i++)
+			if (tok_is(&p->t, lifetimes[i].flag))
+				ret = lifetime(p, &lifetimes[i]);
+		if (ret == -ENOENT)
+			return unexpected(p, uid_at->line ? "'-E'" : "'-u'");
+		if (ret)
+			return ret;
+	}
+}
+
+/* add SRC[PORT] DST[PORT] esp|esp-udp 0xSPI -u ID [LIFETIMES] -E ALGO 0xKEY [OPTS] ; */
 static int parse_add(struct parse *p)
 {
 	struct sa_params *a = &p->c->add;
 
 	a->seq = 1;
 	a->replay = REPLAY_DEFAULT_WINDOW;
-	return address(p, CF_SRC, "SRC address", &a->src) ?:
-	       address(p, CF_DST, "DST address", &a->dst) ?:
-	       same_family(p, "address", &a->src, &a->dst) ?:
-	       keyword(p, "esp") ?:
+	return endpoints(p, a, false) ?:
 	       spi(p, &a->spi) ?:
-	       keyword(p, "-u") ?:
-	       field(p, CF_UID, "UniqueID") ?:
-	       uid(p, 0, &a->uid) ?:
+	       extensions(p) ?:
 	       algorithm(p) ?:
 	       key(p) ?:
 	       options(p);
@@ -840,15 +1002,20 @@ static int mode(struct parse *p, size_t off, size_t len, size_t toff, size_t tle
 		    quote(m, len).s);
 }
 
-/* unique:ID at byte off of the policy token. */
+/* unique:ID or require:ID at byte off of the policy token. */
 static int level(struct parse *p, size_t off)
 {
 	const char *l = p->t.s + off;
 	size_t len = p->t.len - off;
 
 	p->c->at[CF_POLICY_UID] = loc_at(p, off);
+	if (len >= 8 && !memcmp(l, "require:", 8)) {
+		p->c->spd.require = true;
+		return uid(p, off + 8, &p->c->spd.uid);
+	}
 	if (len < 7 || memcmp(l, "unique:", 7))
-		return fail(p, loc_at(p, off), "unsupported level '%s': expected unique:ID",
+		return fail(p, loc_at(p, off),
+			    "unsupported level '%s': expected unique:ID or require:ID",
 			    quote(l, len).s);
 	return uid(p, off + 7, &p->c->spd.uid);
 }
@@ -866,7 +1033,8 @@ static int policy(struct parse *p)
 			cut[n++] = i;
 	}
 	if (n < 3)
-		return fail(p, p->t.loc, "invalid policy '%s': expected esp/MODE/TUNNEL/unique:ID",
+		return fail(p, p->t.loc, "invalid policy '%s': expected esp/MODE/TUNNEL/unique:ID "
+			    "or .../require:ID",
 			    quote_tok(&p->t).s);
 	if (cut[0] != 3 || memcmp(p->t.s, "esp", 3))
 		return fail(p, p->t.loc, "unsupported protocol '%s' in policy: expected esp",
@@ -896,6 +1064,64 @@ static int parse_spdadd(struct parse *p)
 	       semi(p);
 }
 
+/* ---- getspi, stats ----------------------------------------------------------------------- */
+
+/* 0xMIN-0xMAX: SPIs 0x100..0xffffffff, MIN <= MAX. */
+static int spi_range(struct parse *p, struct cmd_getspi *g)
+{
+	const char *dash = memchr(p->t.s, '-', p->t.len);
+	size_t lo_len = dash ? (size_t)(dash - p->t.s) : 0, hi_len = p->t.len - lo_len - 1;
+	uint64_t lo, hi;
+
+	p->c->at[CF_RANGE] = p->t.loc;
+	if (!dash || !has_0x(p->t.s, lo_len) || !has_0x(dash + 1, hi_len) ||
+	    parse_hex(p->t.s + 2, lo_len - 2, &lo) || parse_hex(dash + 3, hi_len - 2, &hi))
+		return fail(p, p->t.loc, "invalid SPI range '%s': expected 0xMIN-0xMAX",
+			    quote_tok(&p->t).s);
+	if (lo < 0x100 || hi > UINT32_MAX || lo > hi)
+		return fail(p, p->t.loc, "invalid SPI range '%s': expected 0x100 <= MIN <= MAX "
+			    "<= 0xffffffff", quote_tok(&p->t).s);
+	g->min = (uint32_t)lo;
+	g->max = (uint32_t)hi;
+	return 0;
+}
+
+/* getspi SRC DST esp [0xMIN-0xMAX] ; (PF_KEY's SADB_GETSPI, RFC 2367 2.3.3) */
+static int parse_getspi(struct parse *p)
+{
+	struct cmd_getspi *g = &p->c->getspi;
+	int ret;
+
+	g->min = 0x100;
+	g->max = UINT32_MAX;
+	ret = address(p, CF_SRC, "SRC address", &g->src) ?:
+	      address(p, CF_DST, "DST address", &g->dst) ?:
+	      same_family(p, "address", &g->src, &g->dst) ?:
+	      keyword(p, "esp") ?:
+	      next(p);
+	if (ret || p->t.kind == CMD_TOK_SEMI)
+		return ret;
+	if (p->t.kind != CMD_TOK_WORD)
+		return unexpected(p, "an SPI range or ';'");
+	return spi_range(p, g) ?: semi(p);
+}
+
+/* stats [json] ; */
+static int parse_stats(struct parse *p)
+{
+	int ret = next(p);
+
+	p->c->stats = STATS_TEXT;
+	if (ret || p->t.kind == CMD_TOK_SEMI)
+		return ret;
+	if (p->t.kind == CMD_TOK_EOF)
+		return fail(p, p->t.loc, "missing ';' at end of input");
+	if (!tok_is(&p->t, "json"))
+		return unexpected(p, "';' or 'json'");
+	p->c->stats = STATS_JSON;
+	return semi(p);
+}
+
 /* ---- commands ---------------------------------------------------------------------------- */
 
 static const struct cmd_def {
@@ -908,10 +1134,12 @@ static const struct cmd_def {
 	{ "dump", CMD_DUMP, parse_bare },
 	{ "spddump", CMD_SPDDUMP, parse_bare },
 	{ "spigrp", CMD_SPIGRP, parse_bare },
-	{ "stats", CMD_STATS, parse_bare },
+	{ "stats", CMD_STATS, parse_stats },
+	{ "getspi", CMD_GETSPI, parse_getspi },
 	{ "spddelete", CMD_SPDDELETE, parse_spddelete },
 	{ "delete", CMD_DELETE, parse_delete },
 	{ "add", CMD_ADD, parse_add },
+	{ "update", CMD_UPDATE, parse_update },
 	{ "spdadd", CMD_SPDADD, parse_spdadd },
 	{ "spdupdate", CMD_SPDADD, parse_spdadd },
 };

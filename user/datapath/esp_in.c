@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * esp_in.c - inbound ESP (RFC 4303 3.4): sequence number with the ESN high half inferred
- * (Appendix A2), replay pre-check (3.4.3), AEAD open (3.4.4), replay update after the ICV
- * verified (re-checked: ESN and concurrent workers), padding check (2.4), dummy packets
- * dropped (2.6), then by the next header: an inner IPv4/IPv6 packet (tunnel mode, ECN
- * combined per RFC 6040 4.2) or the transport-mode packet put back together.
+ * esp_in.c - inbound ESP (RFC 4303 3.4), bare or in UDP (RFC 3948 2.1): sequence number
+ * with the ESN high half inferred (Appendix A2), replay pre-check (3.4.3), AEAD open
+ * (3.4.4), replay update after the ICV verified (re-checked: ESN and concurrent workers),
+ * padding check (2.4), dummy packets dropped (2.6), then by the next header: an inner
+ * IPv4/IPv6 packet (tunnel mode, ECN combined per RFC 6040 4.2) or the transport-mode
+ * packet put back together (from UDP: its checksum made anew, RFC 3948 3.1.2).
  * Called by the workers and pcap mode with the SA the SPI named.
  */
 #include <arpa/inet.h>
@@ -156,10 +157,15 @@ static __always_inline int in_tunnel(struct sa *sa, struct pbuf *b, const struct
 
 /* --- transport mode -------------------------------------------------------------------- */
 
-static void in_transport(struct pbuf *b, const struct pkt_info *pi, const struct in_payload *pl)
+/* The IP header moves up to the payload, over the UDP (esp_off > l4_off) and ESP headers.
+ * Behind a NAT the sender's pseudo-header was not ours: the TCP/UDP checksum is computed
+ * again (RFC 3948 3.1.2; the ICV has vouched for the data). */
+static void in_transport(struct pbuf *b, const struct pkt_info *pi, uint32_t esp_off,
+			 const struct in_payload *pl)
 {
-	uint32_t shift = ESP_HDR_LEN + ESP_IV_LEN;
+	uint32_t shift = esp_off - pi->l4_off + ESP_HDR_LEN + ESP_IV_LEN;
 	uint8_t *ip = b->head + b->off;
+	struct pkt_info inner;
 
 	memmove(ip + shift, ip, pi->l4_off);
 	ip += shift;
@@ -172,6 +178,28 @@ static void in_transport(struct pbuf *b, const struct pkt_info *pi, const struct
 	} else {
 		((struct ipv6_hdr *)ip)->payload_len = htons((uint16_t)(b->len - 40));
 	}
+	if (esp_off != pi->l4_off && pkt_parse(ip, b->len, &inner) == 0 && !inner.fragment)
+		csum_l4(ip, &inner);
+}
+
+/* --- ESP or ESP in UDP ------------------------------------------------------------------- */
+
+/* Where the ESP header is: after the IP header, or after the UDP header in front of it
+ * (RFC 3948 2.1) for an esp-udp SA, which takes nothing else (nor the other SAs UDP). 0 if
+ * the packet is neither as the SA wants it. */
+static __always_inline uint32_t esp_offset(const struct sa *sa, const uint8_t *ip,
+					   const struct pkt_info *pi)
+{
+	const struct udp_hdr *udp = (const void *)(ip + pi->l4_off);
+
+	if (pi->fragment)
+		return 0;
+	if (!sa_path(sa)->encap)
+		return pi->proto == IPPROTO_ESP_ ? pi->l4_off : 0;
+	if (pi->proto != IPPROTO_UDP_ || pi->l4_off + UDP_HLEN > pi->ip_len ||
+	    ntohs(udp->len) != pi->ip_len - pi->l4_off)
+		return 0;
+	return pi->l4_off + UDP_HLEN;
 }
 
 /* One packet, without the counters of success; *tunnel: it was tunnel mode. */
@@ -179,14 +207,15 @@ static __always_inline int in_one(struct sa *sa, struct pbuf *b, const struct pk
 				  unsigned thread, bool *tunnel)
 {
 	uint8_t *ip = b->head + b->off;
-	uint8_t *esp = ip + pi->l4_off;
+	uint32_t esp_off = esp_offset(sa, ip, pi);
+	uint8_t *esp = ip + esp_off;
 	struct in_payload pl;
 	uint32_t enc_len;
 	int err;
 
-	if (pi->fragment || pi->proto != IPPROTO_ESP_)
+	if (!esp_off)
 		return drop(sa, SA_C_malformed);
-	err = open_esp(sa, esp, pi->ip_len - pi->l4_off, thread, &enc_len);
+	err = open_esp(sa, esp, pi->ip_len - esp_off, thread, &enc_len);
 	if (err)
 		return err;
 	err = read_trailer(sa, esp + ESP_HDR_LEN + ESP_IV_LEN, enc_len, &pl);
@@ -195,7 +224,7 @@ static __always_inline int in_one(struct sa *sa, struct pbuf *b, const struct pk
 	*tunnel = pl.next_hdr == 4 || pl.next_hdr == 41;
 	if (*tunnel)
 		return in_tunnel(sa, b, &pl, ecn_of(ip));
-	in_transport(b, pi, &pl);
+	in_transport(b, pi, esp_off, &pl);
 	return 0;
 }
 
@@ -208,6 +237,7 @@ int esp_in(struct sa *sa, struct pbuf *b, const struct pkt_info *pi, unsigned th
 		return err;
 	sa_count(sa, SA_C_in_packets, 1);
 	sa_count(sa, SA_C_in_bytes, b->len);
+	sa_touch(sa);
 	return 0;
 }
 
@@ -235,6 +265,7 @@ unsigned esp_in_burst(struct sa *const *sa, struct pbuf *const *b, const struct 
 		if (ok) {
 			sa_count(sa[i], SA_C_in_packets, ok);
 			sa_count(sa[i], SA_C_in_bytes, bytes);
+			sa_touch(sa[i]);
 		}
 		done += (unsigned)ok;
 	}

@@ -4,7 +4,8 @@
  * (crypto.h), TFC padding (2.4, tunnel mode), padding to 4-byte alignment (2.4), the
  * trailer, the outer header (tunnel: RFC 4301 5.1.2.1, TTL 64, DSCP and ECN copied as
  * RFC 6040's normal mode does; transport: ESP inserted after the IPv4 options or the IPv6
- * extension headers, 3.1.1), then one AEAD seal over the payload.
+ * extension headers, 3.1.1), for an esp-udp SA a UDP header in front of ESP (RFC 3948
+ * 2.1: checksum 0 over IPv4, computed over IPv6), then one AEAD seal over the payload.
  * Called by the workers and pcap mode, with the policy the packet matched.
  */
 #include <arpa/inet.h>
@@ -35,6 +36,7 @@ struct out_job {
 	struct aead_req r;
 	uint8_t aad[12];	/* with ESN; without it the AAD is the ESP header */
 	uint32_t off, len;	/* b's packet once sealed */
+	bool udp6;		/* ESP in UDP over IPv6: its checksum, once sealed */
 };
 
 static __always_inline void plan(const struct sa *sa, struct out_plan *p, uint32_t data,
@@ -109,6 +111,37 @@ static __always_inline void prep_seal(struct sa *sa, uint8_t *esp, const struct 
 	}
 }
 
+/* --- ESP in UDP (RFC 3948 2.1) ------------------------------------------------------------ */
+
+static __always_inline uint32_t udp_len(const struct sa_path *path)
+{
+	return path->encap ? UDP_HLEN : 0;
+}
+
+/* The UDP header in front of the ESP header at esp, len bytes of UDP from here; IPv4 sends
+ * checksum 0 (RFC 3948 2.1 allows it), IPv6 needs one (RFC 8200 8.1): computed once sealed,
+ * over the whole datagram (out_finish). */
+static __always_inline void write_udp(uint8_t *udp, const struct sa_path *path,
+				      uint32_t len, bool v6, struct out_job *j)
+{
+	struct udp_hdr *h = (void *)udp;
+
+	h->source = path->sport;
+	h->dest = path->dport;
+	h->len = htons((uint16_t)len);
+	h->check = 0;
+	j->udp6 = v6;
+}
+
+/* The UDP checksum of the IPv6 packet at ip, len bytes (RFC 8200 8.1). */
+static void udp6_checksum(uint8_t *ip, uint32_t len)
+{
+	struct pkt_info pi;
+
+	if (pkt_parse(ip, len, &pi) == 0)
+		csum_l4(ip, &pi);
+}
+
 /* --- tunnel mode ----------------------------------------------------------------------- */
 
 /* TFC padding up to what the path takes (RFC 4303 2.7 makes it optional): the largest
@@ -149,7 +182,7 @@ static inline uint16_t outer_csum(const struct ipv4_hdr *ip, const struct sp *sp
 }
 
 static __always_inline void outer_ipv4(uint8_t *h, const struct sp *sp, const uint8_t *inner,
-				       const struct out_plan *p, uint64_t seq)
+				       const struct out_plan *p, uint64_t seq, uint8_t proto)
 {
 	struct ipv4_hdr *ip = (void *)h;
 	bool df = inner[0] >> 4 != 4 || (inner[6] & 0x40);
@@ -160,31 +193,33 @@ static __always_inline void outer_ipv4(uint8_t *h, const struct sp *sp, const ui
 	ip->id = htons((uint16_t)seq);
 	ip->frag_off = htons(df ? IPV4_DF : 0);
 	ip->ttl = 64;
-	ip->proto = IPPROTO_ESP_;
+	ip->proto = proto;
 	memcpy(ip->saddr, sp->tsrc.a, 4);
 	memcpy(ip->daddr, sp->tdst.a, 4);
 	ip->check = outer_csum(ip, sp);
 }
 
 static void outer_ipv6(uint8_t *h, const struct sp *sp, const uint8_t *inner,
-		       const struct out_plan *p)
+		       const struct out_plan *p, uint8_t proto)
 {
 	struct ipv6_hdr *ip = (void *)h;
 
 	ip->ver_tc_flow = htonl(6u << 28 | (uint32_t)inner_tos(inner) << 20);
 	ip->payload_len = htons((uint16_t)(p->total - sizeof(*ip)));
-	ip->nexthdr = IPPROTO_ESP_;
+	ip->nexthdr = proto;
 	ip->hop_limit = 64;
 	memcpy(ip->saddr, sp->tsrc.a, 16);
 	memcpy(ip->daddr, sp->tdst.a, 16);
 }
 
-static __always_inline int out_tunnel(struct sp *sp, const struct pbuf *b,
-				      const struct pkt_info *pi, uint32_t mtu, uint64_t seq,
-				      const uint8_t *iv, struct out_job *j)
+static __always_inline int out_tunnel(struct sp *sp, const struct sa_path *path,
+				      const struct pbuf *b, const struct pkt_info *pi, uint32_t mtu,
+				      uint64_t seq, const uint8_t *iv, struct out_job *j)
 {
 	struct sa *sa = sp->sa;
-	uint32_t hdr = sp->tdst.family == AF_INET ? 20 : 40;
+	bool v4 = sp->tdst.family == AF_INET;
+	uint32_t ip_hdr = v4 ? 20 : 40, hdr = ip_hdr + udp_len(path);
+	uint8_t proto = path->encap ? IPPROTO_UDP_ : IPPROTO_ESP_;
 	uint8_t *inner = b->head + b->off;
 	struct out_plan p;
 	uint32_t esp_at = b->off - ESP_HDR_LEN - ESP_IV_LEN;
@@ -198,10 +233,13 @@ static __always_inline int out_tunnel(struct sp *sp, const struct pbuf *b,
 	if (err)
 		return err;
 	write_trailer(inner, &p);
-	if (hdr == 20)
-		outer_ipv4(b->head + esp_at - hdr, sp, inner, &p, seq);
+	if (v4)
+		outer_ipv4(b->head + esp_at - hdr, sp, inner, &p, seq, proto);
 	else
-		outer_ipv6(b->head + esp_at - hdr, sp, inner, &p);
+		outer_ipv6(b->head + esp_at - hdr, sp, inner, &p, proto);
+	j->udp6 = false;
+	if (path->encap)
+		write_udp(b->head + esp_at - UDP_HLEN, path, p.total - ip_hdr, !v4, j);
 	prep_seal(sa, b->head + esp_at, &p, seq, iv, j);
 	j->off = esp_at - hdr;
 	j->len = p.total;
@@ -210,12 +248,13 @@ static __always_inline int out_tunnel(struct sp *sp, const struct pbuf *b,
 
 /* --- transport mode -------------------------------------------------------------------- */
 
-static int out_transport(struct sp *sp, const struct pbuf *b, const struct pkt_info *pi,
-			 uint32_t mtu, uint64_t seq, const uint8_t *iv, struct out_job *j)
+static int out_transport(struct sp *sp, const struct sa_path *path, const struct pbuf *b,
+			 const struct pkt_info *pi, uint32_t mtu, uint64_t seq, const uint8_t *iv,
+			 struct out_job *j)
 {
 	struct sa *sa = sp->sa;
 	uint8_t *ip = b->head + b->off;
-	uint32_t shift = ESP_HDR_LEN + ESP_IV_LEN, esp_at;
+	uint32_t udp = udp_len(path), shift = udp + ESP_HDR_LEN + ESP_IV_LEN, esp_at;
 	struct out_plan p;
 	int err;
 
@@ -229,23 +268,26 @@ static int out_transport(struct sp *sp, const struct pbuf *b, const struct pkt_i
 		sa_count(sa, SA_C_malformed, 1);
 		return ESP_DROP(SA_C_malformed);
 	}
-	plan(sa, &p, pi->ip_len - pi->l4_off, 0, pi->l4_off);
+	plan(sa, &p, pi->ip_len - pi->l4_off, 0, pi->l4_off + udp);
 	p.next_hdr = ip[pi->nh_off];
-	esp_at = b->off < shift ? 0 : b->off - shift + pi->l4_off;
+	esp_at = b->off < shift ? 0 : b->off - shift + pi->l4_off + udp;
 	err = check_room(sa, b, &p, esp_at, mtu);
 	if (err)
 		return err;
 	write_trailer(ip + pi->l4_off, &p);
 	memmove(ip - shift, ip, pi->l4_off);
 	ip -= shift;
-	ip[pi->nh_off] = IPPROTO_ESP_;
+	ip[pi->nh_off] = path->encap ? IPPROTO_UDP_ : IPPROTO_ESP_;
 	if (pi->family == AF_INET) {
 		((struct ipv4_hdr *)ip)->tot_len = htons((uint16_t)p.total);
 		csum_ipv4_header(ip);
 	} else {
 		((struct ipv6_hdr *)ip)->payload_len = htons((uint16_t)(p.total - 40));
 	}
-	prep_seal(sa, ip + pi->l4_off, &p, seq, iv, j);
+	j->udp6 = false;
+	if (path->encap)
+		write_udp(ip + pi->l4_off, path, p.total - pi->l4_off, pi->family == AF_INET6, j);
+	prep_seal(sa, ip + pi->l4_off + udp, &p, seq, iv, j);
 	j->off = b->off - shift;
 	j->len = p.total;
 	return 0;
@@ -255,9 +297,10 @@ static int out_transport(struct sp *sp, const struct pbuf *b, const struct pkt_i
 
 /* One parsed packet with its sequence number and IV: complete the inner checksums, then
  * encapsulate by the policy's mode, all but the seal. */
-static __always_inline int out_prepare(struct sp *sp, const struct pbuf *b,
-				       const struct pkt_info *pi, uint32_t mtu, unsigned flags,
-				       uint64_t seq, const uint8_t *iv, struct out_job *j)
+static __always_inline int out_prepare(struct sp *sp, const struct sa_path *path,
+				       const struct pbuf *b, const struct pkt_info *pi,
+				       uint32_t mtu, unsigned flags, uint64_t seq, const uint8_t *iv,
+				       struct out_job *j)
 {
 	uint8_t *ip = b->head + b->off;
 
@@ -266,8 +309,8 @@ static __always_inline int out_prepare(struct sp *sp, const struct pbuf *b,
 	if (pi->family == AF_INET)
 		csum_ipv4_header(ip);
 	if (sp->mode == SP_MODE_TUNNEL)
-		return out_tunnel(sp, b, pi, mtu, seq, iv, j);
-	return out_transport(sp, b, pi, mtu, seq, iv, j);
+		return out_tunnel(sp, path, b, pi, mtu, seq, iv, j);
+	return out_transport(sp, path, b, pi, mtu, seq, iv, j);
 }
 
 /* The seal; b becomes the ESP packet. */
@@ -280,6 +323,8 @@ static __always_inline int out_finish(struct sa *sa, struct pbuf *b, const struc
 	}
 	b->off = j->off;
 	b->len = j->len;
+	if (j->udp6)
+		udp6_checksum(b->head + b->off, b->len);
 	return 0;
 }
 
@@ -295,13 +340,14 @@ int esp_out_seq_iv(struct sp *sp, struct pbuf *b, unsigned thread, uint32_t mtu,
 		sa_count(sa, SA_C_malformed, 1);
 		return ESP_DROP(SA_C_malformed);
 	}
-	err = out_prepare(sp, b, &pi, mtu, flags, seq, iv, &j);
+	err = out_prepare(sp, sa_path(sa), b, &pi, mtu, flags, seq, iv, &j);
 	if (!err)
 		err = out_finish(sa, b, &j, thread);
 	if (err)
 		return err;
 	sa_count(sa, SA_C_out_packets, 1);
 	sa_count(sa, SA_C_out_bytes, pi.ip_len);
+	sa_touch(sa);
 	return 0;
 }
 
@@ -342,6 +388,7 @@ static unsigned out_run(struct sp *const *sp, struct pbuf *const *b, const struc
 			unsigned flags, int *res)
 {
 	struct sa *sa = sp[i]->sa;
+	const struct sa_path *path = sa_path(sa);
 	uint64_t seq = 0, bytes = 0;
 	unsigned granted = sa_seq_alloc(sa, n, &seq), ok = 0;
 
@@ -357,8 +404,8 @@ static unsigned out_run(struct sp *const *sp, struct pbuf *const *b, const struc
 		}
 		res[j] = next_iv(sa, seq, b[j]->len, iv);
 		if (!res[j])
-			res[j] = out_prepare(sp[j], b[j], &pi[j], mtu ? mtu[j] : 0, flags, seq, iv,
-					     &job);
+			res[j] = out_prepare(sp[j], path, b[j], &pi[j], mtu ? mtu[j] : 0, flags,
+					     seq, iv, &job);
 		if (!res[j])
 			res[j] = out_finish(sa, b[j], &job, thread);
 		if (!res[j]) {
@@ -371,6 +418,7 @@ static unsigned out_run(struct sp *const *sp, struct pbuf *const *b, const struc
 	if (ok) {
 		sa_count(sa, SA_C_out_packets, ok);
 		sa_count(sa, SA_C_out_bytes, bytes);
+		sa_touch(sa);
 	}
 	return ok;
 }

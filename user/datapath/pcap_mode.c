@@ -247,7 +247,7 @@ static void pipe_setup(struct pcap_run *run, const struct sad *sad, const struct
 		       const struct pcap_opts *o)
 {
 	run->pipe = (struct pipe){ .sad = sad, .spd = spd, .thread = 0,
-				   .ports = &ports, .drv = run };
+				   .ports = &ports, .drv = run, .events = o->events };
 	run->pipe.cfg = (struct pipe_config){ .unknown_spi_drop = o->unknown_spi_drop,
 					      .strict_inbound = o->strict_inbound,
 					      .fix_csum = o->fix_csum };

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/ring.h"
 #include "tables/sad.h"
 #include "tables/spd.h"
 
@@ -18,6 +19,7 @@ struct pcap_opts {
 	bool unknown_spi_drop;	/* ESP for no SA of ours: drop instead of copying it */
 	bool strict_inbound;	/* an SA no inbound policy names delivers nothing */
 	bool fix_csum;		/* complete L4 checksums of plaintext before encrypting */
+	struct ring *events;	/* the pipeline's events (tables/event.h); NULL: none */
 };
 
 /* Process every packet of opts->in into opts->out with these tables; print the counters on

@@ -4,7 +4,8 @@
  * plaintext XDP redirected, by the policy id XDP found), decrypted with one esp_in_burst and
  * encrypted with one esp_out_burst, and every packet handed to one of the driver's ports.
  *
- *   inbound ESP -> esp_in -> the inner packet must match an inbound policy of its SA, if any
+ *   inbound ESP (bare, or in UDP: a new peer address or port is reported, RFC 3948) ->
+ *     esp_in -> the inner packet must match an inbound policy of its SA, if any
  *     names it (RFC 4301 5.2 step 4; --strict-inbound: there must be one) -> fast forward
  *     (a route out of a port of ours to a known neighbour: TTL / hop limit decremented,
  *     RFC 1812 5.3.1, RFC 8200 3; not for packets the host port merges with a neighbour
@@ -19,8 +20,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "classify.h"
 #include "esper_wire.h"
@@ -31,6 +34,12 @@ const char *const pipe_counter_names[P_C_MAX] = {
 #define PIPE_COUNTER_NAME(name, text) [P_C_##name] = #name,
 	PIPE_COUNTERS(PIPE_COUNTER_NAME)
 #undef PIPE_COUNTER_NAME
+};
+
+const char *const pipe_counter_help[P_C_MAX] = {
+#define PIPE_COUNTER_HELP(name, text) [P_C_##name] = text,
+	PIPE_COUNTERS(PIPE_COUNTER_HELP)
+#undef PIPE_COUNTER_HELP
 };
 
 static void count(struct pipe *pp, enum pipe_counter c)
@@ -153,11 +162,84 @@ static bool inner_allowed(struct pipe *pp, struct sa *sa, const struct pkt_info 
 	return false;
 }
 
-/* run: p joins a neighbour of the burst in the host port's merged packet (no fast forward). */
-static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool tunnel, bool run)
+
+/* --- ESP in UDP: a peer that a NAT moved (RFC 3948 2.2, RFC 7296 2.23) --------------------- */
+
+/* Where ESP in UDP came from: its outer source and UDP source port, noted before esp_in
+ * overwrites the outer headers. */
+struct peer {
+	uint8_t addr[16];
+	uint16_t port;		/* network order */
+};
+
+static void note_peer(const struct pipe_pkt *p, struct peer *peer)
 {
+	memcpy(peer->addr, p->pi.src, p->pi.family == AF_INET ? 4 : 16);
+	peer->port = p->pi.sport;
+}
+
+#define MAPPING_REPORT_NS 1000000000ull	/* one mapping event per SA per second at most */
+
+/* How a decrypted packet's peer compares with its SA's (ESP in UDP only). */
+enum peer_moved { PEER_SAME, PEER_PORT, PEER_ADDR };
+
+static enum peer_moved peer_moved(const struct sa *sa, const struct peer *peer)
+{
+	const struct sa_path *path = sa_path(sa);
+
+	if (memcmp(peer->addr, path->src.a, sa->family == AF_INET ? 4 : 16))
+		return PEER_ADDR;
+	return peer->port == path->sport ? PEER_SAME : PEER_PORT;
+}
+
+/* A delivered packet came from elsewhere than the SA's peer: reported (tables/event.h) at
+ * most once a second per SA; the SA moves only when the keying daemon says so (update). */
+static void report_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
+{
+	const struct sa_path *path = sa_path(sa);
+	size_t alen = sa->family == AF_INET ? 4 : 16;
+	struct event ev = { .kind = EVENT_MAPPING };
+	struct event_mapping *m = &ev.mapping;
+	struct timespec now;
+	uint64_t ns, told;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec + 1;	/* never 0 */
+	told = atomic_load_explicit(&sa->mapping_told, memory_order_relaxed);
+	if ((told && ns - told < MAPPING_REPORT_NS) ||
+	    !atomic_compare_exchange_strong(&sa->mapping_told, &told, ns))
+		return;
+	m->spi = sa->spi;
+	m->uid = sa->uid;
+	m->old_addr = path->src;
+	m->old_port = ntohs(path->sport);
+	m->new_addr.family = sa->family;
+	memcpy(m->new_addr.a, peer->addr, alen);
+	m->new_port = ntohs(peer->port);
+	pipe_event(pp, &ev);
+}
+
+/*
+ * A decrypted packet: the inbound policy check, then the host or fast forward. ESP in UDP
+ * (peer not NULL) from another place than the SA's peer is counted; in transport mode the
+ * outer source becomes the delivered packet's source, which the ICV does not cover (a NAT,
+ * or anyone on the path, rewrites it): from another address than the SA's it is dropped.
+ * Only a packet that is delivered is reported (report_peer).
+ */
+/* run: p joins a neighbour of the burst in the host port's merged packet (no fast forward). */
+static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool tunnel,
+		      const struct peer *peer, bool run)
+{
+	enum peer_moved moved = peer ? peer_moved(sa, peer) : PEER_SAME;
 	struct pkt_info pi;
 
+	if (moved != PEER_SAME)
+		sa_count(sa, SA_C_mapping, 1);
+	if (moved == PEER_ADDR && !tunnel) {
+		sa_count(sa, SA_C_peer_address, 1);
+		drop(pp, p, P_C_inner_drop);
+		return;
+	}
 	if (pkt_parse(p->b.head + p->b.off, p->b.len, &pi) < 0) {
 		drop(pp, p, P_C_malformed);	/* esp_in checked it: cannot happen */
 		return;
@@ -166,6 +248,8 @@ static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool t
 		drop(pp, p, P_C_inner_drop);
 		return;
 	}
+	if (moved != PEER_SAME)
+		report_peer(pp, sa, peer);
 	if (!tunnel || run || !fast_forward(pp, p))
 		to_host(pp, p);
 }
@@ -185,12 +269,15 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 {
 	struct pbuf *b[PIPE_BURST];
 	struct pkt_info pi[PIPE_BURST];
+	struct peer peer[PIPE_BURST];
 	int res[PIPE_BURST];
 	bool tunnel[PIPE_BURST], joined[PIPE_BURST];
 
 	for (unsigned i = 0; i < s->nin; i++) {
 		b[i] = &s->in[i]->b;
 		pi[i] = s->in[i]->pi;
+		if (pi[i].proto == IPPROTO_UDP_)
+			note_peer(s->in[i], &peer[i]);
 	}
 	esp_in_burst(s->sa, b, pi, s->nin, pp->thread, res, tunnel);
 	find_runs(pp, s, res, joined);
@@ -199,6 +286,7 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 			drop(pp, s->in[i], P_C_esp_drop);
 		else
 			decrypted(pp, s->in[i], s->sa[i], tunnel[i],
+				  pi[i].proto == IPPROTO_UDP_ ? &peer[i] : NULL,
 				  joined[i] || (i && joined[i - 1]));
 	}
 }
@@ -210,7 +298,8 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 static uint32_t inner_mtu(const struct sp *sp, uint32_t mtu)
 {
 	uint32_t outer = sp->mode == SP_MODE_TUNNEL ? (sp->tdst.family == AF_INET ? 20 : 40) : 0;
-	uint32_t over = outer + ESP_HDR_LEN + ESP_IV_LEN + sp->sa->icv_len;
+	uint32_t udp = sa_path(sp->sa)->encap ? UDP_HLEN : 0;
+	uint32_t over = outer + udp + ESP_HDR_LEN + ESP_IV_LEN + sp->sa->icv_len;
 
 	return mtu < over + 8 ? 0 : ((mtu - over) & ~3u) - 2;
 }
@@ -364,6 +453,58 @@ static void encrypt(struct pipe *pp, struct pipe_pkt **pkts, struct sp **sp, uns
 		encrypted(pp, pkts[idx[j]], esp_sp[j], &nh[j], known[j], res[j], may_fragment);
 }
 
+/* --- events: a policy without its SA ------------------------------------------------------ */
+
+void pipe_event(struct pipe *pp, const struct event *ev)
+{
+	if (pp->events && !ring_push(pp->events, ev))
+		count(pp, P_C_event_lost);
+}
+
+/* Once per PIPE_ACQUIRE_INTERVAL per policy, whichever worker comes first. */
+static bool acquire_due(struct sp *sp)
+{
+	uint32_t now = clock_coarse();
+	uint32_t last = atomic_load_explicit(&sp->acquire_at, memory_order_relaxed);
+
+	if (last && now - last < PIPE_ACQUIRE_INTERVAL)
+		return false;
+	return atomic_compare_exchange_strong_explicit(&sp->acquire_at, &last, now,
+						       memory_order_relaxed, memory_order_relaxed);
+}
+
+static void set_addr(struct ip_addr *a, int family, const uint8_t *bytes)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = (uint8_t)family;
+	memcpy(a->a, bytes, family == AF_INET ? 4 : 16);
+}
+
+/* Plaintext for an outbound policy that waits for its SA (require:ID): dropped, and the
+ * keying daemon asked for the SA (RFC 2367 SADB_ACQUIRE's role). */
+static void no_sa(struct pipe *pp, struct pipe_pkt *p, struct sp *sp)
+{
+	struct event ev = { .kind = EVENT_ACQUIRE };
+	struct event_acquire *a = &ev.acquire;
+
+	if (acquire_due(sp)) {
+		a->sp_id = sp->id;
+		a->uid = sp->conf.uid;
+		a->dir = sp->dir;
+		a->mode = sp->mode;
+		a->proto = p->pi.proto == PKT_PROTO_UNKNOWN ? 0 : (uint8_t)p->pi.proto;
+		a->has_ports = p->pi.has_ports;
+		a->sport = ntohs(p->pi.sport);
+		a->dport = ntohs(p->pi.dport);
+		set_addr(&a->src, p->pi.family, p->pi.src);
+		set_addr(&a->dst, p->pi.family, p->pi.dst);
+		a->tsrc = sp->tsrc;
+		a->tdst = sp->tdst;
+		pipe_event(pp, &ev);
+	}
+	drop(pp, p, P_C_no_sa);
+}
+
 /* --- sorting the burst -------------------------------------------------------------------- */
 
 static enum pipe_counter drop_counter(enum esper_counter why)
@@ -423,6 +564,10 @@ static void sort(struct pipe *pp, struct pipe_pkt *p, struct sorted *s)
 		s->sa[s->nin++] = c.sa;
 		break;
 	case V_ENCRYPT:
+		if (!sp_sa(c.sp)) {
+			no_sa(pp, p, c.sp);
+			break;
+		}
 		count(pp, P_C_plain_out);
 		s->out[s->nout] = p;
 		s->sp[s->nout++] = c.sp;

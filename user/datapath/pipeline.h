@@ -12,6 +12,10 @@
  * with fast forward send decrypted packets the kernel would route out of a port of ours
  * straight there, but for runs of one flow that the host port merges.
  *
+ * Plaintext for an outbound require:ID policy whose SA does not exist yet is dropped
+ * (no_sa), and an acquire event (tables/event.h) goes to the control side, at most one per
+ * policy per PIPE_ACQUIRE_INTERVAL seconds.
+ *
  * One struct pipe per driver thread; its counters are written by that thread only.
  */
 #ifndef ESPER_PIPELINE_H
@@ -22,7 +26,9 @@
 #include <stdint.h>
 
 #include "esp.h"
+#include "lib/ring.h"
 #include "nexthop.h"
+#include "tables/event.h"
 
 #define PIPE_BURST 64	/* packets per pipe_burst, at most */
 
@@ -43,6 +49,8 @@
 	X(unknown_spi, "dropped: ESP for no SA of ours (--unknown-spi drop)")	\
 	X(no_policy, "dropped: host plaintext no outbound policy protects")	\
 	X(stale, "dropped: the verdict of XDP no longer holds (tables changed)") \
+	X(no_sa, "dropped: its outbound policy waits for its SA (require:ID; acquire)") \
+	X(event_lost, "events lost: the ring to the control thread was full")	\
 	X(no_route, "dropped: no route to the outer destination")		\
 	X(too_small, "dropped: too big, and the path is below what the family allows") \
 	X(malformed, "dropped: not a sane IP packet")				\
@@ -57,6 +65,10 @@ enum pipe_counter {
 };
 
 extern const char *const pipe_counter_names[P_C_MAX];
+extern const char *const pipe_counter_help[P_C_MAX];
+
+/* At most one acquire event per policy per this many seconds (of the coarse clock). */
+#define PIPE_ACQUIRE_INTERVAL 1
 
 enum pipe_from {
 	PIPE_FROM_WIRE,		/* redirected by XDP: its checks passed (reverse path, local) */
@@ -106,6 +118,7 @@ struct pipe {
 	unsigned thread;		/* the crypto thread slot */
 	const struct pipe_ports *ports;
 	void *drv;
+	struct ring *events;		/* struct event records for the control side; NULL: none */
 	_Atomic uint64_t counters[P_C_MAX];
 };
 
@@ -124,5 +137,9 @@ static inline uint64_t pipe_counter(const struct pipe *pp, enum pipe_counter c)
 {
 	return atomic_load_explicit(&((struct pipe *)pp)->counters[c], memory_order_relaxed);
 }
+
+/* Hand an event (tables/event.h) to the control side; lost (and counted) if its ring is
+ * full. Called by the pipeline's thread only. */
+void pipe_event(struct pipe *pp, const struct event *ev);
 
 #endif

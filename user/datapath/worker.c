@@ -44,6 +44,12 @@ const char *const worker_counter_names[W_C_MAX] = {
 #undef WORKER_COUNTER_NAME
 };
 
+const char *const worker_counter_help[W_C_MAX] = {
+#define WORKER_COUNTER_HELP(name, text) [W_C_##name] = text,
+	WORKER_COUNTERS(WORKER_COUNTER_HELP)
+#undef WORKER_COUNTER_HELP
+};
+
 /* Only the worker itself writes its counters: no atomic read-modify-write needed. */
 static void count(struct worker *w, enum worker_counter c)
 {

@@ -31,6 +31,7 @@ enum worker_counter {
 };
 
 extern const char *const worker_counter_names[W_C_MAX];
+extern const char *const worker_counter_help[W_C_MAX];
 
 struct worker {
 	unsigned id;			/* the crypto thread slot */

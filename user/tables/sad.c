@@ -5,11 +5,13 @@
  * wraps), direction and inbound selectors (RFC 4301 4.1, 5.2). Written by the command
  * executor (user/control) only; read by the datapath.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "key_history.h"
+#include "natt_dests.h"
 #include "lib/htab.h"
 #include "lib/rcu.h"
 #include "lib/wipe.h"
@@ -21,12 +23,22 @@ const char *const sa_counter_names[SA_C_MAX] = {
 #undef SA_COUNTER_NAME
 };
 
+const char *const sa_counter_help[SA_C_MAX] = {
+#define SA_COUNTER_HELP(name, text) [SA_C_##name] = text,
+	SA_COUNTERS(SA_COUNTER_HELP)
+#undef SA_COUNTER_HELP
+};
+
 struct sad {
 	struct htab *by_spi;
 	struct htab *by_uid;
 	struct key_history *keys;
 	struct list sas;	/* insertion order */
 	size_t count;
+	struct natt_dests *natt;	/* where the esp-udp SAs that may decrypt go */
+	struct list timed;	/* SAs with lifetimes (struct sa, timed) */
+	struct list *sweep;	/* sad_timed_next's place in timed */
+	size_t n_timed;
 };
 
 static bool spi_eq(const void *obj, const void *key)
@@ -46,10 +58,13 @@ struct sad *sad_new(void)
 	if (!sad)
 		return NULL;
 	list_init(&sad->sas);
+	list_init(&sad->timed);
+	sad->sweep = &sad->timed;
 	sad->by_spi = htab_new(spi_eq);
 	sad->by_uid = htab_new(uid_eq);
 	sad->keys = key_history_new();
-	if (!sad->by_spi || !sad->by_uid || !sad->keys) {
+	sad->natt = natt_dests_new();
+	if (!sad->by_spi || !sad->by_uid || !sad->keys || !sad->natt) {
 		sad_free(sad);
 		return NULL;
 	}
@@ -67,7 +82,39 @@ void sad_free(struct sad *sad)
 	htab_free(sad->by_spi);
 	htab_free(sad->by_uid);
 	key_history_free(sad->keys);
+	natt_dests_free(sad->natt);
 	free(sad);
+}
+
+struct sa_path *sa_path_new(const struct sa_params *p)
+{
+	struct sa_path *path = calloc(1, sizeof(*path));
+
+	if (!path)
+		return NULL;
+	path->src = p->src;
+	path->dst = p->dst;
+	path->encap = p->encap;
+	if (p->encap) {
+		path->sport = htons(p->sport);
+		path->dport = htons(p->dport);
+	}
+	return path;
+}
+
+/* sa takes path (its configured addresses follow); the old one is freed after a grace
+ * period. */
+static void set_path(struct sa *sa, struct sa_path *path)
+{
+	struct sa_path *old = atomic_exchange_explicit(&sa->path, path, memory_order_acq_rel);
+
+	if (old)
+		rcu_defer(free, old);
+	sa->conf.src = path->src;
+	sa->conf.dst = path->dst;
+	sa->conf.encap = path->encap;
+	sa->conf.sport = ntohs(path->sport);
+	sa->conf.dport = ntohs(path->dport);
 }
 
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
@@ -80,8 +127,7 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	sa->conf = *p;
 	sa->spi = p->spi;
 	sa->uid = p->uid;
-	sa->src = p->src;
-	sa->dst = p->dst;
+	sa->family = p->dst.family;
 	sa->cipher = p->cipher;
 	sa->esn = p->esn;
 	sa->tfc = p->tfc;
@@ -90,9 +136,13 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 		sa->spi_be[i] = (uint8_t)(sa->spi >> (24 - 8 * i));
 	list_init(&sa->sps);
 	list_init(&sa->node);
+	list_init(&sa->timed);
+	sa->added_ms = clock_ms();
 	atomic_store(&sa->seq_next, p->seq);
 	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
-	if (!sa->aead || replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
+	atomic_store(&sa->path, sa_path_new(p));
+	if (!sa->aead || !atomic_load(&sa->path) ||
+	    replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
 		int err = errno;
 
 		sa_free(sa);
@@ -110,6 +160,7 @@ void sa_free(struct sa *sa)
 	aead_free(sa->aead);
 	replay_fini(&sa->replay);
 	free(atomic_load(&sa->in_sels));
+	free(atomic_load(&sa->path));
 	wipe(&sa->conf, sizeof(sa->conf));
 	free(sa);
 }
@@ -119,9 +170,22 @@ static void sa_free_deferred(void *p)
 	sa_free(p);
 }
 
+/* The NAT-T destination of an SA that may decrypt on path, if it is esp-udp (natt_dests.h):
+ * one SA more or less goes there. */
+static void natt_ref(struct sad *sad, const struct sa_path *path, bool more)
+{
+	if (!path->encap)
+		return;
+	if (more)
+		natt_dests_ref(sad->natt, path->dst.family, path->dst.a, path->dport);
+	else
+		natt_dests_unref(sad->natt, path->dst.family, path->dst.a, path->dport);
+}
+
 int sad_reserve(struct sad *sad)
 {
-	if (htab_reserve(sad->by_spi, 1) < 0 || htab_reserve(sad->by_uid, 1) < 0)
+	if (htab_reserve(sad->by_spi, 1) < 0 || htab_reserve(sad->by_uid, 1) < 0 ||
+	    natt_dests_reserve(sad->natt) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -142,6 +206,12 @@ int sad_add(struct sad *sad, struct sa *sa)
 	htab_insert(sad->by_uid, hash_u32(sa->uid), sa);
 	list_add_tail(&sad->sas, &sa->node);
 	sad->count++;
+	if (!sa_is_outbound(sa))
+		natt_ref(sad, sa_path(sa), true);
+	if (sa_lifetime_set(&sa->conf.soft) || sa_lifetime_set(&sa->conf.hard)) {
+		list_add_tail(&sad->timed, &sa->timed);
+		sad->n_timed++;
+	}
 	return 0;
 }
 
@@ -161,6 +231,14 @@ void sad_remove(struct sad *sad, struct sa *sa)
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
 	list_del(&sa->node);
 	sad->count--;
+	if (!sa_is_outbound(sa))
+		natt_ref(sad, sa_path(sa), false);
+	if (!list_empty(&sa->timed)) {
+		if (sad->sweep == &sa->timed)
+			sad->sweep = sa->timed.next;
+		list_del(&sa->timed);
+		sad->n_timed--;
+	}
 	rcu_defer(sa_free_deferred, sa);
 }
 
@@ -197,6 +275,28 @@ size_t sad_count(const struct sad *sad)
 	return sad->count;
 }
 
+bool sad_natt_dest(const struct sad *sad, int family, const uint8_t *addr, uint16_t port)
+{
+	return natt_dests_has(sad->natt, family, addr, port);
+}
+
+struct sa *sad_timed_next(struct sad *sad)
+{
+	struct list *at = sad->sweep;
+
+	if (at == &sad->timed)
+		at = at->next;
+	if (at == &sad->timed)
+		return NULL;
+	sad->sweep = at->next;
+	return list_entry(at, struct sa, timed);
+}
+
+size_t sad_timed_count(const struct sad *sad)
+{
+	return sad->n_timed;
+}
+
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
 {
 	uint64_t cur = atomic_load_explicit(&sa->seq_next, memory_order_relaxed), next;
@@ -223,7 +323,7 @@ int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *re
 	return !*resume || p->seq < *resume ? -ESTALE : 0;
 }
 
-int sa_set_outbound(struct sa *sa)
+int sad_set_outbound(struct sad *sad, struct sa *sa)
 {
 	uint8_t f = atomic_load(&sa->flags);
 
@@ -232,12 +332,25 @@ int sa_set_outbound(struct sa *sa)
 	if ((f & SA_INBOUND) || sa_counter(sa, SA_C_in_packets))
 		return -EPERM;
 	atomic_fetch_or_explicit(&sa->flags, SA_OUTBOUND, memory_order_release);
+	natt_ref(sad, sa_path(sa), false);
 	return 0;
 }
 
-void sa_unset_outbound(struct sa *sa)
+void sad_unset_outbound(struct sad *sad, struct sa *sa)
 {
 	atomic_fetch_and_explicit(&sa->flags, (uint8_t)~SA_OUTBOUND, memory_order_release);
+	natt_ref(sad, sa_path(sa), true);
+}
+
+void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path)
+{
+	bool decrypts = !sa_is_outbound(sa);
+
+	if (decrypts)
+		natt_ref(sad, sa_path(sa), false);
+	set_path(sa, path);
+	if (decrypts)
+		natt_ref(sad, path, true);
 }
 
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels)

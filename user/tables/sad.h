@@ -21,6 +21,7 @@
 
 #include "crypto/crypto.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
 #include "lib/list.h"
 #include "replay.h"
 
@@ -45,7 +46,9 @@
 	X(fragment, "refused: fragment in transport mode")		\
 	X(tx_error, "dropped: transmit failed")				\
 	X(crypto_error, "dropped: crypto backend error (key derivation, engine)") \
-	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget")
+	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget") \
+	X(mapping, "decrypted from a peer address or port other than the SA's (NAT, RFC 3948)") \
+	X(peer_address, "dropped: transport mode in UDP from an address other than the SA's peer")
 
 enum sa_counter {
 #define SA_COUNTER_ENUM(name, text) SA_C_##name,
@@ -55,12 +58,23 @@ enum sa_counter {
 };
 
 extern const char *const sa_counter_names[SA_C_MAX];
+extern const char *const sa_counter_help[SA_C_MAX];
+
+/* Lifetime limits (setkey's -ls/-lh, -bs/-bh, and -ps/-ph): 0 is no limit. Bytes and
+ * packets are those the counters count (out_bytes + in_bytes: the inner packets). */
+struct sa_lifetime {
+	uint64_t time_s;		/* seconds since the SA was added */
+	uint64_t bytes;
+	uint64_t packets;
+};
 
 /* An SA as configured: what `add` says. */
 struct sa_params {
 	uint32_t spi;			/* host order */
 	uint32_t uid;
 	struct ip_addr src, dst;	/* the SA carries ESP from src to dst */
+	bool encap;			/* esp-udp: ESP in UDP (RFC 3948) */
+	uint16_t sport, dport;		/* esp-udp: the UDP ports, host order */
 	enum esp_alg alg;
 	enum aead_cipher cipher;
 	bool esn;
@@ -69,7 +83,14 @@ struct sa_params {
 	uint32_t tfc;			/* pad the payload to this many bytes; 0: none */
 	uint64_t seq;			/* the first sequence number (1 by default) */
 	uint32_t replay;		/* the anti-replay window in packets (0: off) */
+	struct sa_lifetime soft;	/* reported once (an event), the SA stays */
+	struct sa_lifetime hard;	/* the SA is deleted (and an event reported) */
 };
+
+static inline bool sa_lifetime_set(const struct sa_lifetime *l)
+{
+	return l->time_s || l->bytes || l->packets;
+}
 
 /* One inbound policy's selectors, masked, as a decrypted packet is checked against them. */
 struct sa_sel {
@@ -86,6 +107,15 @@ struct sa_sels {
 	struct sa_sel sel[];
 };
 
+/* Where an SA's ESP travels: its outer addresses and, UDP-encapsulated (RFC 3948), its
+ * ports. `update` replaces it whole (a peer that moved behind a NAT, MOBIKE): readers load
+ * it once and see the old path or the new one. */
+struct sa_path {
+	struct ip_addr src, dst;
+	bool encap;
+	uint16_t sport, dport;		/* network order; 0 without encapsulation */
+};
+
 #define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
 #define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
@@ -93,7 +123,7 @@ struct sa {
 	/* Identity and keys: immutable once published. */
 	uint32_t spi;			/* host order */
 	uint32_t uid;
-	struct ip_addr src, dst;
+	uint8_t family;			/* of the outer addresses: `update` keeps it */
 	enum aead_cipher cipher;
 	bool esn;
 	uint8_t icv_len;
@@ -102,9 +132,11 @@ struct sa {
 	struct aead *aead;
 	uint8_t spi_be[4];		/* the SPI as it travels */
 
-	/* Direction and inbound selectors: the control thread writes, workers read. */
+	/* Direction, inbound selectors, path: the control thread writes, workers read. */
 	_Atomic uint8_t flags;			/* SA_OUTBOUND, SA_INBOUND: sticky */
 	struct sa_sels *_Atomic in_sels;	/* NULL: no inbound policy names it */
+	struct sa_path *_Atomic path;		/* never NULL once published */
+	_Atomic uint64_t mapping_told;		/* when a new peer mapping was last reported */
 
 	/* Outbound: the next sequence number to send; 0 once 2^64-1 has been used. */
 	_Atomic uint64_t seq_next __attribute__((aligned(64)));
@@ -113,9 +145,15 @@ struct sa {
 	struct replay replay __attribute__((aligned(64)));
 
 	_Atomic uint64_t counters[SA_C_MAX] __attribute__((aligned(64)));
+	/* The coarse clock (lib/clock.h) when a packet last went through, 0: never. Written
+	 * at most once per second per SA, by whichever worker gets there first. */
+	_Atomic uint32_t last_use;
 
 	/* Control plane only (the executor's thread). */
 	struct sa_params conf;		/* for dump; the key is wiped when the SA is freed */
+	uint64_t added_ms;		/* clock_ms() at sa_new: the lifetimes count from here */
+	bool soft_reported;		/* the soft lifetime has expired and was reported */
+	struct list timed;		/* the SAD's SAs with lifetimes (sad_timed_next) */
 	struct list sps;		/* policies naming this SA (struct sp, sa_node) */
 	unsigned n_tunnel_sps, n_transport_sps, n_in_sps;
 	struct list node;		/* SAD insertion order, for dump */
@@ -130,7 +168,8 @@ void sad_free(struct sad *sad);		/* frees every SA now: no reader may be running
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads);
 void sa_free(struct sa *sa);		/* wipes keys; NULL is a no-op */
 
-int sad_reserve(struct sad *sad);	/* make room so the next sad_add can't fail */
+int sad_reserve(struct sad *sad);	/* room so that the next sad_add, sad_move or
+					 * sad_unset_outbound can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
 void sad_remove(struct sad *sad, struct sa *sa);	/* unpublish; freed after a grace period */
 void sad_flush(struct sad *sad);	/* unpublish and defer-free every SA */
@@ -143,6 +182,14 @@ struct sa *sad_first(const struct sad *sad);	/* insertion order (control thread 
 struct sa *sad_next(const struct sad *sad, const struct sa *sa);
 size_t sad_count(const struct sad *sad);
 
+/* Does an esp-udp SA that may decrypt go to (family, addr, port) (port in network order)?
+ * UDP to such a place is looked at as ESP in UDP (RFC 3948 2.2). Lock-free. */
+bool sad_natt_dest(const struct sad *sad, int family, const uint8_t *addr, uint16_t port);
+/* The SAs with lifetimes in turn: the one after the last returned, wrapping around (NULL if
+ * there is none), so that a bounded number per call visits each in turn (control thread). */
+struct sa *sad_timed_next(struct sad *sad);
+size_t sad_timed_count(const struct sad *sad);
+
 /* Sequence numbers for n packets: the first in *first; returns how many were granted (0
  * once the SA is exhausted: it never wraps, RFC 4303 3.3.3). */
 unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
@@ -153,14 +200,28 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
  * sad_remove remembers where an outbound SA stopped. */
 int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume);
 
-/* Control thread: sa becomes outbound, for good (-EPERM if it is inbound: an inbound
- * policy named it, or it has decrypted); sa_unset_outbound undoes it before it sent. */
-int sa_set_outbound(struct sa *sa);
-void sa_unset_outbound(struct sa *sa);
+/* Control thread: sa, an SA of sad, becomes outbound, for good (-EPERM if it is inbound: an
+ * inbound policy named it, or it has decrypted); sad_unset_outbound undoes it before it
+ * sent (after sad_reserve: it cannot fail). */
+int sad_set_outbound(struct sad *sad, struct sa *sa);
+void sad_unset_outbound(struct sad *sad, struct sa *sa);
 
 /* Control thread: publish sa's inbound selectors (NULL: none), the old set freed after a
  * grace period. */
 void sa_set_in_sels(struct sa *sa, struct sa_sels *sels);
+
+/* The path of an SA with the addresses and encapsulation of p. NULL with errno set. */
+struct sa_path *sa_path_new(const struct sa_params *p);
+
+/* Control thread, after sad_reserve: sa, an SA of sad, moves to path (`update`), which it
+ * owns from now on; its configured addresses follow, the old path is freed after a grace
+ * period. Sequence numbers, replay window and keys stay. */
+void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path);
+
+static inline const struct sa_path *sa_path(const struct sa *sa)
+{
+	return atomic_load_explicit(&((struct sa *)sa)->path, memory_order_acquire);
+}
 
 static inline bool sa_is_outbound(const struct sa *sa)
 {
@@ -175,6 +236,15 @@ static inline void sa_count(struct sa *sa, enum sa_counter c, uint64_t n)
 static inline uint64_t sa_counter(const struct sa *sa, enum sa_counter c)
 {
 	return atomic_load_explicit(&((struct sa *)sa)->counters[c], memory_order_relaxed);
+}
+
+/* A packet of sa went through now: at most one store per SA per second (a load otherwise). */
+static inline void sa_touch(struct sa *sa)
+{
+	uint32_t now = clock_coarse();
+
+	if (atomic_load_explicit(&sa->last_use, memory_order_relaxed) != now)
+		atomic_store_explicit(&sa->last_use, now, memory_order_relaxed);
 }
 
 #endif

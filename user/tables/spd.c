@@ -6,8 +6,10 @@
  * "failing closed"), and per address family the ordered list of tuples in use, published
  * whole (the same struct esper_tuple_list the XDP program reads). spd_match probes the
  * tuples in order; its cost grows with the tuples in use, never with the number of policies.
- * Also owns what the policies tell their SAs: the inbound selectors (RFC 4301 5.2).
- * Written by the command executor only (spd_add, spd_remove*); read by the datapath.
+ * Also owns what the policies tell their SAs: the inbound selectors (RFC 4301 5.2), and
+ * the require:ID policies waiting for their SA, by UniqueID (bound in place when it comes).
+ * Written by the command executor only (spd_add, spd_remove*, spd_bind, spd_unbind); read
+ * by the datapath.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +33,12 @@ struct shadow {
 	unsigned refs;			/* policies leaving this shadow */
 };
 
+/* The require:ID policies waiting for UniqueID uid. */
+struct waiting {
+	uint32_t uid;
+	struct list sps;		/* struct sp, sa_node */
+};
+
 struct tuple_set {
 	struct esper_tuple_list *_Atomic list;	/* published, replaced whole */
 	uint32_t refs[ESPER_MAX_TUPLES];	/* entries per tuple, parallel to list->t */
@@ -40,6 +48,7 @@ struct spd {
 	struct htab *entries;
 	struct htab *shadows;
 	struct htab *by_id;
+	struct htab *waiting;		/* struct waiting by UniqueID */
 	struct tuple_set set[2];	/* IPv4, IPv6 */
 	struct list sps;		/* insertion order */
 	size_t count;
@@ -60,6 +69,11 @@ static bool key_eq(const void *obj, const void *key)
 static bool id_eq(const void *obj, const void *key)
 {
 	return ((const struct sp *)obj)->id == *(const uint32_t *)key;
+}
+
+static bool uid_eq(const void *obj, const void *key)
+{
+	return ((const struct waiting *)obj)->uid == *(const uint32_t *)key;
 }
 
 static inline uint64_t key_hash(const struct esper_spd_key *k)
@@ -97,12 +111,13 @@ struct spd *spd_new(void)
 	spd->entries = htab_new(key_eq);
 	spd->shadows = htab_new(key_eq);
 	spd->by_id = htab_new(id_eq);
+	spd->waiting = htab_new(uid_eq);
 	spd->set[0].list = calloc(1, sizeof(struct esper_tuple_list));
 	spd->set[1].list = calloc(1, sizeof(struct esper_tuple_list));
 	spd->next_id = 1;
 	spd->mirror = no_mirror;
-	if (!spd->entries || !spd->shadows || !spd->by_id || !spd->set[0].list ||
-	    !spd->set[1].list) {
+	if (!spd->entries || !spd->shadows || !spd->by_id || !spd->waiting ||
+	    !spd->set[0].list || !spd->set[1].list) {
 		spd_free(spd);
 		return NULL;
 	}
@@ -127,9 +142,12 @@ void spd_free(struct spd *spd)
 		htab_foreach(spd->entries, free_obj, NULL);
 	if (spd->shadows)
 		htab_foreach(spd->shadows, free_obj, NULL);
+	if (spd->waiting)
+		htab_foreach(spd->waiting, free_obj, NULL);
 	htab_free(spd->entries);
 	htab_free(spd->shadows);
 	htab_free(spd->by_id);
+	htab_free(spd->waiting);
 	free(spd->set[0].list);
 	free(spd->set[1].list);
 	free(spd);
@@ -524,28 +542,102 @@ static bool names_inbound(const struct sp *sp)
 	return sp->dir == SP_DIR_IN && sp->action == SP_IPSEC;
 }
 
+/* The selectors of the inbound ipsec policies of list l (struct sp, sa_node), at most n;
+ * NULL if there is none, or no memory (reported). */
+static struct sa_sels *sels_of(const struct list *l, unsigned n, uint32_t spi, bool *nomem)
+{
+	struct sa_sels *sels;
+	struct sp *sp;
+
+	*nomem = false;
+	if (!n)
+		return NULL;
+	sels = malloc(sizeof(*sels) + n * sizeof(sels->sel[0]));
+	if (!sels) {
+		log_warnx("spd: no memory for the inbound selectors of SA 0x%x", spi);
+		*nomem = true;
+		return NULL;
+	}
+	sels->n = 0;
+	list_for_each(sp, l, sa_node)
+		if (names_inbound(sp) && sels->n < n)
+			sels->sel[sels->n++] = sel_of(sp);
+	return sels;
+}
+
 /* Publish the selectors of the inbound ipsec policies naming sa (RFC 4301 5.2). */
 static void sa_in_sels_update(struct sa *sa)
 {
-	struct sa_sels *sels = NULL;
-	struct sp *sp;
+	bool nomem;
+	struct sa_sels *sels = sels_of(&sa->sps, sa->n_in_sps, sa->spi, &nomem);
 
-	if (sa->n_in_sps) {
-		sels = malloc(sizeof(*sels) + sa->n_in_sps * sizeof(sels->sel[0]));
-		if (!sels) {
-			/* keep the old set; a policy removed from it may still be accepted */
-			log_warnx("spd: no memory for the inbound selectors of SA 0x%x", sa->spi);
-			return;
-		}
-		sels->n = 0;
-		list_for_each(sp, &sa->sps, sa_node)
-			if (names_inbound(sp))
-				sels->sel[sels->n++] = sel_of(sp);
-	}
-	sa_set_in_sels(sa, sels);
+	if (!nomem)	/* else keep the old set; a policy removed from it may still be accepted */
+		sa_set_in_sels(sa, sels);
 }
 
-static void sa_link(struct sp *sp)
+/* --- require:ID policies waiting for their SA -------------------------------------------- */
+
+static struct waiting *waiting_find(const struct spd *spd, uint32_t uid)
+{
+	return htab_find(spd->waiting, hash_u32(uid), &uid);
+}
+
+/* Room for sp's group, before anything is published (so waiting_link can't fail). */
+static int waiting_reserve(struct spd *spd, const struct sp *sp, struct waiting **w)
+{
+	*w = NULL;
+	if (sp->action != SP_IPSEC || sp->sa || waiting_find(spd, sp->conf.uid))
+		return 0;
+	*w = calloc(1, sizeof(**w));
+	if (!*w || htab_reserve(spd->waiting, 1) < 0) {
+		free(*w);
+		*w = NULL;
+		return -ENOMEM;
+	}
+	(*w)->uid = sp->conf.uid;
+	list_init(&(*w)->sps);
+	return 0;
+}
+
+static void waiting_link(struct spd *spd, struct sp *sp, struct waiting *fresh)
+{
+	struct waiting *w = waiting_find(spd, sp->conf.uid);
+
+	if (!w) {
+		w = fresh;
+		htab_insert(spd->waiting, hash_u32(w->uid), w);
+	} else {
+		free(fresh);
+	}
+	list_add_tail(&w->sps, &sp->sa_node);
+}
+
+static void waiting_drop(struct spd *spd, struct waiting *w)
+{
+	htab_remove(spd->waiting, hash_u32(w->uid), &w->uid);
+	rcu_defer(free, w);
+}
+
+static void waiting_unlink(struct spd *spd, struct sp *sp)
+{
+	struct waiting *w = waiting_find(spd, sp->conf.uid);
+
+	list_del(&sp->sa_node);
+	if (w && list_empty(&w->sps))
+		waiting_drop(spd, w);
+}
+
+const struct list *spd_waiting(const struct spd *spd, uint32_t uid)
+{
+	struct waiting *w = waiting_find(spd, uid);
+
+	return w ? &w->sps : NULL;
+}
+
+/* --- policies and their SAs ------------------------------------------------------------ */
+
+/* sels: publish the SA's inbound selectors anew (else the caller does, once for several). */
+static void sa_link(struct sp *sp, bool sels)
 {
 	struct sa *sa = sp->sa;
 
@@ -559,18 +651,22 @@ static void sa_link(struct sp *sp)
 	if (names_inbound(sp)) {
 		atomic_fetch_or_explicit(&sa->flags, SA_INBOUND, memory_order_release);
 		sa->n_in_sps++;
-		sa_in_sels_update(sa);
+		if (sels)
+			sa_in_sels_update(sa);
 	}
 }
 
 /* keep_sels: the policy is replaced by one naming another SA (a rekey): its SA keeps
  * accepting what the policy allowed, not anything, while the peer still sends on it. */
-static void sa_unlink(struct sp *sp, bool keep_sels)
+static void sa_unlink(struct spd *spd, struct sp *sp, bool keep_sels)
 {
 	struct sa *sa = sp->sa;
 
-	if (!sa)
+	if (!sa) {
+		if (sp->action == SP_IPSEC)
+			waiting_unlink(spd, sp);
 		return;
+	}
 	list_del(&sp->sa_node);
 	if (sp->mode == SP_MODE_TUNNEL)
 		sa->n_tunnel_sps--;
@@ -590,6 +686,7 @@ struct add_plan {
 	bool new_entry;
 	struct esper_tuple_list *new_list;	/* NULL: the tuple exists already */
 	unsigned tuple_pos;
+	struct waiting *wait;		/* an unbound policy's new group, if it needs one */
 };
 
 static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
@@ -631,6 +728,7 @@ static void plan_abort(struct add_plan *p)
 	if (p->new_entry)
 		free(p->entry);
 	free(p->new_list);
+	free(p->wait);
 }
 
 /* Write the plan to the mirror: the shadows and the entry first, then the tuple list that
@@ -674,7 +772,7 @@ static void retire(struct spd *spd, struct sp *old, const struct sp *new)
 {
 	htab_remove(spd->by_id, hash_u32(old->id), &old->id);
 	list_del(&old->node);
-	sa_unlink(old, new && new->sa != old->sa);
+	sa_unlink(spd, old, new && new->sa != old->sa);
 	shadows_remove(spd, old);
 	rcu_defer(sp_free_deferred, old);
 }
@@ -687,7 +785,9 @@ static void publish_add(struct spd *spd, struct sp *sp, const struct add_plan *p
 	if (p->new_entry)
 		publish_entry(spd, sp, p);
 	htab_insert(spd->by_id, hash_u32(sp->id), sp);
-	sa_link(sp);
+	if (sp->action == SP_IPSEC && !sp->sa)
+		waiting_link(spd, sp, p->wait);
+	sa_link(sp, true);
 	if (old) {
 		list_insert_after(&old->node, &sp->node);
 		retire(spd, old, sp);
@@ -705,7 +805,7 @@ int spd_add(struct spd *spd, struct sp *sp)
 	err = plan_add(spd, sp, &p);
 	if (err)
 		return err;
-	if (htab_reserve(spd->by_id, 1) < 0) {
+	if (htab_reserve(spd->by_id, 1) < 0 || waiting_reserve(spd, sp, &p.wait) < 0) {
 		plan_abort(&p);
 		return -ENOMEM;
 	}
@@ -785,6 +885,59 @@ void spd_flush(struct spd *spd)
 
 	list_for_each(sp, &spd->sps, node)
 		spd_remove(spd, sp);
+}
+
+/* --- binding require:ID policies --------------------------------------------------------- */
+
+void spd_bind_prepare(const struct spd *spd, struct sa *sa)
+{
+	struct waiting *w = waiting_find(spd, sa->uid);
+	unsigned n_in = 0, n_out = 0;
+	bool nomem;
+	struct sp *sp;
+
+	if (!w)
+		return;
+	list_for_each(sp, &w->sps, sa_node) {
+		n_in += names_inbound(sp);
+		n_out += sp->dir == SP_DIR_OUT;
+	}
+	if (n_in) {
+		atomic_fetch_or_explicit(&sa->flags, SA_INBOUND, memory_order_release);
+		sa_set_in_sels(sa, sels_of(&w->sps, n_in, sa->spi, &nomem));
+	}
+	if (n_out)
+		atomic_fetch_or_explicit(&sa->flags, SA_OUTBOUND, memory_order_release);
+}
+
+void spd_bind(struct spd *spd, struct sa *sa)
+{
+	struct waiting *w = waiting_find(spd, sa->uid);
+	struct sp *sp;
+
+	if (!w)
+		return;
+	list_for_each(sp, &w->sps, sa_node) {
+		list_del(&sp->sa_node);
+		__atomic_store_n(&sp->sa, sa, __ATOMIC_RELEASE);
+		sa_link(sp, false);
+	}
+	if (sa->n_in_sps)
+		sa_in_sels_update(sa);
+	waiting_drop(spd, w);
+}
+
+int spd_unbind(struct spd *spd, struct sp *sp)
+{
+	struct sp *copy = sp_new(&sp->conf, NULL);
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	err = spd_add(spd, copy);	/* the same selectors and direction: replaces sp */
+	if (err)
+		sp_free(copy);
+	return err;
 }
 
 /* --- lookups --------------------------------------------------------------------------- */

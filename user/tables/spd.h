@@ -8,6 +8,10 @@
  * sides unchanged.
  *
  * Policies have setkey's three actions: ipsec (protect with an SA), discard, none (bypass).
+ * An ipsec policy names its SA by UniqueID. At the level unique:ID it exists only with its
+ * SA (and goes with it); at the level require:ID it may exist before its SA, and outlives
+ * it: until an SA with that UniqueID is added ("bound"), what it matches is dropped, and
+ * the outbound ones raise an acquire event (tables/event.h).
  */
 #ifndef ESPER_SPD_H
 #define ESPER_SPD_H
@@ -46,20 +50,31 @@ struct sp_params {
 	enum sp_mode mode;	/* ipsec only */
 	struct ip_addr tsrc, tdst;	/* tunnel endpoints, same family; zero in transport mode */
 	uint32_t uid;		/* the SA it names (ipsec only) */
+	bool require;		/* level require:ID: it may exist without its SA */
 };
 
 struct sp {
 	uint32_t id;			/* unique while published; mirrored into the BPF map */
 	uint8_t dir, action, mode;	/* enum sp_dir, sp_action, sp_mode */
-	struct sa *sa;			/* ipsec: the SA it names (outlives the policy) */
+	/* ipsec: the SA it names (outlives the policy); NULL while a require:ID policy waits
+	 * for it. Set once, from NULL, by spd_bind (a release store); never changed after:
+	 * readers load it once with sp_sa() and may then use the plain field. */
+	struct sa *sa;
 	struct ip_addr tsrc, tdst;	/* tunnel endpoints */
 	struct esper_spd_key key;	/* the tuple-space key of its selectors */
+	_Atomic uint32_t acquire_at;	/* the datapath: the coarse time of its last acquire */
 
 	/* Control plane only. */
 	struct sp_params conf;		/* for spddump */
-	struct list sa_node;		/* the SA's policies */
+	struct list sa_node;		/* the SA's policies; while unbound, its UniqueID's */
 	struct list node;		/* insertion order, for spddump */
 };
+
+/* The SA of an ipsec policy, NULL while it waits for it (require:ID). */
+static inline struct sa *sp_sa(const struct sp *sp)
+{
+	return __atomic_load_n(&sp->sa, __ATOMIC_ACQUIRE);
+}
 
 /* Where the SPD mirrors itself (the BPF maps); every callback returns 0 or -errno. */
 struct spd_mirror {
@@ -94,6 +109,17 @@ int spd_add(struct spd *spd, struct sp *sp);
 void spd_remove(struct spd *spd, struct sp *sp);	/* unpublish and defer-free */
 void spd_remove_sa(struct spd *spd, struct sa *sa);	/* every policy naming sa */
 void spd_flush(struct spd *spd);
+
+/* require:ID policies. spd_waiting: the unbound policies waiting for UniqueID uid (the list
+ * links struct sp by sa_node; NULL if none). For an SA with such a UniqueID, not yet
+ * published: spd_bind_prepare gives it what they say (their inbound selectors, its
+ * direction); once it is in the SAD, spd_bind gives it to each, in place (no mirror change:
+ * the policies keep their numbers). spd_unbind replaces sp, whose SA is going, by an
+ * unbound copy (as spd_add does: 0 or -errno, nothing changed on error). */
+const struct list *spd_waiting(const struct spd *spd, uint32_t uid);
+void spd_bind_prepare(const struct spd *spd, struct sa *sa);
+void spd_bind(struct spd *spd, struct sa *sa);
+int spd_unbind(struct spd *spd, struct sp *sp);
 
 /*
  * Lock-free for readers: the first policy in the documented order whose key matches the
