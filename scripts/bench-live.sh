@@ -471,54 +471,14 @@ run_mt() {
 }
 
 # --- control plane: 1M add + 1M spdadd from a pipe ------------------------------------------
+#
+# scripts/bench-cp.sh: the load into a live esper-xdp (BPF maps included) against its
+# baselines (cat, parse, apply without XDP) from the same stream, memory per SA+SP, and the
+# first packet of lazily keyed SAs. CP_N sets the number of SAs (default 1,000,000).
 
 run_cp() {
-	local n=${CP_N:-1000000} f=$LOG/cp.conf pid t0 t1 t_run t_end spd sa ok
-	awk -v n="$n" -v key="$(key_of aes128gcm)" 'BEGIN {
-		for (i = 0; i < n; i++)
-			printf "add 2001:db8:f::1 2001:db8:f::2 esp 0x%x -u %d -E aes-gcm-16 %s ;\n",
-				4096 + i, i + 1, key
-		for (i = 0; i < n; i++)
-			printf "spdadd 2001:db8:a::%x:%x/128 2001:db8:b::/64 any -P out ipsec " \
-				"esp/tunnel/2001:db8:f::1-2001:db8:f::2/unique:%d ;\n",
-				int(i / 65536), i % 65536, i + 1
-	}' >"$f"
-	ns_add $NS_W && veth $NS_W cp0 $NS_W cp1 || return 1
-	t0=$(date +%s.%N)
-	cat "$f" | ip netns exec $NS_W sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-		"$ESPER" -i cp0 -q 1 --cpus 1 >"$LOG/cp.out" 2>"$LOG/cp.err" &
-	wait_for 20 grep -q "running on" "$LOG/cp.err"
-	t_run=$(date +%s.%N)
-	ok=0
-	wait_for 300 grep -q "end of commands" "$LOG/cp.err" && ok=1
-	t_end=$(date +%s.%N)
-	# The BPF maps of this esper-xdp: element counts (bpftool's "Found N elements").
-	pid=$(ip netns pids $NS_W | head -n 1)
-	spd=$(map_count "$pid" spd)
-	sa=$(map_count "$pid" sa_in)
-	ns_kill $NS_W
-	ip netns del $NS_W
-	awk -v n="$n" -v t0="$t0" -v tr="$t_run" -v te="$t_end" -v ok="$ok" -v spd="$spd" -v sa="$sa" \
-		-v errs="$(grep -c error "$LOG/cp.err")" 'BEGIN {
-		printf "control plane: %d add + %d spdadd from a pipe: %s in %.1f s after start-up " \
-			"(%.1f s with it), %.0f commands/s; BPF maps: spd %s, sa_in %s entries; %d errors; " \
-			"target <= 30 s: %s\n", n, n, ok ? "applied" : "NOT finished", te - tr, te - t0,
-			2 * n / (te - tr), spd, sa, errs,
-			ok && spd == n && sa == n && te - tr <= 30 ? "met" : "missed"
-		}' | tee "$OUT/live-cp.txt"
-}
-
-map_count() {	# map_count PID NAME: entries in the map NAME that process PID holds
-	local id f
-	for f in /proc/"$1"/fdinfo/*; do
-		id=$(sed -n 's/^map_id:[[:space:]]*//p' "$f" 2>/dev/null)
-		[ -n "$id" ] || continue
-		bpftool map show id "$id" 2>/dev/null | grep -q " name $2 " || continue
-		# With BTF the dump has no "Found N elements" line: one "key" per element.
-		bpftool map dump id "$id" 2>/dev/null | grep -c '"key":'
-		return
-	done
-	echo "?"
+	OUT=$OUT scripts/bench-cp.sh -n "${CP_N:-1000000}" | tee "$LOG/cp.txt"
+	grep "^control plane" "$LOG/cp.txt" >"$OUT/live-cp.txt"
 }
 
 # --- rekey under load: two gateways, make-before-break -------------------------------------

@@ -5,7 +5,9 @@
 #   build/bench/bench_xdp_spd  XDP classification cost against the SPD size (root only)
 #   build/bench/bench_nexthop  a burst of new destinations against a busy one (next hops)
 #   build/tests/test_scale     the control plane with 1,000,000 SAs and policies against
-#                              20,000 (cost per SA and policy; ~30 s, ~3 GB)
+#                              20,000 (cost per SA and policy; ~30 s, ~1 GB)
+#   scripts/bench-cp.sh        1M add + 1M spdadd into a live esper-xdp against parse and
+#                              apply baselines, memory per SA+SP, first packets (root only)
 #   scripts/bench-live.sh      the live datapath against xdp-bench baselines (root only)
 # A benchmark never fails on a timing: this script exits 0 unless a binary is missing.
 # Extra arguments go to bench_esp (e.g. scripts/bench.sh -r 5).
@@ -49,9 +51,10 @@ if [ -x build/tests/test_scale ]; then
 	big=$(scale 1000000)
 	echo "20,000:    $base"
 	echo "1,000,000: $big"
-	# "per SA and its policy: T us, M KiB (bounds ...)": T and M of both
-	echo "$base" "$big" | sed 's/[^:]*: \([0-9.]*\) us, \([0-9.]*\) KiB[^)]*)/\1 \2 /g' |
-		awk '{ printf "1,000,000 against 20,000, per SA and policy: time x%.2f, memory x%.2f\n", $3 / $1, $4 / $2 }'
+	# "per SA and its policy: T us (C us CPU, bound B), M bytes (bound B)": T, C and M
+	echo "$base" "$big" |
+		sed 's/[^:]*: \([0-9.]*\) us (\([0-9.]*\) us CPU[^)]*), \([0-9.]*\) bytes ([^)]*)/\1 \2 \3 /g' |
+		awk '{ printf "1,000,000 against 20,000, per SA and policy: time x%.2f, CPU time x%.2f, memory x%.2f\n", $4 / $1, $5 / $2, $6 / $3 }'
 	grep -E '^  (add|spdadd|delete|flush)' build/bench-scale.1000000
 else
 	echo "bench.sh: build/tests/test_scale missing (make bench builds it)" >&2
@@ -72,10 +75,18 @@ echo "=== next hops, a burst of new destinations: build/bench/bench_nexthop"
 "$BENCH/bench_nexthop" || echo "bench_nexthop: exit status $? (not a failure of the bench run)"
 
 echo
-echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd"
+echo "=== control plane, live: scripts/bench-cp.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root (namespaces, XDP)"
 else
-	scripts/bench-live.sh --skip spd || echo "bench-live: exit status $? (not a failure of the bench run)"
+	scripts/bench-cp.sh || echo "bench-cp: exit status $? (not a failure of the bench run)"
+fi
+
+echo
+echo "=== live datapath (xdp-bench): scripts/bench-live.sh --skip spd,cp"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (namespaces, XDP)"
+else
+	scripts/bench-live.sh --skip spd,cp || echo "bench-live: exit status $? (not a failure of the bench run)"
 fi
 exit 0

@@ -3,7 +3,8 @@
  * live.c - the live datapath's start-up and shutdown order, and its control thread.
  *
  * Start: load the XDP program (control/bpf_load.c), clear a stale attachment of a crashed
- * run, mirror the SAD/SPD into its maps from now on (control/bpf_sync.c), create the host
+ * run, mirror the SAD/SPD into its maps from now on (control/bpf_sync.c: in batches from a
+ * writer thread, sent whenever no further command is waiting on the input), create the host
  * port (datapath/hostport.c), open one set of AF_XDP sockets per queue (datapath/xsk.c) and
  * register them, mirror the host's addresses (control/localaddr.c), apply the commands of
  * --init FILE, attach the program, start the next-hop resolver and one worker per queue
@@ -146,12 +147,26 @@ static void stats_live(struct stats_out *o, void *arg)
 
 /* --- the control thread ------------------------------------------------------------------ */
 
+/* The executor's settle (cmd_exec.h), with the exec lock held: the map writes held back
+ * go now (no further command is waiting), and with wait the maps hold them on return (an
+ * acknowledgement is due). */
+static void settle_maps(void *arg, bool wait)
+{
+	struct live *l = arg;
+
+	if (wait)
+		bpf_sync_wait(&l->sync);
+	else
+		bpf_sync_flush(&l->sync);
+}
+
 static void *control_main(void *arg)
 {
 	struct live *l = arg;
 	FILE *in = l->o->cmd_file ? fopen(l->o->cmd_file, "r") : stdin;
 	struct session s = { .who = { .out = l->out.f }, .shared = &l->out, .errors = stderr,
 			     .ack = l->o->ack };
+	struct timespec t1;
 
 	if (!in) {
 		log_warn("%s", l->o->cmd_file);
@@ -160,7 +175,14 @@ static void *control_main(void *arg)
 	s.r = cmd_reader_new(in, l->o->cmd_file ? l->o->cmd_file : "<stdin>");
 	if (s.r)
 		session_run(&s, l->env, &l->exec_lock);
-	log_info("end of commands; the datapath keeps running until SIGINT/SIGTERM");
+	pthread_mutex_lock(&l->exec_lock);
+	bpf_sync_wait(&l->sync);	/* the maps hold every command applied */
+	pthread_mutex_unlock(&l->exec_lock);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("end of commands (%lu applied, %lu refused, %.3f s from the first to the maps "
+		 "holding the last); the datapath keeps running until SIGINT/SIGTERM", s.applied,
+		 s.refused, s.applied + s.refused ? (double)(t1.tv_sec - s.first.tv_sec) +
+			 (double)(t1.tv_nsec - s.first.tv_nsec) / 1e9 : 0.0);
 	cmd_reader_free(s.r);
 	if (in != stdin)
 		fclose(in);
@@ -229,7 +251,8 @@ static void write_metrics(struct live *l)
 
 /* Every HOUSEKEEPING_MS: the coarse clock; under the exec lock deferred frees (so that a
  * deleted SA's keys are wiped soon even when no further command comes), lifetimes,
- * getspi reservations, the metrics file when due; then the event lines. */
+ * getspi reservations, the map writes still held back (control/bpf_sync.h), the metrics
+ * file when due; then the event lines. */
 static void *housekeeper_main(void *arg)
 {
 	struct live *l = arg;
@@ -243,6 +266,7 @@ static void *housekeeper_main(void *arg)
 		clock_tick();
 		pthread_mutex_lock(&l->exec_lock);
 		cmd_exec_housekeep(l->env, clock_ms(), LIFETIME_SWEEP, emit_line, &ls);
+		bpf_sync_flush(&l->sync);	/* map writes wait at most this long */
 		if (l->o->metrics_file && ++ticks >= per_metrics) {
 			ticks = 0;
 			write_metrics(l);
@@ -409,6 +433,7 @@ static int apply_init(struct live *l)
 		return 0;
 	pthread_mutex_lock(&l->exec_lock);
 	refused = cmd_exec_file(l->env, file);
+	bpf_sync_wait(&l->sync);	/* in the maps before the program is attached */
 	pthread_mutex_unlock(&l->exec_lock);
 	if (refused < 0) {
 		log_warnx("%s: %s", file, strerror(-refused));
@@ -451,6 +476,11 @@ static int start(struct live *l)
 	err = bpf_sync_config(&l->sync, &cfg);
 	if (err)
 		return err;
+	err = bpf_sync_batch_start(&l->sync);
+	if (err)
+		log_warnx("BPF map writes go one by one: %s", strerror(-err));
+	else
+		l->env->settle = settle_maps, l->env->settle_arg = l;
 	spd_set_mirror(l->env->spd, &l->sync.spd);
 	l->env->sa_mirror = &l->sync.sa;
 	l->env->nthreads = o->queues;
@@ -507,6 +537,7 @@ static void stop(struct live *l)
 	localaddr_stop(l->addrs);	/* it takes the lock: before we keep it */
 	/* Keep the control thread out for good: main() frees the tables after us. */
 	pthread_mutex_lock(&l->exec_lock);
+	bpf_sync_batch_stop(&l->sync);	/* before the maps go */
 	for (unsigned i = 0; i < l->n_started; i++)
 		worker_stop(&l->w[i]);
 	if (l->resolver)
@@ -522,6 +553,7 @@ static void stop(struct live *l)
 	spd_set_mirror(l->env->spd, NULL);
 	l->env->sa_mirror = NULL;
 	l->env->stats_extra = NULL;
+	l->env->settle = NULL;
 	free(l->w);
 }
 

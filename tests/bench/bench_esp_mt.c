@@ -307,7 +307,7 @@ static double raw_rate(struct sa *sa, uint32_t size)
 		for (int i = 0; i < 256; i++) {
 			iv[7] = (uint8_t)i;
 			r.len = bp_size(size, (uint32_t)n + (uint32_t)i);
-			aead_seal(sa->aead, 0, &r);
+			aead_seal(&sa->aead, 0, &r);
 		}
 		t1 = cputime();
 		busy += t1 - t0 - clock_cost;

@@ -7,7 +7,10 @@
  * executor (cmd_exec: add, delete, spdadd, with its direction rules: an SA an outbound
  * ipsec policy names becomes outbound and leaves sa_in) and spd_remove, and mirrored into
  * the loaded program's maps by user/control/bpf_sync.c (spd_set_mirror, the SA mirror
- * set_sa/del_sa), the XSK slot through bpf_sync_xsk.
+ * set_sa/del_sa), the XSK slot through bpf_sync_xsk. The first half of the rounds writes the
+ * maps through, one key at a time; the second half as live: writes held back, coalesced per
+ * key and sent in ordered batches by bpf_sync's writer thread (bpf_sync_batch_start),
+ * waited for before the maps are read.
  *
  * Compared: the action, the XDP counter that moved against classify's `why`, and for
  * redirects the whole struct esper_meta (magic, kind, id = policy id or SA UniqueID).
@@ -128,8 +131,8 @@ static void sa_delete(struct sa *sa)
 	if (ngone < sizeof(gone_spis) / sizeof(gone_spis[0]))
 		gone_spis[ngone++] = sa->spi;
 	c.del.spi = sa->spi;
-	c.del.src = sa->conf.src;
-	c.del.dst = sa->conf.dst;
+	c.del.src = sa_path(sa)->src;
+	c.del.dst = sa_path(sa)->dst;
 	exec_ok(&c);
 	stats[ST_SA_DELETES]++;
 }
@@ -214,8 +217,8 @@ static bool name_sa(struct hx_rand *r, struct sp_params *c)
 		memset(&c->tdst, 0, sizeof(c->tdst));
 	} else {
 		c->mode = SP_MODE_TUNNEL;
-		c->tsrc = sa->conf.src;
-		c->tdst = sa->conf.dst;
+		c->tsrc = sa_path(sa)->src;
+		c->tdst = sa_path(sa)->dst;
 	}
 	return true;
 }
@@ -267,6 +270,56 @@ static void name_absent_sa(struct hx_rand *r, struct sp_params *c)
 	}
 }
 
+/* What policy_add submitted for each policy id: the harness's view of a policy comes from
+ * here, not from the SPD (sp_params is checked against it); a waiting require:ID policy
+ * that spd_unbind copied (a new id) is taken as sp_params gives it. */
+static struct sp_params *submitted;
+static size_t n_submitted;
+
+static void remember(const struct sp *sp, const struct sp_params *c)
+{
+	if (sp->id >= n_submitted) {
+		size_t n = (sp->id + 1) * 2;
+
+		submitted = realloc(submitted, n * sizeof(*submitted));
+		assert_non_null(submitted);
+		memset(submitted + n_submitted, 0, (n - n_submitted) * sizeof(*submitted));
+		n_submitted = n;
+	}
+	submitted[sp->id] = *c;
+}
+
+static void sel_equal(const struct sp_sel *a, const struct sp_sel *b)
+{
+	assert_int_equal(a->addr.family, b->addr.family);
+	assert_memory_equal(a->addr.a, b->addr.a, 16);
+	assert_int_equal(a->plen, b->plen);
+	assert_int_equal(a->has_port, b->has_port);
+	assert_int_equal(a->port, b->port);
+}
+
+static const struct sp_params *submitted_of(const struct sp *sp)
+{
+	struct sp_params now = sp_params(sp);
+	const struct sp_params *c;
+
+	if (sp->id >= n_submitted || !submitted[sp->id].src.addr.family)
+		remember(sp, &now);	/* a require:ID policy's copy, made by spd_unbind */
+	c = &submitted[sp->id];
+	/* sp_params gives back what was submitted */
+	sel_equal(&now.src, &c->src);
+	sel_equal(&now.dst, &c->dst);
+	assert_int_equal(now.proto, c->proto);
+	assert_int_equal(now.dir, c->dir);
+	assert_int_equal(now.action, c->action);
+	assert_int_equal(now.mode, c->mode);
+	assert_memory_equal(now.tsrc.a, c->tsrc.a, 16);
+	assert_memory_equal(now.tdst.a, c->tdst.a, 16);
+	assert_int_equal(now.uid, c->uid);
+	assert_int_equal(now.require, c->require);
+	return c;
+}
+
 /* spdadd through the executor; a policy with the same selectors and direction is replaced
  * (a new id). An ipsec policy without an SA it may name becomes a require:ID policy
  * waiting for an SA, or a discard; one in four that name an SA is require:ID (and so
@@ -301,6 +354,7 @@ static void policy_add(struct hx_rand *r, struct sp_params *c)
 	now = spd_find_same(SPD, probe);
 	sp_free(probe);
 	assert_non_null(now);
+	remember(now, c);
 	assert_true(now != old);
 	assert_int_equal(spd_count(SPD), before + !old);
 	stats[old ? ST_REPLACES : ST_ADDS]++;
@@ -366,7 +420,7 @@ static void rand_change(struct hx_rand *r, const struct tuples *ts)
 		rcu_reclaim();
 		stats[ST_REMOVES]++;
 	} else if (n && what < 13) {
-		struct sp_params c = live[hx_rnd(r, (uint32_t)n)]->conf;
+		struct sp_params c = sp_params(live[hx_rnd(r, (uint32_t)n)]);
 
 		if (hx_rnd(r, 2))
 			c.action = rand_sp_action(r);
@@ -420,21 +474,23 @@ static void *map_keys(int fd, size_t key_size, size_t *n)
 /* A published policy as the harness sees it. */
 static void hx_policy_of(const struct sp *sp, struct hx_policy *p)
 {
+	const struct sp_params *c = submitted_of(sp);
+
 	memset(p, 0, sizeof(*p));
-	p->family = sp->conf.src.addr.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-	p->src_plen = sp->conf.src.plen;
-	p->dst_plen = sp->conf.dst.plen;
-	p->flags = (sp->conf.proto != SP_PROTO_ANY ? ESPER_T_PROTO : 0) |
-		   (sp->conf.src.has_port ? ESPER_T_SPORT : 0) |
-		   (sp->conf.dst.has_port ? ESPER_T_DPORT : 0);
-	p->proto = sp->conf.proto;
-	p->sport = sp->conf.src.port;
-	p->dport = sp->conf.dst.port;
-	memcpy(p->src, sp->conf.src.addr.a, 16);
-	memcpy(p->dst, sp->conf.dst.addr.a, 16);
-	p->dir = sp->conf.dir == SP_DIR_OUT ? HX_OUT : HX_IN;
-	p->action = sp->conf.action == SP_IPSEC	    ? ESPER_ACT_IPSEC
-		    : sp->conf.action == SP_DISCARD ? ESPER_ACT_DISCARD
+	p->family = c->src.addr.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
+	p->src_plen = c->src.plen;
+	p->dst_plen = c->dst.plen;
+	p->flags = (c->proto != SP_PROTO_ANY ? ESPER_T_PROTO : 0) |
+		   (c->src.has_port ? ESPER_T_SPORT : 0) |
+		   (c->dst.has_port ? ESPER_T_DPORT : 0);
+	p->proto = c->proto;
+	p->sport = c->src.port;
+	p->dport = c->dst.port;
+	memcpy(p->src, c->src.addr.a, 16);
+	memcpy(p->dst, c->dst.addr.a, 16);
+	p->dir = c->dir == SP_DIR_OUT ? HX_OUT : HX_IN;
+	p->action = c->action == SP_IPSEC	    ? ESPER_ACT_IPSEC
+		    : c->action == SP_DISCARD ? ESPER_ACT_DISCARD
 						    : ESPER_ACT_BYPASS;
 	p->id = sp->id;
 }
@@ -443,8 +499,8 @@ static void hx_policy_of(const struct sp *sp, struct hx_policy *p)
 static bool natt_wanted(const struct ip_addr *dst, uint16_t dport)
 {
 	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa))
-		if (sa->conf.encap && !sa_is_outbound(sa) && sa->conf.dport == dport &&
-		    !memcmp(&sa->conf.dst, dst, sizeof(*dst)))
+		if (sa_path(sa)->encap && !sa_is_outbound(sa) && ntohs(sa_path(sa)->dport) == dport &&
+		    !memcmp(&sa_path(sa)->dst, dst, sizeof(*dst)))
 			return true;
 	return false;
 }
@@ -457,18 +513,18 @@ static void check_natt_dests(void)
 	size_t nk, want = 0;
 
 	for (struct sa *sa = sad_first(SAD); sa; sa = sad_next(SAD, sa)) {
-		struct esper_natt_key k = { .port = htons(sa->conf.dport) };
-		bool w = natt_wanted(&sa->conf.dst, sa->conf.dport), first = true;
+		struct esper_natt_key k = { .port = htons(ntohs(sa_path(sa)->dport)) };
+		bool w = natt_wanted(&sa_path(sa)->dst, ntohs(sa_path(sa)->dport)), first = true;
 		__u8 v;
 
 		k.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		memcpy(k.addr, sa->conf.dst.a, 16);
+		memcpy(k.addr, sa_path(sa)->dst.a, 16);
 		if (w != (bpf_map_lookup_elem(H.fds.natt_dests, &k, &v) == 0))
 			fail_msg("natt_dests and the SAD disagree for SPI 0x%x", sa->spi);
-		assert_int_equal(sad_natt_dest(SAD, sa->family, sa->conf.dst.a, k.port), w);
+		assert_int_equal(sad_natt_dest(SAD, sa->family, sa_path(sa)->dst.a, k.port), w);
 		for (struct sa *o = sad_first(SAD); o != sa; o = sad_next(SAD, o))
-			first &= !(o->conf.dport == sa->conf.dport &&
-				   !memcmp(&o->conf.dst, &sa->conf.dst, sizeof(o->conf.dst)));
+			first &= !(ntohs(sa_path(o)->dport) == ntohs(sa_path(sa)->dport) &&
+				   !memcmp(&sa_path(o)->dst, &sa_path(sa)->dst, sizeof(sa_path(o)->dst)));
 		want += w && first;
 	}
 	keys = map_keys(H.fds.natt_dests, sizeof(*keys), &nk);
@@ -556,10 +612,10 @@ static void check_maps(void)
 		}
 		assert_int_equal(rc, 0);
 		w.family = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		w.encap = sa->conf.encap;
-		w.dport = sa->conf.encap ? htons(sa->conf.dport) : 0;
-		memcpy(w.src, sa->conf.src.a, 16);
-		memcpy(w.dst, sa->conf.dst.a, 16);
+		w.encap = sa_path(sa)->encap;
+		w.dport = sa_path(sa)->encap ? htons(ntohs(sa_path(sa)->dport)) : 0;
+		memcpy(w.src, sa_path(sa)->src.a, 16);
+		memcpy(w.dst, sa_path(sa)->dst.a, 16);
 		assert_memory_equal(&v, &w, sizeof(v));
 		may_decrypt++;
 	}
@@ -667,7 +723,7 @@ static void rand_udp_encap(struct hx_rand *r, struct pb_pkt *k)
 	uint32_t spi = hx_rnd(r, 4) ? sa->spi : rand_spi(r, &other);
 
 	k->proto = 17;
-	k->dport = sa->conf.encap && hx_rnd(r, 4) ? sa->conf.dport : hx_rnd(r, 2) ? 4500 : k->dport;
+	k->dport = sa_path(sa)->encap && hx_rnd(r, 4) ? ntohs(sa_path(sa)->dport) : hx_rnd(r, 2) ? 4500 : k->dport;
 	k->payload = 8 + hx_rnd(r, 64);
 	test_rand_bytes(&r->s, data, sizeof(data));
 	k->data = data;
@@ -687,7 +743,7 @@ static void rand_udp_encap(struct hx_rand *r, struct pb_pkt *k)
 	if (hx_rnd(r, 4)) {
 		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
 
-		hx_rand_esp_addrs(r, k, fam, sa->conf.src.a, sa->conf.dst.a);
+		hx_rand_esp_addrs(r, k, fam, sa_path(sa)->src.a, sa_path(sa)->dst.a);
 	}
 }
 
@@ -705,7 +761,7 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 	hx_rand_pkt(r, targets, ntargets, esp, spi, &k);
 	if (sa) {
 		uint8_t fam = sa->family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
-		int how = hx_rand_esp_addrs(r, &k, fam, sa->conf.src.a, sa->conf.dst.a);
+		int how = hx_rand_esp_addrs(r, &k, fam, sa_path(sa)->src.a, sa_path(sa)->dst.a);
 
 		stats[how ? ST_ESP_WRONG : ST_ESP_EXACT]++;
 		stats[ST_ESP_OUTBOUND] += sa_is_outbound(sa);
@@ -822,6 +878,10 @@ static void test_xdp_differential(void **state)
 		struct esper_config cfg = { .flags = drop ? ESPER_CFG_UNKNOWN_SPI_DROP : 0 };
 
 		assert_int_equal(bpf_sync_config(&S, &cfg), 0);
+		/* the last rounds as live runs: map writes held back and sent in batches by
+		 * bpf_sync's writer thread, complete (bpf_sync_wait) before the maps are read */
+		if (round == ROUNDS / 2)
+			assert_int_equal(bpf_sync_batch_start(&S), 0);
 		rand_tuples(&r, ntuples[round], &ts);
 		for (int i = 0; i < POLICIES; i++)
 			rand_policy(&r, &ts);
@@ -832,6 +892,7 @@ static void test_xdp_differential(void **state)
 				sa_churn(&r);
 			}
 			rcu_reclaim();
+			bpf_sync_wait(&S);
 			check_maps();
 			snprintf(where, sizeof(where), "round %d phase %d", round, phase);
 			frames(&r, FRAMES, drop, where);
@@ -839,6 +900,7 @@ static void test_xdp_differential(void **state)
 		/* every policy goes: the SPD maps empty, nothing matches any more */
 		spd_flush(SPD);
 		rcu_reclaim();
+		bpf_sync_wait(&S);
 		check_maps();
 		{
 			size_t n;
@@ -850,6 +912,7 @@ static void test_xdp_differential(void **state)
 		snprintf(where, sizeof(where), "round %d flushed", round);
 		frames(&r, FRAMES / 4, drop, where);
 	}
+	bpf_sync_batch_stop(&S);
 	for (int i = 0; i < NSAS; i++)
 		stats[ST_SA_OUTBOUND] += sa_is_outbound(sas[i]);
 	fprintf(stderr, "[          ] require:ID: %lu policies waiting for their SA at most "

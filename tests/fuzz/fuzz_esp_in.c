@@ -95,7 +95,7 @@ static void reset_replay(struct sa *sa, uint64_t top)
 	uint32_t window = sa->replay.window;
 
 	replay_fini(&sa->replay);
-	check(replay_init(&sa->replay, window, top) == 0);
+	replay_init(&sa->replay, window, top);
 }
 
 /* --- mode (a): raw packets as pcap mode handles them ----------------------------------- */
@@ -308,8 +308,8 @@ static void position(const struct params *p, struct sa *sa)
 	atomic_store(&sa->seq_next, seq);
 	reset_replay(sa, seq - 1 - ahead);
 	if (sa->cipher >= AEAD_KUZNYECHIK_MGM)
-		crypto_gost_set_iv(sa->aead, seq, p->gost_i1, p->gost_i2, p->gost_i3,
-				   p->gost_pnum & ((1u << crypto_gost_pnum_bits(sa->aead)) - 1));
+		crypto_gost_set_iv(&sa->aead, seq, p->gost_i1, p->gost_i2, p->gost_i3,
+				   p->gost_pnum & ((1u << crypto_gost_pnum_bits(&sa->aead)) - 1));
 }
 
 /* Open b as pcap mode would: parse, SPI, SA, esp_in. 0 if it came out. */
@@ -466,7 +466,7 @@ static void sealed_by_peer(const uint8_t *data, size_t size)
 				 .len = n, .icv = esp + ESP_HDR_LEN + ESP_IV_LEN + n };
 	memcpy(esp, aad, 4);
 	memcpy(esp + 4, aad + req.aad_len - 4, 4);
-	if (aead_seal(sa->aead, 0, &req) < 0)
+	if (aead_seal(&sa->aead, 0, &req) < 0)
 		return;
 	sound = trailer_ok(r.p, n, &nh, &data_len);
 	/* the transport result, as in_transport makes it: the outer header naming nh */

@@ -491,6 +491,7 @@ static uint32_t build_esp(struct rd *r, uint8_t *buf, uint32_t *off)
 	unsigned i = 1 + 2 * rd(r, 2);
 	struct sa *sa = i < W.nsa ? sad_by_spi(W.sad, 0x1000 + i) : NULL;
 	struct sp_params c = { .dir = SP_DIR_OUT, .action = SP_IPSEC };
+	struct sa_params peer_conf;
 	struct pbuf b = { .head = buf, .size = BUF, .off = HEADROOM };
 	struct sa *peer;
 	struct sp *sp;
@@ -506,18 +507,19 @@ static uint32_t build_esp(struct rd *r, uint8_t *buf, uint32_t *off)
 		if (v6 != (sa->family == AF_INET6))
 			c.mode = SP_MODE_TUNNEL;
 		else if (v6)
-			memcpy(ip + 8, sa->conf.src.a, 16), memcpy(ip + 24, sa->conf.dst.a, 16);
+			memcpy(ip + 8, sa_path(sa)->src.a, 16), memcpy(ip + 24, sa_path(sa)->dst.a, 16);
 		else if (!(ip[6] & 0x3f) && !ip[7])	/* the checksum must stay right */
-			memcpy(ip + 12, sa->conf.src.a, 4), memcpy(ip + 16, sa->conf.dst.a, 4),
+			memcpy(ip + 12, sa_path(sa)->src.a, 4), memcpy(ip + 16, sa_path(sa)->dst.a, 4),
 				csum_ipv4_header(ip);
 		else
 			c.mode = SP_MODE_TUNNEL;
 	}
 	W.cur_sa = (int)i;
 	W.cur_tunnel = c.mode == SP_MODE_TUNNEL;
-	c.tsrc = sa->conf.src;
-	c.tdst = sa->conf.dst;
-	peer = sa_new(&sa->conf, 1);	/* the peer's outbound copy of the SA */
+	c.tsrc = sa_path(sa)->src;
+	c.tdst = sa_path(sa)->dst;
+	peer_conf = sa_params(sa);
+	peer = sa_new(&peer_conf, 1);	/* the peer's outbound copy of the SA */
 	check(peer);
 	atomic_store(&peer->seq_next, 1 + rd(r, 200));
 	sp = sp_new(&c, peer);

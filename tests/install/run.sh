@@ -9,12 +9,15 @@
 #   init       --init FILE in pcap mode: applied before -f; a refused command or a missing
 #              file stops esper-xdp (status 1)
 #   fifo       live, in a network namespace: standard input a FIFO held open for reading and
-#              writing (as systemd's esper-xdp.socket does), --init, writers that come and go
+#              writing (as systemd's esper-xdp.socket does), --init (its SA in the XDP map
+#              when the program is attached), writers that come and go (their commands in
+#              the maps with no end of input: map writes are batched, docs/live.md)
 #   init-live  live: a refused --init command stops the start, nothing stays attached
 #   systemd    tests/install/systemd.sh: the units under systemd as PID 1 in a container
 #   uninstall  make uninstall leaves no file behind
 # Prints PASS/FAIL per case and "install: N passed, N failed". Needs root (fifo, init-live,
-# systemd), pandoc, groff, man-db, systemd, systemd-container; a missing one fails its case.
+# systemd), pandoc, groff, man-db, systemd, systemd-container, bpftool; a missing one fails
+# its case.
 # Usage: tests/install/run.sh [CASE...]    (after make)
 cd "$(dirname "$0")/../.." || exit 1
 TMP=$(mktemp -d /tmp/esper-install.XXXXXX)
@@ -166,6 +169,21 @@ ns_up() {
 
 xdp_attached() { ip -n "$NS" link show v0 | grep -q xdp; }
 
+# in_map NAME KEYBYTES...: esper-xdp's BPF map NAME holds the key (bytes as 0xNN words)
+in_map() {
+	local name=$1 f id
+	shift
+	command -v bpftool >/dev/null || { echo "bpftool missing"; return 1; }
+	for f in /proc/"$ESPER_PID"/fdinfo/*; do
+		id=$(sed -n 's/^map_id:[[:space:]]*//p' "$f" 2>/dev/null)
+		[ -n "$id" ] && bpftool map show id "$id" 2>/dev/null | grep -q " name $name " &&
+			{ bpftool map lookup id "$id" key "$@" >/dev/null 2>&1; return; }
+	done
+	return 1
+}
+
+not_in_map() { ! in_map "$@"; }
+
 case_fifo() {
 	need_root || return 1
 	ns_up || return 1
@@ -182,12 +200,18 @@ case_fifo() {
 	init_line=$(grep -n 'initial commands applied' "$TMP/err" | cut -d: -f1)
 	run_line=$(grep -n 'running on' "$TMP/err" | cut -d: -f1)
 	[ -n "$init_line" ] && [ "$init_line" -lt "$run_line" ] || { echo "--init not applied first"; return 1; }
+	# ... and in the XDP maps by then: the SPI of its SA (no policy names it) is in sa_in
+	in_map sa_in 0x00 0x00 0x10 0x01 || { echo "--init SA not in sa_in at attach"; return 1; }
 	# Writers come and go, each closing the FIFO.
 	echo "add 192.0.2.1 192.0.2.2 esp 0x1002 -u 2 -E aes-gcm-16 $KEY2 ;" > "$fifo"
 	echo "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:2 ;" > "$fifo"
 	echo "stats ;" > "$fifo"
 	wait_for grep -q '^sa spi=0x00001002' "$TMP/out" || { echo "FIFO command not applied"; cat "$TMP/err"; return 1; }
 	grep -q '^sa spi=0x00001001' "$TMP/out" || { echo "--init SA missing"; return 1; }
+	# the input did not end, yet the held-back map writes went: 0x1002 is outbound (its out
+	# policy took it out of sa_in), 0x1001 still may decrypt
+	in_map sa_in 0x00 0x00 0x10 0x01 || { echo "SA 0x1001 left sa_in"; return 1; }
+	wait_for not_in_map sa_in 0x00 0x00 0x10 0x02 || { echo "outbound SA 0x1002 still in sa_in"; return 1; }
 	sleep 0.5	# no writer now: esper-xdp must not have seen an end of input
 	grep -q "end of commands" "$TMP/err" && { echo "end of input seen"; return 1; }
 	echo "spddump ;" > "$fifo"

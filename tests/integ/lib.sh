@@ -158,12 +158,13 @@ gw_stat() {
 
 # --- helpers -----------------------------------------------------------------------------
 
-# wait_for WHAT CMD...: retry CMD (a command or a shell function) for up to 10 s.
+# wait_for WHAT CMD...: retry CMD (a command or a shell function) for up to 10 s (WAIT_TRIES
+# tenths of a second).
 wait_for() {
 	local what=$1 i
 
 	shift
-	for i in $(seq 1 100); do
+	for i in $(seq 1 "${WAIT_TRIES:-100}"); do
 		"$@" 2>/dev/null && return 0
 		sleep 0.1
 	done

@@ -317,7 +317,8 @@ static struct fx *fx_new(void)
 	assert_true(f->sad && f->spd && f->maps);
 	sm.ctx = f->maps;
 	spd_set_mirror(f->spd, &sm);
-	f->sam = (struct sa_mirror){ fake_set_sa, fake_del_sa, fake_set_natt_dest, f->maps };
+	f->sam = (struct sa_mirror){ fake_set_sa, fake_set_sa, fake_del_sa, fake_set_natt_dest,
+				     f->maps };
 	f->env = (struct exec_env){ .sad = f->sad, .spd = f->spd, .nthreads = 1,
 				    .sa_mirror = &f->sam, .stats_extra = stats_extra,
 				    .stats_arg = f };
@@ -420,7 +421,7 @@ static void check_mirror(const struct fx *f)
 		assert_int_equal(out ? m->val[i].out_id : m->val[i].in_id, sp->id);
 		assert_ptr_equal(spd_by_id(f->spd, sp->id), sp);
 		if (sp->action == SP_IPSEC)
-			assert_ptr_equal(sad_by_uid(f->sad, sp->conf.uid), sp->sa);
+			assert_ptr_equal(sad_by_uid(f->sad, sp_params(sp).uid), sp->sa);
 		else
 			assert_null(sp->sa);
 		n_shadows = shadows_of(sp, sk);
@@ -604,7 +605,7 @@ static void traffic(struct fx *tx, struct fx *rx, uint32_t spi, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		struct fx_buf fb;
 
-		fx_packet(&fb, sp->conf.mode == SP_MODE_TUNNEL ? AF_INET : sa->family, 17,
+		fx_packet(&fb, sp_params(sp).mode == SP_MODE_TUNNEL ? AF_INET : sa->family, 17,
 			  payload, sizeof(payload));
 		assert_int_equal(esp_out(sp, &fb.b, 0, 0, 0), 0);
 		if (rx)
@@ -1726,7 +1727,7 @@ static uint32_t match_uid_op(struct fx *f, const char *src, const char *dst, uin
 	const struct sp *sp = match_sp(f, src, dst, proto, sport, dport, &opaque);
 
 	assert_int_equal(opaque, want_opaque);
-	return sp ? sp->conf.uid : 0;
+	return sp ? sp_params(sp).uid : 0;
 }
 
 static uint32_t match_uid(struct fx *f, const char *src, const char *dst, uint8_t proto,
@@ -2260,7 +2261,7 @@ static void next_outer(struct fx *tx, uint32_t spi, char dst[ADDR_STRLEN], unsig
 	const uint8_t *ip;
 
 	list_for_each(sp, &sa->sps, sa_node)
-		if (sp->conf.src.addr.a[1] == 31)
+		if (sp_params(sp).src.addr.a[1] == 31)
 			by = sp;
 	assert_non_null(by);
 	fx_packet(&fb, AF_INET, 17, payload, sizeof(payload));

@@ -14,9 +14,7 @@ static const enum crypto_backend gcm_backends[] = { CRYPTO_IPSECMB, CRYPTO_OPENS
 
 static void use_backend(struct sa *sa, enum crypto_backend be)
 {
-	aead_free(sa->aead);
-	sa->aead = aead_new_backend(sa->cipher, sa->conf.key, sa->conf.key_len, 1, be);
-	assert_non_null(sa->aead);
+	assert_int_equal(sa_use_backend(sa, be), 0);
 }
 
 static struct sa *vector_sa(const struct gcm_esp_vector *v, bool for_receive)
@@ -361,7 +359,7 @@ static void seal_raw(struct sa *sa, uint64_t seq, const uint8_t *pl, size_t len,
 	memset(esp + 8, 0x42, 8);
 	memcpy(esp + 16, pl, len);
 	r.icv = esp + 16 + len;
-	assert_int_equal(aead_seal(sa->aead, 0, &r), 0);
+	assert_int_equal(aead_seal(&sa->aead, 0, &r), 0);
 	fx_packet(fb, AF_INET, IPPROTO_ESP_, esp, 16 + len + sa->icv_len);
 }
 

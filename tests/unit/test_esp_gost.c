@@ -139,11 +139,11 @@ static void example_decrypt(const struct rfc9227_pkt *v)
 			 fb.b.len, ex.inner_len,
 			 first_diff(fb.b.head + fb.b.off, ex.inner, ex.inner_len));
 	assert_int_equal(sa_counter(sa, SA_C_in_packets), 1);
-	assert_int_equal(crypto_gost_derivations(sa->aead), 3);
+	assert_int_equal(crypto_gost_derivations(&sa->aead), 3);
 	/* Again: a replay, refused before any derivation. */
 	load(&fb, ex.packet, ex.plen);
 	assert_int_equal(fx_in(sa, &fb.b), ESP_DROP(SA_C_replay));
-	assert_int_equal(crypto_gost_derivations(sa->aead), 3);
+	assert_int_equal(crypto_gost_derivations(&sa->aead), 3);
 	sa_free(sa);
 }
 
@@ -184,7 +184,7 @@ static void example_encrypt(const struct rfc9227_pkt *v)
 	assert_int_equal(rd16(o + 4), ex.sn & 0xffff);
 	assert_int_equal(o[8], 64);
 	assert_int_equal(csum_fold(csum_add(0, o, 20)), 0);
-	assert_int_equal(crypto_gost_derivations(sa->aead), 3);
+	assert_int_equal(crypto_gost_derivations(&sa->aead), 3);
 	sp_free(sp);
 	sa_free(sa);
 }
@@ -225,17 +225,17 @@ static void test_rfc9227_one_sa(void **state)
 		load(&fb, e2.packet, e2.plen); /* the higher SN first: the other is reordered */
 		assert_int_equal(fx_in(sa, &fb.b), 0);
 		assert_memory_equal(fb.b.head + fb.b.off, e2.inner, e2.inner_len);
-		assert_int_equal(crypto_gost_derivations(sa->aead), 3);
+		assert_int_equal(crypto_gost_derivations(&sa->aead), 3);
 		load(&fb, e1.packet, e1.plen);
 		assert_int_equal(fx_in(sa, &fb.b), 0);
 		assert_memory_equal(fb.b.head + fb.b.off, e1.inner, e1.inner_len);
-		assert_int_equal(crypto_gost_derivations(sa->aead), 3 + cost2);
+		assert_int_equal(crypto_gost_derivations(&sa->aead), 3 + cost2);
 		/* replays cost nothing */
 		load(&fb, e2.packet, e2.plen);
 		assert_int_equal(fx_in(sa, &fb.b), ESP_DROP(SA_C_replay));
 		load(&fb, e1.packet, e1.plen);
 		assert_int_equal(fx_in(sa, &fb.b), ESP_DROP(SA_C_replay));
-		assert_int_equal(crypto_gost_derivations(sa->aead), 3 + cost2);
+		assert_int_equal(crypto_gost_derivations(&sa->aead), 3 + cost2);
 		sa_free(sa);
 	}
 }
@@ -306,7 +306,7 @@ static void recv_drop(struct sa *rx, unsigned i, enum sa_counter why)
 
 static uint64_t rx_derivations(const struct sa *rx)
 {
-	return crypto_gost_derivations(rx->aead);
+	return crypto_gost_derivations(&rx->aead);
 }
 
 /*
@@ -325,13 +325,13 @@ static void replay_run(enum aead_cipher c, bool esn)
 	struct fx_buf fb;
 	uint8_t pl[8] = {0};
 
-	assert_int_equal(crypto_gost_set_iv(tx->aead, first, 0, 0, 0,
-					    (1u << crypto_gost_pnum_bits(tx->aead)) - LEAF_SPLIT),
+	assert_int_equal(crypto_gost_set_iv(&tx->aead, first, 0, 0, 0,
+					    (1u << crypto_gost_pnum_bits(&tx->aead)) - LEAF_SPLIT),
 			 0);
 	seal_run(sp, RUN);
 	/* the IV on the wire: i1 | i2 | i3 | pnum, the last pnum of leaf 0, then leaf 1 */
 	{
-		uint32_t last = (1u << crypto_gost_pnum_bits(tx->aead)) - 1;
+		uint32_t last = (1u << crypto_gost_pnum_bits(&tx->aead)) - 1;
 		uint8_t want[8] = { 0, 0, 0, 0, 0, (uint8_t)(last >> 16), (uint8_t)(last >> 8),
 				    (uint8_t)last };
 
@@ -411,8 +411,8 @@ static void esn_cross(enum aead_cipher c)
 		assert_int_equal(receive(rx, pkts[i], lens[i]), ESP_DROP(SA_C_replay));
 	/* two leaves, either side of 2^32 (IV = f(SN)): 3 KDF calls for the first, then the
 	 * leaf alone (Kuznyechik: i3 changes) or level 2 and the leaf (Magma: i2 changes) */
-	assert_int_equal(crypto_gost_derivations(rx->aead),
-			 crypto_gost_pnum_bits(rx->aead) == 24 ? 4 : 5);
+	assert_int_equal(crypto_gost_derivations(&rx->aead),
+			 crypto_gost_pnum_bits(&rx->aead) == 24 ? 4 : 5);
 	/* A receiver without ESN, same key: the 12-byte AAD differs, every ICV fails. */
 	sa_free(rx);
 	rx = fx_sa_cipher(c, 0x5000, false, 0xfffffffdULL, 0);
@@ -565,9 +565,9 @@ static void test_forged_old_sn(void **state)
 		assert_int_equal(receive(rx, p, lens[0]), ESP_DROP(SA_C_replay));
 		p[24 + 3] = 0; /* SN 0: never valid */
 		assert_int_equal(receive(rx, p, lens[0]), ESP_DROP(SA_C_replay));
-		assert_int_equal(crypto_gost_derivations(rx->aead), 0);
+		assert_int_equal(crypto_gost_derivations(&rx->aead), 0);
 		recv_ok(rx, 0);
-		assert_int_equal(crypto_gost_derivations(rx->aead), 3);
+		assert_int_equal(crypto_gost_derivations(&rx->aead), 3);
 		sp_free(sp);
 		sa_free(tx);
 		sa_free(rx);

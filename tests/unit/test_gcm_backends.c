@@ -16,9 +16,7 @@ static struct sa *sa_on(enum aead_cipher c, bool esn, enum crypto_backend be)
 {
 	struct sa *sa = fx_sa_cipher(c, 0x4242, esn, esn ? 0x1fffffff0ULL : 0, 0);
 
-	aead_free(sa->aead);
-	sa->aead = aead_new_backend(c, sa->conf.key, sa->conf.key_len, 1, be);
-	assert_non_null(sa->aead);
+	assert_int_equal(sa_use_backend(sa, be), 0);
 	return sa;
 }
 

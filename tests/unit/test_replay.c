@@ -22,7 +22,7 @@ static void run_steps(uint32_t window, uint64_t start_top, const struct step *s,
 {
 	struct replay r;
 
-	assert_int_equal(replay_init(&r, window, start_top), 0);
+	replay_init(&r, window, start_top);
 	for (size_t i = 0; i < n; i++) {
 		int pre = replay_check(&r, s[i].seq);
 		int got = replay_update(&r, s[i].seq);
@@ -130,7 +130,7 @@ static void test_esn_inference(void **state)
 		uint64_t seq = 0;
 		bool ok;
 
-		assert_int_equal(replay_init(&r, 1024, cases[i].top), 0);
+		replay_init(&r, 1024, cases[i].top);
 		ok = replay_infer(&r, cases[i].lo, true, &seq);
 		if (ok != cases[i].ok || (ok && seq != cases[i].want))
 			fail_msg("case %zu: top %#llx lo %#x: ok %d seq %#llx", i + 1,
@@ -180,7 +180,7 @@ static void test_concurrent_updates(void **state)
 	pthread_t t[2];
 
 	(void)state;
-	assert_int_equal(replay_init(&r, 4096, 0), 0);
+	replay_init(&r, 4096, 0);
 	pthread_barrier_init(&barrier, NULL, 2);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, worker, &a[i]);

@@ -278,7 +278,7 @@ static void test_stats_forms(void **state)
 	gw_apply(g, ADD("0x1001", "1", KEY1) ADD("0x1002", "2", KEY2));
 	out = gw_run(g, "stats ;\n");
 	assert_contains(out, "sa spi=0x00001002 uid=2 alg=AES-128-GCM out_packets=0 ");
-	assert_contains(out, " derive_limited=0 mapping=0 peer_address=0 last_use=0 age=0 "
+	assert_contains(out, " no_memory=0 mapping=0 peer_address=0 last_use=0 age=0 "
 			     "idle=0\n");
 	assert_contains(out, "\nworker id=0 cpu=1 rx=10 we\"ird\\if_tx_ring_full=2 "
 			"eth1_tx_ring_full=3\n"

@@ -203,7 +203,7 @@ static bool naive_addrs(const struct sp_params *c, const struct pkt_info *pi)
 /* Does sp match the packet, every selector it has read from the packet? */
 static bool naive_matches(const struct sp *sp, const struct pkt_info *pi)
 {
-	const struct sp_params *c = &sp->conf;
+	const struct sp_params conf = sp_params(sp), *c = &conf;
 
 	if (!naive_addrs(c, pi))
 		return false;
@@ -224,7 +224,7 @@ static bool naive_matches(const struct sp *sp, const struct pkt_info *pi)
  */
 static bool naive_might_match(const struct sp *sp, const struct pkt_info *pi)
 {
-	const struct sp_params *c = &sp->conf;
+	const struct sp_params conf = sp_params(sp), *c = &conf;
 	bool proto_known = pi->proto != PKT_PROTO_UNKNOWN;
 	bool needs_ports = (c->src.has_port || c->dst.has_port) && !pi->has_ports;
 	bool needs_proto = c->proto != SP_PROTO_ANY && !proto_known;
@@ -248,7 +248,7 @@ static int naive_cmp(const struct sp *a, const struct sp *b)
 {
 	int c = naive_tuple_cmp(a, b);
 
-	return c ? c : (int)a->conf.dir - (int)b->conf.dir;	/* out first */
+	return c ? c : (int)sp_params(a).dir - (int)sp_params(b).dir;	/* out first */
 }
 
 /* The first policy in the documented order that matches; *opaque: some policy that is not
@@ -734,7 +734,7 @@ static void check_sas(const struct fixture *f, struct sp *const *live, unsigned 
 
 			assert_true(j < sels->n);	/* its selectors are there */
 			e = &sels->sel[j];
-			if (e->family == l->conf.src.addr.family && e->proto == l->conf.proto &&
+			if (e->family == sp_params(l).src.addr.family && e->proto == sp_params(l).proto &&
 			    e->src_plen == l->key.src_plen && e->dst_plen == l->key.dst_plen &&
 			    e->sport == l->key.sport && e->dport == l->key.dport &&
 			    !memcmp(e->src, l->key.src, 16) && !memcmp(e->dst, l->key.dst, 16))
@@ -809,7 +809,7 @@ static void test_differential(void **state)
 			assert_int_equal(lk.opaque, want_opaque);
 			if (want) {
 				assert_int_equal(lk.out, want->dir == SP_DIR_OUT);
-				assert_int_equal(want->action, want->conf.action);
+				assert_int_equal(want->action, sp_params(want).action);
 				assert_int_equal(lk.act, esper_act[want->action]);
 				acts[want->action]++;
 			}

@@ -95,6 +95,9 @@ struct cmd_reader;
 struct cmd_reader *cmd_reader_new(FILE *in, const char *source_name);
 void cmd_reader_free(struct cmd_reader *r);	/* does not close the stream; NULL is a no-op */
 const char *cmd_reader_source(const struct cmd_reader *r);
+/* Call fn(arg) whenever the reader is about to wait for input (no byte is waiting on the
+ * stream): what the caller held back for the commands so far can go now. */
+void cmd_reader_on_idle(struct cmd_reader *r, void (*fn)(void *arg), void *arg);
 
 /* Next command: 1 and *c filled; 0 at end of input; -1 on a syntax error, *err filled and
  * the rest of that command (up to its ';') skipped, so the caller can report and go on. */

@@ -14,6 +14,7 @@
 #include "cmd_exec.h"
 #include "crypto/crypto_gost.h"
 #include "lib/clock.h"
+#include "lib/wipe.h"
 
 static const char *alg_name(enum esp_alg alg)
 {
@@ -87,6 +88,7 @@ static void print_endpoints(const struct sa_params *c, FILE *out)
 
 static void print_sa(const struct sa *sa, FILE *out)
 {
+	struct sa_params p = sa_params(sa);
 	bool usable;
 	uint64_t seq = 1;
 
@@ -102,9 +104,9 @@ static void print_sa(const struct sa *sa, FILE *out)
 		sa_counter(sa, SA_C_replay), sa_counter(sa, SA_C_icv_fail));
 	print_lifetime_state(sa, out);
 	fprintf(out, "%sadd ", usable ? "" : "# exhausted: ");
-	print_endpoints(&sa->conf, out);
+	print_endpoints(&p, out);
 	fprintf(out, " 0x%x -u %u", sa->spi, sa->uid);
-	print_lifetimes(&sa->conf, out);
+	print_lifetimes(&p, out);
 	fprintf(out, " -E %s%s 0x", alg_name(sa->conf.alg), sa->esn ? "-esn" : "");
 	for (unsigned i = 0; i < sa->conf.key_len; i++)
 		fprintf(out, "%02x", sa->conf.key[i]);
@@ -115,6 +117,7 @@ static void print_sa(const struct sa *sa, FILE *out)
 	if (sa->replay.window != REPLAY_DEFAULT_WINDOW)
 		fprintf(out, " replay:%u", sa->replay.window);
 	fprintf(out, " ;\n");
+	wipe(&p, sizeof(p));	/* it holds the key */
 }
 
 void cmd_dump_sad(const struct sad *sad, FILE *out)
@@ -148,7 +151,7 @@ static void print_ipsec(const struct sp_params *c, FILE *out)
 static void print_sp(const struct sp *sp, FILE *out)
 {
 	static const char *const action[] = { "ipsec", "discard", "none" };
-	const struct sp_params *c = &sp->conf;
+	const struct sp_params conf = sp_params(sp), *c = &conf;
 
 	fprintf(out, "# SP %u: %s, %s", sp->id, c->dir == SP_DIR_OUT ? "out" : "in",
 		action[c->action]);
@@ -201,7 +204,7 @@ void cmd_dump_spigrp(const struct sad *sad, FILE *out)
 			fputc('\n', out);
 		}
 		if (!tun || sa->n_transport_sps) {
-			print_said("esp", sa->spi, &sa->conf.dst, out);
+			print_said("esp", sa->spi, &sa_path(sa)->dst, out);
 			fputc('\n', out);
 		}
 	}
@@ -239,8 +242,14 @@ void cmd_stats_sad(const struct sad *sad, struct stats_out *o)
 		/* RFC 9227 key-tree KDF calls (forged IVs force them, section 5) */
 		if (sa->conf.alg == ESP_ALG_GOST || sa->conf.alg == ESP_ALG_GOST_MAC)
 			stats_counter(o, "derivations", "GOST key-tree derivations (RFC 9227)",
-				      crypto_gost_derivations(sa->aead));
+				      crypto_gost_derivations(&sa->aead));
 		stats_use(o, sa, now);
+		stats_end(o);
+	}
+	if (atomic_load(&sa_counters_lost)) {	/* no memory for an SA's rare counters */
+		stats_begin(o, "sa_counters");
+		stats_counter(o, "lost", "SA counts lost: no memory for an SA's rare counters",
+			      atomic_load(&sa_counters_lost));
 		stats_end(o);
 	}
 }

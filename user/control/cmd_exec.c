@@ -72,10 +72,10 @@ static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_e
 			FAIL(err, c, CF_SRC, "the policy SP %u waiting for UniqueID %u has %s "
 			     "tunnel endpoints, this SA is %s", sp->id, a->uid,
 			     family_name(sp->tsrc.family), family_name(a->src.family));
-		if (sp->mode == SP_MODE_TRANSPORT && sp->conf.src.addr.family != a->src.family)
+		if (sp->mode == SP_MODE_TRANSPORT && sp_params(sp).src.addr.family != a->src.family)
 			FAIL(err, c, CF_SRC, "the policy SP %u waiting for UniqueID %u is transport "
 			     "mode with %s selectors, this SA is %s", sp->id, a->uid,
-			     family_name(sp->conf.src.addr.family), family_name(a->src.family));
+			     family_name(sp_params(sp).src.addr.family), family_name(a->src.family));
 		if (sp->mode == SP_MODE_TRANSPORT && a->tfc)
 			FAIL(err, c, CF_TFC, "the policy SP %u waiting for UniqueID %u is transport "
 			     "mode, which cannot carry tfc:%u", sp->id, a->uid, a->tfc);
@@ -84,7 +84,7 @@ static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_e
 }
 
 static int check_add(struct exec_env *env, const struct exec_caller *who, const struct cmd *c,
-		     struct cmd_error *err)
+		     struct key_digest *k, struct cmd_error *err)
 {
 	const struct sa_params *a = &c->add;
 	struct sa *other;
@@ -101,11 +101,13 @@ static int check_add(struct exec_env *env, const struct exec_caller *who, const 
 		     other->spi);
 	if (check_reserved(env, who, c, err) < 0)
 		return -1;
+	if (sad_count(env->sad) >= ESPER_MAX_SA)
+		FAIL(err, c, CF_CMD, "the SAD is full: at most %u SAs", ESPER_MAX_SA);
 	if (a->alg != ESP_ALG_AES_GCM_16 && !crypto_gost_available())
 		FAIL(err, c, CF_ALG,
 		     "GOST transforms are not available: gost-engine (libengine-gost-openssl) "
 		     "could not be loaded");
-	e = sad_key_check(env->sad, a, &resume);
+	e = sad_key_check(env->sad, a, &resume, k);
 	if (e == -EEXIST)
 		FAIL(err, c, CF_KEY, "another SA has this key: two SAs with one key (one of them "
 		     "the peer's, or both ours) would repeat its nonces");
@@ -154,14 +156,15 @@ static int exec_add(struct exec_env *env, const struct exec_caller *who, const s
 		    struct cmd_error *err)
 {
 	const struct sa_mirror *m = env->sa_mirror;
+	struct key_digest k;
 	struct sa *sa;
 	int e;
 
-	if (check_add(env, who, c, err) < 0)
+	if (check_add(env, who, c, &k, err) < 0)
 		return -1;
 	sa = sa_new(&c->add, env->nthreads);
 	if (!sa)
-		FAIL(err, c, CF_ALG, "cannot key %s: %s", aead_cipher_name(c->add.cipher),
+		FAIL(err, c, CF_ALG, "cannot set up %s: %s", aead_cipher_name(c->add.cipher),
 		     strerror(errno));
 	if (sad_reserve(env->sad) < 0) {
 		sa_free(sa);
@@ -179,7 +182,7 @@ static int exec_add(struct exec_env *env, const struct exec_caller *who, const s
 		FAIL(err, c, CF_SPI, "cannot add SPI 0x%x to the XDP map: %s", c->add.spi,
 		     strerror(-e));
 	}
-	e = sad_add(env->sad, sa);
+	e = sad_add_checked(env->sad, sa, &k);
 	if (e < 0) {	/* cannot happen: checked and reserved above */
 		if (m && !sa_is_outbound(sa))
 			m->del_sa(m->ctx, sa->spi);
@@ -201,9 +204,9 @@ static void remove_policies(struct exec_env *env, struct sa *sa)
 	struct sp *sp;
 
 	list_for_each(sp, &sa->sps, sa_node) {
-		if (sp->conf.require && spd_unbind(env->spd, sp) == 0)
+		if (sp->require && spd_unbind(env->spd, sp) == 0)
 			continue;
-		if (sp->conf.require)
+		if (sp->require)
 			log_warnx("SP %u: cannot keep it without its SA (out of memory?): removed",
 				  sp->id);
 		spd_remove(env->spd, sp);
@@ -265,7 +268,7 @@ static int moved_policies(struct sa *sa, const struct sa_params *old, const stru
 	if (max && !sps)
 		return -ENOMEM;
 	list_for_each(sp, &sa->sps, sa_node) {
-		struct sp_params p = sp->conf;
+		struct sp_params p = sp_params(sp);
 		bool fwd = !memcmp(&p.tsrc, &old->src, sizeof(p.tsrc)) &&
 			   !memcmp(&p.tdst, &old->dst, sizeof(p.tdst));
 
@@ -304,7 +307,7 @@ static int move_sa(struct exec_env *env, const struct cmd *c, struct sa *sa,
 		FAIL(err, c, CF_DST, "cannot add UDP port %u to the XDP map: %s", to->dport,
 		     strerror(-e));
 	}
-	if (decrypts && m && (e = m->set_sa(m->ctx, sa, path)) < 0) {
+	if (decrypts && m && (e = m->move_sa(m->ctx, sa, path)) < 0) {
 		natt_release(env, path);
 		free(path);
 		FAIL(err, c, CF_SPI, "cannot update SPI 0x%x in the XDP map: %s", sa->spi,
@@ -321,7 +324,7 @@ static int exec_update(struct exec_env *env, const struct cmd *c, struct cmd_err
 {
 	const struct sa_params *u = &c->add;
 	struct sa *sa = sad_by_spi(env->sad, u->spi);
-	struct sa_params to;
+	struct sa_params to, old;
 	struct sp **sps;
 	unsigned n, failed = 0;
 
@@ -331,7 +334,8 @@ static int exec_update(struct exec_env *env, const struct cmd *c, struct cmd_err
 		FAIL(err, c, CF_SRC, "the SA with SPI 0x%x is %s: update keeps the address family",
 		     u->spi, family_name(sa->family));
 	to = path_of(u);
-	if (moved_policies(sa, &sa->conf, &to, &sps, &n) < 0)
+	old = (struct sa_params){ .src = sa_path(sa)->src, .dst = sa_path(sa)->dst };
+	if (moved_policies(sa, &old, &to, &sps, &n) < 0)
 		FAIL(err, c, CF_CMD, "out of memory");
 	if (move_sa(env, c, sa, &to, err) < 0) {
 		while (n)
@@ -560,7 +564,8 @@ static unsigned expire_one(struct exec_env *env, struct sa *sa, uint64_t now,
 	struct lifetime_use u = lifetime_use_of(sa, now);
 	char line[EVENT_LINE_MAX];
 	const char *by;
-	enum lifetime_verdict v = lifetime_check(&sa->conf, &u, sa->soft_reported, &by);
+	struct sa_params limits = { .soft = sa->conf.soft, .hard = sa->conf.hard };
+	enum lifetime_verdict v = lifetime_check(&limits, &u, sa->soft_reported, &by);
 
 	if (v == LIFETIME_OK)
 		return 0;

@@ -23,7 +23,8 @@
  * addresses and UDP encapsulation of path), and where those of them that are esp-udp go
  * (the BPF map natt_dests, sad_natt_dest); callbacks return 0 or -errno. */
 struct sa_mirror {
-	int (*set_sa)(void *ctx, const struct sa *sa, const struct sa_path *path);
+	int (*set_sa)(void *ctx, const struct sa *sa, const struct sa_path *path);	/* new */
+	int (*move_sa)(void *ctx, const struct sa *sa, const struct sa_path *path); /* update */
 	int (*del_sa)(void *ctx, uint32_t spi);
 	int (*set_natt_dest)(void *ctx, const struct sa_path *path, bool used);
 	void *ctx;
@@ -39,6 +40,11 @@ struct exec_env {
 	void *stats_arg;
 	unsigned getspi_hold_s;		/* 0: GETSPI_HOLD_DEFAULT */
 	struct spi_reserve *spis;	/* getspi's reservations (made on the first) */
+	/* The map writes the mirrors hold back (live: control/bpf_sync.h): settle sends them,
+	 * with wait until the maps hold them; called with the exec lock held. NULL: the
+	 * mirrors write through. */
+	void (*settle)(void *arg, bool wait);
+	void *settle_arg;
 };
 
 /* Who runs a command: a session (the standard input, a control socket client). */

@@ -17,6 +17,7 @@
  * whole and reported as one CMD_TOK_OVERLONG token.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -45,9 +46,28 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
 }
 
+/* Does ch end a word (a blank or ';')? One table lookup per byte of a word. */
+static bool ends_word(char ch)
+{
+	static const bool end[256] = {
+		[' '] = true, ['\t'] = true, ['\r'] = true, ['\n'] = true,
+		['\v'] = true, ['\f'] = true, [';'] = true,
+	};
+
+	return end[(unsigned char)ch];
+}
+
 static uint32_t col_of(size_t pos)
 {
 	return pos < UINT32_MAX ? (uint32_t)pos + 1 : UINT32_MAX;
+}
+
+/* No byte waiting on the descriptor: the next read would block. */
+static bool would_wait(const struct cmd_lex *lx)
+{
+	struct pollfd p = { .fd = lx->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
 }
 
 /* Refill the chunk: >0 bytes, 0 at end of input, -errno. The old bytes are wiped first. */
@@ -57,6 +77,8 @@ static ssize_t fill(struct cmd_lex *lx)
 
 	wipe(lx->chunk, lx->chunk_len);
 	lx->chunk_len = lx->chunk_pos = 0;
+	if (lx->idle && (lx->fd < 0 || would_wait(lx)))
+		lx->idle(lx->idle_arg);
 	if (lx->fd < 0) {
 		n = (ssize_t)fread(lx->chunk, 1, sizeof(lx->chunk), lx->in);
 		if (n == 0 && ferror(lx->in))
@@ -72,6 +94,19 @@ static ssize_t fill(struct cmd_lex *lx)
 	return n;
 }
 
+/* Append the n bytes at s to the line, as much as fits; the rest is counted and dropped. */
+static void append(struct cmd_lex *lx, const char *s, size_t n)
+{
+	size_t room = sizeof(lx->line) - lx->len, fit = n < room ? n : room;
+
+	memcpy(lx->line + lx->len, s, fit);
+	lx->len += fit;
+	if (fit < n) {
+		lx->overlong = true;
+		lx->overlong_semi |= memchr(s + fit, ';', n - fit) != NULL;
+	}
+}
+
 /* Move the next line into lx->line (as much as fits; the rest is counted and dropped).
  * 1: a line; 0: end of input; -errno: read error (end of input too). */
 static int read_line(struct cmd_lex *lx)
@@ -82,7 +117,8 @@ static int read_line(struct cmd_lex *lx)
 	lx->len = lx->pos = 0;
 	lx->overlong = lx->overlong_semi = false;
 	while (!lx->eof) {
-		char ch;
+		const char *start, *lf;
+		size_t avail;
 
 		if (lx->chunk_pos == lx->chunk_len) {
 			ssize_t n = fill(lx);
@@ -94,14 +130,14 @@ static int read_line(struct cmd_lex *lx)
 				break;
 			}
 		}
-		ch = lx->chunk[lx->chunk_pos++];
+		start = lx->chunk + lx->chunk_pos;
+		avail = lx->chunk_len - lx->chunk_pos;
+		lf = memchr(start, '\n', avail);
 		any = true;
-		if (ch == '\n')
+		append(lx, start, lf ? (size_t)(lf - start) : avail);
+		lx->chunk_pos += lf ? (size_t)(lf - start) + 1 : avail;
+		if (lf)
 			break;
-		if (lx->len < sizeof(lx->line))
-			lx->line[lx->len++] = ch;
-		else
-			lx->overlong = true, lx->overlong_semi |= ch == ';';
 	}
 	if (!any)
 		return 0;
@@ -122,17 +158,17 @@ static bool at_token(struct cmd_lex *lx)
 
 static void take(struct cmd_lex *lx, struct cmd_tok *t)
 {
-	size_t start = lx->pos;
+	size_t start = lx->pos, end = start + 1, len = lx->len;
+	const char *line = lx->line;
 
-	if (lx->line[start] == ';') {
+	if (line[start] == ';') {
 		t->kind = CMD_TOK_SEMI;
-		lx->pos++;
 	} else {
 		t->kind = CMD_TOK_WORD;
-		while (lx->pos < lx->len && !is_blank(lx->line[lx->pos]) &&
-		       lx->line[lx->pos] != ';')
-			lx->pos++;
+		while (end < len && !ends_word(line[end]))
+			end++;
 	}
+	lx->pos = end;
 	t->s = lx->line + start;
 	t->len = lx->pos - start;
 	t->loc = (struct cmd_loc){ lx->lineno, col_of(start) };

@@ -44,6 +44,8 @@ struct cmd_lex {
 	uint32_t lineno;	/* of line, 1-based; saturates */
 	bool eof;
 	struct cmd_loc end;	/* just past the last token returned */
+	void (*idle)(void *arg);	/* before a read that would wait for input; NULL: none */
+	void *idle_arg;
 };
 
 void cmd_lex_init(struct cmd_lex *lx, FILE *in);

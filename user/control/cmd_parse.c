@@ -22,6 +22,7 @@
  * of 0x and more than 16 characters, nor a run of more than 16 hex digits in any token (a
  * key in the wrong place, or glued to something).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -178,6 +179,13 @@ static int parse_dec(const char *s, size_t len, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* A hexadecimal digit's value plus one; 0 for any other byte. */
+static const uint8_t hex_digit1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 static unsigned hex_val(char ch)
 {
 	return ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
@@ -208,16 +216,22 @@ static bool has_0x(const char *s, size_t len)
 	return len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 }
 
-/* An address from len bytes of s: 0 or -EINVAL (also for embedded NULs, overlong text). */
+/* An address from len bytes of s: 0 or -EINVAL (also for embedded NULs, overlong text).
+ * Text with a ':' can only be IPv6, without one only IPv4: one inet_pton, not two. */
 static int parse_addr(const char *s, size_t len, struct ip_addr *out)
 {
+	int family = memchr(s, ':', len) ? AF_INET6 : AF_INET;
 	char buf[64];
 
+	memset(out, 0, sizeof(*out));
 	if (len >= sizeof(buf) || memchr(s, '\0', len))
 		return -EINVAL;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	return addr_parse(buf, out);
+	if (inet_pton(family, buf, out->a) != 1)
+		return -EINVAL;
+	out->family = (uint8_t)family;
+	return 0;
 }
 
 /* ---- tokens ------------------------------------------------------------------------------ */
@@ -267,13 +281,14 @@ static int word(struct parse *p, const char *what)
 static int keyword(struct parse *p, const char *kw)
 {
 	char what[32];
-	int ret;
+	int ret = next(p);
 
-	snprintf(what, sizeof(what), "'%s'", kw);
-	ret = word(p, what);
 	if (ret)
 		return ret;
-	return tok_is(&p->t, kw) ? 0 : unexpected(p, what);
+	if (tok_is(&p->t, kw))
+		return 0;
+	snprintf(what, sizeof(what), "'%s'", kw);	/* only for the message */
+	return unexpected(p, what);
 }
 
 /* The ';' that ends every command. */
@@ -540,7 +555,7 @@ static int key(struct parse *p)
 		return fail(p, p->t.loc, "invalid key: expected 0x and hexadecimal digits");
 	digits = p->t.len - 2;
 	for (size_t i = 0; i < digits; i++) {
-		if (!is_hex(p->t.s[2 + i]))
+		if (!hex_digit1[(unsigned char)p->t.s[2 + i]])
 			return fail(p, loc_at(p, 2 + i), "invalid key: not a hexadecimal digit");
 	}
 	if (digits == 0)
@@ -555,7 +570,8 @@ static int key(struct parse *p)
 			    alg_def(a)->name, lens);
 	}
 	for (size_t i = 0; i < nbytes; i++)
-		a->key[i] = (uint8_t)(hex_val(p->t.s[2 + 2 * i]) << 4 | hex_val(p->t.s[3 + 2 * i]));
+		a->key[i] = (uint8_t)((hex_digit1[(unsigned char)p->t.s[2 + 2 * i]] - 1) << 4 |
+				      (hex_digit1[(unsigned char)p->t.s[3 + 2 * i]] - 1));
 	a->key_len = (uint8_t)nbytes;
 	return 0;
 }
@@ -1200,6 +1216,12 @@ void cmd_reader_free(struct cmd_reader *r)
 const char *cmd_reader_source(const struct cmd_reader *r)
 {
 	return r->source;
+}
+
+void cmd_reader_on_idle(struct cmd_reader *r, void (*fn)(void *arg), void *arg)
+{
+	r->lx.idle = fn;
+	r->lx.idle_arg = arg;
 }
 
 /* The rest of a failed command, up to its ';' (or end of input, or an overlong line, which

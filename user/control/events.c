@@ -80,7 +80,7 @@ size_t event_format_expire(bool hard, const struct sa *sa, const char *by,
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
 	int n = snprintf(buf, size, "expire %s spi=0x%08x uid=%u src=%s dst=%s by=%s age=%" PRIu64
 			 " bytes=%" PRIu64 " packets=%" PRIu64, hard ? "hard" : "soft", sa->spi,
-			 sa->uid, addr_str(&sa->conf.src, src), addr_str(&sa->conf.dst, dst), by,
+			 sa->uid, addr_str(&sa_path(sa)->src, src), addr_str(&sa_path(sa)->dst, dst), by,
 			 u->age_ms / 1000, u->bytes, u->packets);
 
 	return n < 0 ? 0 : (size_t)n;

@@ -16,6 +16,8 @@ static int apply(struct session *s, struct exec_env *env, int n, const struct cm
 
 	if (ret < 0 && s->errors)
 		cmd_error_print(s->errors, cmd_reader_source(s->r), err);
+	if (s->ack && env->settle)	/* "ok" means the XDP maps hold it too */
+		env->settle(env->settle_arg, true);
 	if (s->ack)
 		out_ack(s->who.out, ret < 0 ? err : NULL);
 	if (s->ack || ret < 0)
@@ -56,14 +58,36 @@ int session_step(struct session *s, struct exec_env *env, pthread_mutex_t *exec_
 	return step(s, env, exec_lock, &refused);
 }
 
+struct idle {
+	struct exec_env *env;
+	pthread_mutex_t *exec_lock;
+};
+
+/* No further command is waiting: what the executor held back for the maps goes now. */
+static void on_idle(void *arg)
+{
+	struct idle *i = arg;
+
+	if (i->exec_lock)
+		pthread_mutex_lock(i->exec_lock);
+	i->env->settle(i->env->settle_arg, false);
+	if (i->exec_lock)
+		pthread_mutex_unlock(i->exec_lock);
+}
+
 unsigned session_run(struct session *s, struct exec_env *env, pthread_mutex_t *exec_lock)
 {
-	unsigned n = 0;
+	struct idle idle = { env, exec_lock };
 	bool refused = false;
 
+	if (env->settle)
+		cmd_reader_on_idle(s->r, on_idle, &idle);
 	while (step(s, env, exec_lock, &refused) > 0) {
-		n += refused;
+		if (!s->applied && !s->refused)
+			clock_gettime(CLOCK_MONOTONIC, &s->first);
+		s->refused += refused;
+		s->applied += !refused;
 		refused = false;
 	}
-	return n;
+	return (unsigned)s->refused;
 }

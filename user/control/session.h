@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cmd_exec.h"
 #include "out.h"
@@ -26,13 +27,17 @@ struct session {
 	/* After each command, outside the exec lock; < 0 ends the session. NULL: none. */
 	int (*deliver)(void *arg);
 	void *deliver_arg;
+	/* session_run's count, and when its first command came (CLOCK_MONOTONIC). */
+	unsigned long applied, refused;
+	struct timespec first;
 };
 
 /* Read and apply the next command: 1, or 0 at end of input (or when deliver failed).
  * exec_lock NULL: no other thread uses the tables (pcap mode). */
 int session_step(struct session *s, struct exec_env *env, pthread_mutex_t *exec_lock);
 
-/* Every command until the end; returns the number refused. */
+/* Every command until the end (when no further command is waiting, the executor's
+ * held-back map writes go: exec_env's settle); returns the number refused. */
 unsigned session_run(struct session *s, struct exec_env *env, pthread_mutex_t *exec_lock);
 
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * crypto.c - the facade: transform table (names, key and ICV lengths, RFC 4106 / RFC 9227
- * 4.4-4.5), backend choice, and dispatch to crypto_gcm_ipsecmb.c, crypto_gcm_openssl.c and
- * crypto_gost.c. Called by esp_in.c/esp_out.c per packet and by cmd_exec.c per SA.
+ * 4.4-4.5), backend choice, lazy keying (crypto.h: one compare-and-swap publishes the key
+ * schedule), and dispatch to crypto_gcm_ipsecmb.c, crypto_gcm_openssl.c and crypto_gost.c.
+ * Called by esp_in.c/esp_out.c per packet and by sad.c per SA.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "crypto.h"
 #include "lib/log.h"
+#include "lib/wipe.h"
 
 struct cipher_info {
 	const char *name;
@@ -128,37 +130,81 @@ static const struct aead_ops *ops_for(enum aead_cipher c, enum crypto_backend ba
 	return backend == CRYPTO_IPSECMB ? &aead_gcm_ipsecmb_ops : &aead_gcm_openssl_ops;
 }
 
+int aead_init(struct aead *a, enum aead_cipher c, const uint8_t *keymat, size_t len,
+	      unsigned nthreads, enum crypto_backend backend)
+{
+	memset(a, 0, sizeof(*a));
+	if (c >= AEAD_CIPHER_MAX || len != ciphers[c].keymat_len || nthreads == 0)
+		return -EINVAL;
+	if (!initialized)
+		crypto_init(CRYPTO_AUTO);
+	a->ops = ops_for(c, backend);
+	if (!a->ops)
+		return -ENOTSUP;
+	a->keymat = keymat;
+	a->keymat_len = (uint8_t)len;
+	a->cipher = (uint8_t)c;
+	a->icv_len = (uint8_t)ciphers[c].icv_len;
+	a->nthreads = nthreads;
+	if (a->ops->variant)
+		a->variant = a->ops->variant(c);
+	return 0;
+}
+
+int aead_key(struct aead *a)
+{
+	void *state = NULL, *none = NULL;
+	int err;
+
+	if (aead_keyed(a))
+		return 0;
+	err = a->ops->key(a, a->keymat, a->keymat_len, &state);
+	if (err)
+		return err;
+	/* Published whole; the loser of a race drops its own (it was never seen). */
+	if (!atomic_compare_exchange_strong_explicit(&a->priv, &none, state, memory_order_acq_rel,
+						     memory_order_acquire))
+		a->ops->unkey(a, state);
+	return 0;
+}
+
+void aead_fini(struct aead *a)
+{
+	void *state = atomic_exchange_explicit(&a->priv, NULL, memory_order_acquire);
+
+	if (state)
+		a->ops->unkey(a, state);
+	a->keymat = NULL;
+}
+
+/* A context of its own: the struct, then its copy of the keying material. */
+struct aead_owned {
+	struct aead a;
+	uint8_t keymat[ESP_KEYMAT_MAX];
+};
+
 struct aead *aead_new_backend(enum aead_cipher c, const uint8_t *keymat, size_t len,
 			      unsigned nthreads, enum crypto_backend backend)
 {
-	struct aead *a;
+	struct aead_owned *o;
 	int err;
 
-	if (c >= AEAD_CIPHER_MAX || len != ciphers[c].keymat_len || nthreads == 0) {
+	if (len > ESP_KEYMAT_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!initialized)
-		crypto_init(CRYPTO_AUTO);
-	a = calloc(1, sizeof(*a));
-	if (!a)
+	o = calloc(1, sizeof(*o));
+	if (!o)
 		return NULL;
-	a->ops = ops_for(c, backend);
-	a->cipher = c;
-	a->icv_len = (uint8_t)ciphers[c].icv_len;
-	a->nthreads = nthreads;
-	if (!a->ops) {
-		free(a);
-		errno = ENOTSUP;
-		return NULL;
-	}
-	err = a->ops->init(a, keymat, len);
+	memcpy(o->keymat, keymat, len);
+	err = aead_init(&o->a, c, o->keymat, len, nthreads, backend);
 	if (err) {
-		free(a);
+		wipe(o, sizeof(*o));
+		free(o);
 		errno = -err;
 		return NULL;
 	}
-	return a;
+	return &o->a;
 }
 
 struct aead *aead_new(enum aead_cipher c, const uint8_t *keymat, size_t len, unsigned nthreads)
@@ -168,10 +214,13 @@ struct aead *aead_new(enum aead_cipher c, const uint8_t *keymat, size_t len, uns
 
 void aead_free(struct aead *a)
 {
+	struct aead_owned *o = (struct aead_owned *)a;
+
 	if (!a)
 		return;
-	a->ops->fini(a);
-	free(a);
+	aead_fini(a);
+	wipe(o, sizeof(*o));
+	free(o);
 }
 
 enum aead_cipher aead_cipher(const struct aead *a)

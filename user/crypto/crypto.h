@@ -4,6 +4,14 @@
  * (crypto_*.c backends: intel-ipsec-mb or OpenSSL for AES-GCM, crypto_gost.c for the GOST
  * transforms); per packet there is no allocation and no algorithm lookup.
  *
+ * Lazy keying: aead_init checks everything that can be checked (transform, length, library)
+ * and keys nothing; the key schedule (AES-GCM's expanded keys and GHASH tables, about 1 KB;
+ * OpenSSL's or GOST's per-thread contexts) is made on the context's first packet, by the
+ * thread that seals or opens it (aead_key): the first of two racing threads publishes its
+ * schedule with one compare-and-swap, the other wipes and frees its own. Per packet after
+ * that, one load and a predicted branch; never a lock. A million SAs that carry no traffic
+ * cost no key schedule.
+ *
  * Threads: an SA's context serves `nthreads` threads at once; each caller passes its own
  * thread slot (0 .. nthreads-1), which selects per-thread state where a backend needs it
  * (OpenSSL cipher contexts, GOST key-tree caches). aead_next_iv is safe from any thread.
@@ -17,6 +25,7 @@
 #ifndef ESPER_CRYPTO_H
 #define ESPER_CRYPTO_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,8 +94,18 @@ const char *aead_cipher_name(enum aead_cipher c);	/* "AES-128-GCM", "Kuznyechik-
 size_t aead_keymat_len(enum aead_cipher c);
 size_t aead_icv_len_of(enum aead_cipher c);
 
-/* Key a context from keying material (key | salt). NULL with errno set on failure
- * (ENOTSUP: the transform's library is missing). */
+/* A context for keying material keymat (key | salt), embedded in its owner (struct sa).
+ * keymat is not copied: the owner keeps it, unchanged, until aead_fini. 0, -EINVAL (bad
+ * transform or length, nthreads 0), -ENOTSUP (the transform's library is missing). Keys
+ * nothing: see "lazy keying" above. */
+int aead_init(struct aead *a, enum aead_cipher c, const uint8_t *keymat, size_t len,
+	      unsigned nthreads, enum crypto_backend backend);
+void aead_fini(struct aead *a);		/* wipes and frees the key schedule, if made */
+/* Make the key schedule now if no thread has: 0, or -ENOMEM (or a backend's -errno). */
+int aead_key(struct aead *a);
+static inline bool aead_keyed(const struct aead *a);
+
+/* The same, allocated, with its own copy of keymat (tests, benchmarks). NULL with errno. */
 struct aead *aead_new(enum aead_cipher c, const uint8_t *keymat, size_t len, unsigned nthreads);
 struct aead *aead_new_backend(enum aead_cipher c, const uint8_t *keymat, size_t len,
 			      unsigned nthreads, enum crypto_backend backend);
@@ -96,7 +115,8 @@ size_t aead_icv_len(const struct aead *a);
 
 /* The IV of the next outbound packet. AES-GCM: the 64-bit sequence number (unique per SA,
  * RFC 4106 3.1). GOST: the key-tree counter i1|i2|i3|pnum (RFC 9227 4.2), advanced under
- * the limits of its section 5 for a payload of len bytes. -ENOSPC when the SA is exhausted. */
+ * the limits of its section 5 for a payload of len bytes. -ENOSPC when the SA is exhausted.
+ * The three calls below key the context first if it is not (-ENOMEM if that fails). */
 static inline int aead_next_iv(struct aead *a, uint64_t seq, size_t len,
 			       uint8_t iv[ESP_IV_LEN]);
 
@@ -104,42 +124,68 @@ static inline int aead_seal(struct aead *a, unsigned thread, const struct aead_r
 /* -EBADMSG: bad ICV */
 static inline int aead_open(struct aead *a, unsigned thread, const struct aead_req *r);
 
-/* Backend interface (crypto_*.c). next_iv: GOST only (AES-GCM's is inline below). */
+/* Backend interface (crypto_*.c). variant: the process-wide choice a context keeps from
+ * aead_init on (optional; GOST: the block cipher implementation). key: make the keyed
+ * state for a (its cipher, nthreads, variant) into *state, 0 or -errno; unkey: wipe and
+ * free one. seal, open, next_iv find it in a->priv. next_iv: GOST only (AES-GCM's is
+ * inline below). */
 struct aead_ops {
-	int (*init)(struct aead *a, const uint8_t *keymat, size_t len);
-	void (*fini)(struct aead *a);
+	uint8_t (*variant)(enum aead_cipher c);
+	int (*key)(const struct aead *a, const uint8_t *keymat, size_t len, void **state);
+	void (*unkey)(const struct aead *a, void *state);
 	int (*next_iv)(struct aead *a, uint64_t seq, size_t len, uint8_t iv[ESP_IV_LEN]);
 	int (*seal)(struct aead *a, unsigned thread, const struct aead_req *r);
 	int (*open)(struct aead *a, unsigned thread, const struct aead_req *r);
 };
 
+/* Written by aead_init and aead_fini; priv set once, by aead_key, from any thread. */
 struct aead {
 	const struct aead_ops *ops;
-	enum aead_cipher cipher;
+	const uint8_t *keymat;	/* the owner's keying material (aead_init) */
+	void *_Atomic priv;	/* the backend's keyed state; NULL until the first packet */
+	uint8_t cipher;		/* enum aead_cipher */
 	uint8_t icv_len;
+	uint8_t keymat_len;
+	uint8_t variant;	/* aead_ops.variant at aead_init */
 	unsigned nthreads;
-	void *priv;		/* the backend's keyed state */
 };
+
+static inline bool aead_keyed(const struct aead *a)
+{
+	return atomic_load_explicit(&((struct aead *)a)->priv, memory_order_acquire) != NULL;
+}
 
 /* Per packet: inline, one indirect call to the backend (none for a GCM IV). */
 static inline int aead_next_iv(struct aead *a, uint64_t seq, size_t len,
 			       uint8_t iv[ESP_IV_LEN])
 {
+	int err;
+
 	if (a->cipher == AEAD_AES128_GCM || a->cipher == AEAD_AES256_GCM) {
 		seq = __builtin_bswap64(seq);	/* the sequence number, big-endian */
 		__builtin_memcpy(iv, &seq, ESP_IV_LEN);
 		return 0;
 	}
+	if (__builtin_expect(!aead_keyed(a), 0) && (err = aead_key(a)) < 0)
+		return err;
 	return a->ops->next_iv(a, seq, len, iv);
 }
 
 static inline int aead_seal(struct aead *a, unsigned thread, const struct aead_req *r)
 {
+	int err;
+
+	if (__builtin_expect(!aead_keyed(a), 0) && (err = aead_key(a)) < 0)
+		return err;
 	return a->ops->seal(a, thread, r);
 }
 
 static inline int aead_open(struct aead *a, unsigned thread, const struct aead_req *r)
 {
+	int err;
+
+	if (__builtin_expect(!aead_keyed(a), 0) && (err = aead_key(a)) < 0)
+		return err;
 	return a->ops->open(a, thread, r);
 }
 

@@ -2,9 +2,9 @@
 /*
  * crypto_gcm_ipsecmb.c - AES-GCM-16 for ESP (RFC 4106) on intel-ipsec-mb, the default on
  * x86-64. The code path (SSE/AVX/AVX2/AVX-512) is picked once for the CPU by
- * init_mb_mgr_auto. An SA's expanded key and GHASH tables are computed once (aead_new) and
- * are read-only afterwards, so every thread shares them; the per-packet state lives on the
- * caller's stack.
+ * init_mb_mgr_auto. An SA's expanded key and GHASH tables (struct gcm_key_data, ~1 KB) are
+ * computed once, on its first packet (crypto.h, lazy keying), and are read-only afterwards,
+ * so every thread shares them; the per-packet state lives on the caller's stack.
  *
  * Nonce (RFC 4106 4): salt (4 bytes, the tail of the keying material) | IV (8 bytes).
  */
@@ -53,11 +53,12 @@ const char *crypto_gcm_ipsecmb_arch(void)
 	return arch < IMB_ARCH_NUM ? arch_names[arch] : "?";
 }
 
-static int mb_init(struct aead *a, const uint8_t *keymat, size_t len)
+static int mb_key(const struct aead *a, const uint8_t *keymat, size_t len, void **state)
 {
 	struct gcm_mb *g;
 	size_t klen = len - 4;
 
+	(void)a;
 	if (!mgr)
 		return -ENOTSUP;
 	g = aligned_alloc(64, (sizeof(*g) + 63) & ~(size_t)63);
@@ -75,16 +76,15 @@ static int mb_init(struct aead *a, const uint8_t *keymat, size_t len)
 		g->enc = mgr->gcm128_enc;
 		g->dec = mgr->gcm128_dec;
 	}
-	a->priv = g;
+	*state = g;
 	return 0;
 }
 
-static void mb_fini(struct aead *a)
+static void mb_unkey(const struct aead *a, void *state)
 {
-	struct gcm_mb *g = a->priv;
-
-	wipe(g, sizeof(*g));
-	free(g);
+	(void)a;
+	wipe(state, sizeof(struct gcm_mb));
+	free(state);
 }
 
 /* Made in registers and stored as 8 + 4 bytes, the way the library loads it: a load
@@ -139,8 +139,8 @@ static int mb_open(struct aead *a, unsigned thread, const struct aead_req *r)
 }
 
 const struct aead_ops aead_gcm_ipsecmb_ops = {
-	.init = mb_init,
-	.fini = mb_fini,
+	.key = mb_key,
+	.unkey = mb_unkey,
 	.seal = mb_seal,
 	.open = mb_open,
 };

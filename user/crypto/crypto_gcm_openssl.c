@@ -2,10 +2,11 @@
 /*
  * crypto_gcm_openssl.c - AES-GCM-16 for ESP (RFC 4106) on OpenSSL 3 EVP: the portable
  * fallback (`--crypto openssl`, or where intel-ipsec-mb is missing). EVP contexts carry
- * state, so each thread slot gets its own pair (seal, open), keyed once in aead_new; per
- * packet only the nonce is set.
+ * state, so each thread slot gets its own pair (seal, open), all keyed on the SA's first
+ * packet (crypto.h, lazy keying); per packet only the nonce is set.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -24,20 +25,30 @@ struct gcm_ossl {
 	struct gcm_slot slot[];
 };
 
+/* Fetched once per process; keying happens on workers (lazy keying), so the first fetch
+ * may race: one compare-and-swap keeps one. */
 static EVP_CIPHER *cipher_of(size_t klen)
 {
-	static EVP_CIPHER *aes128, *aes256;
-	EVP_CIPHER **c = klen == 32 ? &aes256 : &aes128;
+	static EVP_CIPHER *_Atomic aes128, *_Atomic aes256;
+	EVP_CIPHER *_Atomic *c = klen == 32 ? &aes256 : &aes128;
+	EVP_CIPHER *got = atomic_load_explicit(c, memory_order_acquire), *none = NULL;
 
-	if (!*c)
-		*c = EVP_CIPHER_fetch(NULL, klen == 32 ? "AES-256-GCM" : "AES-128-GCM", NULL);
-	return *c;
+	if (got)
+		return got;
+	got = EVP_CIPHER_fetch(NULL, klen == 32 ? "AES-256-GCM" : "AES-128-GCM", NULL);
+	if (got && !atomic_compare_exchange_strong_explicit(c, &none, got, memory_order_acq_rel,
+							    memory_order_acquire)) {
+		EVP_CIPHER_free(got);
+		got = none;
+	}
+	return got;
 }
 
-static void ossl_fini(struct aead *a)
+static void ossl_unkey(const struct aead *a, void *state)
 {
-	struct gcm_ossl *g = a->priv;
+	struct gcm_ossl *g = state;
 
+	(void)a;
 	for (unsigned i = 0; i < g->nslots; i++) {
 		EVP_CIPHER_CTX_free(g->slot[i].seal);
 		EVP_CIPHER_CTX_free(g->slot[i].open);
@@ -46,7 +57,7 @@ static void ossl_fini(struct aead *a)
 	free(g);
 }
 
-static int ossl_init(struct aead *a, const uint8_t *keymat, size_t len)
+static int ossl_key(const struct aead *a, const uint8_t *keymat, size_t len, void **state)
 {
 	size_t klen = len - 4;
 	EVP_CIPHER *c = cipher_of(klen);
@@ -57,7 +68,6 @@ static int ossl_init(struct aead *a, const uint8_t *keymat, size_t len)
 	g = calloc(1, sizeof(*g) + a->nthreads * sizeof(g->slot[0]));
 	if (!g)
 		return -ENOMEM;
-	a->priv = g;
 	memcpy(g->salt, keymat + klen, 4);
 	for (; g->nslots < a->nthreads; g->nslots++) {
 		struct gcm_slot *s = &g->slot[g->nslots];
@@ -68,10 +78,11 @@ static int ossl_init(struct aead *a, const uint8_t *keymat, size_t len)
 		    !EVP_EncryptInit_ex2(s->seal, c, keymat, NULL, NULL) ||
 		    !EVP_DecryptInit_ex2(s->open, c, keymat, NULL, NULL)) {
 			g->nslots++;
-			ossl_fini(a);
+			ossl_unkey(a, g);
 			return -ENOMEM;
 		}
 	}
+	*state = g;
 	return 0;
 }
 
@@ -111,8 +122,8 @@ static int ossl_open(struct aead *a, unsigned thread, const struct aead_req *r)
 }
 
 const struct aead_ops aead_gcm_openssl_ops = {
-	.init = ossl_init,
-	.fini = ossl_fini,
+	.key = ossl_key,
+	.unkey = ossl_unkey,
 	.seal = ossl_seal,
 	.open = ossl_open,
 };

@@ -9,7 +9,8 @@
  * packet.
  *
  * The block cipher behind MGM is one of three implementations, chosen per process
- * (crypto_gost_select, `--gost`) and bound to an SA's cipher contexts when it is keyed
+ * (crypto_gost_select, `--gost`) and bound to an SA when it is set up (aead_init; its
+ * cipher contexts are made with its key schedule, on its first packet)
  * (docs/crypto.md):
  *   table   kuznyechik.c and magma.c, table-driven: not constant-time;
  *   ct      the same files' AVX2 code: constant-time;
@@ -749,17 +750,15 @@ static void slot_close(struct gost_slot *s)
 	s->kdf = NULL;
 }
 
-static void gost_fini(struct aead *a)
+static void gost_unkey(const struct aead *a, void *state)
 {
-	struct gost_sa *g = a->priv;
+	struct gost_sa *g = state;
 
-	if (!g)
-		return;
+	(void)a;
 	for (unsigned i = 0; i < g->nslots; i++)
 		slot_close(&g->slot[i]);
 	wipe(g, sizeof(*g));
 	free(g);
-	a->priv = NULL;
 }
 
 static struct gost_sa *sa_alloc(unsigned nthreads)
@@ -774,7 +773,14 @@ static struct gost_sa *sa_alloc(unsigned nthreads)
 	return g;
 }
 
-static int gost_init(struct aead *a, const uint8_t *keymat, size_t len)
+/* The implementation an SA gets is the one selected when it was set up (aead_init), even
+ * though it is keyed later. */
+static uint8_t gost_variant(enum aead_cipher c)
+{
+	return (uint8_t)(is_kuznyechik(c) ? sel.kuz : sel.magma);
+}
+
+static int gost_key(const struct aead *a, const uint8_t *keymat, size_t len, void **state)
 {
 	bool kuz = is_kuznyechik(a->cipher);
 	size_t salt_len = kuz ? 12 : 4;
@@ -785,23 +791,23 @@ static int gost_init(struct aead *a, const uint8_t *keymat, size_t len)
 	g = sa_alloc(a->nthreads);
 	if (!g)
 		return -ENOMEM;
-	a->priv = g;
 	memcpy(g->root, keymat, KEY_LEN);
 	memcpy(g->salt, keymat + KEY_LEN, salt_len);
 	g->salt_len = salt_len;
 	g->n = kuz ? 16 : 8;
 	g->pnum_bits = kuz ? PNUM_BITS_KUZ : PNUM_BITS_MAGMA;
 	g->mac_only = a->cipher == AEAD_KUZNYECHIK_MGM_MAC || a->cipher == AEAD_MAGMA_MGM_MAC;
-	g->impl = kuz ? sel.kuz : sel.magma;
+	g->impl = (enum impl)a->variant;
 	for (; g->nslots < a->nthreads; g->nslots++) {
 		int err = slot_open(&g->slot[g->nslots], g->impl);
 
 		if (err) {
 			g->nslots++;
-			gost_fini(a);
+			gost_unkey(a, g);
 			return err;
 		}
 	}
+	*state = g;
 	return 0;
 }
 
@@ -1012,17 +1018,28 @@ static int gost_open(struct aead *a, unsigned thread, const struct aead_req *r)
 }
 
 const struct aead_ops aead_gost_ops = {
-    .init = gost_init,
-    .fini = gost_fini,
+    .variant = gost_variant,
+    .key = gost_key,
+    .unkey = gost_unkey,
     .next_iv = gost_next_iv,
     .seal = gost_seal,
     .open = gost_open,
 };
 
 /* --- test hooks ----------------------------------------------------------------------------- */
+/* The SA's state, keyed now if it was not (the hooks may come before any packet). */
 static struct gost_sa *gost_of(const struct aead *a)
 {
-	return a && a->ops == &aead_gost_ops ? a->priv : NULL;
+	if (!a || a->ops != &aead_gost_ops || aead_key((struct aead *)a) < 0)
+		return NULL;
+	return a->priv;
+}
+
+/* The SA's state if it is keyed: what the counters read (never keys: `stats` must not
+ * make a key schedule for every idle SA). */
+static struct gost_sa *gost_if_keyed(const struct aead *a)
+{
+	return a && a->ops == &aead_gost_ops && aead_keyed(a) ? a->priv : NULL;
 }
 
 int crypto_gost_set_iv(struct aead *a, uint64_t seq, uint8_t i1, uint16_t i2, uint16_t i3,
@@ -1045,14 +1062,14 @@ unsigned crypto_gost_pnum_bits(const struct aead *a)
 
 uint64_t crypto_gost_limited(const struct aead *a)
 {
-	struct gost_sa *g = gost_of(a);
+	struct gost_sa *g = gost_if_keyed(a);
 
 	return g ? atomic_load_explicit(&g->limited, memory_order_relaxed) : 0;
 }
 
 uint64_t crypto_gost_derivations(const struct aead *a)
 {
-	struct gost_sa *g = gost_of(a);
+	struct gost_sa *g = gost_if_keyed(a);
 
 	return g ? atomic_load_explicit(&g->derivations, memory_order_relaxed) : 0;
 }

@@ -60,12 +60,16 @@ static __always_inline int open_esp(struct sa *sa, uint8_t *esp, uint32_t esp_le
 		r.aad = aad;
 		r.aad_len = esp_aad(sa, seq, aad);
 	}
-	err = aead_open(sa->aead, thread, &r);
+	err = aead_open(&sa->aead, thread, &r);
 	if (err)
 		return drop(sa, err == -EBADMSG ? SA_C_icv_fail :
-				err == -EBUSY	? SA_C_derive_limited : SA_C_crypto_error);
-	if (replay_update(&sa->replay, seq) != REPLAY_OK)
-		return drop(sa, SA_C_replay);
+				err == -EBUSY	? SA_C_derive_limited :
+				err == -ENOMEM	? SA_C_no_memory : SA_C_crypto_error);
+	switch (replay_update(&sa->replay, seq)) {
+	case REPLAY_OK: break;
+	case REPLAY_NOMEM: return drop(sa, SA_C_no_memory);
+	default: return drop(sa, SA_C_replay);
+	}
 	return 0;
 }
 

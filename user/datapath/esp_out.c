@@ -317,9 +317,13 @@ static __always_inline int out_prepare(struct sp *sp, const struct sa_path *path
 static __always_inline int out_finish(struct sa *sa, struct pbuf *b, const struct out_job *j,
 				      unsigned thread)
 {
-	if (aead_seal(sa->aead, thread, &j->r) < 0) {
-		sa_count(sa, SA_C_crypto_error, 1);
-		return ESP_DROP(SA_C_crypto_error);
+	int err = aead_seal(&sa->aead, thread, &j->r);
+
+	if (err < 0) {
+		enum sa_counter c = err == -ENOMEM ? SA_C_no_memory : SA_C_crypto_error;
+
+		sa_count(sa, c, 1);
+		return ESP_DROP(c);
 	}
 	b->off = j->off;
 	b->len = j->len;
@@ -358,9 +362,13 @@ static __always_inline int next_iv(struct sa *sa, uint64_t seq, uint32_t len,
 {
 	uint32_t payload = len > sa->tfc ? len : sa->tfc;
 
-	if (aead_next_iv(sa->aead, seq, payload + 3 + 2, iv) < 0) {
-		sa_count(sa, SA_C_iv_exhausted, 1);
-		return ESP_DROP(SA_C_iv_exhausted);
+	int err = aead_next_iv(&sa->aead, seq, payload + 3 + 2, iv);
+
+	if (err < 0) {	/* -ENOSPC, or -ENOMEM: the key schedule could not be made */
+		enum sa_counter c = err == -ENOMEM ? SA_C_no_memory : SA_C_iv_exhausted;
+
+		sa_count(sa, c, 1);
+		return ESP_DROP(c);
 	}
 	return 0;
 }

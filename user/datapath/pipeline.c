@@ -489,7 +489,7 @@ static void no_sa(struct pipe *pp, struct pipe_pkt *p, struct sp *sp)
 
 	if (acquire_due(sp)) {
 		a->sp_id = sp->id;
-		a->uid = sp->conf.uid;
+		a->uid = sp->uid;
 		a->dir = sp->dir;
 		a->mode = sp->mode;
 		a->proto = p->pi.proto == PKT_PROTO_UNKNOWN ? 0 : (uint8_t)p->pi.proto;

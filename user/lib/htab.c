@@ -1,64 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * htab.c - see htab.h. Buckets hold singly linked nodes {next, hash, obj}; inserts publish a
- * node at a bucket's head with a release store, removes unlink it and defer its free (rcu.c).
- * The table doubles when it holds more entries than buckets: a new array with new nodes is
- * filled, published with one pointer store, and the old one freed after a grace period.
- * Nodes come from a free list refilled in blocks, so an insert does not call malloc.
+ * htab.c - see htab.h. Linear probing over an array of {hash, object} slots: an empty slot
+ * (object NULL) ends a probe, a removed one (TOMB) does not. The writer fills a slot's hash,
+ * then publishes its object with a release store; a reader loads the object (acquire), then
+ * the hash, and compares keys only when the hashes agree (the writer reuses a removed slot
+ * for another object, so the reader's key comparison is what decides). Live and removed
+ * slots together stay under half the array: probes are short, and one always ends. When an
+ * insert would pass that, a new array (twice the size, or the same size if removed slots
+ * are the excess) is filled with the live slots, published with one pointer store, and the
+ * old one freed after a grace period (rcu.h). Arrays of 2 MB and more are their own mapping
+ * with transparent huge pages asked for (a lookup in a million slots is a TLB miss
+ * otherwise).
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "htab.h"
 #include "rcu.h"
 
-struct node {
-	struct node *_Atomic next;
-	uint64_t hash;
-	void *obj;
+#define TOMB ((void *)1)	/* a removed slot: probes go on past it */
+#define MIN_SLOTS 64
+#define MAPPED_TABLE (2u << 20)	/* bytes from which a slot array is its own mapping */
+
+struct slot {
+	_Atomic uint64_t hash;
+	void *_Atomic obj;	/* NULL: empty; TOMB: removed */
 };
 
 struct table {
-	size_t mask;
-	struct node *_Atomic bucket[];
+	size_t mask;		/* slots - 1, a power of two minus one */
+	struct slot slot[];
 };
 
 struct htab {
 	struct table *_Atomic tab;
 	htab_eq_fn eq;
-	size_t count;
-	struct node *spare;	/* nodes ready for inserts, linked through next */
-	size_t nspare;
+	size_t count;		/* live slots */
+	size_t tombs;		/* removed slots */
 };
 
-#define MIN_BUCKETS 64
-
-static struct table *table_new(size_t nbuckets)
+static size_t table_bytes(size_t nslots)
 {
-	struct table *t = calloc(1, sizeof(*t) + nbuckets * sizeof(t->bucket[0]));
+	return sizeof(struct table) + nslots * sizeof(struct slot);
+}
 
+static struct table *table_new(size_t nslots)
+{
+	size_t bytes = table_bytes(nslots);
+	struct table *t;
+
+	if (bytes < MAPPED_TABLE) {
+		t = calloc(1, bytes);
+	} else {
+		t = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (t == MAP_FAILED)
+			t = NULL;
+		else
+			madvise(t, bytes, MADV_HUGEPAGE);
+	}
 	if (t)
-		t->mask = nbuckets - 1;
+		t->mask = nslots - 1;
 	return t;
 }
 
-static void table_free_nodes(void *p)
+static void table_free(void *p)
 {
 	struct table *t = p;
+	size_t bytes = table_bytes(t->mask + 1);
 
-	for (size_t i = 0; i <= t->mask; i++) {
-		struct node *n = atomic_load_explicit(&t->bucket[i], memory_order_relaxed);
-
-		while (n) {
-			struct node *next = atomic_load_explicit(&n->next, memory_order_relaxed);
-
-			free(n);
-			n = next;
-		}
-	}
-	free(t);
+	if (bytes < MAPPED_TABLE)
+		free(t);
+	else
+		munmap(t, bytes);
 }
 
 struct htab *htab_new(htab_eq_fn eq)
@@ -68,9 +84,10 @@ struct htab *htab_new(htab_eq_fn eq)
 	if (!h)
 		return NULL;
 	h->eq = eq;
-	h->tab = table_new(MIN_BUCKETS);
+	h->tab = table_new(MIN_SLOTS);
 	if (!h->tab) {
 		free(h);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return h;
@@ -80,104 +97,80 @@ void htab_free(struct htab *h)
 {
 	if (!h)
 		return;
-	table_free_nodes(atomic_load(&h->tab));
-	while (h->spare) {
-		struct node *n = h->spare;
-
-		h->spare = atomic_load_explicit(&n->next, memory_order_relaxed);
-		free(n);
-	}
+	table_free(atomic_load(&h->tab));
 	free(h);
 }
 
 void *htab_find(const struct htab *h, uint64_t hash, const void *key)
 {
-	struct table *t = atomic_load_explicit(&((struct htab *)h)->tab, memory_order_acquire);
-	struct node *n = atomic_load_explicit(&t->bucket[hash & t->mask], memory_order_acquire);
+	const struct table *t = atomic_load_explicit(&((struct htab *)h)->tab,
+						     memory_order_acquire);
 
-	for (; n; n = atomic_load_explicit(&n->next, memory_order_acquire))
-		if (n->hash == hash && h->eq(n->obj, key))
-			return n->obj;
-	return NULL;
-}
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		struct slot *s = (struct slot *)&t->slot[i];
+		void *o = atomic_load_explicit(&s->obj, memory_order_acquire);
 
-static int spare_fill(struct htab *h, size_t want)
-{
-	while (h->nspare < want) {
-		struct node *n = malloc(sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		atomic_store_explicit(&n->next, h->spare, memory_order_relaxed);
-		h->spare = n;
-		h->nspare++;
+		if (!o)
+			return NULL;
+		if (o != TOMB && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash &&
+		    h->eq(o, key))
+			return o;
 	}
-	return 0;
 }
 
-static struct node *spare_take(struct htab *h)
+/* Writer: put obj in the first free or removed slot of its probe. Returns whether the
+ * slot was a removed one. */
+static bool place(struct table *t, uint64_t hash, void *obj)
 {
-	struct node *n = h->spare;
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		struct slot *s = &t->slot[i];
+		void *o = atomic_load_explicit(&s->obj, memory_order_relaxed);
 
-	h->spare = atomic_load_explicit(&n->next, memory_order_relaxed);
-	h->nspare--;
-	return n;
+		if (o && o != TOMB)
+			continue;
+		atomic_store_explicit(&s->hash, hash, memory_order_relaxed);
+		atomic_store_explicit(&s->obj, obj, memory_order_release);
+		return o == TOMB;
+	}
 }
 
-/* Copy every entry into a table of nbuckets with fresh nodes, then publish it. */
-static int grow(struct htab *h, size_t nbuckets)
+/* A new array of nslots with every live slot, published whole. */
+static int rebuild(struct htab *h, size_t nslots)
 {
-	struct table *old = atomic_load(&h->tab), *t = table_new(nbuckets);
+	struct table *old = atomic_load(&h->tab), *t = table_new(nslots);
 
-	if (!t || spare_fill(h, h->count + h->nspare) < 0) {
-		free(t);
+	if (!t)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i <= old->mask; i++) {
-		struct node *o = atomic_load_explicit(&old->bucket[i], memory_order_relaxed);
+		void *o = atomic_load_explicit(&old->slot[i].obj, memory_order_relaxed);
 
-		for (; o; o = atomic_load_explicit(&o->next, memory_order_relaxed)) {
-			struct node *n = spare_take(h);
-			size_t b = o->hash & t->mask;
-
-			n->hash = o->hash;
-			n->obj = o->obj;
-			atomic_store_explicit(&n->next, t->bucket[b], memory_order_relaxed);
-			atomic_store_explicit(&t->bucket[b], n, memory_order_relaxed);
-		}
+		if (o && o != TOMB)
+			place(t, atomic_load_explicit(&old->slot[i].hash, memory_order_relaxed), o);
 	}
+	h->tombs = 0;
 	atomic_store_explicit(&h->tab, t, memory_order_release);
-	rcu_defer(table_free_nodes, old);
+	rcu_defer(table_free, old);
 	return 0;
 }
 
 int htab_reserve(struct htab *h, size_t n)
 {
 	struct table *t = atomic_load(&h->tab);
-	size_t need = h->count + n, nb = t->mask + 1;
+	size_t slots = t->mask + 1, need = h->count + n;
 
-	while (nb < need)
-		nb *= 2;
-	if (nb != t->mask + 1 && grow(h, nb) < 0)
-		return -ENOMEM;
-	return spare_fill(h, n);
+	if (h->count + h->tombs + n <= slots / 2)
+		return 0;
+	while (need > slots / 2)	/* the same size when removed slots are the excess */
+		slots *= 2;
+	return rebuild(h, slots);
 }
 
 int htab_insert(struct htab *h, uint64_t hash, void *obj)
 {
-	struct table *t;
-	struct node *n;
-	size_t b;
-
 	if (htab_reserve(h, 1) < 0)
 		return -ENOMEM;
-	t = atomic_load(&h->tab);
-	n = spare_take(h);
-	b = hash & t->mask;
-	n->hash = hash;
-	n->obj = obj;
-	atomic_store_explicit(&n->next, atomic_load(&t->bucket[b]), memory_order_relaxed);
-	atomic_store_explicit(&t->bucket[b], n, memory_order_release);
+	if (place(atomic_load(&h->tab), hash, obj))
+		h->tombs--;
 	h->count++;
 	return 0;
 }
@@ -185,18 +178,21 @@ int htab_insert(struct htab *h, uint64_t hash, void *obj)
 void *htab_remove(struct htab *h, uint64_t hash, const void *key)
 {
 	struct table *t = atomic_load(&h->tab);
-	struct node *_Atomic *link = &t->bucket[hash & t->mask];
-	struct node *n;
 
-	for (; (n = atomic_load(link)); link = &n->next) {
-		if (n->hash != hash || !h->eq(n->obj, key))
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		struct slot *s = &t->slot[i];
+		void *o = atomic_load_explicit(&s->obj, memory_order_relaxed);
+
+		if (!o)
+			return NULL;
+		if (o == TOMB || atomic_load_explicit(&s->hash, memory_order_relaxed) != hash ||
+		    !h->eq(o, key))
 			continue;
-		atomic_store_explicit(link, atomic_load(&n->next), memory_order_release);
+		atomic_store_explicit(&s->obj, TOMB, memory_order_release);
 		h->count--;
-		rcu_defer(free, n);
-		return n->obj;
+		h->tombs++;
+		return o;
 	}
-	return NULL;
 }
 
 void htab_foreach(const struct htab *h, void (*fn)(void *obj, void *arg), void *arg)
@@ -204,13 +200,14 @@ void htab_foreach(const struct htab *h, void (*fn)(void *obj, void *arg), void *
 	struct table *t = atomic_load(&((struct htab *)h)->tab);
 
 	for (size_t i = 0; i <= t->mask; i++) {
-		struct node *n = atomic_load(&t->bucket[i]);
+		void *o = atomic_load(&t->slot[i].obj);
 
-		while (n) {
-			struct node *next = atomic_load(&n->next);
-
-			fn(n->obj, arg);
-			n = next;
-		}
+		if (o && o != TOMB)
+			fn(o, arg);
 	}
+}
+
+size_t htab_count(const struct htab *h)
+{
+	return h->count;
 }

@@ -2,8 +2,9 @@
 /*
  * key_history.c - the keys an SAD's outbound SAs have sent with (key_history.h): a hash of
  * salted SHA-256 digests of (cipher, keying material) -> where the key stopped sending and
- * whether an SA holds it now; a FIFO of the same entries bounds it (the oldest first). Called by sad.c, on the
- * executor's thread.
+ * whether an SA holds it now; a FIFO of the same entries bounds it (the oldest first).
+ * Entries are 40-byte slab objects (a million SAs, a million entries). Called by sad.c, on
+ * the executor's thread.
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -13,28 +14,41 @@
 
 #include "key_history.h"
 #include "lib/htab.h"
-#include "lib/list.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
+#include "lib/slab.h"
 #include "lib/wipe.h"
 
 struct key_entry {
-	uint8_t digest[32];	/* first: the hash key */
-	uint64_t resume;	/* the first number it may still send; 0: none */
-	bool live;		/* an SA holds the key now */
-	struct list node;	/* age, oldest first */
+	struct key_digest digest;	/* first: the hash key */
+	uint64_t resume;		/* the first number it may still send; 0: none */
+	struct key_entry *newer;	/* age: the FIFO, oldest first */
+	bool live;			/* an SA holds the key now */
 };
 
 struct key_history {
 	struct htab *keys;
-	struct list age;
+	struct key_entry *oldest, *newest;
 	size_t count;
+	EVP_MD_CTX *md_ctx;		/* reused for every digest */
+	EVP_MD *sha256;
 	uint8_t salt[32];
 };
 
+static struct slab entry_slab = SLAB_INIT(struct key_entry, 8);
+
 static bool digest_eq(const void *obj, const void *key)
 {
-	return memcmp(obj, key, 32) == 0;
+	return memcmp(obj, key, KEY_DIGEST_LEN) == 0;
+}
+
+/* The digest is uniformly distributed already: its first bytes are the hash. */
+static uint64_t hash_of(const struct key_digest *k)
+{
+	uint64_t h;
+
+	memcpy(&h, k->d, sizeof(h));
+	return h;
 }
 
 struct key_history *key_history_new(void)
@@ -43,9 +57,11 @@ struct key_history *key_history_new(void)
 
 	if (!h)
 		return NULL;
-	list_init(&h->age);
 	h->keys = htab_new(digest_eq);
-	if (!h->keys || getrandom(h->salt, sizeof(h->salt), 0) != sizeof(h->salt)) {
+	h->md_ctx = EVP_MD_CTX_new();
+	h->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!h->keys || !h->md_ctx || !h->sha256 ||
+	    getrandom(h->salt, sizeof(h->salt), 0) != sizeof(h->salt)) {
 		key_history_free(h);
 		errno = errno ? errno : EIO;
 		return NULL;
@@ -55,13 +71,17 @@ struct key_history *key_history_new(void)
 
 void key_history_free(struct key_history *h)
 {
-	struct key_entry *e;
-
 	if (!h)
 		return;
-	list_for_each(e, &h->age, node)
-		free(e);
+	while (h->oldest) {
+		struct key_entry *e = h->oldest;
+
+		h->oldest = e->newer;
+		slab_free(&entry_slab, e);
+	}
 	htab_free(h->keys);
+	EVP_MD_CTX_free(h->md_ctx);
+	EVP_MD_free(h->sha256);
 	wipe(h->salt, sizeof(h->salt));
 	free(h);
 }
@@ -78,101 +98,93 @@ static uint8_t family_of(enum aead_cipher c)
 	}
 }
 
-static void digest_of(const struct key_history *h, enum aead_cipher c, const uint8_t *key,
-		      size_t len, uint8_t out[32])
+void key_history_digest(struct key_history *h, enum aead_cipher c, const uint8_t *key,
+			size_t len, struct key_digest *out)
 {
-	uint8_t in[32 + 1 + ESP_KEYMAT_MAX];
+	uint8_t family = family_of(c), md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 
-	memcpy(in, h->salt, 32);
-	in[32] = family_of(c);
-	memcpy(in + 33, key, len);
-	if (!EVP_Digest(in, 33 + len, out, &n, EVP_sha256(), NULL) || n != 32)
-		memset(out, 0, 32);	/* OpenSSL's SHA-256 does not fail */
-	wipe(in, sizeof(in));
+	if (!EVP_DigestInit_ex2(h->md_ctx, h->sha256, NULL) ||
+	    !EVP_DigestUpdate(h->md_ctx, h->salt, sizeof(h->salt)) ||
+	    !EVP_DigestUpdate(h->md_ctx, &family, 1) || !EVP_DigestUpdate(h->md_ctx, key, len) ||
+	    !EVP_DigestFinal_ex(h->md_ctx, md, &n) || n < KEY_DIGEST_LEN)
+		memset(md, 0, sizeof(md));	/* OpenSSL's SHA-256 does not fail */
+	memcpy(out->d, md, KEY_DIGEST_LEN);
+	wipe(md, sizeof(md));
 }
 
-static struct key_entry *find(struct key_history *h, const uint8_t digest[32])
+static struct key_entry *find(struct key_history *h, const struct key_digest *k)
 {
-	return htab_find(h->keys, hash_bytes(digest, 32), digest);
+	return htab_find(h->keys, hash_of(k), k);
 }
 
 static void forget_oldest(struct key_history *h)
 {
-	struct key_entry *e = list_first(&h->age, struct key_entry, node);
+	struct key_entry *e = h->oldest;
 
 	log_warnx("key history full: the oldest of %zu keys is forgotten", h->count);
-	list_del(&e->node);
-	htab_remove(h->keys, hash_bytes(e->digest, 32), e->digest);
-	rcu_defer(free, e);
+	h->oldest = e->newer;
+	if (!h->oldest)
+		h->newest = NULL;
+	htab_remove(h->keys, hash_of(&e->digest), &e->digest);
+	slab_free(&entry_slab, e);	/* no reader: the history is the writer's alone */
 	h->count--;
 }
 
-static struct key_entry *find_or_add(struct key_history *h, enum aead_cipher c,
-				     const uint8_t *key, size_t len)
+static struct key_entry *find_or_add(struct key_history *h, const struct key_digest *k)
 {
-	uint8_t digest[32];
-	struct key_entry *e;
+	struct key_entry *e = find(h, k);
 
-	digest_of(h, c, key, len, digest);
-	e = find(h, digest);
 	if (e)
 		return e;
 	if (h->count >= KEY_HISTORY_MAX)
 		forget_oldest(h);
-	e = calloc(1, sizeof(*e));
-	if (!e || htab_insert(h->keys, hash_bytes(digest, 32), e) < 0) {
-		free(e);
+	e = slab_alloc(&entry_slab);
+	if (!e || htab_insert(h->keys, hash_of(k), e) < 0) {
+		slab_free(&entry_slab, e);
 		return NULL;
 	}
-	memcpy(e->digest, digest, 32);
-	e->resume = 1;
-	list_add_tail(&h->age, &e->node);
+	*e = (struct key_entry){ .digest = *k, .resume = 1 };
+	if (h->newest)
+		h->newest->newer = e;
+	else
+		h->oldest = e;
+	h->newest = e;
 	h->count++;
 	return e;
 }
 
-uint64_t key_history_resume(struct key_history *h, enum aead_cipher c, const uint8_t *key,
-			    size_t len)
+static int verdict(const struct key_entry *e, uint64_t seq, uint64_t *resume)
 {
-	uint8_t digest[32];
-	struct key_entry *e;
-
-	digest_of(h, c, key, len, digest);
-	e = find(h, digest);
-	return e ? e->resume : 1;
+	*resume = e ? e->resume : 1;
+	if (e && e->live)
+		return -EEXIST;
+	return !*resume || seq < *resume ? -ESTALE : 0;
 }
 
-bool key_history_held(struct key_history *h, enum aead_cipher c, const uint8_t *key,
-		      size_t len)
+int key_history_check(struct key_history *h, const struct key_digest *k, uint64_t seq,
+		      uint64_t *resume)
 {
-	uint8_t digest[32];
-	struct key_entry *e;
-
-	digest_of(h, c, key, len, digest);
-	e = find(h, digest);
-	return e && e->live;
+	return verdict(find(h, k), seq, resume);
 }
 
-int key_history_add(struct key_history *h, enum aead_cipher c, const uint8_t *key, size_t len,
-		    uint64_t seq)
+int key_history_add(struct key_history *h, const struct key_digest *k, uint64_t seq)
 {
-	struct key_entry *e = find_or_add(h, c, key, len);
+	struct key_entry *e = find_or_add(h, k);
+	uint64_t resume;
+	int err;
 
 	if (!e)
 		return 0;	/* no memory to remember it: nothing to compare with either */
-	if (e->live)
-		return -EEXIST;
-	if (!e->resume || seq < e->resume)
-		return -ESTALE;
-	e->live = true;
-	return 0;
+	err = verdict(e, seq, &resume);
+	if (!err)
+		e->live = true;
+	return err;
 }
 
-void key_history_remove(struct key_history *h, enum aead_cipher c, const uint8_t *key,
-			size_t len, uint64_t next)
+void key_history_remove(struct key_history *h, const struct key_digest *k, uint64_t next)
 {
-	struct key_entry *e = find_or_add(h, c, key, len);
+	struct key_entry *e = find_or_add(h, k);
 
 	if (!e)
 		return;

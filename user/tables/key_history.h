@@ -4,11 +4,13 @@
  * nonce) pair is used twice (RFC 4106 8.1, RFC 9227 5): both AES-GCM's IV and the GOST IV
  * are functions of the sequence number, so a key that has sent numbers below N must not
  * send them again, and two SAs must never share a key (were one outbound, the other
- * inbound, the peer would be sending with it too). Keys are held as a salted
- * SHA-256 digest (the salt random per history), never in clear. Owned by the SAD (sad.c);
- * bounded (KEY_HISTORY_MAX keys, the oldest forgotten first). A key added again after a
- * restart is beyond what one process can know: the keying daemon must not do that, or must
- * give seq: as `dump` printed it.
+ * inbound, the peer would be sending with it too). Keys are held as a salted SHA-256
+ * digest (its first 128 bits; the salt random per history), never in clear. Owned by the
+ * SAD (sad.c), one thread at a time; bounded (KEY_HISTORY_MAX keys, the oldest forgotten
+ * first). A key added again after a restart is beyond what one process can know: the keying
+ * daemon must not do that, or must give seq: as `dump` printed it.
+ *
+ * A key is looked up by its digest, computed once per command (key_history_digest).
  */
 #ifndef ESPER_KEY_HISTORY_H
 #define ESPER_KEY_HISTORY_H
@@ -20,30 +22,34 @@
 #include "crypto/crypto.h"
 
 #define KEY_HISTORY_MAX (1u << 20)
+#define KEY_DIGEST_LEN	16
+
+struct key_digest {
+	uint8_t d[KEY_DIGEST_LEN];
+};
 
 struct key_history;
 
 struct key_history *key_history_new(void);	/* NULL with errno set */
 void key_history_free(struct key_history *h);	/* NULL is a no-op */
 
-/* The first sequence number the key may still send from: 1 if it never sent here, 0 when
- * it sent the last one. */
-uint64_t key_history_resume(struct key_history *h, enum aead_cipher c, const uint8_t *key,
-			    size_t len);
+/* The salted digest of (the primitive of c, key). */
+void key_history_digest(struct key_history *h, enum aead_cipher c, const uint8_t *key,
+			size_t len, struct key_digest *out);
 
-/* Does a live SA have this key? */
-bool key_history_held(struct key_history *h, enum aead_cipher c, const uint8_t *key,
-		      size_t len);
+/* May an SA with this key and first sequence number seq come? 0; -EEXIST (a live SA has
+ * the key: two SAs, in either direction, never share one); -ESTALE (an SA with it has sent
+ * up to where seq does not reach, or sent the last number). *resume: the first number the
+ * key may still send from (1 if it never sent here, 0 when it sent the last one). Records
+ * nothing. */
+int key_history_check(struct key_history *h, const struct key_digest *k, uint64_t seq,
+		      uint64_t *resume);
 
-/* An SA with this key and first sequence number seq comes: 0 (recorded), -EEXIST (a live
- * SA has this key: two SAs, in either direction, never share one), -ESTALE (an SA with it
- * has sent up to where seq does not reach, or sent the last number). */
-int key_history_add(struct key_history *h, enum aead_cipher c, const uint8_t *key, size_t len,
-		    uint64_t seq);
+/* That SA comes: what key_history_check answers, and on 0 the key is recorded as live. */
+int key_history_add(struct key_history *h, const struct key_digest *k, uint64_t seq);
 
 /* That SA goes: next is the number it would have sent next if it sent (0: it sent the
  * last one), 1 if it never did. */
-void key_history_remove(struct key_history *h, enum aead_cipher c, const uint8_t *key,
-			size_t len, uint64_t next);
+void key_history_remove(struct key_history *h, const struct key_digest *k, uint64_t next);
 
 #endif

@@ -12,14 +12,15 @@
 
 /* A window positioned by seq: counts every number up to top as seen: after a restart
  * nobody knows which of them arrived. Words other than top's hold older numbers. */
-static void mark_seen_up_to(struct replay *r, uint64_t top)
+static void mark_seen_up_to(const struct replay *r, _Atomic uint64_t *bits, uint64_t top)
 {
 	for (uint32_t w = 0; w <= r->mask; w++)
-		atomic_store(&r->bits[w], ~0ULL);
-	atomic_store(&r->bits[(top >> 6) & r->mask], ~0ULL >> (63 - (top & 63)));
+		atomic_store_explicit(&bits[w], ~0ULL, memory_order_relaxed);
+	atomic_store_explicit(&bits[(top >> 6) & r->mask], ~0ULL >> (63 - (top & 63)),
+			      memory_order_relaxed);
 }
 
-int replay_init(struct replay *r, uint32_t window, uint64_t top)
+void replay_init(struct replay *r, uint32_t window, uint64_t top)
 {
 	uint32_t words = 2;
 
@@ -28,19 +29,31 @@ int replay_init(struct replay *r, uint32_t window, uint64_t top)
 	r->window = window;
 	while (words < window / 64 + 1)
 		words *= 2;
-	r->mask = words - 1;
-	r->bits = calloc(words, sizeof(r->bits[0]));
-	if (!r->bits)
-		return -ENOMEM;
-	if (top)
-		mark_seen_up_to(r, top);
-	return 0;
+	r->mask = (uint16_t)(words - 1);	/* at most 2048 words (REPLAY_MAX_WINDOW) */
+	atomic_store(&r->bits, NULL);
 }
 
 void replay_fini(struct replay *r)
 {
-	free(r->bits);
-	r->bits = NULL;
+	free(atomic_exchange(&r->bits, NULL));
+}
+
+/* Under the lock: the bitmap, made now if it was not (as the window stands: top and
+ * everything below it seen). */
+static _Atomic uint64_t *bitmap(struct replay *r)
+{
+	_Atomic uint64_t *bits = atomic_load_explicit(&r->bits, memory_order_relaxed);
+	uint64_t top = replay_top(r);
+
+	if (bits)
+		return bits;
+	bits = calloc(r->mask + 1, sizeof(bits[0]));
+	if (!bits)
+		return NULL;
+	if (top)
+		mark_seen_up_to(r, bits, top);
+	atomic_store_explicit(&r->bits, bits, memory_order_release);
+	return bits;
 }
 
 uint64_t replay_top(const struct replay *r)
@@ -71,16 +84,23 @@ bool replay_infer(const struct replay *r, uint32_t seq_lo, bool esn, uint64_t *s
 	return true;
 }
 
+/* Without a bitmap every number up to top is seen (replay.h). */
 static inline bool bit_is_set(const struct replay *r, uint64_t seq)
 {
-	uint64_t word = atomic_load_explicit(&r->bits[(seq >> 6) & r->mask], memory_order_relaxed);
+	_Atomic uint64_t *bits = atomic_load_explicit(&((struct replay *)r)->bits,
+						      memory_order_acquire);
+	uint64_t word;
 
+	if (!bits)
+		return true;
+	word = atomic_load_explicit(&bits[(seq >> 6) & r->mask], memory_order_relaxed);
 	return word >> (seq & 63) & 1;
 }
 
 enum replay_verdict replay_check(const struct replay *r, uint64_t seq)
 {
-	uint64_t top = replay_top(r);
+	/* acquire: a top that a bitmap made it move comes with the bitmap */
+	uint64_t top = atomic_load_explicit(&((struct replay *)r)->top, memory_order_acquire);
 
 	if (seq == 0)
 		return REPLAY_INVALID;
@@ -92,31 +112,33 @@ enum replay_verdict replay_check(const struct replay *r, uint64_t seq)
 }
 
 /* Move the top to seq, clearing the words that now describe numbers beyond the old top. */
-static void advance(struct replay *r, uint64_t top, uint64_t seq)
+static void advance(struct replay *r, _Atomic uint64_t *bits, uint64_t top, uint64_t seq)
 {
 	uint64_t from = (top >> 6) + 1, to = seq >> 6;
 
 	if (to >= from && to - from > r->mask)
 		from = to - r->mask;
 	for (uint64_t w = from; w <= to && w >= from; w++)
-		atomic_store_explicit(&r->bits[w & r->mask], 0, memory_order_relaxed);
+		atomic_store_explicit(&bits[w & r->mask], 0, memory_order_relaxed);
 	atomic_store_explicit(&r->top, seq, memory_order_release);
 }
 
 enum replay_verdict replay_update(struct replay *r, uint64_t seq)
 {
 	enum replay_verdict v;
-	_Atomic uint64_t *word;
+	_Atomic uint64_t *word, *bits;
 
 	while (atomic_flag_test_and_set_explicit(&r->lock, memory_order_acquire))
 		;
 	v = replay_check(r, seq);
-	if (v == REPLAY_OK && r->window) {
+	if (v == REPLAY_OK && r->window && !(bits = bitmap(r))) {
+		v = REPLAY_NOMEM;
+	} else if (v == REPLAY_OK && r->window) {
 		uint64_t top = replay_top(r);
 
 		if (seq > top)
-			advance(r, top, seq);
-		word = &r->bits[(seq >> 6) & r->mask];
+			advance(r, bits, top, seq);
+		word = &bits[(seq >> 6) & r->mask];
 		atomic_store_explicit(word, atomic_load_explicit(word, memory_order_relaxed) |
 						    1ULL << (seq & 63),
 				      memory_order_relaxed);

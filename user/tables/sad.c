@@ -2,19 +2,22 @@
 /*
  * sad.c - the SAD (RFC 4301 4.4.2): SA objects, their two indexes (SPI, UniqueID), their
  * insertion-ordered list for dumps, sequence number allocation (RFC 4303 3.3.3: never
- * wraps), direction and inbound selectors (RFC 4301 4.1, 5.2). Written by the command
+ * wraps), direction and inbound selectors (RFC 4301 4.1, 5.2), paths (`update`), lifetimes'
+ * sweep, NAT-T destinations (natt_dests.c). Written by the command
  * executor (user/control) only; read by the datapath.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "key_history.h"
-#include "natt_dests.h"
 #include "lib/htab.h"
 #include "lib/rcu.h"
+#include "lib/slab.h"
 #include "lib/wipe.h"
+#include "natt_dests.h"
 #include "sad.h"
 
 const char *const sa_counter_names[SA_C_MAX] = {
@@ -86,6 +89,11 @@ void sad_free(struct sad *sad)
 	free(sad);
 }
 
+/* SAs: one slab for all SADs (lib/slab.h); struct sa is 64-byte aligned. */
+static struct slab sa_slab = SLAB_INIT(struct sa, 64);
+
+_Atomic uint64_t sa_counters_lost;
+
 struct sa_path *sa_path_new(const struct sa_params *p)
 {
 	struct sa_path *path = calloc(1, sizeof(*path));
@@ -102,29 +110,20 @@ struct sa_path *sa_path_new(const struct sa_params *p)
 	return path;
 }
 
-/* sa takes path (its configured addresses follow); the old one is freed after a grace
- * period. */
-static void set_path(struct sa *sa, struct sa_path *path)
-{
-	struct sa_path *old = atomic_exchange_explicit(&sa->path, path, memory_order_acq_rel);
-
-	if (old)
-		rcu_defer(free, old);
-	sa->conf.src = path->src;
-	sa->conf.dst = path->dst;
-	sa->conf.encap = path->encap;
-	sa->conf.sport = ntohs(path->sport);
-	sa->conf.dport = ntohs(path->dport);
-}
-
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 {
-	struct sa *sa = aligned_alloc(64, (sizeof(*sa) + 63) & ~(size_t)63);
+	struct sa *sa = slab_alloc(&sa_slab);
+	int err;
 
 	if (!sa)
 		return NULL;
 	memset(sa, 0, sizeof(*sa));
-	sa->conf = *p;
+	memcpy(sa->conf.key, p->key, sizeof(sa->conf.key));
+	sa->conf.key_len = p->key_len;
+	sa->conf.alg = (uint8_t)p->alg;
+	sa->conf.seq = p->seq;
+	sa->conf.soft = p->soft;
+	sa->conf.hard = p->hard;
 	sa->spi = p->spi;
 	sa->uid = p->uid;
 	sa->family = p->dst.family;
@@ -139,30 +138,88 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	list_init(&sa->timed);
 	sa->added_ms = clock_ms();
 	atomic_store(&sa->seq_next, p->seq);
-	sa->aead = aead_new(sa->cipher, p->key, p->key_len, nthreads);
+	replay_init(&sa->replay, p->replay, p->seq - 1);
 	atomic_store(&sa->path, sa_path_new(p));
-	if (!sa->aead || !atomic_load(&sa->path) ||
-	    replay_init(&sa->replay, p->replay, p->seq - 1) < 0) {
-		int err = errno;
-
-		sa_free(sa);
-		errno = err;
+	err = atomic_load(&sa->path) ? aead_init(&sa->aead, sa->cipher, sa->conf.key,
+						 sa->conf.key_len, nthreads, CRYPTO_AUTO)
+				     : -ENOMEM;
+	if (err) {
+		free(atomic_load(&sa->path));
+		wipe(sa, sizeof(*sa));
+		slab_free(&sa_slab, sa);
+		errno = -err;
 		return NULL;
 	}
-	sa->icv_len = (uint8_t)aead_icv_len(sa->aead);
+	sa->icv_len = (uint8_t)aead_icv_len(&sa->aead);
 	return sa;
+}
+
+struct sa_params sa_params(const struct sa *sa)
+{
+	const struct sa_path *path = sa_path(sa);
+	struct sa_params p = {
+		.spi = sa->spi,
+		.uid = sa->uid,
+		.src = path->src,
+		.dst = path->dst,
+		.encap = path->encap,
+		.sport = ntohs(path->sport),
+		.dport = ntohs(path->dport),
+		.soft = sa->conf.soft,
+		.hard = sa->conf.hard,
+		.alg = (enum esp_alg)sa->conf.alg,
+		.cipher = sa->cipher,
+		.esn = sa->esn,
+		.key_len = sa->conf.key_len,
+		.tfc = sa->tfc,
+		.seq = sa->conf.seq,
+		.replay = sa->replay.window,
+	};
+
+	memcpy(p.key, sa->conf.key, sizeof(p.key));
+	return p;
+}
+
+int sa_use_backend(struct sa *sa, enum crypto_backend backend)
+{
+	unsigned nthreads = sa->aead.nthreads;
+
+	aead_fini(&sa->aead);
+	return aead_init(&sa->aead, sa->cipher, sa->conf.key, sa->conf.key_len, nthreads,
+			 backend);
 }
 
 void sa_free(struct sa *sa)
 {
 	if (!sa)
 		return;
-	aead_free(sa->aead);
+	aead_fini(&sa->aead);
 	replay_fini(&sa->replay);
 	free(atomic_load(&sa->in_sels));
+	free(atomic_load(&sa->rare));
 	free(atomic_load(&sa->path));
-	wipe(&sa->conf, sizeof(sa->conf));
-	free(sa);
+	wipe(sa, sizeof(*sa));	/* the key, in conf */
+	slab_free(&sa_slab, sa);
+}
+
+void sa_count_rare(struct sa *sa, enum sa_counter c, uint64_t n)
+{
+	_Atomic uint64_t *rare = atomic_load_explicit(&sa->rare, memory_order_acquire), *none = NULL;
+
+	if (!rare) {
+		rare = calloc(SA_C_MAX - SA_C_HOT, sizeof(rare[0]));
+		if (!rare) {
+			atomic_fetch_add_explicit(&sa_counters_lost, n, memory_order_relaxed);
+			return;
+		}
+		if (!atomic_compare_exchange_strong_explicit(&sa->rare, &none, rare,
+							     memory_order_acq_rel,
+							     memory_order_acquire)) {
+			free(rare);	/* another worker made it first */
+			rare = none;
+		}
+	}
+	atomic_fetch_add_explicit(&rare[c - SA_C_HOT], n, memory_order_relaxed);
 }
 
 static void sa_free_deferred(void *p)
@@ -192,14 +249,21 @@ int sad_reserve(struct sad *sad)
 
 int sad_add(struct sad *sad, struct sa *sa)
 {
+	struct key_digest k;
+
+	key_history_digest(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len, &k);
+	return sad_add_checked(sad, sa, &k);
+}
+
+int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k)
+{
 	int err;
 
 	if (sad_by_spi(sad, sa->spi) || sad_by_uid(sad, sa->uid))
 		return -EEXIST;
 	if (sad_reserve(sad) < 0)
 		return -ENOMEM;
-	err = key_history_add(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len,
-			      sa->conf.seq);
+	err = key_history_add(sad->keys, k, sa->conf.seq);
 	if (err)
 		return err;
 	htab_insert(sad->by_spi, hash_u32(sa->spi), sa);
@@ -225,8 +289,11 @@ static uint64_t next_to_send(const struct sa *sa)
 
 void sad_remove(struct sad *sad, struct sa *sa)
 {
-	key_history_remove(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len,
-			   sa_is_outbound(sa) ? next_to_send(sa) : 1);
+	struct key_digest k;
+
+	key_history_digest(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len, &k);
+	key_history_remove(sad->keys, &k, sa_is_outbound(sa) ? next_to_send(sa) : 1);
+	wipe(&k, sizeof(k));
 	htab_remove(sad->by_spi, hash_u32(sa->spi), &sa->spi);
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
 	list_del(&sa->node);
@@ -314,13 +381,11 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
 	return granted;
 }
 
-int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume)
+int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
+		  struct key_digest *k)
 {
-	/* what key_history_add would answer, without recording anything */
-	*resume = key_history_resume(sad->keys, p->cipher, p->key, p->key_len);
-	if (key_history_held(sad->keys, p->cipher, p->key, p->key_len))
-		return -EEXIST;
-	return !*resume || p->seq < *resume ? -ESTALE : 0;
+	key_history_digest(sad->keys, p->cipher, p->key, p->key_len, k);
+	return key_history_check(sad->keys, k, p->seq, resume);
 }
 
 int sad_set_outbound(struct sad *sad, struct sa *sa)
@@ -340,6 +405,15 @@ void sad_unset_outbound(struct sad *sad, struct sa *sa)
 {
 	atomic_fetch_and_explicit(&sa->flags, (uint8_t)~SA_OUTBOUND, memory_order_release);
 	natt_ref(sad, sa_path(sa), true);
+}
+
+/* sa takes path; the old one is freed after a grace period. */
+static void set_path(struct sa *sa, struct sa_path *path)
+{
+	struct sa_path *old = atomic_exchange_explicit(&sa->path, path, memory_order_acq_rel);
+
+	if (old)
+		rcu_defer(free, old);
 }
 
 void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path)

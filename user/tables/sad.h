@@ -10,7 +10,8 @@
  * workers read them: SAs are unidirectional (RFC 4301 4.1), and one that an outbound policy
  * names is outbound for good (SA_OUTBOUND: it never decrypts); an inbound policy naming it
  * adds its selectors to the set a decrypted packet must match (RFC 4301 5.2 step 4).
- * The configuration (struct sa_params) is kept for the listings only.
+ * The configuration (struct sa_params) is kept for the listings only. Its path (outer
+ * addresses, UDP encapsulation) is published apart: `update` moves it (sad_move).
  */
 #ifndef ESPER_SAD_H
 #define ESPER_SAD_H
@@ -20,12 +21,15 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "key_history.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/list.h"
 #include "replay.h"
 
-/* Counters kept per SA (summed over workers). */
+/* Counters kept per SA (summed over workers). The first four are counted per packet and
+ * live in struct sa; the others count rare events, in a block made on the first of them
+ * (sa_count). */
 #define SA_COUNTERS(X)							\
 	X(out_packets, "packets encrypted")				\
 	X(out_bytes, "bytes encrypted (inner packets)")			\
@@ -47,6 +51,7 @@
 	X(tx_error, "dropped: transmit failed")				\
 	X(crypto_error, "dropped: crypto backend error (key derivation, engine)") \
 	X(derive_limited, "dropped: GOST key-tree derivations over the forged-IV budget") \
+	X(no_memory, "dropped: no memory for the SA's key schedule or replay window") \
 	X(mapping, "decrypted from a peer address or port other than the SA's (NAT, RFC 3948)") \
 	X(peer_address, "dropped: transport mode in UDP from an address other than the SA's peer")
 
@@ -56,6 +61,8 @@ enum sa_counter {
 #undef SA_COUNTER_ENUM
 	SA_C_MAX
 };
+
+#define SA_C_HOT	(SA_C_in_bytes + 1)	/* counters kept in struct sa */
 
 extern const char *const sa_counter_names[SA_C_MAX];
 extern const char *const sa_counter_help[SA_C_MAX];
@@ -67,6 +74,11 @@ struct sa_lifetime {
 	uint64_t bytes;
 	uint64_t packets;
 };
+
+static inline bool sa_lifetime_set(const struct sa_lifetime *l)
+{
+	return l->time_s || l->bytes || l->packets;
+}
 
 /* An SA as configured: what `add` says. */
 struct sa_params {
@@ -87,10 +99,15 @@ struct sa_params {
 	struct sa_lifetime hard;	/* the SA is deleted (and an event reported) */
 };
 
-static inline bool sa_lifetime_set(const struct sa_lifetime *l)
-{
-	return l->time_s || l->bytes || l->packets;
-}
+/* What of struct sa_params an SA keeps besides its identity and path (sa_params() gives
+ * the whole back). key is the aead's keying material. */
+struct sa_conf {
+	uint8_t key[ESP_KEYMAT_MAX];
+	uint8_t key_len;
+	uint8_t alg;			/* enum esp_alg */
+	uint64_t seq;			/* the first sequence number */
+	struct sa_lifetime soft, hard;
+};
 
 /* One inbound policy's selectors, masked, as a decrypted packet is checked against them. */
 struct sa_sel {
@@ -119,38 +136,48 @@ struct sa_path {
 #define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
 #define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
+/*
+ * One SA: a slab object (sad.c) of 64-byte lines, with what workers read apart
+ * from what they write, and what only the control thread uses last. Small on purpose: a
+ * million of them and their policies must fit in well under 1 KB a pair (BENCHMARKS.md), and
+ * on the VMs this runs on every fresh gigabyte costs seconds to fault in. The key schedule
+ * (aead), the replay bitmap (replay.h) and the counters of rare events are made when first
+ * needed, by the worker that needs them.
+ */
 struct sa {
-	/* Identity and keys: immutable once published. */
+	/* Line 0-1: identity and keys, immutable once published (the aead is keyed on the
+	 * first packet, crypto.h); direction and inbound selectors, written by the control
+	 * thread while workers read them. */
 	uint32_t spi;			/* host order */
 	uint32_t uid;
 	uint8_t family;			/* of the outer addresses: `update` keeps it */
 	enum aead_cipher cipher;
 	bool esn;
 	uint8_t icv_len;
+	uint8_t spi_be[4];		/* the SPI as it travels */
 	uint32_t tfc;			/* 0: no TFC padding */
 	uint64_t seq_max;		/* 2^32-1, or 2^64-1 with ESN */
-	struct aead *aead;
-	uint8_t spi_be[4];		/* the SPI as it travels */
-
-	/* Direction, inbound selectors, path: the control thread writes, workers read. */
+	struct aead aead;		/* keymat: conf.key */
 	_Atomic uint8_t flags;			/* SA_OUTBOUND, SA_INBOUND: sticky */
 	struct sa_sels *_Atomic in_sels;	/* NULL: no inbound policy names it */
+	_Atomic uint64_t *_Atomic rare;		/* counters from SA_C_HOT on; NULL: all 0 */
 	struct sa_path *_Atomic path;		/* never NULL once published */
-	_Atomic uint64_t mapping_told;		/* when a new peer mapping was last reported */
 
-	/* Outbound: the next sequence number to send; 0 once 2^64-1 has been used. */
+	/* Line 2: what workers write: a sender the next sequence number to send (0 once
+	 * 2^64-1 has been used) and its counters, a receiver the anti-replay window (its own
+	 * lock) and its counters. One line: an SA is unidirectional, its senders and
+	 * receivers are never both busy. */
 	_Atomic uint64_t seq_next __attribute__((aligned(64)));
-
-	/* Inbound: the anti-replay window (its own lock). */
-	struct replay replay __attribute__((aligned(64)));
-
-	_Atomic uint64_t counters[SA_C_MAX] __attribute__((aligned(64)));
-	/* The coarse clock (lib/clock.h) when a packet last went through, 0: never. Written
-	 * at most once per second per SA, by whichever worker gets there first. */
+	_Atomic uint64_t out_packets, out_bytes;
+	struct replay replay;
+	_Atomic uint64_t in_packets, in_bytes;
+	/* Written rarely: the coarse clock (lib/clock.h) when a packet last went through (0:
+	 * never), at most once a second; when a new peer mapping was last reported. */
 	_Atomic uint32_t last_use;
+	_Atomic uint64_t mapping_told;
 
 	/* Control plane only (the executor's thread). */
-	struct sa_params conf;		/* for dump; the key is wiped when the SA is freed */
+	struct sa_conf conf;		/* the rest of what `add` said; wiped when freed */
 	uint64_t added_ms;		/* clock_ms() at sa_new: the lifetimes count from here */
 	bool soft_reported;		/* the soft lifetime has expired and was reported */
 	struct list timed;		/* the SAD's SAs with lifetimes (sad_timed_next) */
@@ -164,13 +191,20 @@ struct sad;
 struct sad *sad_new(void);
 void sad_free(struct sad *sad);		/* frees every SA now: no reader may be running */
 
-/* A keyed SA, not yet in the SAD. NULL with errno set. */
+/* An SA, not yet in the SAD; keyed on its first packet (crypto.h). NULL with errno set
+ * (EINVAL, ENOTSUP: see aead_init). */
 struct sa *sa_new(const struct sa_params *p, unsigned nthreads);
 void sa_free(struct sa *sa);		/* wipes keys; NULL is a no-op */
+/* Key sa on this AES-GCM backend instead (tests, benchmarks): 0 or -errno. */
+int sa_use_backend(struct sa *sa, enum crypto_backend backend);
+/* What `add` said (for tests: the peer's copy of an SA). */
+struct sa_params sa_params(const struct sa *sa);
 
 int sad_reserve(struct sad *sad);	/* room so that the next sad_add, sad_move or
 					 * sad_unset_outbound can't fail */
 int sad_add(struct sad *sad, struct sa *sa);
+/* The same, with the digest of sa's key that sad_key_check made (hashed once). */
+int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k);
 void sad_remove(struct sad *sad, struct sa *sa);	/* unpublish; freed after a grace period */
 void sad_flush(struct sad *sad);	/* unpublish and defer-free every SA */
 
@@ -196,9 +230,11 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
 
 /* May an SA with these parameters join the SAD, as far as its key goes (key_history.h)? 0,
  * -EEXIST (an SA of the SAD has the key), -ESTALE (the key has sent numbers p->seq does
- * not reach: *resume is where it may start, 0 if nowhere). sad_add records the key;
- * sad_remove remembers where an outbound SA stopped. */
-int sad_key_check(const struct sad *sad, const struct sa_params *p, uint64_t *resume);
+ * not reach: *resume is where it may start, 0 if nowhere). *k: the key's digest, for
+ * sad_add_checked. sad_add records the key; sad_remove remembers where an outbound SA
+ * stopped. */
+int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
+		  struct key_digest *k);
 
 /* Control thread: sa, an SA of sad, becomes outbound, for good (-EPERM if it is inbound: an
  * inbound policy named it, or it has decrypted); sad_unset_outbound undoes it before it
@@ -214,8 +250,8 @@ void sa_set_in_sels(struct sa *sa, struct sa_sels *sels);
 struct sa_path *sa_path_new(const struct sa_params *p);
 
 /* Control thread, after sad_reserve: sa, an SA of sad, moves to path (`update`), which it
- * owns from now on; its configured addresses follow, the old path is freed after a grace
- * period. Sequence numbers, replay window and keys stay. */
+ * owns from now on; the old path is freed after a grace period. Sequence numbers, replay
+ * window and keys stay. */
 void sad_move(struct sad *sad, struct sa *sa, struct sa_path *path);
 
 static inline const struct sa_path *sa_path(const struct sa *sa)
@@ -228,14 +264,42 @@ static inline bool sa_is_outbound(const struct sa *sa)
 	return atomic_load_explicit(&((struct sa *)sa)->flags, memory_order_acquire) & SA_OUTBOUND;
 }
 
+/* The slot of a per-packet counter; NULL for the others. */
+static inline _Atomic uint64_t *sa_hot_counter(struct sa *sa, enum sa_counter c)
+{
+	switch (c) {
+	case SA_C_out_packets: return &sa->out_packets;
+	case SA_C_out_bytes: return &sa->out_bytes;
+	case SA_C_in_packets: return &sa->in_packets;
+	case SA_C_in_bytes: return &sa->in_bytes;
+	default: return NULL;
+	}
+}
+
+/* Counts a rare event: makes the SA's block of them on the first (one compare-and-swap);
+ * without memory, counts it in sa_counters_lost. */
+void sa_count_rare(struct sa *sa, enum sa_counter c, uint64_t n);
+extern _Atomic uint64_t sa_counters_lost;
+
 static inline void sa_count(struct sa *sa, enum sa_counter c, uint64_t n)
 {
-	atomic_fetch_add_explicit(&sa->counters[c], n, memory_order_relaxed);
+	_Atomic uint64_t *hot = sa_hot_counter(sa, c);
+
+	if (hot)
+		atomic_fetch_add_explicit(hot, n, memory_order_relaxed);
+	else
+		sa_count_rare(sa, c, n);
 }
 
 static inline uint64_t sa_counter(const struct sa *sa, enum sa_counter c)
 {
-	return atomic_load_explicit(&((struct sa *)sa)->counters[c], memory_order_relaxed);
+	struct sa *s = (struct sa *)sa;
+	_Atomic uint64_t *hot = sa_hot_counter(s, c), *rare;
+
+	if (hot)
+		return atomic_load_explicit(hot, memory_order_relaxed);
+	rare = atomic_load_explicit(&s->rare, memory_order_acquire);
+	return rare ? atomic_load_explicit(&rare[c - SA_C_HOT], memory_order_relaxed) : 0;
 }
 
 /* A packet of sa went through now: at most one store per SA per second (a load otherwise). */

@@ -20,6 +20,7 @@
 #include "lib/htab.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
+#include "lib/slab.h"
 #include "sad.h"
 #include "spd.h"
 
@@ -53,8 +54,13 @@ struct spd {
 	struct list sps;		/* insertion order */
 	size_t count;
 	uint32_t next_id;
+	bool ids_wrapped;		/* next_id has passed 2^32 - 1: ids may be in use */
 	struct spd_mirror mirror;
 };
+
+/* Policies and entries of every SPD: two slabs (lib/slab.h). */
+static struct slab sp_slab = SLAB_INIT(struct sp, 8);
+static struct slab entry_slab = SLAB_INIT(struct spd_entry, 8);
 
 static inline unsigned family_idx(uint8_t family)
 {
@@ -130,6 +136,17 @@ static void free_obj(void *obj, void *arg)
 	free(obj);
 }
 
+static void entry_free(void *e)
+{
+	slab_free(&entry_slab, e);
+}
+
+static void free_entry(void *e, void *arg)
+{
+	(void)arg;
+	entry_free(e);
+}
+
 void spd_free(struct spd *spd)
 {
 	struct sp *sp;
@@ -139,7 +156,7 @@ void spd_free(struct spd *spd)
 	list_for_each(sp, &spd->sps, node)
 		sp_free(sp);
 	if (spd->entries)
-		htab_foreach(spd->entries, free_obj, NULL);
+		htab_foreach(spd->entries, free_entry, NULL);
 	if (spd->shadows)
 		htab_foreach(spd->shadows, free_obj, NULL);
 	if (spd->waiting)
@@ -188,17 +205,19 @@ static void key_of(const struct sp_params *c, struct esper_spd_key *k)
 
 struct sp *sp_new(const struct sp_params *c, struct sa *sa)
 {
-	struct sp *sp = calloc(1, sizeof(*sp));
+	struct sp *sp = slab_alloc(&sp_slab);
 
 	if (!sp)
 		return NULL;
-	sp->conf = *c;
+	memset(sp, 0, sizeof(*sp));
 	sp->dir = (uint8_t)c->dir;
 	sp->action = (uint8_t)c->action;
 	sp->mode = (uint8_t)c->mode;
 	sp->tsrc = c->tsrc;
 	sp->tdst = c->tdst;
 	sp->sa = c->action == SP_IPSEC ? sa : NULL;
+	sp->uid = c->action == SP_IPSEC ? c->uid : 0;
+	sp->require = c->require;
 	list_init(&sp->sa_node);
 	list_init(&sp->node);
 	key_of(c, &sp->key);
@@ -207,7 +226,37 @@ struct sp *sp_new(const struct sp_params *c, struct sa *sa)
 
 void sp_free(struct sp *sp)
 {
-	free(sp);
+	slab_free(&sp_slab, sp);
+}
+
+static struct sp_sel sel_of_key(uint8_t family, const uint8_t *a, uint8_t plen, bool has_port,
+				__be16 port)
+{
+	struct sp_sel s = { .addr.family = family, .plen = plen, .has_port = has_port,
+			    .port = ntohs(port) };
+
+	memcpy(s.addr.a, a, 16);
+	return s;
+}
+
+struct sp_params sp_params(const struct sp *sp)
+{
+	const struct esper_spd_key *k = &sp->key;
+	uint8_t family = k->family == ESPER_AF_INET ? AF_INET : AF_INET6;
+	struct sp_params c = {
+		.src = sel_of_key(family, k->src, k->src_plen, k->flags & ESPER_T_SPORT, k->sport),
+		.dst = sel_of_key(family, k->dst, k->dst_plen, k->flags & ESPER_T_DPORT, k->dport),
+		.proto = k->flags & ESPER_T_PROTO ? k->proto : SP_PROTO_ANY,
+		.dir = (enum sp_dir)sp->dir,
+		.action = (enum sp_action)sp->action,
+		.mode = (enum sp_mode)sp->mode,
+		.tsrc = sp->tsrc,
+		.tdst = sp->tdst,
+		.uid = sp->uid,
+		.require = sp->require,
+	};
+
+	return c;
 }
 
 static void sp_free_deferred(void *p)
@@ -508,13 +557,16 @@ struct sp *spd_find_same(const struct spd *spd, const struct sp *sp)
 	return e ? atomic_load(&e->slot[sp->dir]) : NULL;
 }
 
+/* Ids count up from 1; until they wrap, none can be in use (no lookup). */
 static uint32_t next_free_id(struct spd *spd)
 {
 	uint32_t id;
 
 	do {
 		id = spd->next_id++;
-	} while (id == 0 || spd_by_id(spd, id));
+		if (id == 0)
+			spd->ids_wrapped = true;
+	} while (id == 0 || (spd->ids_wrapped && spd_by_id(spd, id)));
 	return id;
 }
 
@@ -523,8 +575,8 @@ static uint32_t next_free_id(struct spd *spd)
 static struct sa_sel sel_of(const struct sp *sp)
 {
 	struct sa_sel s = {
-		.family = sp->conf.src.addr.family,
-		.proto = sp->conf.proto,
+		.family = sp->key.family == ESPER_AF_INET ? AF_INET : AF_INET6,
+		.proto = sp->key.flags & ESPER_T_PROTO ? sp->key.proto : SP_PROTO_ANY,
 		.src_plen = sp->key.src_plen,
 		.dst_plen = sp->key.dst_plen,
 		.tunnel = sp->mode == SP_MODE_TUNNEL,
@@ -586,7 +638,7 @@ static struct waiting *waiting_find(const struct spd *spd, uint32_t uid)
 static int waiting_reserve(struct spd *spd, const struct sp *sp, struct waiting **w)
 {
 	*w = NULL;
-	if (sp->action != SP_IPSEC || sp->sa || waiting_find(spd, sp->conf.uid))
+	if (sp->action != SP_IPSEC || sp->sa || waiting_find(spd, sp->uid))
 		return 0;
 	*w = calloc(1, sizeof(**w));
 	if (!*w || htab_reserve(spd->waiting, 1) < 0) {
@@ -594,14 +646,14 @@ static int waiting_reserve(struct spd *spd, const struct sp *sp, struct waiting 
 		*w = NULL;
 		return -ENOMEM;
 	}
-	(*w)->uid = sp->conf.uid;
+	(*w)->uid = sp->uid;
 	list_init(&(*w)->sps);
 	return 0;
 }
 
 static void waiting_link(struct spd *spd, struct sp *sp, struct waiting *fresh)
 {
-	struct waiting *w = waiting_find(spd, sp->conf.uid);
+	struct waiting *w = waiting_find(spd, sp->uid);
 
 	if (!w) {
 		w = fresh;
@@ -620,7 +672,7 @@ static void waiting_drop(struct spd *spd, struct waiting *w)
 
 static void waiting_unlink(struct spd *spd, struct sp *sp)
 {
-	struct waiting *w = waiting_find(spd, sp->conf.uid);
+	struct waiting *w = waiting_find(spd, sp->uid);
 
 	list_del(&sp->sa_node);
 	if (w && list_empty(&w->sps))
@@ -699,10 +751,14 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 	p->entry = entry_find(spd, &sp->key);
 	if (p->entry)
 		return 0;
+	/* the key and its two shadow keys at most */
+	if (htab_count(spd->entries) + htab_count(spd->shadows) + 3 > SPD_MAX_KEYS)
+		return -ENOSPC;
 	p->new_entry = true;
-	p->entry = calloc(1, sizeof(*p->entry));
+	p->entry = slab_alloc(&entry_slab);
 	if (!p->entry || htab_reserve(spd->entries, 1) < 0)
 		goto nomem;
+	memset(p->entry, 0, sizeof(*p->entry));
 	p->entry->key = sp->key;
 	pos = tuple_find(atomic_load(&s->list), &t);
 	if (pos >= 0) {
@@ -711,7 +767,7 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 	}
 	p->tuple_pos = (unsigned)(-pos - 1);
 	if (atomic_load(&s->list)->count >= ESPER_MAX_TUPLES) {
-		free(p->entry);
+		entry_free(p->entry);
 		return -ENOSPC;
 	}
 	p->new_list = list_with(atomic_load(&s->list), p->tuple_pos, &t);
@@ -719,14 +775,14 @@ static int plan_add(struct spd *spd, const struct sp *sp, struct add_plan *p)
 		goto nomem;
 	return 0;
 nomem:
-	free(p->entry);
+	entry_free(p->entry);
 	return -ENOMEM;
 }
 
 static void plan_abort(struct add_plan *p)
 {
 	if (p->new_entry)
-		free(p->entry);
+		entry_free(p->entry);
 	free(p->new_list);
 	free(p->wait);
 }
@@ -847,7 +903,7 @@ static void remove_entry(struct spd *spd, struct spd_entry *e)
 	if (m->del_entry(m->ctx, &e->key) < 0)
 		log_warnx("spd: could not delete a policy key from the BPF map");
 	htab_remove(spd->entries, key_hash(&e->key), &e->key);
-	rcu_defer(free, e);
+	rcu_defer(entry_free, e);
 }
 
 void spd_remove(struct spd *spd, struct sp *sp)
@@ -929,7 +985,8 @@ void spd_bind(struct spd *spd, struct sa *sa)
 
 int spd_unbind(struct spd *spd, struct sp *sp)
 {
-	struct sp *copy = sp_new(&sp->conf, NULL);
+	struct sp_params c = sp_params(sp);
+	struct sp *copy = sp_new(&c, NULL);
 	int err;
 
 	if (!copy)

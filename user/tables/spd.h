@@ -33,6 +33,10 @@ enum sp_action { SP_IPSEC, SP_DISCARD, SP_BYPASS };	/* setkey: ipsec, discard, n
 
 #define SP_PROTO_ANY	0	/* protocol numbers otherwise: 1 icmp, 6 tcp, 17 udp, 58 icmp6 */
 
+/* Keys (policy keys and shadow keys) the SPD holds at most: the BPF map's size less room
+ * for batched writes, which add keys before they delete others (control/bpf_sync.h). */
+#define SPD_MAX_KEYS	(ESPER_MAX_SP - 8192)
+
 /* A selector: IP/PLEN[PORT]. */
 struct sp_sel {
 	struct ip_addr addr;	/* host bits are zero */
@@ -53,6 +57,9 @@ struct sp_params {
 	bool require;		/* level require:ID: it may exist without its SA */
 };
 
+/* A policy: a 136-byte slab object (spd.c). Its selectors are its key, which holds them
+ * whole (the parser refuses host bits, so masking loses nothing); sp_params gives back
+ * what `spdadd` said. */
 struct sp {
 	uint32_t id;			/* unique while published; mirrored into the BPF map */
 	uint8_t dir, action, mode;	/* enum sp_dir, sp_action, sp_mode */
@@ -63,9 +70,10 @@ struct sp {
 	struct ip_addr tsrc, tdst;	/* tunnel endpoints */
 	struct esper_spd_key key;	/* the tuple-space key of its selectors */
 	_Atomic uint32_t acquire_at;	/* the datapath: the coarse time of its last acquire */
+	uint32_t uid;			/* ipsec: the UniqueID it names (its SA's, or awaited) */
+	bool require;			/* level require:ID: it may exist without its SA */
 
-	/* Control plane only. */
-	struct sp_params conf;		/* for spddump */
+	/* Control plane only (sp_params gives back what spdadd said). */
 	struct list sa_node;		/* the SA's policies; while unbound, its UniqueID's */
 	struct list node;		/* insertion order, for spddump */
 };
@@ -93,6 +101,8 @@ void spd_set_mirror(struct spd *spd, const struct spd_mirror *m);
 /* A policy, not yet in the SPD; sa: the SA it names (ipsec), else NULL. NULL with errno. */
 struct sp *sp_new(const struct sp_params *c, struct sa *sa);
 void sp_free(struct sp *sp);
+/* What `spdadd` said (for spddump, tests). */
+struct sp_params sp_params(const struct sp *sp);
 
 /* The published policy with the same selectors and direction as sp, if any. */
 struct sp *spd_find_same(const struct spd *spd, const struct sp *sp);
