@@ -10,7 +10,9 @@
 # out of gw to s0. Decrypt rows: the generator sends ESP made by the project's esp_out
 # (SAs with replay:0 on the gateway, since the frames are sent again and again: the crypto
 # work is the same); esper-xdp decrypts and writes the inner packets to its host port (TUN),
-# and the kernel forwards them out of gw to s0 (route 203.0.113.0/24 via 192.0.2.2); the
+# and the kernel forwards them out of gw to s0 (route 203.0.113.0/24 via 192.0.2.3, s0's MAC;
+# while esper-xdp decrypts, gw1 also owns 192.0.2.2, the tunnel's far end: inbound ESP must
+# be addressed to the gateway, docs/security.md); the
 # rows of kind "esper-ff" run esper-xdp with --fast-forward: the worker sends the inner
 # packets out of gw by AF_XDP itself (docs/live.md). The
 # figure is the receive rate of `xdp-bench drop s0` (xdp-tools 1.6.3 from build/sid, made by
@@ -37,15 +39,18 @@
 # drop (and, for decrypt, the kernel's forwarding). With two workers everything runs on both.
 #
 # Usage: scripts/bench-live.sh [--full] [--quick] [--secs N] [--skip WHAT,...]
-#   default  a subset (~18 min; ~17 with --skip spd): AES-128-GCM at 64/512/1420/IMIX with
+#   default  a subset (~27 min; ~17 with --skip spd,tcp): AES-128-GCM at 64/512/1420/IMIX with
 #            1 and 2 workers, the other ciphers at 64 and 1420 B, 1000 SAs and 100k policies
-#            at 64 B; then the four headline rows again in 3 alternating rounds (targets)
+#            at 64 B; then the four headline rows again in 3 alternating rounds (targets);
+#            TCP through two gateways (tcp)
 #   --full   the whole matrix: 2 directions x 4 ciphers x 4 sizes x 1,2 workers x
 #            {1, 1000} SAs x {1, 100k} policies (~45 min)
 #   --quick  AES-128-GCM 64 and 1420 B, one worker (a smoke run, ~9 min; WORKERS="1 2"
 #            in the environment: one and two workers)
-#   --skip   any of: rows,targets,mt,cp,rekey,queues,spd,plots (scripts/bench.sh, which
-#            runs bench_xdp_spd itself, passes --skip spd)
+#   --tcp    only TCP through two gateways and transport mode (scripts/bench-tcp.sh
+#            --transport: iperf3 against kernel forwarding and --host-gso off, ~9 min)
+#   --skip   any of: rows,targets,mt,cp,rekey,queues,tcp,spd,plots (scripts/bench.sh,
+#            which runs bench_xdp_spd itself, passes --skip spd)
 #   queues   ~5 min; QROUNDS=N rounds (1), QRATES="max 100000" (live frames as fast as they
 #            go, or AF_XDP TX at that many pps), QWINDOWS="default 1024 65536" (gw2's SA)
 #   --report only the plots and the summary, from the CSV files of an earlier run
@@ -70,7 +75,8 @@ while [ $# -gt 0 ]; do
 	--quick) MATRIX=quick ;;
 	--secs) SECS=$2; shift ;;
 	--skip) SKIP=",$2,"; shift ;;
-	--report) SKIP=,rows,targets,mt,spd,cp,rekey,queues, ;;
+	--report) SKIP=,rows,targets,mt,spd,cp,rekey,queues,tcp, ;;
+	--tcp) SKIP=,rows,targets,mt,spd,cp,rekey,queues,plots, ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 	esac
 	shift
@@ -142,10 +148,15 @@ topo_up() {
 	S0_MAC=$(mac_of $NS_S s0)
 	GL_MAC=$(mac_of $NS_W gl)
 	in_ns $NS_W ip neigh replace 192.0.2.2 lladdr "$S0_MAC" dev gw nud permanent
-	in_ns $NS_W ip route add 203.0.113.0/24 via 192.0.2.2 dev gw
+	in_ns $NS_W ip neigh replace 192.0.2.3 lladdr "$S0_MAC" dev gw nud permanent
+	in_ns $NS_W ip route add 203.0.113.0/24 via 192.0.2.3 dev gw
 	in_ns $NS_W sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.default.rp_filter=0
 }
+
+# dec_addr add|del: the decrypting gateway owns the tunnel's far end 192.0.2.2 (the
+# generator's ESP is addressed to it); the encrypting one must not (its ESP goes there).
+dec_addr() { in_ns $NS_W ip addr "$1" 192.0.2.2/32 dev gl; }
 
 wait_for() {	# wait_for SECS CMD...
 	local t=$(($1 * 10))
@@ -311,7 +322,8 @@ esper_rows() {
 	flows=$npol
 	[ "$nsa" -gt "$flows" ] && flows=$nsa
 	conf "$dir" "$c" "$nsa" "$npol" >"$LOG/conf"
-	gw_start $NS_W 7 "-i gl -i gw" "$q" "$LOG/conf" gw || { gw_stop $NS_W 7; return 1; }
+	[ "$dir" = dec ] && dec_addr add
+	gw_start $NS_W 7 "-i gl -i gw" "$q" "$LOG/conf" gw || { gw_stop $NS_W 7; [ "$dir" = dec ] && dec_addr del; return 1; }
 	for size in $SIZES; do
 		# GOST: the in-process reference on the worker's CPU, right before the live figure
 		# (the load of this machine changes from minute to minute).
@@ -329,6 +341,7 @@ esper_rows() {
 		row "${KIND:-esper}" "$dir" "$(cipher_name "$c")" "$size" "$q" "$nsa" "$npol" "$flows" "$note"
 	done
 	gw_stop $NS_W 7
+	[ "$dir" = dec ] && dec_addr del
 }
 
 # --- the rows ------------------------------------------------------------------------------
@@ -395,16 +408,28 @@ run_rows() {
 # row can vary 2x), so the four target rows (AES-128-GCM, 64 and 1420 B, one worker, both
 # directions; decrypt through the host port and with --fast-forward, "dec-ff") are measured
 # ROUNDS times, the forwarder and esper-xdp one after the other in each round; the ratio
-# reported is the median of the per-round ratios.
+# reported is the median of the per-round ratios. TARGET_DIRS, TARGET_SIZES and
+# DEC_VARIANTS (default "dec dec-ff"; also dec-off, dec-ff-off: --host-gso off) narrow or
+# widen them.
+
+# The options of a decrypt variant of the rounds: dec (defaults), dec-ff (--fast-forward),
+# and with -off the host port without its GSO packets (--host-gso off).
+variant_opts() {
+	case $1 in
+	dec-ff) echo --fast-forward ;;
+	dec-off) echo --host-gso off ;;
+	dec-ff-off) echo --fast-forward --host-gso off ;;
+	esac
+}
 
 run_targets() {
 	local dir size r e f fb pid
 	: >"$OUT/live-targets.csv"
 	echo "dir,size,round,fwd_pps,esper_pps,ratio,fwd_best,esper_best" >"$OUT/live-targets.csv"
 	topo_up || return 1
-	for dir in enc dec; do
+	for dir in ${TARGET_DIRS:-enc dec}; do
 		conf "$dir" aes128gcm 1 1 >"$LOG/conf-t"
-		for size in 64 1420; do
+		for size in ${TARGET_SIZES:-64 1420}; do
 			for r in $(seq 1 "${ROUNDS:-3}"); do
 				ip netns exec $NS_W "$BIN/xsk_fwd" -i gl -o gw -m "$S0_MAC" -q 1 --cpus 1 \
 					-d $((SECS + 8)) >"$LOG/t-fwd.out" 2>&1 &
@@ -415,8 +440,9 @@ run_targets() {
 				f=$RX fb=$RX_BEST
 				kill -INT $pid 2>/dev/null
 				wait $pid
-				for v in $([ "$dir" = dec ] && echo "dec dec-ff" || echo "$dir"); do
-					GW_EXTRA=$([ "$v" = dec-ff ] && echo --fast-forward) \
+				[ "$dir" = dec ] && dec_addr add
+				for v in $([ "$dir" = dec ] && echo "${DEC_VARIANTS:-dec dec-ff}" || echo "$dir"); do
+					GW_EXTRA=$(variant_opts "$v") \
 						gw_start $NS_W 7 "-i gl -i gw" 1 "$LOG/conf-t" gw || { gw_stop $NS_W 7; continue; }
 					# shellcheck disable=SC2046
 					measure $NS_S s0 "t-esper-$v-$size-$r" $(gen_args "$dir" aes128gcm "$size" 1 1 1)
@@ -425,6 +451,7 @@ run_targets() {
 					printf '%-6s %5s round %s: forward %8s pps, esper %8s pps, ratio %s\n' \
 						"$v" "$size" "$r" "$f" "$RX" "$(ratio "$RX" "$f")"
 				done
+				[ "$dir" = dec ] && dec_addr del
 			done
 		done
 	done
@@ -838,6 +865,9 @@ fi
 echo
 echo "=== several queues: one SA over two workers, replay at the receiver"
 skip queues || run_queues
+echo
+echo "=== TCP through two gateways (scripts/bench-tcp.sh --transport)"
+skip tcp || OUT=$OUT scripts/bench-tcp.sh --transport --secs "$SECS"
 echo
 echo "=== SPD lookup in XDP (build/bench/bench_xdp_spd)"
 skip spd || run_spd

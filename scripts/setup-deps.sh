@@ -11,7 +11,7 @@ PACKAGES="
 	libssl-dev libipsec-mb-dev libengine-gost-openssl libpcap-dev
 	libcmocka-dev cppcheck python3 python3-scapy tshark tcpdump
 	iproute2 iputils-ping netcat-openbsd procps ethtool
-	debootstrap gnuplot-nox linux-perf
+	debootstrap gnuplot-nox linux-perf iperf3
 	pandoc groff-base man-db systemd systemd-container
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 "

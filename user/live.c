@@ -365,6 +365,7 @@ static int open_workers(struct live *l)
 		w->id = q;
 		w->cpu = ncpus ? cpus[q % (unsigned)ncpus] : (int)(q % (unsigned)online);
 		w->host_fd = l->host.fd[q];
+		w->host_vnet = l->host.vnet;
 		w->fwmark = o->fwmark;
 		w->pipe = (struct pipe){ .sad = l->env->sad, .spd = l->env->spd, .cfg = cfg };
 		w->pipe.events = ring_new(EVENT_RING_SIZE, sizeof(struct event));
@@ -485,7 +486,7 @@ static int start(struct live *l)
 	l->env->nthreads = o->queues;
 	l->env->stats_extra = stats_live;
 	l->env->stats_arg = l;
-	err = hostport_open(&l->host, o->tun_name, o->queues);
+	err = hostport_open(&l->host, o->tun_name, o->queues, !o->no_host_gso);
 	if (err) {
 		log_warnx("host port %s: %s", o->tun_name, strerror(-err));
 		return err;

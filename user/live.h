@@ -30,6 +30,7 @@ struct live_opts {
 	bool no_rpf;		/* no reverse-path check of plaintext to encrypt */
 	bool fix_csum;
 	bool fast_forward;	/* decrypted packets to our interfaces leave by AF_XDP */
+	bool no_host_gso;	/* the host port without vnet headers: no merged packets */
 	uint32_t fwmark;		/* routing mark of esper-xdp's own ESP (0: none) */
 	int verbose;
 	bool ack;			/* --ack: acknowledge every command on stdout */

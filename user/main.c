@@ -73,6 +73,8 @@ static void usage(FILE *f)
 		"      --fast-forward      decrypted packets that the kernel would route out of one of\n"
 		"                          these interfaces leave from the worker by AF_XDP (they\n"
 		"                          skip netfilter and tc of the host; see docs/live.md)\n"
+		"      --host-gso on|off   GSO packets through the host port: decrypted runs of one\n"
+		"                          flow merged, the host's segmented by us (default on)\n"
 		"      --fwmark N          routing mark of esper-xdp's own ESP packets and lookups,\n"
 		"                          so policy routing can keep them out of the host port\n"
 		"      --ack               answer every command on stdout: ok, or error LINE:COL: ...\n"
@@ -91,7 +93,7 @@ static void usage(FILE *f)
 enum { OPT_TUN = 256, OPT_PCAP_IN, OPT_PCAP_OUT, OPT_CRYPTO, OPT_GOST, OPT_UNKNOWN_SPI,
        OPT_FIX_CSUM, OPT_CPUS, OPT_FWMARK, OPT_FAST_FORWARD, OPT_STRICT_INBOUND, OPT_RPF,
        OPT_MTU, OPT_INIT, OPT_ACK, OPT_GETSPI_HOLD, OPT_CTL_SOCKET, OPT_CTL_ALLOW_WRITE,
-       OPT_METRICS_FILE, OPT_METRICS_INTERVAL };
+       OPT_METRICS_FILE, OPT_METRICS_INTERVAL, OPT_HOST_GSO };
 
 static const struct option long_opts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -112,6 +114,7 @@ static const struct option long_opts[] = {
 	{ "strict-inbound", no_argument, NULL, OPT_STRICT_INBOUND },
 	{ "rpf", required_argument, NULL, OPT_RPF },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "host-gso", required_argument, NULL, OPT_HOST_GSO },
 	{ "ack", no_argument, NULL, OPT_ACK },
 	{ "getspi-hold", required_argument, NULL, OPT_GETSPI_HOLD },
 	{ "ctl-socket", required_argument, NULL, OPT_CTL_SOCKET },
@@ -164,6 +167,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	static const char *const modes[] = { "native", "skb" };
 	static const char *const spi[] = { "pass", "drop" };
 	static const char *const rpf[] = { "strict", "off" };
+	static const char *const off_on[] = { "off", "on" };
 	int c, verbose = 0;
 
 	while ((c = getopt_long(argc, argv, "i:q:m:f:vVh", long_opts, NULL)) != -1) {
@@ -192,6 +196,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FAST_FORWARD: o->live.fast_forward = true; break;
 		case OPT_STRICT_INBOUND: o->pcap.strict_inbound = o->live.strict_inbound = true; break;
 		case OPT_RPF: o->live.no_rpf = parse_choice(optarg, "--rpf", rpf, 2); break;
+		case OPT_HOST_GSO:
+			o->live.no_host_gso = !parse_choice(optarg, "--host-gso", off_on, 2);
+			break;
 		case OPT_MTU: o->pcap.mtu = parse_uint(optarg, "MTU", 65535); break;
 		case OPT_ACK: o->ack = o->live.ack = true; break;
 		case OPT_GETSPI_HOLD: o->getspi_hold = parse_uint(optarg, "--getspi-hold", 86400); break;

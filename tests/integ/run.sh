@@ -366,7 +366,9 @@ case_skb_mode() {
 # --- fast forward ------------------------------------------------------------------------
 # With --fast-forward the gateways send decrypted packets for the far host straight out of
 # g1l/g2l by AF_XDP; packets for the gateway itself still reach it through the host port
-# (and gw2 routes its answers into the host port, to be encrypted).
+# (and gw2 routes its answers into the host port, to be encrypted). These cases run with
+# --host-gso off, so that every decrypted TCP segment is fast-forwarded; fast_forward_gso
+# has both: runs of a flow go to the host port merged, the rest by AF_XDP.
 
 fast_forward_case() {	# family
 	tunnel_policies 1 "$1" "$1"
@@ -397,6 +399,108 @@ fast_forward_case() {	# family
 
 case_fast_forward_4in4() { fast_forward_case 4; }
 case_fast_forward_6in6() { fast_forward_case 6; }
+
+case_fast_forward_gso() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 3 || return 1
+	transfer $NS_A $NS_B 203.0.113.10 20 || return 1
+	transfer $NS_B $NS_A 198.51.100.10 20 || return 1
+	for n in 1 2; do
+		fwd=$(gw_stat $n worker forwarded)
+		gso=$(gw_stat $n worker host_gso)
+		echo "gw$n forwarded=$fwd host_gso=$gso to_host=$(gw_stat $n worker to_host)"
+		[ "$fwd" -gt 100 ] && [ "$gso" -gt 50 ] || { echo "gw$n did not use both ways"; return 1; }
+	done
+	ttl=$(in_ns $NS_A ping -c 1 -W 2 203.0.113.10 | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+	[ "$ttl" = 63 ] || { echo "reply TTL '$ttl', expected 63"; return 1; }
+}
+
+# --- the host port's GSO packets ---------------------------------------------------------------
+# Decrypted TCP segments (and UDP datagrams of one size) of one flow reach the host port
+# merged into GSO packets (datapath/coalesce.c); the kernel forwards each as one and cuts
+# it back into the packets it was made of. The data must arrive intact, both ways and in
+# both families, and the merging must have happened (counter host_gso).
+
+# udp_burst FROM_NS TO_NS ADDR COUNT SIZE: COUNT datagrams of SIZE bytes as fast as the
+# sender goes; each carries its number and a pattern made from it. The receiver fails on a
+# corrupt or repeated datagram and on fewer than 90 % of them (UDP may lose some).
+udp_burst() {
+	ip netns exec "$2" timeout 20 /usr/bin/python3 - "$3" "$4" "$5" >"$LOGDIR/udp.rx" 2>&1 <<'PY' &
+import socket, sys
+addr, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+s.bind((addr, 5002))
+s.settimeout(3)
+seen = set()
+try:
+    while len(seen) < count:
+        d = s.recv(65536)
+        n = int.from_bytes(d[:4], "big")
+        want = n.to_bytes(4, "big") + bytes((n + i) & 255 for i in range(size - 4))
+        assert d == want, "datagram %d corrupt (%d bytes)" % (n, len(d))
+        assert n not in seen, "datagram %d twice" % n
+        seen.add(n)
+except socket.timeout:
+    pass
+print("received %d of %d" % (len(seen), count))
+sys.exit(0 if len(seen) >= count * 9 // 10 else 1)
+PY
+	rpid=$!
+	wait_for "UDP receiver" sh -c "ip netns exec $2 ss -uln | grep -q ':5002 '" || return 1
+	in_ns "$1" timeout 20 /usr/bin/python3 - "$3" "$4" "$5" <<'PY' || return 1
+import socket, sys, time
+addr, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+msgs = [n.to_bytes(4, "big") + bytes((n + i) & 255 for i in range(size - 4)) for n in range(count)]
+for n, m in enumerate(msgs):
+    s.sendto(m, (addr, 5002))
+    if n % 200 == 199:
+        time.sleep(0.01)	# bursts, so that runs form, but not beyond the receiver's buffer
+PY
+	wait $rpid
+	rc=$?
+	cat "$LOGDIR/udp.rx"
+	return $rc
+}
+
+case_host_gso() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	# IPv6 inside the same IPv4 tunnel, on a second pair of SAs
+	a=2001:db8:a::/64 b=2001:db8:b::/64 t=esp/tunnel/192.0.2.1-192.0.2.2 r=esp/tunnel/192.0.2.2-192.0.2.1
+	for n in 1 2; do
+		gw_cmd $n "add 192.0.2.1 192.0.2.2 esp 0x1601 -u 61 -E aes-gcm-16 $KEY_OUT6 ;"
+		gw_cmd $n "add 192.0.2.2 192.0.2.1 esp 0x2601 -u 62 -E aes-gcm-16 $KEY_BACK6 ;"
+	done
+	gw_cmd 1 "spdadd $a $b any -P out ipsec $t/unique:61 ;"
+	gw_cmd 1 "spdadd $b $a any -P in ipsec $r/unique:62 ;"
+	gw_cmd 2 "spdadd $b $a any -P out ipsec $r/unique:62 ;"
+	gw_cmd 2 "spdadd $a $b any -P in ipsec $t/unique:61 ;"
+	ping_ok $NS_A 203.0.113.10 3 || return 1
+	transfer $NS_A $NS_B 203.0.113.10 20 || return 1
+	transfer $NS_B $NS_A 2001:db8:a::10 20 || return 1
+	g2=$(gw_stat 2 worker host_gso)
+	g1=$(gw_stat 1 worker host_gso)
+	echo "TCP: GSO packets written: gw2 $g2, gw1 $g1"
+	[ "$g2" -gt 50 ] && [ "$g1" -gt 50 ] || { echo "too few merged packets"; return 1; }
+	udp_burst $NS_A $NS_B 203.0.113.10 4000 1200 || return 1
+	udp_burst $NS_B $NS_A 2001:db8:a::10 4000 1000 || return 1
+	echo "after UDP: gw2 $(gw_stat 2 worker host_gso), gw1 $(gw_stat 1 worker host_gso)"
+	[ "$(gw_stat 2 worker host_gso)" -gt "$g2" ] && [ "$(gw_stat 1 worker host_gso)" -gt "$g1" ] ||
+		{ echo "no UDP datagrams were merged"; return 1; }
+}
+
+# The host port without vnet headers: one write per packet, nothing merged.
+case_host_gso_off() {
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	transfer $NS_A $NS_B 203.0.113.10 10 || return 1
+	udp_burst $NS_A $NS_B 203.0.113.10 2000 1200 || return 1
+	[ "$(gw_stat 2 worker host_gso)" -eq 0 ] || { echo "merged with --host-gso off"; return 1; }
+	[ "$(gw_stat 2 worker to_host)" -gt 5000 ] || { echo "gw2 delivered too little"; return 1; }
+}
 
 # --- NAT traversal (RFC 3948): ESP in UDP between the gateways -----------------------------
 
@@ -749,8 +853,8 @@ case_metrics() {
 ALL_CASES="tunnel_4in4 tunnel_6in6 tunnel_4in6 tunnel_6in4 transport gost_kuznyechik gost_magma
 	gost_mac wire_capture replay_tamper unprotected_traffic delete_and_add rekey_under_load
 	scapy_peer restart_after_kill packet_too_big two_queues skb_mode fast_forward_4in4
-	fast_forward_6in6 natt_tunnel_4in4 natt_tunnel_6in6 natt_transport natt_mapping lifetimes acquire
-	ack ctl_socket metrics"
+	fast_forward_6in6 fast_forward_gso host_gso host_gso_off natt_tunnel_4in4 natt_tunnel_6in6
+	natt_transport natt_mapping lifetimes acquire ack ctl_socket metrics"
 
 run_case() {
 	name=$1
@@ -759,7 +863,9 @@ run_case() {
 	[ "$name" = transport ] || [ "$name" = natt_transport ] && opts="$opts --fwmark 1"
 	[ "$name" = two_queues ] && QUEUES=2 && opts="$opts -q 2"
 	[ "$name" = skb_mode ] && opts="$opts -m skb"
+	[ "$name" = host_gso_off ] && opts="$opts --host-gso off"
 	case $name in fast_forward_*) opts="$opts --fast-forward" ;; esac
+	case $name in fast_forward_[46]in[46]) opts="$opts --host-gso off" ;; esac
 	[ "$name" = ack ] && opts="$opts --ack"
 	topo_up || { echo "FAIL $name: topology"; return 1; }
 	# shellcheck disable=SC2086

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * hostport.c - the TUN device of hostport.h. No packet information header and no offloads:
- * the kernel hands over complete IP packets with final checksums, no GSO.
+ * hostport.c - the TUN device of hostport.h. No packet information header. Without vnet
+ * headers, no offloads: the kernel hands over complete IP packets with final checksums, no
+ * GSO. With them (IFF_VNET_HDR) every packet in either direction has a virtio_net_hdr in
+ * front: what we write may be a GSO packet (coalesce.h), and the device offers checksum and
+ * TCP/UDP segmentation offload (TUNSETOFFLOAD), so what we read may be one too (segment.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,14 +19,14 @@
 #include "hostport.h"
 #include "lib/log.h"
 
-static int open_queue(const char *name)
+static int open_queue(const char *name, bool vnet)
 {
 	struct ifreq ifr = { 0 };
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int err = -errno;
@@ -72,6 +75,22 @@ static void set_conf(const char *conf, const char *name, const char *key, const 
 		close(fd);
 }
 
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20	/* linux/if_tun.h of kernel 6.2 */
+#define TUN_F_USO6 0x40
+#endif
+
+/* Checksum and segmentation offload toward us: TCP, and UDP where the kernel has it. */
+static int offload(int fd)
+{
+	unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, tcp) == 0)
+		return 0;
+	return -errno;
+}
+
 bool hostport_forwards(const struct hostport *h, int family)
 {
 	char path[128], value[4] = "";
@@ -87,7 +106,7 @@ bool hostport_forwards(const struct hostport *h, int family)
 	return value[0] == '1';
 }
 
-int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
+int hostport_open(struct hostport *h, const char *name, unsigned nqueues, bool vnet)
 {
 	int err;
 
@@ -99,8 +118,9 @@ int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
 		return -EEXIST;
 	}
 	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->vnet = vnet;
 	for (; h->nqueues < nqueues; h->nqueues++) {
-		int fd = open_queue(name);
+		int fd = open_queue(name, vnet);
 
 		if (fd < 0) {
 			err = fd;
@@ -108,6 +128,11 @@ int hostport_open(struct hostport *h, const char *name, unsigned nqueues)
 		}
 		h->fd[h->nqueues] = fd;
 	}
+	/* Without offloads the host's packets come whole and finished, as without vnet. */
+	err = vnet ? offload(h->fd[0]) : 0;
+	if (err)
+		log_warnx("host port %s: no offloads (%s): the host's packets come one by one",
+			  name, strerror(-err));
 	/* No link-local address: the host port carries decrypted and to-be-encrypted traffic
 	 * only, not the kernel's own router solicitations; IPv6 stays on for that traffic. */
 	set_conf("ipv6/conf", name, "addr_gen_mode", "1");

@@ -4,7 +4,9 @@
  * worker. Decrypted packets are written to it, so the kernel routes or delivers them;
  * host-originated plaintext that the user routes into it is read back by the workers and
  * encrypted like the rest. Created and removed by live.c; each queue fd is used by one
- * worker only.
+ * worker only. With vnet headers, every packet read or written has a virtio_net_hdr in
+ * front: decrypted packets go in merged into GSO packets (coalesce.h), and what the host
+ * sends may come out as one, or with its checksum left to us (segment.h).
  */
 #ifndef ESPER_HOSTPORT_H
 #define ESPER_HOSTPORT_H
@@ -19,12 +21,14 @@ struct hostport {
 	char name[IF_NAMESIZE];
 	int ifindex;
 	unsigned nqueues;
+	bool vnet;			/* IFF_VNET_HDR: a virtio_net_hdr before every packet */
 	int fd[HOSTPORT_MAX_QUEUES];	/* non-blocking */
 };
 
-/* Create TUN device `name` with nqueues queues, MTU HOSTPORT_MTU, no IPv6 autoconfiguration,
- * rp_filter off (decrypted packets have remote sources), and bring it up. */
-int hostport_open(struct hostport *h, const char *name, unsigned nqueues);
+/* Create TUN device `name` with nqueues queues (vnet: with virtio_net_hdr), MTU
+ * HOSTPORT_MTU, no IPv6 autoconfiguration, rp_filter off (decrypted packets have remote
+ * sources), and bring it up. */
+int hostport_open(struct hostport *h, const char *name, unsigned nqueues, bool vnet);
 /* Whether the kernel forwards family's packets that arrive on the host port (its
  * forwarding sysctl, read when asked): --fast-forward is off for a family the kernel
  * does not forward. */

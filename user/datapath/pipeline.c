@@ -8,7 +8,8 @@
  *     esp_in -> the inner packet must match an inbound policy of its SA, if any
  *     names it (RFC 4301 5.2 step 4; --strict-inbound: there must be one) -> fast forward
  *     (a route out of a port of ours to a known neighbour: TTL / hop limit decremented,
- *     RFC 1812 5.3.1, RFC 8200 3) or the host
+ *     RFC 1812 5.3.1, RFC 8200 3; not for packets the host port merges with a neighbour
+ *     of the burst, ports->merges) or the host
  *   plaintext -> the next hop of the outer destination -> esp_out within its MTU (TFC padding
  *     is cut to fit, RFC 4303 2.7) -> the wire, or the kernel while the next hop is unknown;
  *     too big: IPv4 without DF is fragmented first (RFC 4459 3) and each fragment encrypted
@@ -227,8 +228,9 @@ static void report_peer(struct pipe *pp, struct sa *sa, const struct peer *peer)
  * or anyone on the path, rewrites it): from another address than the SA's it is dropped.
  * Only a packet that is delivered is reported (report_peer).
  */
+/* run: p joins a neighbour of the burst in the host port's merged packet (no fast forward). */
 static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool tunnel,
-		      const struct peer *peer)
+		      const struct peer *peer, bool run)
 {
 	enum peer_moved moved = peer ? peer_moved(sa, peer) : PEER_SAME;
 	struct pkt_info pi;
@@ -250,8 +252,19 @@ static void decrypted(struct pipe *pp, struct pipe_pkt *p, struct sa *sa, bool t
 	}
 	if (moved != PEER_SAME)
 		report_peer(pp, sa, peer);
-	if (!tunnel || !fast_forward(pp, p))
+	if (!tunnel || run || !fast_forward(pp, p))
 		to_host(pp, p);
+}
+
+/* With fast forward and a host port that merges: joined[i], packets i and i + 1 (both
+ * decrypted) would go out as one. */
+static void find_runs(struct pipe *pp, struct sorted *s, const int *res, bool *joined)
+{
+	bool ask = pp->ports->merges && (pp->cfg.forward_v4 || pp->cfg.forward_v6);
+
+	for (unsigned i = 0; i < s->nin; i++)
+		joined[i] = ask && i + 1 < s->nin && !res[i] && !res[i + 1] &&
+			    pp->ports->merges(pp->drv, s->in[i], s->in[i + 1]);
 }
 
 static void decrypt(struct pipe *pp, struct sorted *s)
@@ -260,7 +273,7 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 	struct pkt_info pi[PIPE_BURST];
 	struct peer peer[PIPE_BURST];
 	int res[PIPE_BURST];
-	bool tunnel[PIPE_BURST];
+	bool tunnel[PIPE_BURST], joined[PIPE_BURST];
 
 	for (unsigned i = 0; i < s->nin; i++) {
 		b[i] = &s->in[i]->b;
@@ -269,12 +282,14 @@ static void decrypt(struct pipe *pp, struct sorted *s)
 			note_peer(s->in[i], &peer[i]);
 	}
 	esp_in_burst(s->sa, b, pi, s->nin, pp->thread, res, tunnel);
+	find_runs(pp, s, res, joined);
 	for (unsigned i = 0; i < s->nin; i++) {
 		if (res[i])
 			drop(pp, s->in[i], P_C_esp_drop);
 		else
 			decrypted(pp, s->in[i], s->sa[i], tunnel[i],
-				  pi[i].proto == IPPROTO_UDP_ ? &peer[i] : NULL);
+				  pi[i].proto == IPPROTO_UDP_ ? &peer[i] : NULL,
+				  joined[i] || (i && joined[i - 1]));
 	}
 }
 

@@ -10,7 +10,7 @@
  * came, or released. The egress rules: fragment IPv4 without DF that outgrows the path
  * before encryption (RFC 4459 3), answer the rest with "packet too big" (RFC 4301 8.2), and
  * with fast forward send decrypted packets the kernel would route out of a port of ours
- * straight there.
+ * straight there, but for runs of one flow that the host port merges.
  *
  * Plaintext for an outbound require:ID policy whose SA does not exist yet is dropped
  * (no_sa), and an acquire event (tables/event.h) goes to the control side, at most one per
@@ -97,6 +97,11 @@ struct pipe_ports {
 	 * inner: a decrypted packet's destination (fast forward): -EXDEV unless the route
 	 * leaves by one of the driver's own ports. */
 	int (*route)(void *drv, int family, const uint8_t *dst, bool inner, struct nexthop *nh);
+	/* Optional (NULL: never). Would the host port merge decrypted packet b after a into one
+	 * packet (the live host port's GSO, coalesce.h)? With fast forward, such runs go to the
+	 * host: one write and one pass through the kernel for the run costs less than the
+	 * wire's per-packet path (BENCHMARKS.md). */
+	bool (*merges)(void *drv, const struct pipe_pkt *a, const struct pipe_pkt *b);
 };
 
 struct pipe_config {

@@ -3,10 +3,12 @@
  * worker.c - the per-queue loop of the live datapath, the AF_XDP and host-port driver of
  * the pipeline (pipeline.h): bursts from each AF_XDP socket (frames XDP redirected, with
  * its metadata) and from the host port (plaintext the host routed into it) go to
- * pipe_burst; the pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh
- * Ethernet header, the kernel a raw socket, the host the TUN queue, release the frame's
- * return to the UMEM. Then answers from the next-hop resolver, completions, fill rings, and
- * a poll() when there was nothing to do. Called by live.c (start, stop).
+ * pipe_burst (a GSO packet from the host port first cut into its pieces, segment.h); the
+ * pipeline's ports are implemented here: the wire is AF_XDP TX with a fresh Ethernet
+ * header, the kernel a raw socket, the host the TUN queue (with vnet headers, runs of one
+ * flow merged into GSO packets, coalesce.h, written when the bursts of a turn are done),
+ * release the frame's return to the UMEM. Then answers from the next-hop resolver,
+ * completions, fill rings, and a poll() when there was nothing to do. Called by live.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +16,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "esper_abi.h"
@@ -22,6 +26,7 @@
 #include "lib/bytes.h"
 #include "lib/log.h"
 #include "lib/rcu.h"
+#include "segment.h"
 #include "worker.h"
 
 #define IDLE_POLL_MS 100
@@ -31,6 +36,7 @@
 /* Room in a host-port frame: headroom for the outer headers, the rest for the packet. */
 #define HOST_OFF (XSK_HEADROOM)
 #define HOST_ROOM (XSK_FRAME_SIZE - HOST_OFF - 128)
+#define HOST_SPILL 65536	/* a GSO packet from the host port */
 
 const char *const worker_counter_names[W_C_MAX] = {
 #define WORKER_COUNTER_NAME(name, text) [W_C_##name] = #name,
@@ -62,6 +68,15 @@ static struct xsk_port *port_of(struct worker *w, int ifindex)
 
 /* --- the pipeline's ports ------------------------------------------------------------------ */
 
+static void host_flush(struct worker *w);
+
+/* With fast forward a flow's packets take both ways out (runs to the host port, the rest
+ * by AF_XDP): each way empties the other's queue before it sends, so they keep their order. */
+static bool forwarding(const struct worker *w)
+{
+	return w->host_vnet && (w->pipe.cfg.forward_v4 || w->pipe.cfg.forward_v6);
+}
+
 static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 {
 	struct worker *w = drv;
@@ -74,6 +89,8 @@ static void port_wire(void *drv, struct pipe_pkt *p, const struct nexthop *nh)
 		xsk_free(&w->xs, p->handle);
 		return;
 	}
+	if (w->gso && w->gso->n && forwarding(w))
+		host_flush(w);
 	memcpy(eth, nh->mac, 6);
 	memcpy(eth + 6, port->mac, 6);
 	wr16(eth + 12, type);
@@ -105,11 +122,46 @@ static bool port_kernel(void *drv, const uint8_t *ip, uint32_t len)
 	return sendto(fd, ip, len, 0, (struct sockaddr *)&ss, sl) == (ssize_t)len;
 }
 
+/* A run of merged packets, written to the host port; a refused one counts as tx_error for
+ * each packet in it (they were counted to_host when they joined it). With fast forward,
+ * what was queued for AF_XDP goes first (forwarding()). */
+static void host_write_run(void *arg, const uint8_t *buf, uint32_t len, unsigned segs)
+{
+	struct worker *w = arg;
+
+	if (forwarding(w))
+		for (unsigned i = 0; i < w->xs.nports; i++)
+			xsk_drain(&w->xs, &w->xs.port[i]);
+	if (write(w->host_fd, buf, len) != (ssize_t)len)
+		for (unsigned i = 0; i < segs; i++)
+			pipe_count(&w->pipe, P_C_tx_error);
+	else if (segs > 1)
+		count(w, W_C_host_gso);
+}
+
+static void host_flush(struct worker *w)
+{
+	coalesce_flush(w->gso, host_write_run, w);
+}
+
+/* With vnet headers: into a run (coalesce.h) if it may, else written alone after what it
+ * must not overtake. */
 static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 {
 	struct worker *w = drv;
+	struct iovec iov[2] = { { (void *)coalesce_plain_vnet, COALESCE_VNET_LEN },
+				{ (void *)ip, len } };
+	struct pkt_info pi;
 
-	return write(w->host_fd, ip, len) == (ssize_t)len;
+	if (!w->host_vnet)
+		return write(w->host_fd, ip, len) == (ssize_t)len;
+	if (pkt_parse(ip, len, &pi) == 0 && pi.ip_len == len) {
+		if (coalesce_put(w->gso, ip, &pi, host_write_run, w))
+			return true;
+	} else {
+		host_flush(w);
+	}
+	return writev(w->host_fd, iov, 2) == (ssize_t)(COALESCE_VNET_LEN + len);
 }
 
 static void port_release(void *drv, struct pipe_pkt *p)
@@ -151,6 +203,17 @@ static int port_route(void *drv, int family, const uint8_t *dst, bool inner, str
 	return 0;
 }
 
+static bool port_merges(void *drv, const struct pipe_pkt *a, const struct pipe_pkt *b)
+{
+	struct worker *w = drv;
+	struct pkt_info pa, pb;
+	const uint8_t *ia = a->b.head + a->b.off, *ib = b->b.head + b->b.off;
+
+	return w->host_vnet && pkt_parse(ia, a->b.len, &pa) == 0 && pa.ip_len == a->b.len &&
+	       pkt_parse(ib, b->b.len, &pb) == 0 && pb.ip_len == b->b.len &&
+	       coalesce_pair(ia, &pa, ib, &pb);
+}
+
 static const struct pipe_ports ports = {
 	.wire = port_wire,
 	.kernel = port_kernel,
@@ -159,6 +222,7 @@ static const struct pipe_ports ports = {
 	.release = port_release,
 	.alloc = port_alloc,
 	.route = port_route,
+	.merges = port_merges,
 };
 
 /* --- bursts from the AF_XDP sockets and the host port ------------------------------------ */
@@ -220,44 +284,112 @@ static unsigned rx_burst(struct worker *w, struct xsk_port *port)
 	return n;
 }
 
-/* One packet from the host port into a frame; false when there is none (or no frame). */
-static bool host_read(struct worker *w, struct pipe_pkt *p)
+/* Packets read from the host port, gathered into bursts for the pipeline. */
+struct host_batch {
+	struct pipe_pkt pkts[PIPE_BURST];
+	unsigned n;
+};
+
+static void host_emit(struct worker *w, struct host_batch *hb, struct pipe_pkt *p)
 {
+	if (pkt_parse(p->b.head + p->b.off, p->b.len, &p->pi) < 0) {
+		pipe_count(&w->pipe, P_C_malformed);
+		xsk_free(&w->xs, p->handle);
+		return;
+	}
+	p->hint = 0;
+	p->from = PIPE_FROM_HOST;
+	hb->pkts[hb->n++] = *p;
+	if (hb->n == PIPE_BURST) {
+		pipe_burst(&w->pipe, hb->pkts, hb->n);
+		hb->n = 0;
+	}
+}
+
+/* A GSO packet the host sent: its pieces, each in a frame of its own. */
+static void host_pieces(struct worker *w, struct host_batch *hb, const struct segment_src *s)
+{
+	for (unsigned i = 0; i < s->count; i++) {
+		struct pipe_pkt p;
+
+		if (s->hlen + s->gso_size > HOST_ROOM) {
+			pipe_count(&w->pipe, P_C_malformed);	/* pieces above the MTU */
+			return;
+		}
+		if (!port_alloc(w, &p)) {
+			pipe_count(&w->pipe, P_C_no_frame);
+			return;
+		}
+		p.b.off = HOST_OFF;
+		p.b.len = segment_piece(s, i, p.b.head + p.b.off);
+		host_emit(w, hb, &p);
+	}
+}
+
+/* What the virtio_net_hdr of a packet read from the host port says: a GSO packet is cut
+ * (its frame freed), a checksum left to us is finished; false if refused (fail closed). */
+static bool host_vnet_packet(struct worker *w, struct host_batch *hb, struct pipe_pkt *p,
+			     uint32_t len)
+{
+	const uint8_t *vh = p->b.head + p->b.off - SEGMENT_VNET_LEN;
+	const uint8_t *ip = len > HOST_ROOM ? w->spill : p->b.head + p->b.off;
+	struct segment_src s;
+
+	if (len > HOST_ROOM)	/* the rest went to the spill buffer, behind its head */
+		memcpy(w->spill, p->b.head + p->b.off, HOST_ROOM);
+	if (segment_check(vh, ip, len, &s) < 0 || (!s.gso_type && len > HOST_ROOM)) {
+		pipe_count(&w->pipe, P_C_malformed);
+		return false;
+	}
+	if (s.gso_type) {
+		host_pieces(w, hb, &s);
+		return false;
+	}
+	segment_csum(&s, p->b.head + p->b.off);
+	p->b.len = len;
+	return true;
+}
+
+/* One read from the host port into hb; false when there was nothing (or no frame). */
+static bool host_read(struct worker *w, struct host_batch *hb)
+{
+	uint32_t vnet = w->host_vnet ? SEGMENT_VNET_LEN : 0;
+	struct pipe_pkt p;
+	struct iovec iov[2];
 	ssize_t len;
 
-	if (!port_alloc(w, p)) {
+	if (!port_alloc(w, &p)) {
 		pipe_count(&w->pipe, P_C_no_frame);
 		return false;
 	}
-	p->b.off = HOST_OFF;
-	len = read(w->host_fd, p->b.head + p->b.off, HOST_ROOM);
+	p.b.off = HOST_OFF;
+	iov[0] = (struct iovec){ p.b.head + p.b.off - vnet, HOST_ROOM + vnet };
+	iov[1] = (struct iovec){ w->spill + HOST_ROOM, vnet ? HOST_SPILL - HOST_ROOM : 0 };
+	len = readv(w->host_fd, iov, vnet ? 2 : 1) - (ssize_t)vnet;
 	if (len <= 0) {
-		xsk_free(&w->xs, p->handle);
-		return false;
+		xsk_free(&w->xs, p.handle);
+		return len > -(ssize_t)vnet;	/* a bare header: something was read */
 	}
 	count(w, W_C_host_rx);
-	p->b.len = (uint32_t)len;
-	p->hint = 0;
-	p->from = PIPE_FROM_HOST;
+	p.b.len = (uint32_t)len;
+	if (vnet && !host_vnet_packet(w, hb, &p, (uint32_t)len)) {
+		xsk_free(&w->xs, p.handle);
+		return true;
+	}
+	host_emit(w, hb, &p);
 	return true;
 }
 
 static unsigned host_burst(struct worker *w)
 {
-	struct pipe_pkt pkts[PIPE_BURST];
-	unsigned n = 0, k = 0;
+	struct host_batch hb;
+	unsigned n = 0;
 
-	while (n < PIPE_BURST && host_read(w, &pkts[k])) {
+	hb.n = 0;
+	while (n < PIPE_BURST && host_read(w, &hb))
 		n++;
-		if (pkt_parse(pkts[k].b.head + pkts[k].b.off, pkts[k].b.len, &pkts[k].pi) < 0) {
-			pipe_count(&w->pipe, P_C_malformed);
-			xsk_free(&w->xs, pkts[k].handle);
-			continue;
-		}
-		k++;
-	}
-	if (k)
-		pipe_burst(&w->pipe, pkts, k);
+	if (hb.n)
+		pipe_burst(&w->pipe, hb.pkts, hb.n);
 	return n;
 }
 
@@ -294,6 +426,8 @@ static void *worker_main(void *arg)
 		for (unsigned i = 0; i < w->xs.nports; i++)
 			work += rx_burst(w, &w->xs.port[i]);
 		work += host_burst(w);
+		if (w->host_vnet)
+			host_flush(w);
 		for (unsigned i = 0; i < w->xs.nports; i++) {
 			xsk_flush(&w->xs, &w->xs.port[i]);
 			xsk_complete(&w->xs, &w->xs.port[i]);
@@ -344,6 +478,10 @@ void worker_release(struct worker *w)
 	nexthop_cache_free(w->nh);
 	nexthop_cache_free(w->nh_fwd);
 	w->nh = w->nh_fwd = NULL;
+	free(w->gso);
+	free(w->spill);
+	w->gso = NULL;
+	w->spill = NULL;
 }
 
 int worker_prepare(struct worker *w)
@@ -354,7 +492,12 @@ int worker_prepare(struct worker *w)
 	w->raw[1] = open_raw(AF_INET6, w->fwmark);
 	w->nh = nexthop_cache_new(w->fwmark, NEXTHOP_TUNNELS);
 	w->nh_fwd = fwd ? nexthop_cache_new(0, NEXTHOP_HOSTS) : NULL;
-	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd)) {
+	w->gso = w->host_vnet ? malloc(sizeof(*w->gso)) : NULL;
+	if (w->gso)
+		coalesce_set_init(w->gso);
+	w->spill = w->host_vnet ? malloc(HOST_SPILL) : NULL;
+	if (w->raw[0] < 0 || w->raw[1] < 0 || !w->nh || (fwd && !w->nh_fwd) ||
+	    (w->host_vnet && (!w->gso || !w->spill))) {
 		int err = -errno;
 
 		worker_release(w);

@@ -13,13 +13,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "coalesce.h"
 #include "nexthop.h"
 #include "pipeline.h"
 #include "xsk.h"
 
 #define WORKER_COUNTERS(X)						\
 	X(rx, "frames received from XDP")				\
-	X(host_rx, "packets read from the host port")
+	X(host_rx, "packets read from the host port")				\
+	X(host_gso, "GSO packets written to the host port, each of several packets")
 
 enum worker_counter {
 #define WORKER_COUNTER_ENUM(name, text) W_C_##name,
@@ -36,6 +38,9 @@ struct worker {
 	int cpu;			/* -1: not pinned */
 	struct xsk_set xs;
 	int host_fd;			/* this worker's host port queue */
+	bool host_vnet;			/* its packets have a virtio_net_hdr (hostport.h) */
+	struct coalesce_set *gso;	/* host_vnet: the runs of packets to the host */
+	uint8_t *spill;			/* host_vnet: a GSO packet read from the host */
 	int raw[2];			/* IPv4, IPv6 raw sockets (header included) */
 	uint32_t fwmark;		/* SO_MARK of the raw sockets, RTA_MARK of lookups */
 	struct nexthop_cache *nh;	/* outer destinations of ESP */

@@ -207,6 +207,13 @@ void xsk_flush(struct xsk_set *s, struct xsk_port *p)
 	tx_kick(p);
 }
 
+void xsk_drain(struct xsk_set *s, struct xsk_port *p)
+{
+	xsk_flush(s, p);
+	if (tx_unsent(p))
+		tx_kick(p);
+}
+
 void xsk_complete(struct xsk_set *s, struct xsk_port *p)
 {
 	uint32_t idx, n;

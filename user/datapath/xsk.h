@@ -91,6 +91,9 @@ static inline void xsk_free(struct xsk_set *s, uint64_t addr)
  * frames the TX ring has no room for and counts them in tx_dropped); always true. */
 bool xsk_tx(struct xsk_set *s, struct xsk_port *p, uint64_t addr, uint32_t len);
 void xsk_flush(struct xsk_set *s, struct xsk_port *p);	/* submit and kick TX */
+/* xsk_flush, then kick until the kernel took every descriptor (copy mode sends at most
+ * 32 per call; a few calls at most): what was queued has been sent when it returns. */
+void xsk_drain(struct xsk_set *s, struct xsk_port *p);
 void xsk_complete(struct xsk_set *s, struct xsk_port *p);	/* reclaim sent frames */
 void xsk_refill(struct xsk_set *s, struct xsk_port *p);	/* top up the fill ring */
 

@@ -297,3 +297,22 @@ bool csum_l4_unfinished(const uint8_t *l3, const struct pkt_info *pi)
 	partial = (uint16_t)~csum_fold(pseudo_header(l3, pi, l4_len));
 	return field == partial;
 }
+
+bool csum_l4_valid(const uint8_t *l3, const struct pkt_info *pi)
+{
+	unsigned at = pi->proto == 6 ? 16 : 6;
+	uint32_t l4_len = pi->ip_len - pi->l4_off;
+	uint16_t field;
+
+	if ((pi->proto != 6 && pi->proto != 17) || pi->fragment || l4_len < at + 2u)
+		return false;
+	memcpy(&field, l3 + pi->l4_off + at, 2);
+	if (field == 0 && pi->proto == 17)
+		return false;	/* no checksum (IPv4), or a forbidden one (IPv6) */
+	return csum_fold(csum_add(pseudo_header(l3, pi, l4_len), l3 + pi->l4_off, l4_len)) == 0;
+}
+
+uint16_t csum_l4_partial(const struct pkt_info *pi, uint32_t l4_len)
+{
+	return (uint16_t)~csum_fold(pseudo_header(NULL, pi, l4_len));
+}

@@ -61,6 +61,13 @@ int csum_l4(uint8_t *l3, const struct pkt_info *pi);
  * offloads checksums leaves it (CHECKSUM_PARTIAL), or zero where zero is not allowed?
  * A complete checksum matches by chance once in 65536; recomputing it then changes nothing. */
 bool csum_l4_unfinished(const uint8_t *l3, const struct pkt_info *pi);
+/* Is the TCP/UDP checksum of the parsed packet (not a fragment) right? A UDP checksum of
+ * zero (none, over IPv4) is not. */
+bool csum_l4_valid(const uint8_t *l3, const struct pkt_info *pi);
+/* The pseudo-header sum of a TCP/UDP packet whose L4 part is l4_len bytes, folded, not
+ * complemented: what the checksum field holds for a sender that offloads the rest
+ * (CHECKSUM_PARTIAL, and virtio_net_hdr's NEEDS_CSUM). */
+uint16_t csum_l4_partial(const struct pkt_info *pi, uint32_t l4_len);
 
 /*
  * csum_l4_unfinished for what ESP encrypts, inline over IPv4 (IPv6: the call). The sums are
