@@ -5,12 +5,13 @@
  * removed slots, with keys chosen to collide (a hash of few bits) as well as spread; and a
  * reader thread that must find every key it knows is in the table while the writer grows,
  * fills removed slots and removes other keys under it (objects freed after a grace period,
- * rcu.h).
+ * rcu.h). The table's own file is included (not linked) so that a test can set a slot
+ * to what a reader sees between its two loads when the writer reuses a removed slot.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "lib/htab.h"
+#include "lib/htab.c"
 #include "lib/rcu.h"
 #include "test_util.h"
 
@@ -200,6 +201,28 @@ static void test_reader_never_misses(void **state)
 	htab_free(shared);
 }
 
+/* A reader loads a slot's object, the writer removes it and puts another key in that slot,
+ * the reader loads the slot's hash: the old object with the new key's hash. A lookup by key
+ * must not take the old object for the new key (the SPD's policies by id: a flow would be
+ * encrypted under another policy's SA). */
+static void test_find_key32_reused_slot(void **state)
+{
+	struct obj old = { .key = 5 };
+	struct htab *h = htab_new(obj_eq);
+	struct table *t;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(htab_insert(h, old.key, &old), 0);
+	t = atomic_load(&h->tab);
+	assert_ptr_equal(atomic_load(&t->slot[5].obj), &old);
+	atomic_store(&t->slot[5].hash, 5 + MIN_SLOTS);	/* key 69's probe starts at slot 5 */
+	assert_null(htab_find_key32(h, 5 + MIN_SLOTS, offsetof(struct obj, key)));
+	atomic_store(&t->slot[5].hash, 5);
+	assert_ptr_equal(htab_find_key32(h, 5, offsetof(struct obj, key)), &old);
+	htab_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_random_colliding),
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_reader_never_misses),
+		cmocka_unit_test(test_find_key32_reused_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,18 +118,19 @@ void *htab_find(const struct htab *h, uint64_t hash, const void *key)
 	}
 }
 
-void *htab_find_hash(const struct htab *h, uint64_t hash)
+void *htab_find_key32(const struct htab *h, uint32_t key, size_t key_offset)
 {
 	const struct table *t = atomic_load_explicit(&((struct htab *)h)->tab,
 						     memory_order_acquire);
 
-	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+	for (size_t i = key & t->mask;; i = (i + 1) & t->mask) {
 		struct slot *s = (struct slot *)&t->slot[i];
 		void *o = atomic_load_explicit(&s->obj, memory_order_acquire);
 
 		if (!o)
 			return NULL;
-		if (o != TOMB && atomic_load_explicit(&s->hash, memory_order_relaxed) == hash)
+		if (o != TOMB && atomic_load_explicit(&s->hash, memory_order_relaxed) == key &&
+		    *(const uint32_t *)((const char *)o + key_offset) == key)
 			return o;
 	}
 }

@@ -26,9 +26,12 @@ struct htab *htab_new(htab_eq_fn eq);	/* NULL with errno set */
 void htab_free(struct htab *h);	/* frees the table, not the objects; NULL is a no-op */
 
 void *htab_find(const struct htab *h, uint64_t hash, const void *key);
-/* For a table whose hash is the key itself (no two objects with the same hash, as the
- * SPD's policy ids): the object with this hash, without the equality call. */
-void *htab_find_hash(const struct htab *h, uint64_t hash);
+/* For a table whose hash is a 32-bit key itself, stored in each object at key_offset (the
+ * SPD's policy ids): the object with that key, with neither a hash function nor an equality
+ * call. The key is compared on the object, never taken from the slot's hash alone: the
+ * writer may reuse a removed slot between a reader's two loads, so that it sees the old
+ * object with the new key's hash. */
+void *htab_find_key32(const struct htab *h, uint32_t key, size_t key_offset);
 
 /* Writer side. An object is inserted only if no object with its key is in the table. */
 int htab_reserve(struct htab *h, size_t n);	/* room for n more: the next n inserts can't fail */

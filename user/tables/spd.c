@@ -84,7 +84,7 @@ static bool uid_eq(const void *obj, const void *key)
 
 /* by_id is hashed by the id itself: ids are ours, handed out in sequence (next_free_id),
  * so the low bits spread them over the buckets, and spd_by_id (what a worker calls for
- * XDP's policy id) needs neither a hash nor an equality call. */
+ * XDP's policy id) needs neither a hash function nor an equality call (htab_find_key32). */
 static inline uint64_t id_hash(uint32_t id)
 {
 	return id;
@@ -1045,7 +1045,7 @@ struct sp *spd_match(const struct spd *spd, const struct pkt_info *pi, bool *opa
 
 struct sp *spd_by_id(const struct spd *spd, uint32_t id)
 {
-	return htab_find_hash(spd->by_id, id_hash(id));
+	return htab_find_key32(spd->by_id, id, offsetof(struct sp, id));
 }
 
 struct sp *spd_first(const struct spd *spd)
