@@ -49,6 +49,7 @@ struct shape {
 	bool frag;
 	bool ipv6_ext;		/* a destination options header before L4 */
 	bool bad_csum;
+	bool bad_ip_csum;	/* IPv4 header checksum */
 	bool udp_no_csum;
 	uint32_t flow_label;
 	uint8_t dst_host;	/* added to the destination's last byte */
@@ -118,6 +119,8 @@ static void build(struct pkt *p, const struct shape *s)
 		ip[l4 + l4h + i] = (uint8_t)(s->fill + i * 7 + s->seq);
 	if (s->family == AF_INET)
 		csum_ipv4_header(ip);
+	if (s->bad_ip_csum)
+		ip[10] ^= 0x10;
 	assert_int_equal(pkt_parse(ip, p->len, &pi), 0);
 	if (!s->frag) {
 		assert_int_equal(csum_l4(ip, &pi), 0);
@@ -452,6 +455,9 @@ static void test_breaks(void **state)
 	NEXT(); b.payload++;		check_break("larger than the first", a, b, false);
 	NEXT(); b.proto = 17; b.payload = 1000;	check_break("other protocol", a, b, false);
 	NEXT(); b.bad_csum = true;	check_break("bad checksum", a, b, true);
+	/* the merged packet's header and checksum are the first's, made anew: a wrong one
+	 * of a later packet would be repaired (the host drops it alone) */
+	NEXT(); b.bad_ip_csum = true;	check_break("bad IPv4 header checksum", a, b, true);
 	NEXT(); b.flags = 0x11;	check_break("FIN", a, b, true);
 	NEXT(); b.flags = 0x12;	check_break("SYN", a, b, true);
 	NEXT(); b.flags = 0x14;	check_break("RST", a, b, true);
@@ -508,11 +514,14 @@ static void test_closed_and_refused_starts(void **state)
 	a = tcp4();
 	a.bad_csum = true;	/* a bad first packet starts nothing */
 	build(&p[0], &a);
-	{
+	a.bad_csum = false;
+	a.bad_ip_csum = true;	/* nor does one with a bad IPv4 header checksum */
+	build(&p[1], &a);
+	for (unsigned i = 0; i < 2; i++) {
 		struct pkt_info pi;
 
-		assert_int_equal(pkt_parse(p[0].b, p[0].len, &pi), 0);
-		assert_false(coalesce_start(&s->c, p[0].b, &pi));
+		assert_int_equal(pkt_parse(p[i].b, p[i].len, &pi), 0);
+		assert_false(coalesce_start(&s->c, p[i].b, &pi));
 		assert_int_equal(s->c.r.len, 0);
 	}
 	free(s);

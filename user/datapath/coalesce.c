@@ -30,8 +30,10 @@ static uint8_t *packet(struct coalesce *c)
 	return c->buf + COALESCE_VNET_LEN;
 }
 
-/* The length of the L4 header of a packet that may be merged, 0 if it may not be. The
- * checksum is checked apart (the dearest test comes last). */
+/* The length of the L4 header of a packet that may be merged, 0 if it may not be. The L4
+ * checksum is checked apart (the dearest test comes last). An IPv4 header must sum right:
+ * a merged packet gets the first's header with a checksum made anew, which would repair a
+ * wrong one that the host drops in a packet alone. */
 static unsigned l4_header(const uint8_t *ip, const struct pkt_info *pi)
 {
 	const uint8_t *l4 = ip + pi->l4_off;
@@ -40,6 +42,8 @@ static unsigned l4_header(const uint8_t *ip, const struct pkt_info *pi)
 	if (pi->fragment || pi->l4_off != (pi->family == AF_INET ? 20 : 40) ||
 	    (pi->family == AF_INET6 && pi->nh_off != 6))
 		return 0;	/* IPv4 options, IPv6 extension headers, fragments */
+	if (pi->family == AF_INET && csum_fold(csum_add(0, ip, 20)) != 0)
+		return 0;
 	if (pi->proto == IPPROTO_TCP) {
 		if (l4_len < 20)
 			return 0;
