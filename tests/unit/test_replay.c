@@ -36,6 +36,21 @@ static void run_steps(uint32_t window, uint64_t start_top, const struct step *s,
 	replay_fini(&r);
 }
 
+/* A window past the largest is the largest, never cut to its low bits (131072 would be 0:
+ * anti-replay off). */
+static void test_window_above_max(void **state)
+{
+	struct replay r;
+
+	(void)state;
+	replay_init(&r, 2 * REPLAY_MAX_WINDOW, 0);
+	assert_int_equal(r.window, REPLAY_MAX_WINDOW);
+	assert_int_equal(replay_update(&r, 7), REPLAY_OK);
+	assert_int_equal(replay_check(&r, 7), REPLAY_DUP);
+	assert_int_equal(replay_update(&r, 7), REPLAY_DUP);
+	replay_fini(&r);
+}
+
 static void test_window_edges(void **state)
 {
 	static const struct step steps[] = {
@@ -265,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_esn_inference),
 		cmocka_unit_test(test_reorder_max),
 		cmocka_unit_test(test_default_window),
+		cmocka_unit_test(test_window_above_max),
 		cmocka_unit_test(test_concurrent_updates),
 	};
 

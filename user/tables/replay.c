@@ -36,7 +36,9 @@ void replay_init(struct replay *r, uint32_t window, uint64_t top)
 	atomic_store(&r->top, top);
 	atomic_flag_clear(&r->lock);
 	atomic_store(&r->reorder_max, 0);
-	r->window = window & 0x1ffff;	/* at most REPLAY_MAX_WINDOW: 17 bits */
+	if (window > REPLAY_MAX_WINDOW)	/* the parser allows no more: never cut to 17 bits */
+		window = REPLAY_MAX_WINDOW;
+	r->window = window;
 	while (words < window / 64 + 1)
 		words *= 2;
 	r->mask = (words - 1) & 0x7fff;	/* at most 2048 words (REPLAY_MAX_WINDOW) */
