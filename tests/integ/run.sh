@@ -377,10 +377,14 @@ fast_forward_case() {	# family
 	grep -q "fast forward: IPv4 on, IPv6 on" "$LOGDIR/gw2.err" || { echo "fast forward off"; return 1; }
 	ping_ok $NS_A $far 5 || { echo "ping $far failed"; return 1; }
 	transfer $NS_A $NS_B $far 20 || return 1
+	# gw2 forwards the data segments (20 MB: ~14,500), gw1 hostB's ACKs, which hostB's
+	# GRO thins as the machine's load lets it (1,800-2,600 seen, 954 once under a full
+	# make test; one per 64 KB would be ~320)
 	for n in 1 2; do
+		least=$([ $n = 1 ] && echo 300 || echo 10000)
 		fwd=$(gw_stat $n worker forwarded)
 		echo "gw$n forwarded=$fwd host_tx=$(gw_stat $n worker host_tx)"
-		[ "$fwd" -gt 1000 ] || { echo "gw$n forwarded only $fwd packets"; return 1; }
+		[ "$fwd" -gt "$least" ] || { echo "gw$n forwarded only $fwd packets"; return 1; }
 	done
 	# One hop less per gateway on the way back (gw2's encryption leaves the inner TTL alone,
 	# gw1's forwarding decrements it), exactly what the kernel's forwarding gives.
