@@ -25,14 +25,7 @@
 
 #include "control/cmd_exec.h"
 #include "lib/rcu.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_time.h"
 
 static double cpu_seconds(void)
 {
@@ -96,19 +89,6 @@ static int count_map(const char *id_text)
 
 #define FP_SAS 2000
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	return v[n / 2];
-}
-
 /* The first seal and open of a fresh SA pair, in ns; keyed before (eager) or by the packet. */
 static void first_of(enum aead_cipher c, enum crypto_backend be, unsigned s, bool eager,
 		     double *seal_ns, double *open_ns)
@@ -129,19 +109,19 @@ static void first_of(enum aead_cipher c, enum crypto_backend be, unsigned s, boo
 		exit(1);
 	}
 	memset(data, 0xab, sizeof(data));
-	t0 = now();	/* a sender's first packet: its IV (GOST: keys the SA), its seal */
+	t0 = bench_wall_time();	/* a sender's first packet: its IV (GOST: keys the SA), its seal */
 	if (aead_next_iv(tx, 1, sizeof(data), iv) || aead_seal(tx, 0, &r)) {
 		fprintf(stderr, "bench_cp: %s: the first packet does not seal\n",
 			aead_cipher_name(c));
 		exit(1);
 	}
-	t1 = now();
+	t1 = bench_wall_time();
 	if (aead_open(rx, 0, &r)) {
 		fprintf(stderr, "bench_cp: %s: the first packet does not open\n",
 			aead_cipher_name(c));
 		exit(1);
 	}
-	t2 = now();
+	t2 = bench_wall_time();
 	*seal_ns = (t1 - t0) * 1e9;
 	*open_ns = (t2 - t1) * 1e9;
 	aead_free(tx);
@@ -161,10 +141,10 @@ static void first_packet(enum aead_cipher c, enum crypto_backend be, const char 
 		first_of(c, be, s, false, &lazy_seal[s], &lazy_open[s]);
 		first_of(c, be, s, true, &eager_seal[s], &eager_open[s]);
 	}
-	ls = median(lazy_seal, FP_SAS);
-	lo = median(lazy_open, FP_SAS);
-	es = median(eager_seal, FP_SAS);
-	eo = median(eager_open, FP_SAS);
+	ls = bench_median(lazy_seal, FP_SAS);
+	lo = bench_median(lazy_open, FP_SAS);
+	es = bench_median(eager_seal, FP_SAS);
+	eo = bench_median(eager_open, FP_SAS);
 	printf("first packet %-24s seal %6.2f us (keyed before: %6.2f, +%5.2f us), "
 	       "open %6.2f us (keyed before: %6.2f, +%5.2f us)\n", name, ls / 1e3, es / 1e3,
 	       (ls - es) / 1e3, lo / 1e3, eo / 1e3, (lo - eo) / 1e3);
@@ -215,14 +195,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rss0 = rss_kb();
-	t0 = now();
+	t0 = bench_wall_time();
 	c0 = cpu_seconds();
 	while ((got = cmd_next(r, &c, &err)) != 0) {
 		n++;
 		if (got < 0 || (apply && cmd_exec(&env, &c, &err) < 0))
 			refused++;
 	}
-	secs = now() - t0;
+	secs = bench_wall_time() - t0;
 	cpu = cpu_seconds() - c0;
 	rss1 = rss_kb();
 	printf("bench_cp %s: %lu commands, %lu refused, %.2f s wall, %.2f s CPU, "

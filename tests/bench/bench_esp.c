@@ -62,6 +62,7 @@
 #include "tables/sad.h"
 #include "tables/spd.h"
 #include "../lib/pktbuild.h"
+#include "bench_time.h"
 
 #define FRAME	   2048
 #define FRAME_OFF  (256 + 14) /* XDP_PACKET_HEADROOM + Ethernet header */
@@ -82,40 +83,16 @@ static bool ceiling;	  /* -C: also the cipher over the frames and ESP with a nul
 static double clock_cost; /* one clock read, subtracted from every timed interval */
 static uint8_t *frames;	  /* MAX_BATCH frames of FRAME bytes */
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	double s[ROUNDS_MAX];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 static void calibrate_clock(void)
 {
 	double d[101];
 
 	for (unsigned i = 0; i < 101; i++) {
-		double t0 = now();
+		double t0 = bench_cpu_time();
 
-		d[i] = now() - t0;
+		d[i] = bench_cpu_time() - t0;
 	}
-	qsort(d, 101, sizeof(d[0]), cmp_double);
+	qsort(d, 101, sizeof(d[0]), bench_cmp_double);
 	clock_cost = d[50];
 }
 
@@ -144,9 +121,9 @@ static void slice(struct op *o, double len)
 
 		if (o->prep)
 			o->prep(o->arg);
-		t0 = now();
+		t0 = bench_cpu_time();
 		o->run(o->arg);
-		d = now() - t0 - clock_cost;
+		d = bench_cpu_time() - t0 - clock_cost;
 		o->t += d;
 		o->n += o->npkts;
 		spent += d;
@@ -622,8 +599,8 @@ static struct ratio ratio_of(const double *a, const double *b)
 
 	for (unsigned i = 0; i < rounds; i++)
 		v[i] = a[i] / b[i];
-	q.med = median(v, rounds);
-	qsort(v, rounds, sizeof(v[0]), cmp_double);
+	q.med = bench_median(v, rounds);
+	qsort(v, rounds, sizeof(v[0]), bench_cmp_double);
 	q.lo = v[0];
 	q.hi = v[rounds - 1];
 	return q;
@@ -647,8 +624,8 @@ static void print_row(const struct row *w)
 	bool ossl = w->be == CRYPTO_OPENSSL;
 	/* intel-ipsec-mb: 64 B >= 60 %, 512 B >= 80 %, 1420 B >= 85 % of the raw call rate */
 	double target = ossl || w->udp ? 0 : w->len == 64 ? 0.60 : w->len == 512 ? 0.80 : 0.85;
-	double raw = median((double *)w->raw, rounds),
-	       raw_esp = median((double *)w->raw_esp, rounds);
+	double raw = bench_median((double *)w->raw, rounds),
+	       raw_esp = bench_median((double *)w->raw_esp, rounds);
 	struct ratio e = ratio_of(w->enc, w->raw), d = ratio_of(w->dec, w->raw);
 	char tgt[16] = "";
 
@@ -659,8 +636,8 @@ static void print_row(const struct row *w)
 	snprintf(cipher, sizeof(cipher), "%s%s", aead_cipher_name(w->c), w->udp ? "/udp" : "");
 	printf("%-8s %-15s %5u | %6.2f %6.2f %6.2f |", ossl ? "openssl" : "ipsec-mb", cipher,
 	       w->len, raw / 1e6, gbps(raw, w->len), raw_esp / 1e6);
-	print_ratios(median((double *)w->enc, rounds), w->len, e);
-	print_ratios(median((double *)w->dec, rounds), w->len, d);
+	print_ratios(bench_median((double *)w->enc, rounds), w->len, e);
+	print_ratios(bench_median((double *)w->dec, rounds), w->len, d);
 	printf(" %-5s %s\n", tgt, verdict(e, d, target));
 	if (ossl) {
 		double speed_pps[ROUNDS_MAX];
@@ -678,7 +655,7 @@ static void print_row(const struct row *w)
 		tgt[0] = 0;
 		if (target > 0)
 			snprintf(tgt, sizeof(tgt), ">=%.0f%%", target * 100);
-		raw = median(speed_pps, rounds);
+		raw = bench_median(speed_pps, rounds);
 		printf("%-30s | %6.2f %6.2f %6s |", "  openssl speed", raw / 1e6, gbps(raw, w->len),
 		       "");
 		printf(" %13s %4.0f%% [%3.0f-%3.0f] | %13s %4.0f%% [%3.0f-%3.0f] | %-5s %s\n", "",
@@ -698,7 +675,7 @@ static double udp_cost(const double *u, const double *u_raw, const double *p,
 
 	for (unsigned i = 0; i < rounds; i++)
 		v[i] = (u[i] / u_raw[i]) / (p[i] / p_raw[i]);
-	return median(v, rounds);
+	return bench_median(v, rounds);
 }
 
 static void print_udp_cost(const struct row *rows, size_t nrows)
@@ -725,7 +702,7 @@ static void print_udp_cost(const struct row *rows, size_t nrows)
  * cipher over its frames. */
 static double ns_of(const double *pps)
 {
-	return 1e9 / median((double *)pps, rounds);
+	return 1e9 / bench_median((double *)pps, rounds);
 }
 
 static void print_ceiling(const struct row *rows, size_t nrows)
@@ -749,7 +726,7 @@ static void print_ceiling(const struct row *rows, size_t nrows)
 	}
 	printf("\nframes: the cipher at what ESP encrypts, in place over the batch's frames (where "
 	       "ESP finds\nits packets: L2, not one hot buffer); ceiling: %%raw of an ESP that did "
-	       "nothing else\n(median of the per-round ratios); no ciph: ESP with a null cipher, "
+	       "nothing else\n(bench_median of the per-round ratios); no ciph: ESP with a null cipher, "
 	       "the work around it.\n");
 }
 

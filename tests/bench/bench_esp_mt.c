@@ -43,6 +43,7 @@
 #include "bench_pkt.h"
 #include "crypto/crypto.h"
 #include "lib/rcu.h"
+#include "bench_time.h"
 
 #define FRAME		2048
 #define OFF		(256 + ETH_HLEN_)
@@ -62,22 +63,6 @@ static bool csv;
 static double clock_cost;
 static unsigned rounds = 3;
 static bool one_only;	/* --one: the one-thread rates only (live GOST references) */
-
-static double cputime(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double walltime(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void die(const char *what)
 {
@@ -164,18 +149,18 @@ static void *job_main(void *arg)
 	pin(cpu[j->thread]);
 	while (!atomic_load(j->go))
 		;
-	end = walltime() + j->secs;
+	end = bench_wall_time() + j->secs;
 	do {
 		double t0, t1;
 
 		refill(j);
-		t0 = cputime();
+		t0 = bench_cpu_time();
 		for (unsigned i = 0; i < NFRAMES; i += BURST)
 			process(j, i, BURST);
-		t1 = cputime();
+		t1 = bench_cpu_time();
 		j->busy += t1 - t0 - clock_cost;
 		j->pkts += NFRAMES;
-	} while (walltime() < end);
+	} while (bench_wall_time() < end);
 	return NULL;
 }
 
@@ -235,11 +220,11 @@ static double run_jobs(struct job *j, unsigned n, double *wall_rate)
 		if (pthread_create(&t[i], NULL, job_main, &j[i]))
 			die("pthread_create");
 	}
-	w0 = walltime();
+	w0 = bench_wall_time();
 	atomic_store(&go, true);
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
-	w1 = walltime();
+	w1 = bench_wall_time();
 	for (unsigned i = 0; i < n; i++) {
 		rate += j[i].busy > 0 ? (double)j[i].pkts / j[i].busy : 0;
 		pkts += j[i].pkts;
@@ -247,19 +232,6 @@ static double run_jobs(struct job *j, unsigned n, double *wall_rate)
 	if (wall_rate)
 		*wall_rate = (double)pkts / (w1 - w0);
 	return rate;
-}
-
-static double median(double *v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned k = i + 1; k < n; k++)
-			if (v[k] < v[i]) {
-				double t = v[i];
-
-				v[i] = v[k];
-				v[k] = t;
-			}
-	return v[n / 2];
 }
 
 /* One thread, then two, `rounds` times in turn (the load of this machine changes within
@@ -275,18 +247,18 @@ static void scale(struct job *j, enum api api, double *one, double *two, double 
 		t[i] = run_jobs(j, 2, &w[i]);
 		r[i] = t[i] / o[i];
 	}
-	*one = median(o, rounds);
-	*two = median(t, rounds);
-	*x = median(r, rounds);
-	*wall = median(w, rounds);
+	*one = bench_median(o, rounds);
+	*two = bench_median(t, rounds);
+	*x = bench_median(r, rounds);
+	*wall = bench_median(w, rounds);
 }
 
 static void calibrate_clock(void)
 {
-	double t0 = cputime(), t1 = t0;
+	double t0 = bench_cpu_time(), t1 = t0;
 
 	for (int i = 0; i < 10000; i++)
-		t1 = cputime();
+		t1 = bench_cpu_time();
 	clock_cost = (t1 - t0) / 10000;
 }
 
@@ -303,13 +275,13 @@ static double raw_rate(struct sa *sa, uint32_t size)
 
 	pin(cpu[0]);
 	do {
-		t0 = cputime();
+		t0 = bench_cpu_time();
 		for (int i = 0; i < 256; i++) {
 			iv[7] = (uint8_t)i;
 			r.len = bp_size(size, (uint32_t)n + (uint32_t)i);
 			aead_seal(&sa->aead, 0, &r);
 		}
-		t1 = cputime();
+		t1 = bench_cpu_time();
 		busy += t1 - t0 - clock_cost;
 		n += 256;
 	} while (busy < secs);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <intel-ipsec-mb.h>
+#include "bench_time.h"
 
 #define N	 64	/* packets per burst */
 #define TURNS	 16	/* bursts per timed interval */
@@ -37,30 +38,6 @@ static struct gcm_key_data *key;
 static uint8_t bufs[N][2048] __attribute__((aligned(64)));
 static uint8_t tags[N][16], nonce[12], aad[8];
 static double clock_cost;
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	double s[ROUNDS_MAX];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 static void die(const char *what)
 {
@@ -144,11 +121,11 @@ static void measure(uint32_t len, double secs, double ns[NAPI])
 	while (t[0] < secs)
 		for (unsigned a = 0; a < NAPI; a++)
 			for (double spent = 0; spent < 0.01;) {
-				double t0 = now(), d;
+				double t0 = bench_cpu_time(), d;
 
 				for (unsigned k = 0; k < TURNS; k++)
 					runs[a](len);
-				d = now() - t0 - clock_cost;
+				d = bench_cpu_time() - t0 - clock_cost;
 				t[a] += d;
 				n[a] += TURNS * N;
 				spent += d;
@@ -177,11 +154,11 @@ int main(int argc, char **argv)
 	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	for (unsigned i = 0; i < 101; i++) {
-		double t0 = now();
+		double t0 = bench_cpu_time();
 
-		d[i] = now() - t0;
+		d[i] = bench_cpu_time() - t0;
 	}
-	qsort(d, 101, sizeof(d[0]), cmp_double);
+	qsort(d, 101, sizeof(d[0]), bench_cmp_double);
 	clock_cost = d[50];
 	mgr = alloc_mb_mgr(0);
 	key = aligned_alloc(64, (sizeof(*key) + 63) & ~(size_t)63);
@@ -198,7 +175,7 @@ int main(int argc, char **argv)
 				ns[s][a][r] = x[a];
 		}
 	printf("intel-ipsec-mb %s, AES-128-GCM, one core, ns per packet (medians of %u rounds);\n"
-	       "x direct: the median of the per-round ratios to the direct API\n\n", IMB_VERSION_STR,
+	       "x direct: the bench_median of the per-round ratios to the direct API\n\n", IMB_VERSION_STR,
 	       rounds);
 	printf("bytes | %8s | %8s %8s | %8s %8s\n", api_names[DIRECT], api_names[JOB],
 	       "x direct", api_names[BURST], "x direct");
@@ -210,8 +187,8 @@ int main(int argc, char **argv)
 			rb[r] = ns[s][BURST][r] / ns[s][DIRECT][r];
 		}
 		printf("%5u | %8.1f | %8.1f %8.2f | %8.1f %8.2f\n", sizes[s],
-		       median(ns[s][DIRECT], rounds), median(ns[s][JOB], rounds), median(rj, rounds),
-		       median(ns[s][BURST], rounds), median(rb, rounds));
+		       bench_median(ns[s][DIRECT], rounds), bench_median(ns[s][JOB], rounds), bench_median(rj, rounds),
+		       bench_median(ns[s][BURST], rounds), bench_median(rb, rounds));
 	}
 	free_mb_mgr(mgr);
 	free(key);

@@ -32,6 +32,7 @@
 #include "crypto/crypto.h"
 #include "crypto/crypto_gost.h"
 #include "crypto/mgm.h"
+#include "bench_time.h"
 
 #define MAX_ROUNDS 15
 
@@ -41,14 +42,6 @@ static int rounds = 5;
 
 /* CPU time of this thread: what the operation costs on its core, whatever else the machine
  * runs meanwhile (wall time on a shared machine measures the neighbours). */
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 struct op {
 	int (*fn)(void *);
 	void *arg;
@@ -58,7 +51,7 @@ struct op {
 
 static void slice(struct op *o, double len)
 {
-	double t0 = now(), t;
+	double t0 = bench_cpu_time(), t;
 
 	do {
 		for (int i = 0; i < 32; i++)
@@ -67,7 +60,7 @@ static void slice(struct op *o, double len)
 				exit(1);
 			}
 		o->n += 32;
-		t = now() - t0;
+		t = bench_cpu_time() - t0;
 	} while (t < len);
 	o->t += t;
 }
@@ -92,22 +85,6 @@ static double per_sec(const struct op *o)
 enum { I_ENGINE, I_TABLE, I_CT, NIMPL };
 static const enum gost_impl impl_ids[NIMPL] = {GOST_IMPL_ENGINE, GOST_IMPL_TABLE, GOST_IMPL_CT};
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 /* A row: nops ops (bytes per call each), `rounds` rounds side by side. mbps[i] is op i's
  * median MB/s; ratio[i] the median over rounds of op i's rate over op base[i]'s. */
 struct row {
@@ -130,8 +107,8 @@ static void run_row(struct row *r)
 			q[i][k] = rate[i][k] / rate[r->base[i]][k];
 	}
 	for (size_t i = 0; i < r->nops; i++) {
-		r->mbps[i] = median(rate[i], rounds);
-		r->ratio[i] = median(q[i], rounds);
+		r->mbps[i] = bench_median(rate[i], rounds);
+		r->ratio[i] = bench_median(q[i], rounds);
 	}
 }
 
@@ -331,7 +308,7 @@ static void print_aead_table(void)
 	for (size_t c = 0; c < sizeof(cs) / sizeof(cs[0]); c++)
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
 			print_aead_row(cs[c], sizes[s]);
-	printf("x engine: the median over the rounds of (rate / the engine's rate in the same\n"
+	printf("x engine: the bench_median over the rounds of (rate / the engine's rate in the same\n"
 	       "round). Packets: aead_seal/aead_open on a payload of that many bytes with an\n"
 	       "8-byte AAD, each with its own IV (consecutive sequence numbers), the key-tree\n"
 	       "leaf cached (as between leaf changes).\n");
@@ -704,7 +681,7 @@ static void pin_one_core(void)
 	CPU_SET(cpu < 0 ? 0 : cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		perror("sched_setaffinity");
-	printf("pinned to CPU %d; every figure the median of %d rounds, each %.2f s of thread\n"
+	printf("pinned to CPU %d; every figure the bench_median of %d rounds, each %.2f s of thread\n"
 	       "CPU time per figure, the figures of a row taken side by side in 10 ms turns\n",
 	       cpu < 0 ? 0 : cpu, rounds, secs);
 }

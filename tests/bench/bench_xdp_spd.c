@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../bpf/xdp_harness.h"
+#include "bench_time.h"
 
 #define BATCH		65536
 #define RUNS		5
@@ -70,13 +71,6 @@ static int bench_fill(struct hx *h, uint32_t n, unsigned ntuples, uint32_t hit)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Time RUNS runs of frame into ns[]; *action is the program's verdict. */
 static int bench_time(struct hx *h, const uint8_t *frame, size_t len, double *ns, int *action)
 {
@@ -126,12 +120,6 @@ out:
 	return err;
 }
 
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 int main(void)
 {
 	static const uint32_t sizes[] = { 1, 1000, 100000, 1000000 };
@@ -154,15 +142,15 @@ int main(void)
 					return 1;
 				}
 			}
-	printf("XDP SPD lookup, ns/packet (BPF_PROG_TEST_RUN; median [min] of %d runs)\n",
+	printf("XDP SPD lookup, ns/packet (BPF_PROG_TEST_RUN; bench_median [min] of %d runs)\n",
 	       ROUNDS * RUNS);
 	printf("%10s %7s %16s %16s\n", "policies", "tuples", "hit (drop)", "miss (pass)");
 	for (int t = 0; t < 2; t++)
 		for (int s = 0; s < 4; s++) {
 			struct result *x = &r[t][s];
 
-			hit[t][s] = median(x->hit, x->n);
-			miss[t][s] = median(x->miss, x->n);
+			hit[t][s] = bench_median(x->hit, x->n);
+			miss[t][s] = bench_median(x->miss, x->n);
 			printf("%10u %7u %9.0f [%4.0f] %9.0f [%4.0f]\n", sizes[s], tuples[t],
 			       hit[t][s], x->hit[0], miss[t][s], x->miss[0]);
 		}
