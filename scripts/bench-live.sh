@@ -498,17 +498,9 @@ run_cp() {
 # and replaces its policy (atomic), and only then both delete the old one. CPUs: gw1's worker
 # on 1, gw2's on 0 with the (rate-limited, mostly sleeping) generator.
 
-run_rekey() {
-	local n=${REKEY_N:-300000} rate=${REKEY_RATE:-20000} key k2 spid got sent secs what
-	what="through a make-before-break rekey (0x20001 -> 0x20002) on both gateways"
-	[ -n "${REKEY_NONE:-}" ] && what="control run, no rekey"
-	key=$(key_of aes128gcm)
-	k2=0x$(printf '%02x' $(seq 101 120) | tr -d '\n')
-	secs=$((n / rate + 12))
-	ns_add $NS_G && ns_add $NS_W && ns_add $NS_V && ns_add $NS_S || return 1
-	veth $NS_G g0 $NS_W gl
-	veth $NS_W gw $NS_V vw
-	veth $NS_V vl $NS_S s0
+# chain_addrs: the addresses, static neighbours, routes and sysctls of the chain generator
+# (g0) - gl gw1 gw - vw gw2 vl - (s0) sink that run_rekey and run_queues build; sets GL_MAC.
+chain_addrs() {
 	in_ns $NS_W ip addr add 198.51.100.254/24 dev gl
 	in_ns $NS_W ip addr add 192.0.2.1/25 dev gw
 	in_ns $NS_V ip addr add 192.0.2.2/25 dev vw
@@ -522,6 +514,20 @@ run_rekey() {
 		in_ns $ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
 			net.ipv4.conf.default.rp_filter=0
 	done
+}
+
+run_rekey() {
+	local n=${REKEY_N:-300000} rate=${REKEY_RATE:-20000} key k2 spid got sent secs what
+	what="through a make-before-break rekey (0x20001 -> 0x20002) on both gateways"
+	[ -n "${REKEY_NONE:-}" ] && what="control run, no rekey"
+	key=$(key_of aes128gcm)
+	k2=0x$(printf '%02x' $(seq 101 120) | tr -d '\n')
+	secs=$((n / rate + 12))
+	ns_add $NS_G && ns_add $NS_W && ns_add $NS_V && ns_add $NS_S || return 1
+	veth $NS_G g0 $NS_W gl
+	veth $NS_W gw $NS_V vw
+	veth $NS_V vl $NS_S s0
+	chain_addrs
 	{
 		echo "add 192.0.2.1 192.0.2.2 esp 0x20001 -u 1 -E aes-gcm-16 $key ;"
 		echo "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
@@ -596,20 +602,8 @@ queues_topo() {
 	in_ns $NS_B ip link set w1 master br0
 	in_ns $NS_B ip link set w2 master br0
 	in_ns $NS_B ip link set br0 up
-	in_ns $NS_W ip addr add 198.51.100.254/24 dev gl
-	in_ns $NS_W ip addr add 192.0.2.1/25 dev gw
-	in_ns $NS_V ip addr add 192.0.2.2/25 dev vw
-	in_ns $NS_V ip addr add 192.0.2.129/25 dev vl
-	in_ns $NS_S ip addr add 192.0.2.130/25 dev s0
-	GL_MAC=$(mac_of $NS_W gl)
-	in_ns $NS_W ip neigh replace 192.0.2.2 lladdr "$(mac_of $NS_V vw)" dev gw nud permanent
+	chain_addrs
 	in_ns $NS_W ip route add 203.0.113.0/24 via 192.0.2.2 dev gw
-	in_ns $NS_V ip neigh replace 192.0.2.130 lladdr "$(mac_of $NS_S s0)" dev vl nud permanent
-	in_ns $NS_V ip route add 203.0.113.0/24 via 192.0.2.130 dev vl
-	for ns in $NS_W $NS_V; do
-		in_ns $ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0
-	done
 }
 
 # workers_field NAME FIELD: FIELD of every worker line of gateway NAME's last stats, joined
