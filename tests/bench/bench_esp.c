@@ -726,7 +726,7 @@ static void print_ceiling(const struct row *rows, size_t nrows)
 	}
 	printf("\nframes: the cipher at what ESP encrypts, in place over the batch's frames (where "
 	       "ESP finds\nits packets: L2, not one hot buffer); ceiling: %%raw of an ESP that did "
-	       "nothing else\n(bench_median of the per-round ratios); no ciph: ESP with a null cipher, "
+	       "nothing else\n(median of the per-round ratios); no ciph: ESP with a null cipher, "
 	       "the work around it.\n");
 }
 

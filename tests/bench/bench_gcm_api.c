@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 				ns[s][a][r] = x[a];
 		}
 	printf("intel-ipsec-mb %s, AES-128-GCM, one core, ns per packet (medians of %u rounds);\n"
-	       "x direct: the bench_median of the per-round ratios to the direct API\n\n", IMB_VERSION_STR,
+	       "x direct: the median of the per-round ratios to the direct API\n\n", IMB_VERSION_STR,
 	       rounds);
 	printf("bytes | %8s | %8s %8s | %8s %8s\n", api_names[DIRECT], api_names[JOB],
 	       "x direct", api_names[BURST], "x direct");

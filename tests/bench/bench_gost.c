@@ -308,7 +308,7 @@ static void print_aead_table(void)
 	for (size_t c = 0; c < sizeof(cs) / sizeof(cs[0]); c++)
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
 			print_aead_row(cs[c], sizes[s]);
-	printf("x engine: the bench_median over the rounds of (rate / the engine's rate in the same\n"
+	printf("x engine: the median over the rounds of (rate / the engine's rate in the same\n"
 	       "round). Packets: aead_seal/aead_open on a payload of that many bytes with an\n"
 	       "8-byte AAD, each with its own IV (consecutive sequence numbers), the key-tree\n"
 	       "leaf cached (as between leaf changes).\n");
@@ -681,7 +681,7 @@ static void pin_one_core(void)
 	CPU_SET(cpu < 0 ? 0 : cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		perror("sched_setaffinity");
-	printf("pinned to CPU %d; every figure the bench_median of %d rounds, each %.2f s of thread\n"
+	printf("pinned to CPU %d; every figure the median of %d rounds, each %.2f s of thread\n"
 	       "CPU time per figure, the figures of a row taken side by side in 10 ms turns\n",
 	       cpu < 0 ? 0 : cpu, rounds, secs);
 }

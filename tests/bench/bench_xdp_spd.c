@@ -142,7 +142,7 @@ int main(void)
 					return 1;
 				}
 			}
-	printf("XDP SPD lookup, ns/packet (BPF_PROG_TEST_RUN; bench_median [min] of %d runs)\n",
+	printf("XDP SPD lookup, ns/packet (BPF_PROG_TEST_RUN; median [min] of %d runs)\n",
 	       ROUNDS * RUNS);
 	printf("%10s %7s %16s %16s\n", "policies", "tuples", "hit (drop)", "miss (pass)");
 	for (int t = 0; t < 2; t++)
