@@ -11,6 +11,7 @@
  * replaced, removed at the end).
  */
 #include <errno.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -384,6 +385,9 @@ static void test_event_queue(void **state)
 	out_stop_writer(&o);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true(t1.tv_sec - t0.tv_sec < 4);
+	/* what the writer left in f's buffer fails with EPIPE, as in the daemon (live.c ignores
+	 * SIGPIPE); the signal would end the test silently, as it did once under load */
+	signal(SIGPIPE, SIG_IGN);
 	close(fds[0]);
 	fclose(f);
 	free(o.q);
