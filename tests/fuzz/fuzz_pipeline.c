@@ -377,6 +377,17 @@ static bool port_kernel(void *drv, const uint8_t *ip, uint32_t len)
 	return false;
 }
 
+/* What an inbound policy lets through (docs/security.md): a packet that shows everything
+ * the policy asks, or a fragment other than the first whose missing ports are all it hides
+ * (its first fragment is checked). */
+static bool fits_inbound(const struct ref_pol *p, const struct pkt_info *pi)
+{
+	enum fit f = fits(p, pi);
+
+	return f == YES || (f == MAYBE && pi->later_fragment &&
+			    !(p->proto && pi->proto == PKT_PROTO_UNKNOWN));
+}
+
 /* Invariant 2: a decrypted packet matches an inbound ipsec policy of its SA, if any names
  * it (or, with --strict-inbound, one must). ICMP errors of ours come here too. */
 static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
@@ -394,7 +405,7 @@ static bool port_host(void *drv, const uint8_t *ip, uint32_t len)
 		if (!sels[W.cur_sa][i])
 			continue;
 		named = true;
-		matched |= p->tunnel == W.cur_tunnel && fits(p, &pi) != NO;
+		matched |= p->tunnel == W.cur_tunnel && fits_inbound(p, &pi);
 	}
 	check(named ? matched : !W.pipe.cfg.strict_inbound);
 	return true;

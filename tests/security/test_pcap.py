@@ -143,6 +143,35 @@ def strict_inbound():
     assert delivered(r) == [], "delivered %s without an inbound policy" % delivered(r)
 
 
+def unreadable_inbound():
+    """Through SA 0x2001 under an inbound policy for UDP to port 5000: what may come (a
+    datagram to 5000, and a non-first fragment: its first fragment carries the ports and
+    is checked, docs/security.md) and what may not (another port, another protocol, IP
+    protocol 255, a UDP header cut short)."""
+    sa = scapy_sa(0x2001, KEY_BACK, (4, "192.0.2.2", "192.0.2.1"))
+    src, dst = GOOD
+    whole = udp(4, src, dst, dport=5000, size=3000, id=0x4444)
+    first, later = fragment(whole, fragsize=1000)[:2]
+    may = [udp(4, src, dst, dport=5000), later]
+    may_not = [udp(4, src, dst, dport=22),
+               tcp(4, src, dst, dport=5000),
+               filled(IP(src=src, dst=dst, proto=255) / Raw(bytes(range(40)))),
+               filled(IP(src=src, dst=dst, proto=17) / Raw(b"\x0f\xa0"))]
+    return [ether(sa.encrypt(p)) for p in may + may_not], len(may)
+
+
+def inbound_policy_unreadable():
+    cmds = (SA_LINES + POLICY_OUT + "spdadd 203.0.113.0/24 198.51.100.0/24[5000] udp "
+            "-P in ipsec %s ;\n" % TUNNEL_IN)
+    frames, n_may = unreadable_inbound()
+    r = esper(cmds, frames)
+    out = [l3(f) for f in r.out if l3(f).proto != 50]
+    got = sorted((p.proto, p.frag) for p in out)
+    assert got == [(17, 0), (17, 125)], "delivered %s, want the datagram to 5000 and the " \
+        "non-first fragment (of %d frames, %d allowed)" % (
+            [p.summary() for p in out], len(frames), n_may)
+
+
 # --- fail closed: selectors that cannot be read ------------------------------------------
 
 def udp_fragments():
@@ -272,6 +301,8 @@ def main():
             ("inbound policy: forged inner packets dropped", inbound_policy),
             ("no inbound policy: ESPER delivers", esper_rule_without_in_policy),
             ("--strict-inbound: no policy, nothing delivered", strict_inbound),
+            ("inbound port policy: protocol 255, a cut UDP header, other ports dropped",
+             inbound_policy_unreadable),
             ("non-first fragments under a port policy", fragments_under_port_policy),
             ("IPv6 chain past the parser under a port policy",
              long_ipv6_chain_under_port_policy),

@@ -130,19 +130,25 @@ static bool prefix_eq(const uint8_t *a, const uint8_t *net, unsigned plen)
 	return !bits || ((a[bytes] ^ net[bytes]) & (uint8_t)(0xff00 >> bits)) == 0;
 }
 
-/* Does the inner packet match sel? What it could not show (ports of a fragment, a protocol
- * past an unwalkable chain) is not held against it: the first fragment, which carries
- * them, is checked. */
+/* Does the inner packet match sel? A selector with a protocol matches no packet whose
+ * protocol could not be read (an IPv6 chain past the parser, IP protocol 255); one with
+ * ports, no packet without them (a TCP or UDP header cut short), RFC 4301 4.4.1.1. A
+ * fragment other than the first is the exception: its first fragment, which carries the
+ * ports, is checked, and esper-xdp itself sends such fragments on an SA with ports (it
+ * fragments before encapsulating), as a peer that negotiated NON_FIRST_FRAGMENTS_ALSO
+ * would (RFC 4301 7.3; docs/security.md). */
 static bool sel_match(const struct sa_sel *sel, const struct pkt_info *pi, bool tunnel)
 {
 	if (sel->family != pi->family || sel->tunnel != tunnel ||
 	    !prefix_eq(pi->src, sel->src, sel->src_plen) ||
 	    !prefix_eq(pi->dst, sel->dst, sel->dst_plen))
 		return false;
-	if (sel->proto && pi->proto != PKT_PROTO_UNKNOWN && sel->proto != pi->proto)
+	if (sel->proto && sel->proto != pi->proto)
 		return false;
-	if (!pi->has_ports)
+	if (!sel->sport && !sel->dport)
 		return true;
+	if (!pi->has_ports)
+		return pi->later_fragment;
 	return (!sel->sport || sel->sport == pi->sport) && (!sel->dport || sel->dport == pi->dport);
 }
 
