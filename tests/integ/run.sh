@@ -625,7 +625,8 @@ with open(sys.argv[1], "w") as f:
         f.write(s.recv(2048).hex() + "\n")
         f.flush()' "$LOGDIR/ike.got" &
 	rcv=$!
-	sleep 0.5
+	wait_for "the IKE stand-in's socket" sh -c \
+		"ip netns exec $NS_G1 ss -Hlun 'sport = :4500' | grep -q 192.0.2.1" || return 1
 	before=$(gw_stat 1 xdp PASS_NATT_CONTROL)
 	natt_send $NS_G2 192.0.2.1 4500 0000000049b54e4b45
 	natt_send $NS_G2 192.0.2.1 4500 ff
@@ -662,8 +663,9 @@ case_lifetimes() {
 	if ping_ok $NS_A 203.0.113.10 2; then echo "replies flowed without their SA"; return 1; fi
 	# bytes, under traffic: 50 requests of 1028 bytes, 20 a second
 	in_ns $NS_A ping -q -c 50 -i 0.05 -s 1000 -W 1 203.0.113.10 >/dev/null 2>&1
-	sleep 0.3
+	wait_for "soft expiry of 0x1001" expire_line 1 soft 0x00001001 >/dev/null || return 1
 	expire_line 1 soft 0x00001001 | grep ' by=bytes ' || { echo "no soft expiry by bytes"; return 1; }
+	wait_for "hard expiry of 0x1001" expire_line 1 hard 0x00001001 >/dev/null || return 1
 	expire_line 1 hard 0x00001001 | grep ' by=bytes ' || { echo "no hard expiry by bytes"; return 1; }
 	awk '/^expire/ { print NR ": " $0 }' "$LOGDIR/gw1.out"
 	order=$(grep '^expire' "$LOGDIR/gw1.out" | awk '{ print $2 $3 }' | tr '\n' ' ')
