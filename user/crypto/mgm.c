@@ -652,7 +652,7 @@ static int hash_blocks(struct run *r, const uint8_t *x, size_t nb)
 }
 
 /* Whole blocks straight from s; a block split across pieces is gathered in p. */
-static int hash_bytes(struct run *r, struct part *p, const uint8_t *s, size_t len)
+static int absorb(struct run *r, struct part *p, const uint8_t *s, size_t len)
 {
 	size_t n = r->n, full;
 	int err;
@@ -738,11 +738,11 @@ static int run_hash(struct run *r, const struct mgm_seg *aad, size_t naad, size_
 	int err = 0;
 
 	for (size_t i = 0; i < naad && !err; i++)
-		err = hash_bytes(r, &r->p, aad[i].p, aad[i].len);
+		err = absorb(r, &r->p, aad[i].p, aad[i].len);
 	if (!err)
 		err = hash_pad(r, &r->p);
 	if (!err)
-		err = hash_bytes(r, &r->p, c, clen);
+		err = absorb(r, &r->p, c, clen);
 	if (!err)
 		err = hash_pad(r, &r->p);
 	if (!err)
