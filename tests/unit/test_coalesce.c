@@ -282,6 +282,14 @@ static void put(struct stream *s, const struct pkt *p)
 	s->out[s->nout++].len = p->len;
 }
 
+/* Every packet of p[0..n-1] in turn, then the end of the turn. */
+static void put_all(struct stream *s, const struct pkt *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		put(s, &p[i]);
+	flush(s);
+}
+
 /* The packets of one flow (by source port, the flows of a test differ in it), in order,
  * in the input and in what came out. */
 static void assert_same_flows(const struct pkt *a, unsigned na, const struct stream *s)
@@ -373,9 +381,7 @@ static void check_run(struct shape sh, unsigned n, uint16_t last_payload, uint8_
 	if (last_flags)
 		sh.flags = last_flags;
 	build(&p[n - 1], &sh);
-	for (unsigned i = 0; i < n; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, n);
 	assert_int_equal(s->writes, 1);
 	assert_int_equal(s->merged, n > 1);
 	assert_same(p, n, s);
@@ -424,9 +430,7 @@ static void check_break(const char *what, struct shape a, struct shape b, bool b
 	a.id++;
 	build(&p[1], &a);
 	build(&p[2], &b);
-	for (unsigned i = 0; i < 3; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 3);
 	if (s->writes != 2 || s->merged != 1 || s->alone != b_alone)
 		fail_msg("%s: %u writes, %u merged", what, s->writes, s->merged);
 	assert_same(p, 3, s);
@@ -493,9 +497,7 @@ static void test_closed_and_refused_starts(void **state)
 	a.id++;
 	a.payload = 1000;
 	run_of(p + 1, a, 2);	/* larger than the first: a new run */
-	for (unsigned i = 0; i < 3; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 3);
 	assert_int_equal(s->writes, 2);
 	assert_same(p, 3, s);
 
@@ -503,9 +505,7 @@ static void test_closed_and_refused_starts(void **state)
 	a = tcp4();
 	a.flags = 0x18;		/* PSH: the run ends with it */
 	run_of(p, a, 3);
-	for (unsigned i = 0; i < 3; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 3);
 	assert_int_equal(s->writes, 3);
 	assert_int_equal(s->merged, 0);
 	assert_same(p, 3, s);
@@ -541,9 +541,7 @@ static void test_fixed_id(void **state)
 	a.id = 42;
 	for (unsigned i = 0; i < 5; i++)
 		build(&p[i], &a);
-	for (unsigned i = 0; i < 5; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 5);
 	assert_int_equal(s->writes, 1);
 	assert_int_equal(s->nout, 5);
 	for (unsigned i = 0; i < 5; i++) {
@@ -556,9 +554,7 @@ static void test_fixed_id(void **state)
 	a.df = false;
 	for (unsigned i = 0; i < 3; i++)
 		build(&p[i], &a);
-	for (unsigned i = 0; i < 3; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 3);
 	assert_int_equal(s->writes, 3);
 	assert_same(p, 3, s);
 	free(s);
@@ -574,9 +570,7 @@ static void test_limits(void **state)
 	(void)state;
 	a.payload = 500;
 	run_of(p, a, 80);
-	for (unsigned i = 0; i < 80; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 80);
 	assert_int_equal(s->writes, 2);		/* 64 + 16 */
 	assert_same(p, 80, s);
 
@@ -584,9 +578,7 @@ static void test_limits(void **state)
 	a.opt_len = 0;
 	a.payload = 1460;
 	run_of(p, a, 50);	/* 44 x 1460 + 40 = 64280 bytes; the 45th would pass 65535 */
-	for (unsigned i = 0; i < 50; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, 50);
 	assert_int_equal(s->writes, 2);
 	assert_same(p, 50, s);
 	free(p);
@@ -631,9 +623,7 @@ static void test_random_streams(void **state)
 				sh->id++;
 			}
 		}
-		for (unsigned i = 0; i < n; i++)
-			put(s, &p[i]);
-		flush(s);
+		put_all(s, p, n);
 		assert_same_flows(p, n, s);
 		merged += s->merged;
 	}
@@ -668,9 +658,7 @@ static void test_many_flows(void **state)
 			f[i].seq += x.payload;
 			f[i].id++;
 		}
-	for (unsigned i = 0; i < n; i++)
-		put(s, &p[i]);
-	flush(s);
+	put_all(s, p, n);
 	assert_same_flows(p, n, s);
 	/* 8 flows x 15 in 8 runs of 15; then ten flows in turn for eight runs: each packet
 	 * finds its run written for the one before (the oldest goes, as in GRO) */
