@@ -2,7 +2,7 @@
 /*
  * bench_time.h - what the benchmark programs share to time themselves: this thread's CPU
  * time (on the shared machine a neighbour's load costs wall time, not ours), the wall
- * clock, and the median of a figure's rounds. Header-only, for the benchmarks.
+ * clock, and the median and minimum of a figure's rounds. Header-only, for the benchmarks.
  */
 #ifndef ESPER_BENCH_TIME_H
 #define ESPER_BENCH_TIME_H
@@ -49,6 +49,17 @@ static inline double bench_median(const double *v, size_t n)
 	qsort(s, n, sizeof(*s), bench_cmp_double);
 	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 	free(s);
+	return m;
+}
+
+/* The smallest of v[0..n-1]; 0 for no figures. */
+static inline double bench_min(const double *v, size_t n)
+{
+	double m = n ? v[0] : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
 	return m;
 }
 

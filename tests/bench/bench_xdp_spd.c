@@ -152,7 +152,8 @@ int main(void)
 			hit[t][s] = bench_median(x->hit, x->n);
 			miss[t][s] = bench_median(x->miss, x->n);
 			printf("%10u %7u %9.0f [%4.0f] %9.0f [%4.0f]\n", sizes[s], tuples[t],
-			       hit[t][s], x->hit[0], miss[t][s], x->miss[0]);
+			       hit[t][s], bench_min(x->hit, x->n), miss[t][s],
+			       bench_min(x->miss, x->n));
 		}
 	for (int t = 0; t < 2; t++)
 		printf("ratio 100k/1 (medians), %u tuple(s): hit %.2f, miss %.2f (target <= 1.5)\n",
