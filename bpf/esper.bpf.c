@@ -282,11 +282,16 @@ enum natt_result {
 	NATT_UNKNOWN,	/* ESP in UDP for no SA of ours */
 };
 
-/* Does an esp-udp SA that may decrypt go to the packet's destination address and port? */
+/* Does an esp-udp SA that may decrypt go to the packet's destination address and port? The
+ * port is looked at first, in natt_ports: most UDP goes to no NAT-T port at all. */
 static __always_inline bool natt_dest(const struct pkt_sel *s)
 {
+	__u32 port = bpf_ntohs(s->dport), word = port / 64;
+	__u64 *bits = bpf_map_lookup_elem(&natt_ports, &word);
 	struct esper_natt_key k;
 
+	if (!bits || !((*bits >> (port % 64)) & 1))
+		return false;
 	__builtin_memset(&k, 0, sizeof(k));
 	k.family = s->family;
 	k.port = s->dport;

@@ -45,6 +45,14 @@ struct {
 	__type(value, __u8);
 } natt_dests SEC(".maps");
 
+/* The UDP ports of natt_dests, as a bitmap (esper_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ESPER_NATT_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} natt_ports SEC(".maps");
+
 /* The host's own addresses (user/control/localaddr.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -124,6 +124,11 @@ _Static_assert(sizeof(struct esper_sa_in_val) == 40, "esper_sa_in_val");
  * its socket. */
 #define ESPER_MAX_NATT_DESTS	65536
 
+/* Map natt_ports: bit (port % 64) of word (port / 64), the UDP port in host order, is set
+ * while natt_dests holds a place with that port. XDP asks natt_dests only about UDP to such
+ * a port: a hash lookup for every UDP packet cost ~30 ns (BENCHMARKS.md). */
+#define ESPER_NATT_PORT_WORDS	1024
+
 struct esper_natt_key {
 	__u8 family;		/* ESPER_AF_INET or ESPER_AF_INET6 */
 	__u8 pad;

@@ -505,8 +505,24 @@ static bool natt_wanted(const struct ip_addr *dst, uint16_t dport)
 	return false;
 }
 
+/* natt_ports has the bit of a port set exactly when one of natt_dests' keys has that port. */
+static void check_natt_ports(const struct esper_natt_key *keys, size_t nk)
+{
+	for (__u32 w = 0; w < ESPER_NATT_PORT_WORDS; w++) {
+		__u64 bits, want = 0;
+
+		assert_int_equal(bpf_map_lookup_elem(H.fds.natt_ports, &w, &bits), 0);
+		for (size_t i = 0; i < nk; i++)
+			if (ntohs(keys[i].port) / 64 == w)
+				want |= 1ull << (ntohs(keys[i].port) % 64);
+		if (bits != want)
+			fail_msg("natt_ports word %u: %#llx, natt_dests' ports make %#llx", w,
+				 (unsigned long long)bits, (unsigned long long)want);
+	}
+}
+
 /* natt_dests holds where the SAD's esp-udp SAs that may decrypt go, and nothing else: the
- * map's keys are exactly those places (and sad_natt_dest agrees). */
+ * map's keys are exactly those places (and sad_natt_dest agrees); natt_ports their ports. */
 static void check_natt_dests(void)
 {
 	struct esper_natt_key *keys;
@@ -528,8 +544,9 @@ static void check_natt_dests(void)
 		want += w && first;
 	}
 	keys = map_keys(H.fds.natt_dests, sizeof(*keys), &nk);
-	free(keys);
 	assert_int_equal(nk, want);
+	check_natt_ports(keys, nk);
+	free(keys);
 }
 
 /*

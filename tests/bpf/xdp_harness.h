@@ -491,6 +491,12 @@ static inline int hx_reset(struct hx *h)
 	err = err ?: hx_map_clear(h->fds.local_addrs, sizeof(struct esper_addr_key));
 	err = err ?: hx_map_clear(h->fds.xsk_slots, sizeof(struct esper_xsk_key));
 	err = err ?: hx_map_clear(h->fds.natt_dests, sizeof(struct esper_natt_key));
+	for (__u32 w = 0; !err && w < ESPER_NATT_PORT_WORDS; w++) {
+		__u64 none = 0;
+
+		if (bpf_map_update_elem(h->fds.natt_ports, &w, &none, BPF_ANY))
+			err = -errno;
+	}
 	if (!err && bpf_map_update_elem(h->fds.config, &zero, &cfg, BPF_ANY))
 		err = -errno;
 	return err;
@@ -532,7 +538,7 @@ static inline int hx_add_sa_pkt(struct hx *h, uint32_t spi, uint32_t uid, const 
 }
 
 /* An esp-udp SA (spi, uid) that may decrypt, to (dst, dport), as bpf_sync.c writes it:
- * sa_in's entry and the place in natt_dests. */
+ * sa_in's entry, the place in natt_dests and its port's bit in natt_ports. */
 static inline int hx_add_udp_sa(struct hx *h, uint32_t spi, uint32_t uid, uint8_t family,
 				const uint8_t *dst, uint16_t dport)
 {
@@ -540,11 +546,17 @@ static inline int hx_add_udp_sa(struct hx *h, uint32_t spi, uint32_t uid, uint8_
 				     .dport = htons(dport) };
 	struct esper_natt_key k = { .family = family, .port = htons(dport) };
 	__be32 key = htonl(spi);
+	__u32 word = dport / 64;
+	__u64 bits;
 	__u8 one = 1;
 
 	memcpy(v.dst, dst, family == ESPER_AF_INET6 ? 16 : 4);
 	memcpy(k.addr, dst, family == ESPER_AF_INET6 ? 16 : 4);
+	if (bpf_map_lookup_elem(h->fds.natt_ports, &word, &bits))
+		return -errno;
+	bits |= 1ull << (dport % 64);
 	if (bpf_map_update_elem(h->fds.sa_in, &key, &v, BPF_ANY) ||
+	    bpf_map_update_elem(h->fds.natt_ports, &word, &bits, BPF_ANY) ||
 	    bpf_map_update_elem(h->fds.natt_dests, &k, &one, BPF_ANY))
 		return -errno;
 	return 0;

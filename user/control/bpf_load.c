@@ -223,6 +223,7 @@ void bpf_load_map_fds(const struct bpf_load *bl, struct bpf_load_fds *fds)
 	fds->config = bpf_map__fd(bl->skel->maps.config);
 	fds->local_addrs = bpf_map__fd(bl->skel->maps.local_addrs);
 	fds->natt_dests = bpf_map__fd(bl->skel->maps.natt_dests);
+	fds->natt_ports = bpf_map__fd(bl->skel->maps.natt_ports);
 	fds->counters = bpf_map__fd(bl->skel->maps.counters);
 }
 

@@ -32,6 +32,7 @@ struct bpf_load_fds {
 	int counters;
 	int local_addrs;
 	int natt_dests;
+	int natt_ports;
 };
 
 struct bpf_load;

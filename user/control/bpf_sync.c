@@ -253,17 +253,53 @@ static int del_sa(void *ctx, uint32_t spi)
 	return result(bpf_map_delete_elem(s->fds.sa_in, &key));
 }
 
+/* Is port (network order) still the port of a place in natt_dests? A gateway takes ESP in
+ * UDP at a handful of places (its addresses, port 4500): the walk is short. */
+static bool natt_port_used(const struct bpf_sync *s, __be16 port)
+{
+	struct esper_natt_key key, next;
+	const void *prev = NULL;
+
+	while (!bpf_map_get_next_key(s->fds.natt_dests, prev, &next)) {
+		if (next.port == port)
+			return true;
+		key = next;
+		prev = &key;
+	}
+	return false;
+}
+
+/* natt_ports' bit for port (network order), set or cleared. */
+static int set_natt_port(const struct bpf_sync *s, __be16 port, bool on)
+{
+	__u32 p = ntohs(port), word = p / 64;
+	__u64 bits;
+
+	if (bpf_map_lookup_elem(s->fds.natt_ports, &word, &bits))
+		return -errno;
+	bits = on ? bits | 1ull << (p % 64) : bits & ~(1ull << (p % 64));
+	return result(bpf_map_update_elem(s->fds.natt_ports, &word, &bits, BPF_ANY));
+}
+
+/* A place in natt_dests and its port's bit in natt_ports: the bit is set before a place
+ * goes in and cleared after the port's last place went. */
 static int set_natt_dest(void *ctx, const struct sa_path *path, bool used)
 {
 	struct bpf_sync *s = ctx;
 	struct esper_natt_key key = { .port = path->dport };
 	__u8 one = 1;
+	int err;
 
 	key.family = path->dst.family == AF_INET ? ESPER_AF_INET : ESPER_AF_INET6;
 	memcpy(key.addr, path->dst.a, sizeof(key.addr));
-	if (used)
-		return result(bpf_map_update_elem(s->fds.natt_dests, &key, &one, BPF_ANY));
-	return result(bpf_map_delete_elem(s->fds.natt_dests, &key));
+	if (used) {
+		err = set_natt_port(s, key.port, true);
+		return err ?: result(bpf_map_update_elem(s->fds.natt_dests, &key, &one, BPF_ANY));
+	}
+	err = result(bpf_map_delete_elem(s->fds.natt_dests, &key));
+	if (!err && !natt_port_used(s, key.port))
+		err = set_natt_port(s, key.port, false);
+	return err;
 }
 
 void bpf_sync_init(struct bpf_sync *s, const struct bpf_load_fds *fds)
