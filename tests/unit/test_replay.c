@@ -51,6 +51,33 @@ static void test_window_above_max(void **state)
 	replay_fini(&r);
 }
 
+/* Every window the parser allows, not only multiples of 64: a window that does not start on a
+ * word boundary spans (window - 1) / 64 + 2 words; with one word fewer in the ring, the word
+ * of the top clears the window's oldest and its numbers are taken again (replay:100 took
+ * 29-63 again at top 128). Numbers in order, each time the window's oldest seen again. */
+static void test_every_window_size(void **state)
+{
+	static const uint32_t windows[] = { 32, 63, 64, 65, 100, 127, 128, 129, 200, 250, 255,
+					    500, 511, 1000, 1023, 1025, 8128, 8191, 65535, 65536 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+		uint32_t w = windows[i];
+		struct replay r;
+
+		replay_init(&r, w, 0);
+		for (uint64_t top = 1; top <= 2 * (uint64_t)w + 130; top++) {
+			uint64_t oldest = top > w ? top - w + 1 : 1;
+
+			assert_int_equal(replay_update(&r, top), REPLAY_OK);
+			if (replay_check(&r, oldest) != REPLAY_DUP)
+				fail_msg("window %u, top %llu: %llu would be taken again", w,
+					 (unsigned long long)top, (unsigned long long)oldest);
+		}
+		replay_fini(&r);
+	}
+}
+
 static void test_window_edges(void **state)
 {
 	static const struct step steps[] = {
@@ -275,6 +302,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_edges),
+		cmocka_unit_test(test_every_window_size),
 		cmocka_unit_test(test_small_window_and_seq_start),
 		cmocka_unit_test(test_disabled_window),
 		cmocka_unit_test(test_esn_inference),

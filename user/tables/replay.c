@@ -2,8 +2,8 @@
 /*
  * replay.c - sliding anti-replay window (RFC 4303 3.4.3, Appendix A) as a ring of 64-bit
  * words (the RFC 6479 layout): advancing the window clears whole words, no bit shifting.
- * The ring has at least window/64 + 1 words, so a word is reused only for numbers that are
- * already left of the window.
+ * A window that does not start on a word boundary spans (window - 1) / 64 + 2 words; the
+ * ring has at least that many, so a word is reused only for numbers already left of it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ void replay_init(struct replay *r, uint32_t window, uint64_t top)
 	if (window > REPLAY_MAX_WINDOW)	/* the parser allows no more: never cut to 17 bits */
 		window = REPLAY_MAX_WINDOW;
 	r->window = window;
-	while (words < window / 64 + 1)
+	while (window && words < (window - 1) / 64 + 2)
 		words *= 2;
 	r->mask = (words - 1) & 0x7fff;	/* at most 2048 words (REPLAY_MAX_WINDOW) */
 	atomic_store(&r->bits, NULL);
