@@ -227,17 +227,16 @@ static const struct pipe_ports ports = {
 
 /* --- bursts from the AF_XDP sockets and the host port ------------------------------------ */
 
-/* XDP's policy id for plaintext, from the metadata in front of a received frame, which is
- * then wiped (a reused frame never shows it again). 0 if none. */
+/* XDP's policy id for plaintext, from the metadata in front of a received frame; 0 if none.
+ * Read only where xsk_refill zeroed it before the kernel had the frame: what is there now,
+ * XDP wrote (a driver without room for metadata leaves the zeros). */
 static uint32_t take_hint(struct worker *w, uint64_t addr)
 {
-	uint8_t *data = xsk_frame(&w->xs, addr);
 	struct esper_meta m;
 
-	if (addr - xsk_frame_base(addr) < sizeof(m))
+	if (addr - xsk_frame_base(addr) != XSK_RX_DATA)
 		return 0;
-	memcpy(&m, data - sizeof(m), sizeof(m));
-	memset(data - sizeof(m), 0, sizeof(m));
+	memcpy(&m, (uint8_t *)xsk_frame(&w->xs, addr) - sizeof(m), sizeof(m));
 	return m.magic == ESPER_META_MAGIC && m.kind == ESPER_META_PLAIN_OUT ? m.id : 0;
 }
 

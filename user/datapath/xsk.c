@@ -241,8 +241,14 @@ void xsk_refill(struct xsk_set *s, struct xsk_port *p)
 	if (!want)
 		return;
 	n = xsk_ring_prod__reserve(&p->fill, want, &idx);
-	for (uint32_t i = 0; i < n; i++)
-		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = s->pool.free[--s->pool.nfree];
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t frame = s->pool.free[--s->pool.nfree];
+
+		/* no earlier use of the frame (a host packet's bytes) may pass for XDP's verdict */
+		memset((uint8_t *)xsk_frame(s, frame) + XSK_RX_DATA - sizeof(struct esper_meta), 0,
+		       sizeof(struct esper_meta));
+		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = frame;
+	}
 	xsk_ring_prod__submit(&p->fill, n);
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <xdp/xsk.h>
+#include <linux/bpf.h>
 #include <linux/types.h>
 
 #include "esper_abi.h"
@@ -21,6 +22,9 @@
 #define XSK_FRAME_SIZE	4096
 #define XSK_RING_SIZE	2048
 #define XSK_HEADROOM	256	/* room in front of received data: metadata, ESP headers */
+/* Where a received packet starts in its frame (the kernel keeps XDP_PACKET_HEADROOM in front
+ * of it as well); XDP's metadata, struct esper_meta, ends there. */
+#define XSK_RX_DATA	(XSK_HEADROOM + XDP_PACKET_HEADROOM)
 
 struct xsk_port {
 	struct xsk_socket *xsk;
