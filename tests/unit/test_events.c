@@ -8,7 +8,9 @@
  * leaves them waiting; replacement and spdflush), and the pipeline (datapath/pipeline.c)
  * with a fake driver and a fake clock: plaintext for a waiting policy is dropped (no_sa),
  * one acquire event per policy per second reaches the ring, a full ring counts its losses,
- * and once the SA is added the same packets are encrypted and the SA's last use is set.
+ * and once the SA is added the same packets are encrypted and the SA's last use is set;
+ * XDP's verdict "plaintext for this policy" stands for ESP too (XDP knows the host's
+ * addresses, the pipeline does not).
  */
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -290,6 +292,42 @@ static void test_pipeline_acquire(void **state)
 	clock_fake_ms(0);
 }
 
+/* ESP that XDP redirected as plaintext for an out ipsec policy (its destination is not an
+ * address of this host, say an address that moved to another gateway) is encrypted as XDP
+ * decided, never decrypted with the inbound SA whose SPI and addresses it carries. Without
+ * XDP before it (pcap mode) the same packet is inbound ESP. */
+static void test_pipeline_esp_hinted_as_plaintext(void **state)
+{
+	struct gw *g = gw_new();
+	struct drv d = { 0 };
+	struct pipe pp = { .sad = g->sad, .spd = g->spd, .ports = &ports, .drv = &d };
+	struct pb_pkt esp = { .proto = 50, .spi = 0x2002, .seq = 1, .payload = 64, .df = true };
+	struct pipe_pkt pkt;
+
+	(void)state;
+	gw_apply(g, "add 192.0.2.1 192.0.2.3 esp 0x1001 -u 1 -E aes-gcm-16 " KEY1 " ;\n"
+		    "add 192.0.2.2 192.0.2.1 esp 0x2002 -u 2 -E aes-gcm-16 " KEY2 " ;\n"
+		    "spdadd 192.0.2.0/24 192.0.2.0/24 any -P out ipsec "
+		    "esp/tunnel/192.0.2.1-192.0.2.3/unique:1 ;\n");
+	esp.family = pb_addr("192.0.2.2", esp.src);
+	pb_addr("192.0.2.1", esp.dst);
+	for (int hinted = 1; hinted >= 0; hinted--) {
+		memset(d.bufs[0].mem, 0, sizeof(d.bufs[0].mem));
+		d.bufs[0].b = (struct pbuf){ .head = d.bufs[0].mem, .size = sizeof(d.bufs[0].mem),
+					     .off = FX_HEADROOM,
+					     .len = (uint32_t)pb_ip(&esp, d.bufs[0].mem + FX_HEADROOM) };
+		pkt = (struct pipe_pkt){ .b = d.bufs[0].b,
+					 .from = hinted ? PIPE_FROM_WIRE : PIPE_FROM_FILE,
+					 .hint = hinted ? spd_first(g->spd)->id : 0 };
+		assert_int_equal(pkt_parse(pkt.b.head + pkt.b.off, pkt.b.len, &pkt.pi), 0);
+		pipe_burst(&pp, &pkt, 1);
+	}
+	assert_int_equal(pipe_counter(&pp, P_C_plain_out), 1);	/* hinted: encrypted */
+	assert_int_equal(d.wire, 1);
+	assert_int_equal(pipe_counter(&pp, P_C_esp_in), 1);	/* from a file: inbound ESP */
+	gw_free(g);
+}
+
 /* stats: last_use, age and idle from the fake clock */
 static void test_stats_use(void **state)
 {
@@ -321,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_require_commands),
 		cmocka_unit_test(test_pipeline_acquire),
+		cmocka_unit_test(test_pipeline_esp_hinted_as_plaintext),
 		cmocka_unit_test(test_stats_use),
 	};
 
