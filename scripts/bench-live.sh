@@ -47,6 +47,8 @@
 #            {1, 1000} SAs x {1, 100k} policies (~45 min)
 #   --quick  AES-128-GCM 64 and 1420 B, one worker (a smoke run, ~9 min; WORKERS="1 2"
 #            in the environment: one and two workers)
+#   --scale  AES-128-GCM at 64 B, one worker, and the 1000 SAs / 100k policies rows
+#            (~7 min; with --skip targets,mt,cp,rekey,queues,tcp,spd,plots)
 #   --tcp    only TCP through two gateways and transport mode (scripts/bench-tcp.sh
 #            --transport: iperf3 against kernel forwarding and --host-gso off, ~9 min)
 #   --skip   any of: rows,targets,mt,cp,rekey,queues,tcp,spd,plots (scripts/bench.sh,
@@ -73,6 +75,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--full) MATRIX=full ;;
 	--quick) MATRIX=quick ;;
+	--scale) MATRIX=scale ;;
 	--secs) SECS=$2; shift ;;
 	--skip) SKIP=",$2,"; shift ;;
 	--report) SKIP=,rows,targets,mt,spd,cp,rekey,queues,tcp, ;;
@@ -171,7 +174,7 @@ wait_for() {	# wait_for SECS CMD...
 
 # --- configuration (the flows and SAs of tests/bench/bench_pkt.h) ----------------------------
 
-key_of() {	# keying material: byte j = 0x11 + j
+key_of() {	# keying material: byte j = 0x11 + j (SA 0's of tests/bench/bench_pkt.h)
 	local n i k=0x
 	case $1 in aes128gcm) n=20 ;; aes256gcm|magma) n=36 ;; kuznyechik) n=44 ;; esac
 	for ((i = 0; i < n; i++)); do k=$k$(printf '%02x' $((0x11 + i))); done
@@ -183,15 +186,16 @@ cipher_name() {
 	kuznyechik) echo Kuznyechik-MGM ;; magma) echo Magma-MGM ;; esac
 }
 
-# conf DIR CIPHER NSA NPOL > file: the gateway's commands. Decrypt: SAs with replay:0.
+# conf DIR CIPHER NSA NPOL > file: the gateway's commands. Decrypt: SAs with replay:0. SA s's
+# key is key_of's with its first 4 bytes 0x11121314 + s (bench_pkt.h: one key per SA).
 conf() {
 	local dir=$1 c=$2 nsa=$3 npol=$4 replay=
 	[ "$dir" = dec ] && replay=" replay:0"
 	awk -v nsa="$nsa" -v npol="$npol" -v alg="$(alg_of "$c")" -v key="$(key_of "$c")" \
 		-v replay="$replay" -v dir="$([ "$dir" = enc ] && echo out || echo in)" 'BEGIN {
 		for (s = 0; s < nsa; s++)
-			printf "add 192.0.2.1 192.0.2.2 esp 0x%x -u %d -E %s %s%s ;\n",
-				65536 + s, s + 1, alg, key, replay
+			printf "add 192.0.2.1 192.0.2.2 esp 0x%x -u %d -E %s 0x%08x%s%s ;\n",
+				65536 + s, s + 1, alg, 286397204 + s, substr(key, 11), replay
 		if (npol == 1) {
 			printf "spdadd 198.51.100.0/24 203.0.113.0/24 any -P %s ipsec " \
 				"esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;\n", dir
@@ -355,6 +359,7 @@ run_rows() {
 	topo_up || { echo "bench-live: topology failed"; return 1; }
 	case $MATRIX in
 	quick) SIZES="64 1420" WORKERS=${WORKERS:-1} CIPHERS=aes128gcm SCALE=0 ;;
+	scale) SIZES=64 WORKERS=1 CIPHERS= SCALE=1 ;;
 	default) SIZES="64 512 1420 imix" WORKERS="1 2" CIPHERS="aes256gcm kuznyechik magma" SCALE=1 ;;
 	full) SIZES="64 512 1420 imix" WORKERS="1 2" CIPHERS="aes256gcm kuznyechik magma" SCALE=2 ;;
 	esac

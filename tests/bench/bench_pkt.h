@@ -11,8 +11,9 @@
  * /32 /32 udp with a destination port), so N flows exercise N policies.
  *
  * SA s (0-based): SPI 0x10000 + s, UniqueID s + 1, tunnel 192.0.2.1 -> 192.0.2.2, keying
- * material byte j = 0x11 + j (the key plays no part in the speed; each SA still has its own
- * key schedule). Flow f uses SA f % nsa.
+ * material byte j = 0x11 + j, except that its first 4 bytes are the big-endian number
+ * 0x11121314 + s: each SA has a key of its own, as the SAD requires (no two SAs may hold one
+ * key), and SA 0 keeps 0x1112...; the key plays no part in the speed. Flow f uses SA f % nsa.
  *
  * Sizes are IP packet lengths (the plaintext, before ESP). IMIX: the "simple IMIX" 7:4:1 with
  * 1420 in place of 1500 bytes (64, 576, 1420), so the largest packet still fits a 1500-byte
@@ -100,12 +101,12 @@ static inline const char *bp_alg(enum aead_cipher c)
 	return c == AEAD_AES128_GCM || c == AEAD_AES256_GCM ? "aes-gcm-16" : "gost";
 }
 
-static inline void bp_key_hex(enum aead_cipher c, char *out)
+static inline void bp_key_hex(enum aead_cipher c, unsigned sa, char *out)
 {
 	size_t n = aead_keymat_len(c);
 
-	out += sprintf(out, "0x");
-	for (size_t j = 0; j < n; j++)
+	out += sprintf(out, "0x%08x", 0x11121314u + sa);
+	for (size_t j = 4; j < n; j++)
 		out += sprintf(out, "%02x", (unsigned)(0x11 + j));
 }
 
@@ -127,8 +128,8 @@ static inline int bp_make_sas(struct exec_env *env, enum aead_cipher c, unsigned
 
 	if (!f)
 		return -1;
-	bp_key_hex(c, key);
 	for (unsigned i = 0; i < nsa; i++) {
+		bp_key_hex(c, i, key);
 		fprintf(f, "add 192.0.2.1 192.0.2.2 esp 0x%x -u %u -E %s %s replay:%u ;\n",
 			0x10000 + i, i + 1, bp_alg(c), key, replay);
 		fprintf(f, "spdadd 2001:db8:%x:%x::/64 2001:db8:ffff::/64 any -P out ipsec "
