@@ -403,6 +403,8 @@ int esper_xdp(struct xdp_md *ctx)
 		break;
 	case PARSE_NOT_IP:
 		return count(ESPER_C_PASS_NOT_IP, XDP_PASS);
+	case PARSE_TOO_MANY_TAGS:
+		return count(ESPER_C_DROP_TAGS, XDP_DROP);
 	default:
 		return count(ESPER_C_PASS_MALFORMED, XDP_PASS);
 	}

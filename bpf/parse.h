@@ -38,6 +38,7 @@ enum parse_result {
 	PARSE_OK,
 	PARSE_NOT_IP,
 	PARSE_MALFORMED,
+	PARSE_TOO_MANY_TAGS,	/* a third VLAN tag: the kernel would strip it (VID 0) */
 };
 
 /* The selectors of one packet. Addresses in network order, IPv4 in src[0]/dst[0]. */
@@ -56,7 +57,8 @@ struct pkt_sel {
 	__u32 l4_end;		/* end of the IP packet: min(frame, IP length) */
 };
 
-/* Ethernet and up to two VLAN tags (802.1Q, 802.1ad in any order). */
+/* Ethernet and up to two VLAN tags (802.1Q, 802.1ad in any order). A third is refused: the
+ * kernel strips priority tags (VID 0) however many there are and takes what is inside. */
 static __always_inline int parse_eth(void *data, void *data_end, __u32 *l3_off, __be16 *proto)
 {
 	struct ethhdr *eth = data;
@@ -77,6 +79,8 @@ static __always_inline int parse_eth(void *data, void *data_end, __u32 *l3_off, 
 		p = vh->h_vlan_encapsulated_proto;
 		off += sizeof(*vh);
 	}
+	if (p == bpf_htons(ETH_P_8021Q_) || p == bpf_htons(ETH_P_8021AD_))
+		return PARSE_TOO_MANY_TAGS;
 	*l3_off = off;
 	*proto = p;
 	return PARSE_OK;

@@ -180,6 +180,7 @@ _Static_assert(sizeof(struct esper_meta) == 12, "esper_meta");
 #define ESPER_XDP_COUNTERS(X)						\
 	X(PASS_NOT_IP, "pass: not IP")					\
 	X(PASS_MALFORMED, "pass: malformed or truncated")		\
+	X(DROP_TAGS, "drop: more VLAN tags than XDP reads (2); the kernel would take the packet inside") \
 	X(PASS_NO_POLICY, "pass: no policy matched")			\
 	X(PASS_BYPASS, "pass: a bypass (none) policy matched")		\
 	X(PASS_NATT_CONTROL, "pass: IKE or a NAT-keepalive to a NAT-T destination of this host") \

@@ -656,6 +656,8 @@ static void user_decide(const uint8_t *f, size_t len, bool unknown_drop, struct 
 	hx_set_verdict(e, -1, -1);	/* a verdict classify() doesn't know stays this */
 	if (rc == -ENOENT)
 		return hx_set_verdict(e, XDP_PASS, ESPER_C_PASS_NOT_IP);
+	if (rc == -E2BIG)
+		return hx_set_verdict(e, XDP_DROP, ESPER_C_DROP_TAGS);
 	if (rc < 0)
 		return hx_set_verdict(e, XDP_PASS, ESPER_C_PASS_MALFORMED);
 	classify(SAD, SPD, unknown_drop, f + l3_off, &pi, &c);
@@ -792,6 +794,13 @@ static size_t rand_frame(struct hx_rand *r, uint8_t *buf)
 	len = pb_frame(&k, buf);
 	l3 = pb_l3_off(&k);
 	stats[ST_VLAN] += k.vlan[0] != 0;
+	if (k.vlan[1] && !hx_rnd(r, 4)) {	/* a third tag, which XDP does not read past */
+		memmove(buf + 24, buf + 20, len - 20);
+		wr16(buf + 20, hx_rnd(r, 2) ? 0x8100 : 0x88a8);
+		wr16(buf + 22, (uint16_t)hx_rnd(r, 2));	/* VID 0: the kernel would strip it */
+		len += 4;
+		l3 += 4;
+	}
 	stats[ST_IP4_OPTS] += !k.ethertype && k.family == ESPER_AF_INET && k.ip4_optlen;
 	stats[ST_IP6_EXT] += !k.ethertype && k.family == ESPER_AF_INET6 && k.next;
 	stats[ST_LONG_CHAIN] +=
@@ -884,6 +893,7 @@ static void test_xdp_differential(void **state)
 		ESPER_C_PASS_BYPASS, ESPER_C_PASS_UNKNOWN_SPI, ESPER_C_DROP_UNKNOWN_SPI,
 		ESPER_C_DROP_IN_POLICY, ESPER_C_DROP_DISCARD, ESPER_C_DROP_OPAQUE,
 		ESPER_C_REDIRECT_ESP_IN, ESPER_C_REDIRECT_PLAIN_OUT, ESPER_C_PASS_NATT_CONTROL,
+		ESPER_C_DROP_TAGS,
 	};
 	struct hx_rand r = { .s = 0xd1ffd1ff5eed0002ULL };
 	struct tuples ts;

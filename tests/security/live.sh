@@ -10,6 +10,9 @@
 #                  side: the reverse-path check drops it, it is never tunnelled
 #   tfc_mtu        tfc:1500 on a 1500-byte path: small packets with and without DF get
 #                  through, and the gateway survives
+#   vlan_tags      packets behind 3 and 4 VLAN tags of VID 0 (which the kernel strips, every
+#                  one): from the WAN with a protected site's source, never delivered to
+#                  hostA; from hostA, never on the wire in clear (XDP drops them: DROP_TAGS)
 #   key_wipe       a deleted SA's key is gone from the daemon's memory within 2 s, with no
 #                  further command (read from /proc/PID/mem until it is: binary and
 #                  hexadecimal)
@@ -110,6 +113,56 @@ PY
 	ping_ok $NS_A 203.0.113.10 2	# genuine traffic still flows
 }
 
+# --- more VLAN tags than XDP reads ---------------------------------------------------------------
+
+tag_drops() {	# N: gw1's XDP dropped at least N packets for their VLAN tags
+	[ "$(gw_stat 1 xdp DROP_TAGS)" -ge "$1" ]
+}
+
+# send_tagged NS IFACE MAC SRC DST: UDP SRC -> DST port 9999 behind 0 to 4 VLAN tags of VID 0,
+# from IFACE in NS to MAC; the payload names the number of tags.
+send_tagged() {
+	in_ns "$1" env PYTHONPATH=tests/lib /usr/bin/python3 - "${@:2}" <<'PY'
+import sys
+from esptest import Ether, udp
+from scapy.all import sendp, Dot1Q
+iface, mac, src, dst = sys.argv[1:5]
+for tags in range(5):
+    e = Ether(dst=mac)
+    for _ in range(tags):
+        e = e / Dot1Q(vlan=0)
+    sendp(e / udp(4, src, dst, sport=5000 + tags, dport=9999, data=b"tags%d" % tags),
+          iface=iface, verbose=0)
+PY
+}
+
+case_vlan_tags() {
+	local drops0 seen clear
+	tunnel_policies 1 4 4
+	tunnel_policies 2 4 4
+	ping_ok $NS_A 203.0.113.10 2 || { echo "no tunnel"; return 1; }
+	ip netns exec $NS_A tcpdump -i a0 -U -n -w "$LOGDIR/vlan-a.pcap" 'udp port 9999' \
+		2>"$LOGDIR/vlan-a.log" &
+	local cap_a=$!
+	wait_for "tcpdump on a0" grep -q "listening on" "$LOGDIR/vlan-a.log" || return 1
+	capture_start "$LOGDIR/vlan-wire.pcap"
+	drops0=$(gw_stat 1 xdp DROP_TAGS)
+	# from the WAN, posing as the protected far site
+	send_tagged $NS_W w1 "$(mac_of $NS_G1 g1w)" 203.0.113.10 198.51.100.10 || return 1
+	# from the protected site, for the far site: an out ipsec policy covers it
+	send_tagged $NS_A a0 "$(mac_of $NS_G1 g1l)" 198.51.100.10 203.0.113.10 || return 1
+	wait_for "gw1's XDP to drop 4 tagged packets" tag_drops $((drops0 + 4))
+	ping_ok $NS_A 203.0.113.10 1	# what went through has arrived
+	capture_stop
+	kill "$cap_a" 2>/dev/null
+	wait "$cap_a" 2>/dev/null
+	seen=$(tcpdump -nr "$LOGDIR/vlan-a.pcap" 'src host 203.0.113.10' 2>/dev/null | wc -l)
+	clear=$(tcpdump -nr "$LOGDIR/vlan-wire.pcap" 'udp port 9999' 2>/dev/null | wc -l)
+	echo "gw1 dropped $(($(gw_stat 1 xdp DROP_TAGS) - drops0)) tagged packets;" \
+		"$seen from the WAN reached hostA, $clear went on the wire in clear"
+	[ "$seen" = 0 ] && [ "$clear" = 0 ] && tag_drops $((drops0 + 4))
+}
+
 # --- TFC padding on a 1500-byte path ------------------------------------------------------------
 
 case_tfc_mtu() {
@@ -180,7 +233,7 @@ PY
 
 # --- running the cases ---------------------------------------------------------------------------
 
-ALL_CASES="reflection wan_spoof tfc_mtu key_wipe"
+ALL_CASES="reflection wan_spoof vlan_tags tfc_mtu key_wipe"
 
 run_case() {
 	name=$1

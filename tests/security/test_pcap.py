@@ -14,6 +14,8 @@ ESP encrypts the forged ones with the right keys, as a peer that went astray wou
   fail closed        non-first fragments and IPv6 chains too long to read under port
                      policies, protocol 50 from the protected side: never in clear
   actions            -P out|in discard and none (setkey's other actions)
+  VLAN tags          behind more than two tags (the kernel strips VID 0 tags, every one):
+                     dropped, never passed in clear
   egress             --mtu: TFC padding never outgrows the path, packet too big below 1280
   files              --pcap-out (decrypted traffic) is created 0600
 
@@ -24,9 +26,10 @@ import stat
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from esptest import (ESP, GW, HOST, IP, KEY_BACK, KEY_OUT, SITE, Cases, Raw, ether,  # noqa
-                     filled, l3, run_esper, scapy_sa, tcp, udp)
-from scapy.all import ICMP, IPv6ExtHdrDestOpt, fragment, fragment6, IPv6ExtHdrFragment  # noqa
+from esptest import (ESP, GW, HOST, IP, KEY_BACK, KEY_OUT, MAC_A, MAC_B, SITE, Cases, Raw,  # noqa
+                     ether, filled, l3, run_esper, scapy_sa, tcp, udp)
+from scapy.all import (ICMP, Dot1Q, Ether, IPv6ExtHdrDestOpt, fragment, fragment6,  # noqa
+                       IPv6ExtHdrFragment)
 from scapy.layers.inet6 import ICMPv6PacketTooBig  # noqa
 
 ESPER = sys.argv[1] if len(sys.argv) > 1 else "build/esper-xdp"
@@ -238,6 +241,23 @@ def discard_and_none():
     assert len(esp) == 1 and l3(esp[0])[ESP].spi == 0x1001, "encrypted: %d" % len(esp)
 
 
+# --- more VLAN tags than XDP reads --------------------------------------------------------------
+
+def vlan_tags():
+    frames = []
+    for tags in (2, 3, 4):
+        e = Ether(src=MAC_A, dst=MAC_B)
+        for _ in range(tags):
+            e = e / Dot1Q(vlan=0)
+        frames.append(e / udp(4, HOST[4][0], HOST[4][1], sport=5000 + tags,
+                              data=b"tags%d" % tags))
+    r = esper(GW1, frames)
+    leaked = [f for f in r.out if b"tags" in bytes(f)]
+    assert not leaked, "%d tagged packets passed in clear" % len(leaked)
+    assert r.counters.get("tags") == 2, "dropped for their tags: %s" % r.counters
+    assert r.counters.get("to_wire") == 1, "two tags: encrypted? %s" % r.counters
+
+
 # --- egress: the path MTU -------------------------------------------------------------------
 
 def tfc_within_mtu():
@@ -308,6 +328,7 @@ def main():
              long_ipv6_chain_under_port_policy),
             ("protocol 50 from the protected side", esp_from_protected_side),
             ("-P out/in discard and none", discard_and_none),
+            ("more than two VLAN tags: dropped", vlan_tags),
             ("TFC padding within the MTU", tfc_within_mtu),
             ("IPv4 too big: ICMP with DF, fragments without", too_big_v4),
             ("IPv6 inner MTU below 1280", too_big_v6_below_1280),

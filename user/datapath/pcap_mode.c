@@ -32,6 +32,7 @@
 	X(read, "packets read")						\
 	X(written, "packets written")					\
 	X(not_ip, "not IP, written unchanged")				\
+	X(tags, "dropped: more than two VLAN tags (XDP's DROP_TAGS)")	\
 	X(truncated, "truncated in the capture, written unchanged")
 
 struct pcap_counts {
@@ -181,6 +182,10 @@ static void handle_frame(struct pcap_run *run, const struct pcap_pkthdr *h, cons
 		err = pkt_parse_frame(data, h->caplen, &run->l3_off, &pi);
 	else
 		err = pkt_parse(data, h->caplen, &pi);
+	if (err == -E2BIG) {	/* and drops these */
+		run->n.tags++;
+		return;
+	}
 	if (err < 0) {	/* the XDP program passes these: not IP, or not sane IP */
 		if (err == -ENOENT)
 			run->n.not_ip++;

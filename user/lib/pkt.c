@@ -29,6 +29,8 @@ int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *e
 			return -EINVAL;
 		type = rd16(frame + off);
 	}
+	if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ)
+		return -E2BIG;
 	*l3_off = (uint16_t)(off + 2);
 	*ethertype = type;
 	return 0;
@@ -153,10 +155,12 @@ int pkt_parse_frame(const uint8_t *frame, size_t len, uint16_t *l3_off, struct p
 {
 	uint16_t type;
 	unsigned version;
+	int err;
 
 	memset(pi, 0, sizeof(*pi));
-	if (pkt_l2_parse(frame, len, l3_off, &type) < 0)
-		return -EINVAL;
+	err = pkt_l2_parse(frame, len, l3_off, &type);
+	if (err < 0)
+		return err;
 	if (type == ETHERTYPE_IPV4)
 		version = 4;
 	else if (type == ETHERTYPE_IPV6)

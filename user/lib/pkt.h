@@ -37,7 +37,8 @@ struct pkt_info {
 int pkt_parse(const uint8_t *l3, size_t len, struct pkt_info *pi);
 
 /* Ethernet: offset of the IP header and its ethertype after up to two VLAN tags.
- * -EINVAL if truncated. */
+ * -EINVAL if truncated, -E2BIG if a third tag follows (the kernel strips VID 0 tags however
+ * many there are: what is inside cannot be classified, so it must be dropped). */
 int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *ethertype);
 
 /*
@@ -46,8 +47,8 @@ int pkt_l2_parse(const uint8_t *frame, size_t len, uint16_t *l3_off, uint16_t *e
  * ethertype; pkt_parse alone by the version nibble). 0 with *l3_off and *pi filled;
  * -ENOENT if the ethertype (after at most two VLAN tags) is neither IPv4 nor IPv6, as XDP's
  * "not IP"; -EINVAL for a truncated link header, a version nibble that contradicts the
- * ethertype, or what pkt_parse refuses, as XDP's "malformed". Those two verdicts are XDP's
- * PASS_NOT_IP and PASS_MALFORMED.
+ * ethertype, or what pkt_parse refuses, as XDP's "malformed"; -E2BIG for a third VLAN
+ * tag. Those verdicts are XDP's PASS_NOT_IP, PASS_MALFORMED and DROP_TAGS.
  */
 int pkt_parse_frame(const uint8_t *frame, size_t len, uint16_t *l3_off, struct pkt_info *pi);
 
