@@ -186,9 +186,15 @@ case_delete_and_add() {
 	gw_sync 2
 	if ping_ok $NS_A 203.0.113.10 2; then echo "traffic flowed without the SA"; return 1; fi
 	[ "$(gw_stat 2 xdp PASS_UNKNOWN_SPI)" -ge 2 ] || { echo "gw2 did not see unknown SPIs"; return 1; }
+	# The same key again: its anti-replay window must go on where it stopped (the peer's
+	# packets already taken would be taken again), so the add says where.
 	gw_cmd 2 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT ;"
+	gw_sync 2
+	seq=$(grep -o 'or seq:0x[0-9a-f]* or more' "$LOGDIR/gw2.err" | tail -n 1 | cut -d' ' -f2)
+	[ -n "$seq" ] || { echo "the key was taken again from seq:1"; return 1; }
+	gw_cmd 2 "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 $KEY_OUT $seq ;"
 	gw_cmd 2 "spdadd 198.51.100.0/24 203.0.113.0/24 any -P in ipsec esp/tunnel/192.0.2.1-192.0.2.2/unique:1 ;"
-	ping_ok $NS_A 203.0.113.10 3 || { echo "adding the SA back did not restore it"; return 1; }
+	ping_ok $NS_A 203.0.113.10 3 || { echo "adding the SA back ($seq) did not restore it"; return 1; }
 	# Deleting the outbound SA on gw1 takes its policy too: hostA's packets then leave in
 	# the clear and gw2 drops them, as its inbound policy says they must come protected.
 	gw_cmd 1 "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;"

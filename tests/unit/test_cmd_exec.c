@@ -1009,8 +1009,9 @@ static const struct sem_case sem_cases[] = {
 	/* SAs are unidirectional */
 	{ "an out policy names an inbound SA", NULL, FAIL_NONE,
 	  SPDX TUN4 "unique:2 ;", 1, AT(SPDX TUN4),
-	  "the SA with UniqueID 2 is inbound (an in policy named it, or it has decrypted): SAs "
-	  "are unidirectional, an out policy needs an SA of its own" },
+	  "the SA with UniqueID 2 is inbound (an in policy named it, it has decrypted, or a "
+	  "peer has sent with its key): SAs are unidirectional, an out policy needs an SA of "
+	  "its own" },
 	{ "without -P (out), naming an inbound SA", NULL, FAIL_NONE,
 	  SPD6X "esp/transport//unique:4294967295 ;", 1, AT(SPD6X "esp/transport//"),
 	  "the SA with UniqueID 4294967295 is inbound (an in policy named it" },

@@ -8,6 +8,7 @@
  * Everything goes through the command language, as a keying daemon would.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sys/socket.h>
 
 #include "control/cmd_exec.h"
@@ -15,6 +16,7 @@
 #include "esp_fixture.h"
 #include "gost_impls.h"
 #include "lib/rcu.h"
+#include "tables/key_history.h"
 
 #define KUZ "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" \
 	    "202122232425262728292a2b"
@@ -180,6 +182,103 @@ static void test_readd_key(void **state)
 	readd("aes-gcm-16", AES);
 }
 
+/* A worker that found the policy before a `delete` may still number packets with the SA
+ * until its next quiescent point: those numbers must not be sent again after a re-add. The
+ * SA's numbers end with the delete: what the worker asks for then, it does not get. */
+static void test_delete_ends_numbering(void **state)
+{
+	struct gw *g = gw_new();
+	struct rcu_reader *worker = rcu_register();
+	struct sa *sa;
+	uint64_t first;
+	unsigned late, refused;
+
+	(void)state;
+	rcu_quiescent(worker);
+	assert_int_equal(gw_run(g, "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 " AES
+				" ;\n", NULL), 0);
+	assert_int_equal(gw_run(g, policy, NULL), 0);
+	sa = sad_by_uid(g->sad, 1);		/* the worker's burst found it */
+	assert_int_equal(sa_seq_alloc(sa, 10, &first), 10);	/* 1..10 sent */
+	assert_int_equal(gw_run(g, "delete 192.0.2.1 192.0.2.2 esp 0x1001 ;\n", NULL), 0);
+	late = sa_seq_alloc(sa, 32, &first);	/* the rest of its burst: 11..42 before */
+	/* the key resumes after the last number handed out, 10 */
+	refused = gw_run(g, "add 192.0.2.1 192.0.2.2 esp 0x1002 -u 2 -E aes-gcm-16 " AES
+			 " seq:0xa ;\n", NULL);
+	refused += !gw_run(g, "add 192.0.2.1 192.0.2.2 esp 0x1002 -u 2 -E aes-gcm-16 " AES
+			   " seq:0xb ;\n", NULL);
+	rcu_quiescent(worker);
+	rcu_unregister(worker);		/* before any assert: a failed one must not hang RCU */
+	if (late)
+		fail_msg("numbers %llu.. given out after the delete; the key resumes at 11",
+			 (unsigned long long)first);
+	assert_int_equal(refused, 2);
+	gw_free(g);
+}
+
+/* A key a peer has sent with (an inbound SA's, named by an in policy or having decrypted):
+ * deleted and added again, its anti-replay window goes on where it stopped (a re-add below
+ * is refused), and it never becomes outbound (we would send the peer's nonces). */
+static void test_inbound_key_readded(void **state)
+{
+	static const char *in_policy =
+		"spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec "
+		"esp/tunnel/192.0.2.2-192.0.2.1/unique:1 ;\n";
+	struct gw *g = gw_new();
+	char add[256];
+	struct sa *sa;
+
+	(void)state;
+	assert_int_equal(gw_run(g, "add 192.0.2.2 192.0.2.1 esp 0x2001 -u 1 -E aes-gcm-16 " AES
+				" ;\n", NULL), 0);
+	assert_int_equal(gw_run(g, in_policy, NULL), 0);
+	sa = sad_by_uid(g->sad, 1);
+	for (uint64_t seq = 1; seq <= 100; seq++)
+		assert_int_equal(replay_update(&sa->replay, seq), REPLAY_OK);
+	sa_count(sa, SA_C_in_packets, 100);
+	assert_int_equal(gw_run(g, "delete 192.0.2.2 192.0.2.1 esp 0x2001 ;\n", NULL), 0);
+	/* inbound again, from seq 1: the peer's packets 1..100 would be taken again */
+	assert_int_equal(gw_run(g, "add 192.0.2.2 192.0.2.1 esp 0x2002 -u 2 -E aes-gcm-16 " AES
+				" ;\n", NULL), 1);
+	assert_int_equal(gw_run(g, "add 192.0.2.2 192.0.2.1 esp 0x2002 -u 2 -E aes-gcm-16 " AES
+				" seq:101 ;\n", NULL), 0);
+	sa = sad_by_uid(g->sad, 2);
+	assert_int_equal(replay_check(&sa->replay, 50), REPLAY_DUP);
+	assert_int_equal(gw_run(g, "delete 192.0.2.2 192.0.2.1 esp 0x2002 ;\n", NULL), 0);
+	/* as an outbound SA: refused, whatever its seq: */
+	snprintf(add, sizeof(add), "add 192.0.2.1 192.0.2.2 esp 0x1003 -u 3 -E aes-gcm-16 %s "
+		 "seq:1000 ;\n", AES);
+	assert_int_equal(gw_run(g, add, NULL), 0);
+	assert_int_equal(gw_run(g, "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec "
+				"esp/tunnel/192.0.2.1-192.0.2.2/unique:3 ;\n", NULL), 1);
+	assert_false(sa_is_outbound(sad_by_uid(g->sad, 3)));
+	gw_free(g);
+}
+
+/* The key history is bounded by forgetting the keys of deleted SAs, oldest first; the key of
+ * a live SA, however old, is never forgotten (a second SA with it would repeat its nonces). */
+static void test_history_keeps_live_keys(void **state)
+{
+	struct key_history *h = key_history_new();
+	struct key_digest live = { { 0xaa, 0xbb } }, k = { { 0, 0, 0, 0, 0xcc } };
+	uint64_t resume;
+	bool received;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(key_history_add(h, &live, 1, &received), 0);
+	for (uint32_t i = 0; i <= KEY_HISTORY_MAX; i++) {	/* one more than it holds */
+		memcpy(k.d, &i, sizeof(i));	/* the hash: the first bytes, low bits first */
+		assert_int_equal(key_history_add(h, &k, 1, &received), 0);
+		key_history_remove(h, &k, 5, false);
+	}
+	assert_int_equal(key_history_check(h, &live, 1, &resume), -EEXIST);
+	assert_int_equal(key_history_check(h, &k, 1, &resume), -ESTALE);	/* the newest */
+	memset(k.d, 0, 4);
+	assert_int_equal(key_history_check(h, &k, 1, &resume), 0);	/* the oldest: gone */
+	key_history_free(h);
+}
+
 /* --- forged GOST IVs ------------------------------------------------------------------- */
 
 /* The packet fx_packet makes, encrypted by g's outbound policy, into out; its length. */
@@ -283,6 +382,9 @@ int main(void)
 		cmocka_unit_test(test_restart_from_dump_gost),
 		cmocka_unit_test(test_restart_from_dump_aes),
 		cmocka_unit_test(test_readd_key),
+		cmocka_unit_test(test_delete_ends_numbering),
+		cmocka_unit_test(test_inbound_key_readded),
+		cmocka_unit_test(test_history_keeps_live_keys),
 		cmocka_unit_test(test_forged_iv_budget),
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_backslash_quoted),

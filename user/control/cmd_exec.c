@@ -365,8 +365,9 @@ static int check_direction(const struct cmd *c, const struct sa *sa, struct cmd_
 
 	if (s->dir == SP_DIR_OUT && !sa_is_outbound(sa) && inbound)
 		FAIL(err, c, CF_POLICY_UID,
-		     "the SA with UniqueID %u is inbound (an in policy named it, or it has "
-		     "decrypted): SAs are unidirectional, an out policy needs an SA of its own",
+		     "the SA with UniqueID %u is inbound (an in policy named it, it has "
+		     "decrypted, or a peer has sent with its key): SAs are unidirectional, an "
+		     "out policy needs an SA of its own",
 		     s->uid);
 	if (s->dir == SP_DIR_IN && sa_is_outbound(sa))
 		FAIL(err, c, CF_POLICY_UID,

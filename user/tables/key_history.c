@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * key_history.c - the keys an SAD's outbound SAs have sent with (key_history.h): a hash of
- * salted SHA-256 digests of (cipher, keying material) -> where the key stopped sending and
- * whether an SA holds it now; a FIFO of the same entries bounds it (the oldest first).
- * Entries are 40-byte slab objects (a million SAs, a million entries). Called by sad.c, on
+ * key_history.c - the keys an SAD's SAs have carried (key_history.h): a hash of salted
+ * SHA-256 digests of (cipher, keying material) -> where the key stopped, whether a peer sent
+ * with it and whether an SA holds it now; a FIFO of the keys of SAs that went bounds it
+ * (the oldest forgotten first; a live SA's key never is). Entries are 40-byte slab objects (a million SAs, a million entries). Called by sad.c, on
  * the executor's thread.
  */
 #include <errno.h>
@@ -24,6 +24,8 @@ struct key_entry {
 	uint64_t resume;		/* the first number it may still send; 0: none */
 	struct key_entry *newer;	/* age: the FIFO, oldest first */
 	bool live;			/* an SA holds the key now */
+	bool received;			/* a peer sent with it: it never sends */
+	bool queued;			/* in the FIFO (since its SA went) */
 };
 
 struct key_history {
@@ -69,16 +71,18 @@ struct key_history *key_history_new(void)
 	return h;
 }
 
+static void free_entry(void *e, void *arg)
+{
+	(void)arg;
+	slab_free(&entry_slab, e);
+}
+
 void key_history_free(struct key_history *h)
 {
 	if (!h)
 		return;
-	while (h->oldest) {
-		struct key_entry *e = h->oldest;
-
-		h->oldest = e->newer;
-		slab_free(&entry_slab, e);
-	}
+	if (h->keys)
+		htab_foreach(h->keys, free_entry, NULL);	/* live or gone, every entry */
 	htab_free(h->keys);
 	EVP_MD_CTX_free(h->md_ctx);
 	EVP_MD_free(h->sha256);
@@ -118,17 +122,45 @@ static struct key_entry *find(struct key_history *h, const struct key_digest *k)
 	return htab_find(h->keys, hash_of(k), k);
 }
 
-static void forget_oldest(struct key_history *h)
+/* The FIFO holds the keys of SAs that went, oldest first (a key whose SA came back stays in
+ * it, live, until it is the oldest: then it only leaves the FIFO). */
+static void enqueue(struct key_history *h, struct key_entry *e)
+{
+	e->newer = NULL;
+	e->queued = true;
+	if (h->newest)
+		h->newest->newer = e;
+	else
+		h->oldest = e;
+	h->newest = e;
+	h->count++;
+}
+
+static struct key_entry *dequeue(struct key_history *h)
 {
 	struct key_entry *e = h->oldest;
 
-	log_warnx("key history full: the oldest of %zu keys is forgotten", h->count);
 	h->oldest = e->newer;
 	if (!h->oldest)
 		h->newest = NULL;
+	e->queued = false;
+	h->count--;
+	return e;
+}
+
+/* Forget the oldest key of an SA that went, passing over those live again. */
+static void forget_oldest(struct key_history *h)
+{
+	struct key_entry *e;
+
+	while (h->oldest && h->oldest->live)
+		dequeue(h);
+	if (!h->oldest)
+		return;
+	log_warnx("key history full: the oldest of %zu keys is forgotten", h->count);
+	e = dequeue(h);
 	htab_remove(h->keys, hash_of(&e->digest), &e->digest);
 	slab_free(&entry_slab, e);	/* no reader: the history is the writer's alone */
-	h->count--;
 }
 
 static struct key_entry *find_or_add(struct key_history *h, const struct key_digest *k)
@@ -137,20 +169,12 @@ static struct key_entry *find_or_add(struct key_history *h, const struct key_dig
 
 	if (e)
 		return e;
-	if (h->count >= KEY_HISTORY_MAX)
-		forget_oldest(h);
 	e = slab_alloc(&entry_slab);
 	if (!e || htab_insert(h->keys, hash_of(k), e) < 0) {
 		slab_free(&entry_slab, e);
 		return NULL;
 	}
 	*e = (struct key_entry){ .digest = *k, .resume = 1 };
-	if (h->newest)
-		h->newest->newer = e;
-	else
-		h->oldest = e;
-	h->newest = e;
-	h->count++;
 	return e;
 }
 
@@ -168,27 +192,38 @@ int key_history_check(struct key_history *h, const struct key_digest *k, uint64_
 	return verdict(find(h, k), seq, resume);
 }
 
-int key_history_add(struct key_history *h, const struct key_digest *k, uint64_t seq)
+int key_history_add(struct key_history *h, const struct key_digest *k, uint64_t seq,
+		    bool *received)
 {
 	struct key_entry *e = find_or_add(h, k);
 	uint64_t resume;
 	int err;
 
+	*received = false;
 	if (!e)
 		return 0;	/* no memory to remember it: nothing to compare with either */
 	err = verdict(e, seq, &resume);
-	if (!err)
+	if (!err) {
 		e->live = true;
+		*received = e->received;
+	}
 	return err;
 }
 
-void key_history_remove(struct key_history *h, const struct key_digest *k, uint64_t next)
+void key_history_remove(struct key_history *h, const struct key_digest *k, uint64_t next,
+			bool received)
 {
 	struct key_entry *e = find_or_add(h, k);
 
 	if (!e)
 		return;
 	e->live = false;
+	e->received |= received;
+	if (!e->queued) {
+		if (h->count >= KEY_HISTORY_MAX)
+			forget_oldest(h);
+		enqueue(h, e);
+	}
 	if (next == 0)
 		e->resume = 0;
 	else if (e->resume && next > e->resume)

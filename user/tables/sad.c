@@ -259,15 +259,18 @@ int sad_add(struct sad *sad, struct sa *sa)
 
 int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k)
 {
+	bool received;
 	int err;
 
 	if (sad_by_spi(sad, sa->spi) || sad_by_uid(sad, sa->uid))
 		return -EEXIST;
 	if (sad_reserve(sad) < 0)
 		return -ENOMEM;
-	err = key_history_add(sad->keys, k, sa->conf.seq);
+	err = key_history_add(sad->keys, k, sa->conf.seq, &received);
 	if (err)
 		return err;
+	if (received)	/* the peer has sent with this key: never we */
+		atomic_fetch_or_explicit(&sa->flags, SA_INBOUND, memory_order_relaxed);
 	htab_insert(sad->by_spi, hash_u32(sa->spi), sa);
 	htab_insert(sad->by_uid, hash_u32(sa->uid), sa);
 	list_add_tail(&sad->sas, &sa->node);
@@ -281,20 +284,35 @@ int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k)
 	return 0;
 }
 
-/* The number sa would send next, as key_history_release wants it (0: none left). */
-static uint64_t next_to_send(const struct sa *sa)
+/* Has a peer sent with sa's key: an inbound policy named it, or it decrypted? */
+static bool sa_received(const struct sa *sa)
 {
-	uint64_t next = atomic_load(&((struct sa *)sa)->seq_next);
+	return !sa_is_outbound(sa) && ((atomic_load(&((struct sa *)sa)->flags) & SA_INBOUND) ||
+				       sa_counter(sa, SA_C_in_packets));
+}
 
-	return next > sa->seq_max ? 0 : next;	/* 0 after 2^64-1, seq_max + 1 after 2^32-1 */
+/* The first number sa's key may carry again, as key_history_remove wants it (0: none left).
+ * A sender's numbering ends here: a worker that found the SA before it was unpublished gets
+ * no number from now on (sa_seq_alloc), so none it sends can be sent again after a re-add. */
+static uint64_t key_resume(struct sa *sa)
+{
+	uint64_t next = atomic_exchange(&sa->seq_next, 0);
+
+	if (sa_is_outbound(sa))
+		return next > sa->seq_max ? 0 : next;	/* 0 after 2^64-1 or 2^32-1 */
+	if (!sa_received(sa))
+		return 1;
+	next = replay_top(&sa->replay) + 1;	/* the window goes on from there */
+	return next > sa->conf.seq ? next : sa->conf.seq;
 }
 
 void sad_remove(struct sad *sad, struct sa *sa)
 {
 	struct key_digest k;
+	bool received = sa_received(sa);
 
 	key_history_digest(sad->keys, sa->cipher, sa->conf.key, sa->conf.key_len, &k);
-	key_history_remove(sad->keys, &k, sa_is_outbound(sa) ? next_to_send(sa) : 1);
+	key_history_remove(sad->keys, &k, key_resume(sa), received);
 	wipe(&k, sizeof(k));
 	htab_remove(sad->by_spi, hash_u32(sa->spi), &sa->spi);
 	htab_remove(sad->by_uid, hash_u32(sa->uid), &sa->uid);
