@@ -164,14 +164,22 @@ static void *control_main(void *arg)
 {
 	struct live *l = arg;
 	FILE *in = l->o->cmd_file ? fopen(l->o->cmd_file, "r") : stdin;
-	struct session s = { .who = { .out = l->out.f }, .shared = &l->out, .errors = stderr,
-			     .ack = l->o->ack };
+	struct out_answer answer;
+	struct session s = { .errors = stderr, .ack = l->o->ack, .deliver = out_answer_deliver,
+			     .deliver_arg = &answer };
 	struct timespec t1;
 
 	if (!in) {
 		log_warn("%s", l->o->cmd_file);
 		return NULL;
 	}
+	if (out_answer_open(&answer, &l->out) < 0) {
+		log_warn("standard output's answers");
+		if (in != stdin)
+			fclose(in);
+		return NULL;
+	}
+	s.who.out = answer.m.f;
 	s.r = cmd_reader_new(in, l->o->cmd_file ? l->o->cmd_file : "<stdin>");
 	if (s.r)
 		session_run(&s, l->env, &l->exec_lock);
@@ -184,6 +192,7 @@ static void *control_main(void *arg)
 		 s.refused, s.applied + s.refused ? (double)(t1.tv_sec - s.first.tv_sec) +
 			 (double)(t1.tv_nsec - s.first.tv_nsec) / 1e9 : 0.0);
 	cmd_reader_free(s.r);
+	out_answer_close(&answer);
 	if (in != stdin)
 		fclose(in);
 	return NULL;

@@ -11,6 +11,7 @@
  * replaced, removed at the end).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -393,6 +394,70 @@ static void test_event_queue(void **state)
 	free(o.q);
 }
 
+/* A keying daemon that stops reading its standard output (the pipe full, the event writer
+ * blocked in write(2) with the stream's lock) must not hold up the exec lock when its next
+ * command comes: the housekeeper, which frees and wipes deleted SAs and enforces lifetimes,
+ * takes that lock every 100 ms. The session's answer waits; the lock does not. */
+struct blocked_session {
+	struct gw *g;
+	struct session s;
+	pthread_mutex_t *exec_lock;
+};
+
+static void *run_blocked(void *arg)
+{
+	struct blocked_session *b = arg;
+
+	session_run(&b->s, &b->g->env, b->exec_lock);
+	return NULL;
+}
+
+static void test_stdout_not_read(void **state)
+{
+	static char events[OUT_QUEUE_MAX / 2];
+	const char *text = "stats ;\n";
+	pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct blocked_session b = { .g = gw_new(), .exec_lock = &exec_lock };
+	FILE *in = fmemopen((void *)text, strlen(text), "r"), *f;
+	struct timespec until;
+	struct out_answer answer;
+	struct out o;
+	pthread_t t;
+	int fds[2], locked;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(fds), 0);
+	f = fdopen(fds[1], "w");
+	out_init(&o, f);
+	assert_int_equal(out_start_writer(&o), 0);
+	memset(events, 'x', sizeof(events));
+	events[sizeof(events) - 1] = '\n';
+	out_queue_events(&o, events, sizeof(events));	/* more than the pipe holds */
+	usleep(100 * 1000);
+	assert_int_equal(out_answer_open(&answer, &o), 0);	/* as live.c's standard input */
+	b.s = (struct session){ .r = cmd_reader_new(in, "<stdin>"), .who = { .out = answer.m.f },
+				.ack = true, .deliver = out_answer_deliver, .deliver_arg = &answer };
+	assert_int_equal(pthread_create(&t, NULL, run_blocked, &b), 0);
+	usleep(200 * 1000);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	locked = pthread_mutex_timedlock(&exec_lock, &until);	/* as the housekeeper */
+	if (!locked)
+		pthread_mutex_unlock(&exec_lock);
+	close(fds[0]);		/* the reader goes: everything waiting fails with EPIPE */
+	pthread_join(t, NULL);
+	out_stop_writer(&o);
+	cmd_reader_free(b.s.r);
+	out_answer_close(&answer);
+	fclose(in);
+	fclose(f);
+	out_fini(&o);
+	free(o.q);
+	gw_free(b.g);
+	assert_int_equal(locked, 0);
+}
+
 /* --- the wiping memory stream ------------------------------------------------------------ */
 
 static void test_membuf(void **state)
@@ -526,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_spi_reserve),
 		cmocka_unit_test(test_stats_forms),
 		cmocka_unit_test(test_event_queue),
+		cmocka_unit_test(test_stdout_not_read),
 		cmocka_unit_test(test_membuf),
 		cmocka_unit_test(test_ctl_sock),
 	};

@@ -114,6 +114,32 @@ static char *take(struct out *o, size_t *len)
 	return q;
 }
 
+int out_answer_open(struct out_answer *a, struct out *o)
+{
+	a->o = o;
+	return membuf_open(&a->m);
+}
+
+int out_answer_deliver(void *arg)
+{
+	struct out_answer *a = arg;
+
+	membuf_flush(&a->m);
+	if (a->m.len) {
+		out_lock(a->o);
+		fwrite(a->m.data, 1, a->m.len, a->o->f);
+		fflush(a->o->f);
+		out_unlock(a->o);
+	}
+	membuf_reset(&a->m);	/* a dump's keys are wiped */
+	return 0;
+}
+
+void out_answer_close(struct out_answer *a)
+{
+	membuf_close(&a->m);
+}
+
 static void unlock_out(void *arg)
 {
 	out_unlock(arg);

@@ -3,9 +3,9 @@
  * out.h - the owner of standard output's lines. Three kinds share it (docs/commands.md):
  * listings (the answer to dump, spddump, spigrp, stats, getspi), acknowledgements (--ack:
  * "ok" or "error LINE:COL: MESSAGE", one per command, after its listing) and events
- * (events.h: expire, acquire, mapping). A session holds the lock from the start of a
- * command's answer to its acknowledgement; events are written whole under the same lock,
- * so an event line never lands inside a listing or between a listing and its ack. Lines of
+ * (events.h: expire, acquire, mapping). A command's answer, its listing and its
+ * acknowledgement, is written whole under the lock (out_answer), and so are events, so an
+ * event line never lands inside a listing or between a listing and its ack. Lines of
  * each kind start with their own words: a reader tells them apart by the first word.
  *
  * Events are queued (out_queue_events, which never waits) and written by a writer thread of
@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "lib/membuf.h"
 
 #define OUT_QUEUE_MAX (1u << 20)	/* bytes of event lines waiting to be written */
 
@@ -53,6 +54,21 @@ void out_stop_writer(struct out *o);
 /* Queue whole event lines for the writer; never waits (drops them when the queue is full).
  * Without a writer, writes them now (out_events). */
 void out_queue_events(struct out *o, const char *lines, size_t len);
+
+/*
+ * A session's answers to the shared stream (session.h's deliver): each command's listing and
+ * acknowledgement are written into memory under the exec lock, then written whole under the
+ * stream's lock once the exec lock is released. A keying daemon that stops reading holds up
+ * its own session, never the exec lock that the housekeeper and the control socket take.
+ */
+struct out_answer {
+	struct out *o;
+	struct membuf m;	/* the session's who.out is m.f */
+};
+
+int out_answer_open(struct out_answer *a, struct out *o);	/* 0 or -errno */
+int out_answer_deliver(void *arg);	/* arg: the out_answer; always 0 */
+void out_answer_close(struct out_answer *a);
 
 /* The acknowledgement of a command on f: "ok", or "error LINE:COL: MESSAGE" (err). */
 void out_ack(FILE *f, const struct cmd_error *err);

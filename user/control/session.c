@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * session.c - the loop of a command session (session.h): read (no lock held), apply under
- * the exec lock, answer under the lock of the shared stream if the answer goes there,
- * acknowledge, deliver. Called by live.c (standard input), ctl_sock.c (each client) and
+ * session.c - the loop of a command session (session.h): read (no lock held), apply and
+ * answer under the exec lock, acknowledge, deliver (no lock held). Called by live.c (standard input), ctl_sock.c (each client) and
  * main.c (pcap mode). The command, which may hold key material, is wiped after use.
  */
 #include "lib/wipe.h"
@@ -38,11 +37,7 @@ static int step(struct session *s, struct exec_env *env, pthread_mutex_t *exec_l
 	}
 	if (exec_lock)
 		pthread_mutex_lock(exec_lock);
-	if (s->shared)
-		out_lock(s->shared);
 	*refused = apply(s, env, n, &c, &err) < 0;
-	if (s->shared)
-		out_unlock(s->shared);
 	if (exec_lock)
 		pthread_mutex_unlock(exec_lock);
 	wipe(&c, sizeof(c));	/* it may have held key material */

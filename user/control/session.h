@@ -21,7 +21,6 @@
 struct session {
 	struct cmd_reader *r;
 	struct exec_caller who;		/* who.out: where listings and acks go */
-	struct out *shared;		/* who.out is this shared stream: hold its lock */
 	FILE *errors;			/* "<source>:LINE:COL: error: ..." lines; NULL: none */
 	bool ack;			/* one acknowledgement per command */
 	/* After each command, outside the exec lock; < 0 ends the session. NULL: none. */
