@@ -1719,7 +1719,14 @@ static void test_spdflush(void **state)
 	assert_string_equal(out, "# 0 SPs\n");
 	free(out);
 	sas2 = apply(f, "dump ;\n");
-	assert_string_equal(sas, sas2);	/* the SAs stay */
+	/* the SAs stay, their directions now said by the SAs themselves (dir:) */
+	assert_has_line(sas2, "\nadd 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 " KA20
+			" dir:out ;\n");
+	assert_has_line(sas2, "\nadd 192.0.2.2 192.0.2.1 esp 0x1002 -u 2 -E aes-gcm-16-esn " KA36
+			" seq:0x0000000100000000 replay:65536 dir:in ;\n");
+	for (char *d; (d = strstr(sas2, " dir:"));)	/* and nothing else changed */
+		memmove(d, d + (d[5] == 'o' ? 8 : 7), strlen(d + (d[5] == 'o' ? 8 : 7)) + 1);
+	assert_string_equal(sas, sas2);
 	assert_int_equal(m->n_sa, n_sa);
 	assert_int_equal(m->n_spd, 0);
 	assert_int_equal(m->lists[0].count, 0);

@@ -109,6 +109,8 @@ static void cat_add(struct out *o, const struct sa_params *a)
 		cat(o, " seq=0x%llx", (unsigned long long)a->seq);
 	if (a->replay != REPLAY_WINDOW_AUTO)
 		cat(o, " replay=%u", a->replay);
+	if (a->dir)
+		cat(o, " dir=%s", a->dir == SA_OUTBOUND ? "out" : "in");
 }
 
 static const char *const action_names[] = {
@@ -186,7 +188,7 @@ static struct out render(const struct cmd *c)
 }
 
 static const char *const field_names[CF_MAX] = {
-	"cmd", "src", "dst", "spi", "uid", "alg", "key", "tfc", "seq", "replay", "proto",
+	"cmd", "src", "dst", "spi", "uid", "alg", "key", "tfc", "seq", "replay", "sa_dir", "proto",
 	"dir", "action", "policy", "tunnel", "policy_uid",
 };
 
@@ -311,6 +313,8 @@ static const struct valid_case valid_cases[] = {
 	{ AES20 " replay:0 ;", AES20_R " replay=0" },
 	{ AES20 " replay:32 ;", AES20_R " replay=32" },
 	{ AES20 " replay:65536 ;", AES20_R " replay=65536" },
+	{ AES20 " dir:out ;", AES20_R " dir=out" },
+	{ AES20 " seq:2 dir:in replay:64 ;", AES20_R " seq=0x2 replay=64 dir=in" },
 	{ ESN20 " seq:0xffffffffffffffff replay:32 ;",
 	  ESN20_R " seq=0xffffffffffffffff replay=32" },
 	{ ESN20 " seq:100000000 ;", ESN20_R " seq=0x100000000" },

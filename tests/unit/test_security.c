@@ -245,7 +245,10 @@ static void test_inbound_key_readded(void **state)
 	sa = sad_by_uid(g->sad, 2);
 	assert_int_equal(replay_check(&sa->replay, 50), REPLAY_DUP);
 	assert_int_equal(gw_run(g, "delete 192.0.2.2 192.0.2.1 esp 0x2002 ;\n", NULL), 0);
-	/* as an outbound SA: refused, whatever its seq: */
+	/* as an outbound SA: refused, whatever its seq: (and dir:out says so at once) */
+	snprintf(add, sizeof(add), "add 192.0.2.1 192.0.2.2 esp 0x1003 -u 3 -E aes-gcm-16 %s "
+		 "seq:1000 dir:out ;\n", AES);
+	assert_int_equal(gw_run(g, add, NULL), 1);
 	snprintf(add, sizeof(add), "add 192.0.2.1 192.0.2.2 esp 0x1003 -u 3 -E aes-gcm-16 %s "
 		 "seq:1000 ;\n", AES);
 	assert_int_equal(gw_run(g, add, NULL), 0);
@@ -253,6 +256,35 @@ static void test_inbound_key_readded(void **state)
 				"esp/tunnel/192.0.2.1-192.0.2.2/unique:3 ;\n", NULL), 1);
 	assert_false(sa_is_outbound(sad_by_uid(g->sad, 3)));
 	gw_free(g);
+}
+
+/* A restart from `dump` keeps each SA's direction, also when no policy names it any more
+ * (spdflush first, as docs/security.md advises for a dump): the SA that sent never decrypts
+ * (its own ESP reflected back would be), the one that received never sends. */
+static void test_dump_keeps_direction(void **state)
+{
+	struct gw *a = gw_new(), *b = gw_new();
+	uint64_t ivs[SENT];
+	char *dump = NULL;
+
+	(void)state;
+	assert_int_equal(gw_run(a, "add 192.0.2.1 192.0.2.2 esp 0x1001 -u 1 -E aes-gcm-16 " AES
+				" ;\nadd 192.0.2.2 192.0.2.1 esp 0x2001 -u 2 -E aes-gcm-16 "
+				"0x000102030405060708090a0b0c0d0e0f10111213 ;\n", NULL), 0);
+	assert_int_equal(gw_run(a, policy, NULL), 0);
+	assert_int_equal(gw_run(a, "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec "
+				"esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;\n", NULL), 0);
+	send_run(a, ivs);
+	assert_int_equal(gw_run(a, "spdflush ;\ndump ;\n", &dump), 0);
+	assert_int_equal(gw_run(b, dump, NULL), 0);
+	assert_true(sa_is_outbound(sad_by_uid(b->sad, 1)));
+	assert_int_equal(gw_run(b, "spdadd 203.0.113.0/24 198.51.100.0/24 any -P in ipsec "
+				"esp/tunnel/192.0.2.2-192.0.2.1/unique:1 ;\n", NULL), 1);
+	assert_int_equal(gw_run(b, "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec "
+				"esp/tunnel/192.0.2.2-192.0.2.1/unique:2 ;\n", NULL), 1);
+	free(dump);
+	gw_free(a);
+	gw_free(b);
 }
 
 /* The key history is bounded by forgetting the keys of deleted SAs, oldest first; the key of
@@ -272,10 +304,10 @@ static void test_history_keeps_live_keys(void **state)
 		assert_int_equal(key_history_add(h, &k, 1, &received), 0);
 		key_history_remove(h, &k, 5, false);
 	}
-	assert_int_equal(key_history_check(h, &live, 1, &resume), -EEXIST);
-	assert_int_equal(key_history_check(h, &k, 1, &resume), -ESTALE);	/* the newest */
+	assert_int_equal(key_history_check(h, &live, 1, &resume, &received), -EEXIST);
+	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), -ESTALE);	/* the newest */
 	memset(k.d, 0, 4);
-	assert_int_equal(key_history_check(h, &k, 1, &resume), 0);	/* the oldest: gone */
+	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), 0);	/* the oldest: gone */
 	key_history_free(h);
 }
 
@@ -385,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_delete_ends_numbering),
 		cmocka_unit_test(test_inbound_key_readded),
 		cmocka_unit_test(test_history_keeps_live_keys),
+		cmocka_unit_test(test_dump_keeps_direction),
 		cmocka_unit_test(test_forged_iv_budget),
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_backslash_quoted),

@@ -42,7 +42,7 @@ enum cmd_field {
 	CF_CMD,			/* the command word */
 	CF_SRC, CF_DST,		/* add/delete addresses, spdadd selectors */
 	CF_SPI, CF_UID, CF_ALG, CF_KEY,
-	CF_TFC, CF_SEQ, CF_REPLAY,
+	CF_TFC, CF_SEQ, CF_REPLAY, CF_SA_DIR,
 	CF_PROTO, CF_DIR,
 	CF_ACTION,		/* ipsec, discard or none */
 	CF_POLICY,		/* the esp/MODE/TUNNEL/unique:ID token */

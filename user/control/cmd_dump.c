@@ -86,6 +86,21 @@ static void print_endpoints(const struct sa_params *c, FILE *out)
 		fprintf(out, "%s %s esp", addr_str(&c->src, src), addr_str(&c->dst, dst));
 }
 
+/* The SA's direction when no policy of the listing says it (an out policy named it and is
+ * gone, it decrypted with no in policy, a peer sent with its key): `dir:` keeps it across a
+ * restart, so an SA that sent never decrypts and one whose key a peer sent with never sends.
+ * NULL when its policies say it, or it has none. */
+static const char *dir_unsaid(const struct sa *sa, const struct sa_params *p)
+{
+	unsigned named_out = sa->n_tunnel_sps + sa->n_transport_sps - sa->n_in_sps;
+
+	if (p->dir == SA_OUTBOUND && !named_out)
+		return "out";
+	if (p->dir == SA_INBOUND && !sa->n_in_sps)
+		return "in";
+	return NULL;
+}
+
 static void print_sa(const struct sa *sa, FILE *out)
 {
 	struct sa_params p = sa_params(sa);
@@ -116,6 +131,8 @@ static void print_sa(const struct sa *sa, FILE *out)
 		fprintf(out, sa->esn ? " seq:0x%016" PRIx64 : " seq:0x%08" PRIx64, seq);
 	if (p.replay != REPLAY_WINDOW_AUTO)	/* given: kept; else the host's default */
 		fprintf(out, " replay:%u", sa->replay.window);
+	if (dir_unsaid(sa, &p))
+		fprintf(out, " dir:%s", dir_unsaid(sa, &p));
 	fprintf(out, " ;\n");
 	wipe(&p, sizeof(p));	/* it holds the key */
 }

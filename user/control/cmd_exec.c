@@ -59,6 +59,19 @@ static int check_reserved(struct exec_env *env, const struct exec_caller *who,
 }
 
 /* The require:ID policies waiting for this UniqueID must suit the SA (as spdadd checks). */
+/* Does an out policy wait for the SA with UniqueID uid (require:ID)? */
+static bool waits_out(struct exec_env *env, uint32_t uid)
+{
+	const struct list *w = spd_waiting(env->spd, uid);
+	struct sp *sp;
+
+	if (w)
+		list_for_each(sp, w, sa_node)
+			if (sp->dir == SP_DIR_OUT)
+				return true;
+	return false;
+}
+
 static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
 {
 	const struct sa_params *a = &c->add;
@@ -68,6 +81,10 @@ static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_e
 	if (!w)
 		return 0;
 	list_for_each(sp, w, sa_node) {
+		if (a->dir && (a->dir == SA_OUTBOUND) != (sp->dir == SP_DIR_OUT))
+			FAIL(err, c, CF_SA_DIR, "the policy SP %u waiting for UniqueID %u is %s, "
+			     "this SA dir:%s", sp->id, a->uid, sp->dir == SP_DIR_OUT ? "out" : "in",
+			     a->dir == SA_OUTBOUND ? "out" : "in");
 		if (sp->mode == SP_MODE_TUNNEL && sp->tsrc.family != a->src.family)
 			FAIL(err, c, CF_SRC, "the policy SP %u waiting for UniqueID %u has %s "
 			     "tunnel endpoints, this SA is %s", sp->id, a->uid,
@@ -89,6 +106,7 @@ static int check_add(struct exec_env *env, const struct exec_caller *who, const 
 	const struct sa_params *a = &c->add;
 	struct sa *other;
 	uint64_t resume;
+	bool received;
 	int e;
 
 	other = sad_by_spi(env->sad, a->spi);
@@ -107,7 +125,7 @@ static int check_add(struct exec_env *env, const struct exec_caller *who, const 
 		FAIL(err, c, CF_ALG,
 		     "GOST transforms are not available: gost-engine (libengine-gost-openssl) "
 		     "could not be loaded");
-	e = sad_key_check(env->sad, a, &resume, k);
+	e = sad_key_check(env->sad, a, &resume, &received, k);
 	if (e == -EEXIST)
 		FAIL(err, c, CF_KEY, "another SA has this key: two SAs with one key (one of them "
 		     "the peer's, or both ours) would repeat its nonces");
@@ -118,6 +136,10 @@ static int check_add(struct exec_env *env, const struct exec_caller *who, const 
 		     "this key has sent sequence numbers up to 0x%" PRIx64 " already: give a new "
 		     "key, or seq:0x%" PRIx64 " or more",
 		     resume - 1, resume);
+	if (received && (a->dir == SA_OUTBOUND || waits_out(env, a->uid)))
+		FAIL(err, c, a->dir == SA_OUTBOUND ? CF_SA_DIR : CF_KEY,
+		     "a peer has sent with this key: an SA with it never sends (%s)",
+		     a->dir == SA_OUTBOUND ? "dir:out" : "an out policy waits for it");
 	return check_waiting(env, c, err);
 }
 

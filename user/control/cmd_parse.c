@@ -18,6 +18,8 @@
  *             the high half of the sequence number from the window (RFC 4303 A2.2).
  *             Not given: REPLAY_WINDOW_AUTO, the host's default for its number of workers
  *             (replay_default_window, tables/replay.h).
+ *   dir:in|out the direction the SA had when `dump` listed it (an SA is unidirectional,
+ *             RFC 4301 4.1): restored, it keeps it even with no policy naming it.
  * tfc:LEN is at most CMD_TFC_MAX: the largest ESP payload any outer IPv4 datagram can carry.
  *
  * Errors are one per command, at the first fault. A key is never quoted; nor is a token
@@ -635,6 +637,19 @@ static int opt_replay(struct parse *p, const struct opt_val *v)
 	return 0;
 }
 
+/* dir:in or dir:out, the direction the SA had (dump's): it keeps it without a policy. */
+static int opt_dir(struct parse *p, const struct opt_val *v)
+{
+	if (v->len == 2 && !memcmp(v->s, "in", 2))
+		p->c->add.dir = SA_INBOUND;
+	else if (v->len == 3 && !memcmp(v->s, "out", 3))
+		p->c->add.dir = SA_OUTBOUND;
+	else
+		return fail(p, v->loc, "invalid direction '%s': expected in or out",
+			    quote(v->s, v->len).s);
+	return 0;
+}
+
 static const struct opt_def {
 	const char *name;
 	enum cmd_field field;
@@ -643,9 +658,10 @@ static const struct opt_def {
 	{ "tfc", CF_TFC, opt_tfc },
 	{ "seq", CF_SEQ, opt_seq },
 	{ "replay", CF_REPLAY, opt_replay },
+	{ "dir", CF_SA_DIR, opt_dir },
 };
 
-#define OPTS_HELP "tfc:LEN, seq:SEQ or replay:N"
+#define OPTS_HELP "tfc:LEN, seq:SEQ, replay:N or dir:in|out"
 
 /* The current token, KEY:VALUE. */
 static int option(struct parse *p)

@@ -187,9 +187,12 @@ static int verdict(const struct key_entry *e, uint64_t seq, uint64_t *resume)
 }
 
 int key_history_check(struct key_history *h, const struct key_digest *k, uint64_t seq,
-		      uint64_t *resume)
+		      uint64_t *resume, bool *received)
 {
-	return verdict(find(h, k), seq, resume);
+	const struct key_entry *e = find(h, k);
+
+	*received = e && e->received;
+	return verdict(e, seq, resume);
 }
 
 int key_history_add(struct key_history *h, const struct key_digest *k, uint64_t seq,

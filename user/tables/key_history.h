@@ -42,10 +42,10 @@ void key_history_digest(struct key_history *h, enum aead_cipher c, const uint8_t
 /* May an SA with this key and first sequence number seq come? 0; -EEXIST (a live SA has
  * the key: two SAs, in either direction, never share one); -ESTALE (an SA with it has sent
  * up to where seq does not reach, or sent the last number). *resume: the first number the
- * key may still send from (1 if it never sent here, 0 when it sent the last one). Records
- * nothing. */
+ * key may still send from (1 if it never sent here, 0 when it sent the last one);
+ * *received: a peer has sent with it (the SA may not send). Records nothing. */
 int key_history_check(struct key_history *h, const struct key_digest *k, uint64_t seq,
-		      uint64_t *resume);
+		      uint64_t *resume, bool *received);
 
 /* That SA comes: what key_history_check answers, and on 0 the key is recorded as live and
  * *received says whether a peer has sent with it before (then the SA must never send). */

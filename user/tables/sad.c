@@ -125,6 +125,7 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	sa->conf.seq = p->seq;
 	sa->conf.soft = p->soft;
 	sa->conf.hard = p->hard;
+	atomic_store_explicit(&sa->flags, p->dir, memory_order_relaxed);
 	sa->spi = p->spi;
 	sa->uid = p->uid;
 	sa->family = p->dst.family;
@@ -156,6 +157,13 @@ struct sa *sa_new(const struct sa_params *p, unsigned nthreads)
 	return sa;
 }
 
+/* Has a peer sent with sa's key: an inbound policy named it, or it decrypted? */
+static bool sa_received(const struct sa *sa)
+{
+	return !sa_is_outbound(sa) && ((atomic_load(&((struct sa *)sa)->flags) & SA_INBOUND) ||
+				       sa_counter(sa, SA_C_in_packets));
+}
+
 struct sa_params sa_params(const struct sa *sa)
 {
 	const struct sa_path *path = sa_path(sa);
@@ -176,6 +184,7 @@ struct sa_params sa_params(const struct sa *sa)
 		.tfc = sa->tfc,
 		.seq = sa->conf.seq,
 		.replay = sa->conf.replay_default ? REPLAY_WINDOW_AUTO : sa->replay.window,
+		.dir = sa_is_outbound(sa) ? SA_OUTBOUND : sa_received(sa) ? SA_INBOUND : 0,
 	};
 
 	memcpy(p.key, sa->conf.key, sizeof(p.key));
@@ -282,13 +291,6 @@ int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k)
 		sad->n_timed++;
 	}
 	return 0;
-}
-
-/* Has a peer sent with sa's key: an inbound policy named it, or it decrypted? */
-static bool sa_received(const struct sa *sa)
-{
-	return !sa_is_outbound(sa) && ((atomic_load(&((struct sa *)sa)->flags) & SA_INBOUND) ||
-				       sa_counter(sa, SA_C_in_packets));
 }
 
 /* The first number sa's key may carry again, as key_history_remove wants it (0: none left).
@@ -402,10 +404,10 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first)
 }
 
 int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
-		  struct key_digest *k)
+		  bool *received, struct key_digest *k)
 {
 	key_history_digest(sad->keys, p->cipher, p->key, p->key_len, k);
-	return key_history_check(sad->keys, k, p->seq, resume);
+	return key_history_check(sad->keys, k, p->seq, resume, received);
 }
 
 int sad_set_outbound(struct sad *sad, struct sa *sa)

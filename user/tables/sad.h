@@ -81,6 +81,10 @@ static inline bool sa_lifetime_set(const struct sa_lifetime *l)
 }
 
 /* An SA as configured: what `add` says. */
+#define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
+#define SA_INBOUND	0x02	/* an inbound policy has named it, it decrypted, or a peer sent
+				 * with its key: it never sends */
+
 struct sa_params {
 	uint32_t spi;			/* host order */
 	uint32_t uid;
@@ -98,6 +102,8 @@ struct sa_params {
 					 * REPLAY_WINDOW_AUTO: the default for the workers) */
 	struct sa_lifetime soft;	/* reported once (an event), the SA stays */
 	struct sa_lifetime hard;	/* the SA is deleted (and an event reported) */
+	uint8_t dir;			/* dir: (dump's): SA_INBOUND or SA_OUTBOUND; 0: as
+					 * its policies make it */
 };
 
 /* What of struct sa_params an SA keeps besides its identity and path (sa_params() gives
@@ -135,8 +141,6 @@ struct sa_path {
 	uint16_t sport, dport;		/* network order; 0 without encapsulation */
 };
 
-#define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
-#define SA_INBOUND	0x02	/* an inbound policy has named it: it never sends */
 
 /*
  * One SA: a slab object (sad.c) of 64-byte lines, with what workers read apart
@@ -236,7 +240,7 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
  * sad_add_checked. sad_add records the key; sad_remove remembers where an outbound SA
  * stopped. */
 int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
-		  struct key_digest *k);
+		  bool *received, struct key_digest *k);
 
 /* Control thread: sa, an SA of sad, becomes outbound, for good (-EPERM if it is inbound: an
  * inbound policy named it, or it has decrypted); sad_unset_outbound undoes it before it
