@@ -576,6 +576,16 @@ static void test_ctl_sock(void **state)
 		assert_string_equal(out, "esp.1001@192.0.2.1\nesp.1002@192.0.2.1\nok\n");
 		free(out);
 		ctl_sock_stop(cs);
+		/* a directory others may write to without the sticky bit: another user could
+		 * put a socket of theirs in the daemon's place, and operators would talk to it */
+		assert_int_equal(chmod(dir, 0777), 0);
+		errno = 0;
+		assert_null(ctl_sock_start(path, false, &g->env, &lock));
+		assert_int_equal(errno, EPERM);
+		assert_int_equal(chmod(dir, 01777), 0);	/* sticky: as /tmp */
+		cs = ctl_sock_start(path, false, &g->env, &lock);
+		assert_non_null(cs);
+		ctl_sock_stop(cs);
 		assert_int_equal(rmdir(dir), 0);
 	}
 	gw_free(g);

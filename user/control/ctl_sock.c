@@ -231,16 +231,25 @@ static int bind_0600(int fd, const struct sockaddr_un *sun)
 	return ret < 0 ? -errno : 0;
 }
 
-/* The socket's directory, 0700, if it is missing (its parent must exist). */
+/* The socket's directory, 0700, if it is missing (its parent must exist). One that others
+ * may write to must have the sticky bit (as /tmp): else another user could put a socket of
+ * theirs in the daemon's place, and operators would talk to it (-EPERM). */
 static int make_dir(const char *path)
 {
 	char *copy = strdup(path);
+	struct stat st;
 	int err = 0;
 
 	if (!copy)
 		return -ENOMEM;
 	if (mkdir(dirname(copy), 0700) < 0 && errno != EEXIST)
 		err = -errno;
+	else if (stat(copy, &st) < 0)
+		err = -errno;
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		err = -EPERM;
+	if (err == -EPERM)
+		log_warnx("control socket: %s may be written by others (no sticky bit)", copy);
 	free(copy);
 	return err;
 }
@@ -268,7 +277,8 @@ static int listen_on(struct ctl_sock *cs)
 	}
 	if (err)
 		return err;
-	if (chmod(cs->path, 0600) < 0 || stat(cs->path, &st) < 0 || listen(cs->fd, 8) < 0) {
+	/* born 0600 (bind_0600); lstat: what is at the path now, never through a symlink */
+	if (lstat(cs->path, &st) < 0 || listen(cs->fd, 8) < 0) {
 		err = -errno;
 		unlink(cs->path);
 		return err;
