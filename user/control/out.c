@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <time.h>
 
@@ -124,6 +125,8 @@ int out_answer_deliver(void *arg)
 {
 	struct out_answer *a = arg;
 
+	if (!a->m.len && !__fpending(a->m.f))
+		return 0;	/* nothing to say (most commands without --ack): no flush */
 	membuf_flush(&a->m);
 	if (a->m.len) {
 		out_lock(a->o);
