@@ -255,6 +255,17 @@ static void test_inbound_key_readded(void **state)
 	assert_int_equal(gw_run(g, "spdadd 198.51.100.0/24 203.0.113.0/24 any -P out ipsec "
 				"esp/tunnel/192.0.2.1-192.0.2.2/unique:3 ;\n", NULL), 1);
 	assert_false(sa_is_outbound(sad_by_uid(g->sad, 3)));
+	/* a receiving key that took the last number of its space (ESN: 2^64-1) takes none again */
+	assert_int_equal(gw_run(g, "add 192.0.2.2 192.0.2.1 esp 0x2004 -u 4 -E aes-gcm-16-esn "
+				"0x606162636465666768696a6b6c6d6e6f7071727374757677"
+				"78797a7b7c7d7e7f80818283 ;\n", NULL), 0);
+	sa = sad_by_uid(g->sad, 4);
+	assert_int_equal(replay_update(&sa->replay, UINT64_MAX), REPLAY_OK);	/* a jump */
+	sa_count(sa, SA_C_in_packets, 1);
+	assert_int_equal(gw_run(g, "delete 192.0.2.2 192.0.2.1 esp 0x2004 ;\n", NULL), 0);
+	assert_int_equal(gw_run(g, "add 192.0.2.2 192.0.2.1 esp 0x2004 -u 4 -E aes-gcm-16-esn "
+				"0x606162636465666768696a6b6c6d6e6f7071727374757677"
+				"78797a7b7c7d7e7f80818283 ;\n", NULL), 1);
 	gw_free(g);
 }
 
@@ -308,6 +319,36 @@ static void test_history_keeps_live_keys(void **state)
 	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), -ESTALE);	/* the newest */
 	memset(k.d, 0, 4);
 	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), 0);	/* the oldest: gone */
+	key_history_free(h);
+}
+
+/* A key whose SA went, came back and went again counts from when it went last: it is not
+ * forgotten at its first going's turn (a re-add from seq:1 would repeat its nonces). */
+static void test_history_key_gone_again(void **state)
+{
+	struct key_history *h = key_history_new();
+	struct key_digest again = { { 0xaa, 0xbb } }, k = { { 0, 0, 0, 0, 0xcc } };
+	uint64_t resume;
+	bool received;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(key_history_add(h, &again, 1, &received), 0);
+	key_history_remove(h, &again, 5, false);		/* gone: the oldest */
+	assert_int_equal(key_history_add(h, &again, 5, &received), 0);	/* back */
+	for (uint32_t i = 0; i < KEY_HISTORY_MAX - 1; i++) {	/* the history is full */
+		memcpy(k.d, &i, sizeof(i));
+		assert_int_equal(key_history_add(h, &k, 1, &received), 0);
+		key_history_remove(h, &k, 5, false);
+	}
+	key_history_remove(h, &again, 9, false);		/* gone again, up to 8 sent */
+	memset(k.d, 0xff, 4);
+	assert_int_equal(key_history_add(h, &k, 1, &received), 0);
+	key_history_remove(h, &k, 5, false);			/* one key must be forgotten */
+	assert_int_equal(key_history_check(h, &again, 1, &resume, &received), -ESTALE);
+	assert_int_equal(resume, 9);
+	memset(k.d, 0, 4);
+	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), 0);	/* this one */
 	key_history_free(h);
 }
 
@@ -417,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_delete_ends_numbering),
 		cmocka_unit_test(test_inbound_key_readded),
 		cmocka_unit_test(test_history_keeps_live_keys),
+		cmocka_unit_test(test_history_key_gone_again),
 		cmocka_unit_test(test_dump_keeps_direction),
 		cmocka_unit_test(test_forged_iv_budget),
 		cmocka_unit_test(test_line_limit),

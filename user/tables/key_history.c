@@ -26,6 +26,7 @@ struct key_entry {
 	bool live;			/* an SA holds the key now */
 	bool received;			/* a peer sent with it: it never sends */
 	bool queued;			/* in the FIFO (since its SA went) */
+	bool went_again;		/* queued, revived and gone again: its place is old */
 };
 
 struct key_history {
@@ -122,8 +123,9 @@ static struct key_entry *find(struct key_history *h, const struct key_digest *k)
 	return htab_find(h->keys, hash_of(k), k);
 }
 
-/* The FIFO holds the keys of SAs that went, oldest first (a key whose SA came back stays in
- * it, live, until it is the oldest: then it only leaves the FIFO). */
+/* The FIFO holds the keys of SAs that went, oldest first. A key whose SA came back stays in
+ * its place: live when it is the oldest, it only leaves the FIFO; gone again, it goes to the
+ * end (its place says when it went first, not last). */
 static void enqueue(struct key_history *h, struct key_entry *e)
 {
 	e->newer = NULL;
@@ -148,14 +150,19 @@ static struct key_entry *dequeue(struct key_history *h)
 	return e;
 }
 
-/* Forget the oldest key of an SA that went, passing over those live again. */
+/* Forget the oldest key of an SA that went while the FIFO is full, passing over those live
+ * again and moving those gone again to the end. */
 static void forget_oldest(struct key_history *h)
 {
 	struct key_entry *e;
 
-	while (h->oldest && h->oldest->live)
-		dequeue(h);
-	if (!h->oldest)
+	while (h->oldest && (h->oldest->live || h->oldest->went_again)) {
+		e = dequeue(h);
+		if (e->went_again && !e->live)
+			enqueue(h, e);
+		e->went_again = false;
+	}
+	if (!h->oldest || h->count < KEY_HISTORY_MAX)
 		return;
 	log_warnx("key history full: the oldest of %zu keys is forgotten", h->count);
 	e = dequeue(h);
@@ -222,7 +229,9 @@ void key_history_remove(struct key_history *h, const struct key_digest *k, uint6
 		return;
 	e->live = false;
 	e->received |= received;
-	if (!e->queued) {
+	if (e->queued) {
+		e->went_again = true;
+	} else {
 		if (h->count >= KEY_HISTORY_MAX)
 			forget_oldest(h);
 		enqueue(h, e);

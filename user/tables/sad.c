@@ -304,6 +304,8 @@ static uint64_t key_resume(struct sa *sa)
 		return next > sa->seq_max ? 0 : next;	/* 0 after 2^64-1 or 2^32-1 */
 	if (!sa_received(sa))
 		return 1;
+	if (replay_top(&sa->replay) >= sa->seq_max)
+		return 0;			/* the peer sent the last number */
 	next = replay_top(&sa->replay) + 1;	/* the window goes on from there */
 	return next > sa->conf.seq ? next : sa->conf.seq;
 }
