@@ -479,6 +479,16 @@ static void test_membuf(void **state)
 	membuf_flush(&m);
 	assert_int_equal(m.len, 6);
 	assert_memory_equal(m.data, "again\n", 6);
+	/* a big answer (a dump of many SAs) is not kept after it went */
+	for (unsigned i = 0; i < 2 * MEMBUF_KEEP / 5; i++)
+		fprintf(m.f, "%04u\n", i % 10000);
+	membuf_flush(&m);
+	assert_true(m.cap > MEMBUF_KEEP);
+	membuf_reset(&m);
+	assert_true(m.cap <= MEMBUF_KEEP);
+	fputs("small\n", m.f);
+	membuf_flush(&m);
+	assert_memory_equal(m.data, "small\n", 6);
 	membuf_close(&m);
 	membuf_close(&m);
 }
@@ -586,6 +596,14 @@ static void test_ctl_sock(void **state)
 		cs = ctl_sock_start(path, false, &g->env, &lock);
 		assert_non_null(cs);
 		ctl_sock_stop(cs);
+		if (geteuid() == 0) {	/* another user's directory, however strict */
+			assert_int_equal(chmod(dir, 0700), 0);
+			assert_int_equal(chown(dir, 65534, 65534), 0);
+			errno = 0;
+			assert_null(ctl_sock_start(path, false, &g->env, &lock));
+			assert_int_equal(errno, EPERM);
+			assert_int_equal(chown(dir, 0, 0), 0);
+		}
 		assert_int_equal(rmdir(dir), 0);
 	}
 	gw_free(g);

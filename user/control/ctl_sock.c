@@ -231,9 +231,10 @@ static int bind_0600(int fd, const struct sockaddr_un *sun)
 	return ret < 0 ? -errno : 0;
 }
 
-/* The socket's directory, 0700, if it is missing (its parent must exist). One that others
- * may write to must have the sticky bit (as /tmp): else another user could put a socket of
- * theirs in the daemon's place, and operators would talk to it (-EPERM). */
+/* The socket's directory, 0700, if it is missing (its parent must exist). It must be a
+ * directory (not a symlink to one) of ours or root's, and one that others may write to must
+ * have the sticky bit (as /tmp): else another user could put a socket of theirs in the
+ * daemon's place, and operators would talk to it (-EPERM). */
 static int make_dir(const char *path)
 {
 	char *copy = strdup(path);
@@ -244,12 +245,15 @@ static int make_dir(const char *path)
 		return -ENOMEM;
 	if (mkdir(dirname(copy), 0700) < 0 && errno != EEXIST)
 		err = -errno;
-	else if (stat(copy, &st) < 0)
+	else if (lstat(copy, &st) < 0)
 		err = -errno;
-	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+	else if (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+		 ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
 		err = -EPERM;
 	if (err == -EPERM)
-		log_warnx("control socket: %s may be written by others (no sticky bit)", copy);
+		log_warnx("control socket: %s is not a directory of root's or ours that only we "
+			  "may change (a symlink, another user's, or writable without the sticky "
+			  "bit)", copy);
 	free(copy);
 	return err;
 }

@@ -2,7 +2,7 @@
 /*
  * membuf.c - the wiping memory stream of membuf.h (fopencookie: stdio formats into our
  * iobuf, its write callback appends to data, which grows by copying and wiping the old).
- * Called by control/session.c for answers that leave by a socket.
+ * Called by control/ctl_sock.c and control/out.c for the answers of sessions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -73,6 +73,11 @@ void membuf_reset(struct membuf *m)
 	membuf_flush(m);
 	wipe(m->data, m->len);
 	m->len = 0;
+	if (m->cap > MEMBUF_KEEP) {	/* a dump of a million SAs is not kept for the next */
+		free(m->data);
+		m->data = NULL;
+		m->cap = 0;
+	}
 }
 
 void membuf_close(struct membuf *m)
