@@ -298,26 +298,43 @@ static void test_dump_keeps_direction(void **state)
 	gw_free(b);
 }
 
+/* Key number i (its first bytes, which the history hashes: low bits first, 0xcc after). */
+static struct key_digest key_number(uint32_t i)
+{
+	struct key_digest k = { { 0, 0, 0, 0, 0xcc } };
+
+	memcpy(k.d, &i, sizeof(i));
+	return k;
+}
+
+/* Keys number 0..n-1 come and go (each sent up to 4); the last one in *last. */
+static void keys_come_and_go(struct key_history *h, uint32_t n, struct key_digest *last)
+{
+	bool received;
+
+	for (uint32_t i = 0; i < n; i++) {
+		*last = key_number(i);
+		assert_int_equal(key_history_add(h, last, 1, &received), 0);
+		key_history_remove(h, last, 5, false);
+	}
+}
+
 /* The key history is bounded by forgetting the keys of deleted SAs, oldest first; the key of
  * a live SA, however old, is never forgotten (a second SA with it would repeat its nonces). */
 static void test_history_keeps_live_keys(void **state)
 {
 	struct key_history *h = key_history_new();
-	struct key_digest live = { { 0xaa, 0xbb } }, k = { { 0, 0, 0, 0, 0xcc } };
+	struct key_digest live = { { 0xaa, 0xbb } }, k;
 	uint64_t resume;
 	bool received;
 
 	(void)state;
 	assert_non_null(h);
 	assert_int_equal(key_history_add(h, &live, 1, &received), 0);
-	for (uint32_t i = 0; i <= KEY_HISTORY_MAX; i++) {	/* one more than it holds */
-		memcpy(k.d, &i, sizeof(i));	/* the hash: the first bytes, low bits first */
-		assert_int_equal(key_history_add(h, &k, 1, &received), 0);
-		key_history_remove(h, &k, 5, false);
-	}
+	keys_come_and_go(h, KEY_HISTORY_MAX + 1, &k);	/* one more than it holds */
 	assert_int_equal(key_history_check(h, &live, 1, &resume, &received), -EEXIST);
 	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), -ESTALE);	/* the newest */
-	memset(k.d, 0, 4);
+	k = key_number(0);
 	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), 0);	/* the oldest: gone */
 	key_history_free(h);
 }
@@ -327,7 +344,7 @@ static void test_history_keeps_live_keys(void **state)
 static void test_history_key_gone_again(void **state)
 {
 	struct key_history *h = key_history_new();
-	struct key_digest again = { { 0xaa, 0xbb } }, k = { { 0, 0, 0, 0, 0xcc } };
+	struct key_digest again = { { 0xaa, 0xbb } }, k;
 	uint64_t resume;
 	bool received;
 
@@ -336,18 +353,14 @@ static void test_history_key_gone_again(void **state)
 	assert_int_equal(key_history_add(h, &again, 1, &received), 0);
 	key_history_remove(h, &again, 5, false);		/* gone: the oldest */
 	assert_int_equal(key_history_add(h, &again, 5, &received), 0);	/* back */
-	for (uint32_t i = 0; i < KEY_HISTORY_MAX - 1; i++) {	/* the history is full */
-		memcpy(k.d, &i, sizeof(i));
-		assert_int_equal(key_history_add(h, &k, 1, &received), 0);
-		key_history_remove(h, &k, 5, false);
-	}
+	keys_come_and_go(h, KEY_HISTORY_MAX - 1, &k);		/* the history is full */
 	key_history_remove(h, &again, 9, false);		/* gone again, up to 8 sent */
-	memset(k.d, 0xff, 4);
+	k = key_number(UINT32_MAX);
 	assert_int_equal(key_history_add(h, &k, 1, &received), 0);
 	key_history_remove(h, &k, 5, false);			/* one key must be forgotten */
 	assert_int_equal(key_history_check(h, &again, 1, &resume, &received), -ESTALE);
 	assert_int_equal(resume, 9);
-	memset(k.d, 0, 4);
+	k = key_number(0);
 	assert_int_equal(key_history_check(h, &k, 1, &resume, &received), 0);	/* this one */
 	key_history_free(h);
 }
