@@ -110,6 +110,7 @@ t_apply=$(sed -n 's/.* refused, \([0-9.]*\) s wall.*/\1/p' "$LOG/apply.txt")
 
 # --- live ----------------------------------------------------------------------------------
 in_ns() { ip netns exec $NS "$@"; }
+scripts/ns-sweep.sh	# what runs killed before their trap left
 ip netns add $NS || exit 0
 in_ns ip link set lo up
 ip link add cp0 netns $NS type veth peer name cp1 netns $NS

@@ -134,6 +134,7 @@ veth() {	# veth NS1 IF1 NS2 IF2 [Q1 [Q2]]: two queues each way (so two workers g
 }
 
 ns_add() {
+	scripts/ns-sweep.sh	# what runs killed before their trap left
 	ip netns add "$1" || return 1
 	in_ns "$1" ip link set lo up
 	# No IPv6 chatter (router solicitations, DAD) into the counted links.

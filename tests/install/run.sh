@@ -158,6 +158,7 @@ case_init() {
 # --- live, in a namespace ------------------------------------------------------------------
 
 ns_up() {
+	scripts/ns-sweep.sh	# what runs killed before their trap left
 	ip netns del "$NS" 2>/dev/null
 	ip netns add "$NS" || return 1
 	ip -n "$NS" link set lo up

@@ -40,6 +40,7 @@ addr() {
 }
 
 topo_up() {
+	scripts/ns-sweep.sh	# what runs killed before their trap left
 	for ns in $NS_A $NS_G1 $NS_W $NS_G2 $NS_B; do
 		ip netns add "$ns" || return 1
 		in_ns "$ns" ip link set lo up
