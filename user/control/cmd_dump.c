@@ -104,6 +104,7 @@ static const char *dir_unsaid(const struct sa *sa, const struct sa_params *p)
 static void print_sa(const struct sa *sa, FILE *out)
 {
 	struct sa_params p = sa_params(sa);
+	const char *dir = dir_unsaid(sa, &p);
 	bool usable;
 	uint64_t seq = 1;
 
@@ -131,8 +132,8 @@ static void print_sa(const struct sa *sa, FILE *out)
 		fprintf(out, sa->esn ? " seq:0x%016" PRIx64 : " seq:0x%08" PRIx64, seq);
 	if (p.replay != REPLAY_WINDOW_AUTO)	/* given: kept; else the host's default */
 		fprintf(out, " replay:%u", sa->replay.window);
-	if (dir_unsaid(sa, &p))
-		fprintf(out, " dir:%s", dir_unsaid(sa, &p));
+	if (dir)
+		fprintf(out, " dir:%s", dir);
 	fprintf(out, " ;\n");
 	wipe(&p, sizeof(p));	/* it holds the key */
 }

@@ -58,21 +58,10 @@ static int check_reserved(struct exec_env *env, const struct exec_caller *who,
 	     " s more)", c->add.spi, (until - now + 999) / 1000);
 }
 
-/* The require:ID policies waiting for this UniqueID must suit the SA (as spdadd checks). */
-/* Does an out policy wait for the SA with UniqueID uid (require:ID)? */
-static bool waits_out(struct exec_env *env, uint32_t uid)
-{
-	const struct list *w = spd_waiting(env->spd, uid);
-	struct sp *sp;
-
-	if (w)
-		list_for_each(sp, w, sa_node)
-			if (sp->dir == SP_DIR_OUT)
-				return true;
-	return false;
-}
-
-static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_error *err)
+/* The require:ID policies waiting for this UniqueID must suit the SA (as spdadd checks);
+ * received: a peer has sent with its key, so no out policy may take it. */
+static int check_waiting(struct exec_env *env, const struct cmd *c, bool received,
+			 struct cmd_error *err)
 {
 	const struct sa_params *a = &c->add;
 	const struct list *w = spd_waiting(env->spd, a->uid);
@@ -81,6 +70,9 @@ static int check_waiting(struct exec_env *env, const struct cmd *c, struct cmd_e
 	if (!w)
 		return 0;
 	list_for_each(sp, w, sa_node) {
+		if (received && sp->dir == SP_DIR_OUT)
+			FAIL(err, c, CF_KEY, "a peer has sent with this key: an SA with it never "
+			     "sends (an out policy waits for it)");
 		if (a->dir && (a->dir == SA_OUTBOUND) != (sp->dir == SP_DIR_OUT))
 			FAIL(err, c, CF_SA_DIR, "the policy SP %u waiting for UniqueID %u is %s, "
 			     "this SA dir:%s", sp->id, a->uid, sp->dir == SP_DIR_OUT ? "out" : "in",
@@ -136,11 +128,10 @@ static int check_add(struct exec_env *env, const struct exec_caller *who, const 
 		     "this key has sent sequence numbers up to 0x%" PRIx64 " already: give a new "
 		     "key, or seq:0x%" PRIx64 " or more",
 		     resume - 1, resume);
-	if (received && (a->dir == SA_OUTBOUND || waits_out(env, a->uid)))
-		FAIL(err, c, a->dir == SA_OUTBOUND ? CF_SA_DIR : CF_KEY,
-		     "a peer has sent with this key: an SA with it never sends (%s)",
-		     a->dir == SA_OUTBOUND ? "dir:out" : "an out policy waits for it");
-	return check_waiting(env, c, err);
+	if (received && a->dir == SA_OUTBOUND)
+		FAIL(err, c, CF_SA_DIR, "a peer has sent with this key: an SA with it never sends "
+		     "(dir:out)");
+	return check_waiting(env, c, received, err);
 }
 
 /* --- where this host takes ESP in UDP (RFC 3948): the XDP map natt_dests ----------------- */

@@ -25,8 +25,9 @@
 
 struct ctl_sock;
 
-/* Listen on path (its directory is made, 0700, if it is missing; one others may write to
- * without the sticky bit is refused: EPERM; a stale socket file of a dead run is replaced;
+/* Listen on path (its directory is made, 0700, if it is missing; one that is a symlink,
+ * another user's, or others may write to without the sticky bit is refused: EPERM; a stale
+ * socket file of a dead run is replaced;
  * one a live process answers on is left alone: EADDRINUSE). NULL with errno set. */
 struct ctl_sock *ctl_sock_start(const char *path, bool allow_write, struct exec_env *env,
 				pthread_mutex_t *exec_lock);

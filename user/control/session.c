@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * session.c - the loop of a command session (session.h): read (no lock held), apply and
- * answer under the exec lock, acknowledge, deliver (no lock held). Called by live.c (standard input), ctl_sock.c (each client) and
- * main.c (pcap mode). The command, which may hold key material, is wiped after use.
+ * answer under the exec lock, acknowledge, deliver (no lock held). Called by live.c
+ * (standard input), ctl_sock.c (each client) and main.c (pcap mode). The command, which may hold key material, is wiped after use.
  */
 #include "lib/wipe.h"
 #include "session.h"

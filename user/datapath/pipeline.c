@@ -553,8 +553,8 @@ static void decide(struct pipe *pp, struct pipe_pkt *p, struct sorted *s, struct
 	/* XDP's policy for plaintext, while it stands: the lookup it made is not made again,
 	 * and for a run of packets with the same id, ours only once. ESP too: XDP found it not
 	 * addressed to this host (or for no SA it knows), which only XDP can tell */
-	if (p->hint && (sp = spd_by_id_memo(pp->spd, &s->hint, p->hint)) && sp->dir == SP_DIR_OUT &&
-	    sp->action == SP_IPSEC) {
+	if (p->hint && (sp = spd_by_id_memo(pp->spd, &s->hint, p->hint)) &&
+	    sp->dir == SP_DIR_OUT && sp->action == SP_IPSEC) {
 		*c = (struct classified){ .v = V_ENCRYPT, .sp = sp };
 		return;
 	}

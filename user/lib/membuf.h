@@ -18,10 +18,10 @@ struct membuf {
 	char iobuf[4096];	/* stdio's buffer */
 };
 
-int membuf_open(struct membuf *m);	/* 0 or -errno */
-void membuf_flush(struct membuf *m);	/* everything written is in data[0..len) */
 #define MEMBUF_KEEP (1u << 20)	/* membuf_reset keeps at most this much memory */
 
+int membuf_open(struct membuf *m);	/* 0 or -errno */
+void membuf_flush(struct membuf *m);	/* everything written is in data[0..len) */
 void membuf_reset(struct membuf *m);	/* wipe and forget what was written */
 void membuf_close(struct membuf *m);	/* wipe and free; a closed membuf may be closed again */
 

@@ -3,8 +3,8 @@
  * key_history.c - the keys an SAD's SAs have carried (key_history.h): a hash of salted
  * SHA-256 digests of (cipher, keying material) -> where the key stopped, whether a peer sent
  * with it and whether an SA holds it now; a FIFO of the keys of SAs that went bounds it
- * (the oldest forgotten first; a live SA's key never is). Entries are 40-byte slab objects (a million SAs, a million entries). Called by sad.c, on
- * the executor's thread.
+ * (the oldest forgotten first; a live SA's key never is). Entries are 40-byte slab objects
+ * (a million SAs, a million entries). Called by sad.c, on the executor's thread.
  */
 #include <errno.h>
 #include <openssl/evp.h>

@@ -298,16 +298,16 @@ int sad_add_checked(struct sad *sad, struct sa *sa, const struct key_digest *k)
  * no number from now on (sa_seq_alloc), so none it sends can be sent again after a re-add. */
 static uint64_t key_resume(struct sa *sa)
 {
-	uint64_t next = atomic_exchange(&sa->seq_next, 0);
+	uint64_t next = atomic_exchange(&sa->seq_next, 0), top;
 
 	if (sa_is_outbound(sa))
 		return next > sa->seq_max ? 0 : next;	/* 0 after 2^64-1 or 2^32-1 */
 	if (!sa_received(sa))
 		return 1;
-	if (replay_top(&sa->replay) >= sa->seq_max)
+	top = replay_top(&sa->replay);
+	if (top >= sa->seq_max)
 		return 0;			/* the peer sent the last number */
-	next = replay_top(&sa->replay) + 1;	/* the window goes on from there */
-	return next > sa->conf.seq ? next : sa->conf.seq;
+	return top + 1 > sa->conf.seq ? top + 1 : sa->conf.seq;	/* the window goes on */
 }
 
 void sad_remove(struct sad *sad, struct sa *sa)

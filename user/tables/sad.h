@@ -80,11 +80,11 @@ static inline bool sa_lifetime_set(const struct sa_lifetime *l)
 	return l->time_s || l->bytes || l->packets;
 }
 
-/* An SA as configured: what `add` says. */
 #define SA_OUTBOUND	0x01	/* an outbound policy has named it: it never decrypts */
 #define SA_INBOUND	0x02	/* an inbound policy has named it, it decrypted, or a peer sent
 				 * with its key: it never sends */
 
+/* An SA as configured: what `add` says. */
 struct sa_params {
 	uint32_t spi;			/* host order */
 	uint32_t uid;
@@ -140,7 +140,6 @@ struct sa_path {
 	bool encap;
 	uint16_t sport, dport;		/* network order; 0 without encapsulation */
 };
-
 
 /*
  * One SA: a slab object (sad.c) of 64-byte lines, with what workers read apart
@@ -237,8 +236,8 @@ unsigned sa_seq_alloc(struct sa *sa, unsigned n, uint64_t *first);
 /* May an SA with these parameters join the SAD, as far as its key goes (key_history.h)? 0,
  * -EEXIST (an SA of the SAD has the key), -ESTALE (the key has sent numbers p->seq does
  * not reach: *resume is where it may start, 0 if nowhere). *k: the key's digest, for
- * sad_add_checked. sad_add records the key; sad_remove remembers where an outbound SA
- * stopped. */
+ * sad_add_checked. sad_add records the key; sad_remove remembers where the SA's key stopped
+ * (sending or receiving) and whether a peer sent with it (*received). */
 int sad_key_check(struct sad *sad, const struct sa_params *p, uint64_t *resume,
 		  bool *received, struct key_digest *k);
 
